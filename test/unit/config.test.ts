@@ -1,0 +1,25 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { loadConfig } from '../../lib/config';
+
+test('defaults point at the local stack', () => {
+  const c = loadConfig({});
+  assert.equal(c.temporal.address, '127.0.0.1:7233');
+  assert.equal(c.s3.endpoint, 'http://127.0.0.1:8333');
+  assert.equal(c.s3.forcePathStyle, true);
+  assert.equal(c.backend, 'auto');
+});
+
+test('environment overrides, AWS endpoint drops path style', () => {
+  const c = loadConfig({ TDA_S3_ENDPOINT: 'aws', TDA_S3_BUCKET: 'my-bucket', TDA_BACKEND: 'cpu' });
+  assert.equal(c.s3.endpoint, undefined);
+  assert.equal(c.s3.forcePathStyle, false);
+  assert.equal(c.s3.bucket, 'my-bucket');
+  assert.equal(c.backend, 'cpu');
+});
+
+test('bad values are named', () => {
+  assert.throws(() => loadConfig({ TDA_BACKEND: 'tpu' }), /backend/);
+  assert.throws(() => loadConfig({ TDA_S3_BUCKET: 'x' }), /s3\.bucket/);
+  assert.throws(() => loadConfig({ TDA_S3_PORT: 'abc' }), /expected number/);
+});
