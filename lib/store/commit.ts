@@ -1,0 +1,106 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { getJson, type ObjectStore, putJson } from './objectStore';
+
+/**
+ * Atomic outputs on a store without transactions. A stage writes its files under an
+ * attempt-unique temporary prefix and then writes one manifest naming them; the manifest is the
+ * commit point. Readers resolve files only through a manifest, so a crashed or retried attempt
+ * never exposes half-written output, and a repeated stage finds the manifest and skips the work.
+ */
+export const MANIFEST = 'MANIFEST.json';
+
+export interface CommittedFile {
+  key: string;
+  bytes: number;
+  sha256: string;
+}
+
+export interface Manifest<M = unknown> {
+  version: 1;
+  committedAt: string;
+  files: Record<string, CommittedFile>;
+  meta: M;
+}
+
+export class Transaction {
+  readonly attemptPrefix: string;
+  private readonly files: Record<string, CommittedFile> = {};
+
+  constructor(
+    private readonly store: ObjectStore,
+    readonly prefix: string,
+    attemptId: string = randomUUID(),
+  ) {
+    this.attemptPrefix = `${prefix}/_attempts/${attemptId}`;
+  }
+
+  async put(name: string, body: Uint8Array | string): Promise<CommittedFile> {
+    const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
+    const key = `${this.attemptPrefix}/${name}`;
+    await this.store.put(key, bytes);
+    const file = { key, bytes: bytes.byteLength, sha256: sha256(bytes) };
+    this.files[name] = file;
+    return file;
+  }
+
+  /**
+   * Writes the manifest last. If another attempt committed first, its manifest wins and is
+   * returned: outputs are addressed by their inputs, so either is a correct result.
+   */
+  async commit<M>(meta: M): Promise<Manifest<M>> {
+    const existing = await readManifest<M>(this.store, this.prefix);
+    if (existing) return existing;
+    const manifest: Manifest<M> = {
+      version: 1,
+      committedAt: new Date().toISOString(),
+      files: this.files,
+      meta,
+    };
+    await putJson(this.store, `${this.prefix}/${MANIFEST}`, manifest);
+    return manifest;
+  }
+}
+
+export function sha256(bytes: Uint8Array | string): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+export async function readManifest<M = unknown>(
+  store: ObjectStore,
+  prefix: string,
+): Promise<Manifest<M> | undefined> {
+  const key = `${prefix}/${MANIFEST}`;
+  if (!(await store.exists(key))) return undefined;
+  const m = await getJson<Manifest<M>>(store, key);
+  if (m.version !== 1 || typeof m.files !== 'object') {
+    throw new Error(`"${key}" in ${store.uri} is not a manifest`);
+  }
+  return m;
+}
+
+/** Reads one committed file; fails if the prefix has no manifest or the file is not in it. */
+export async function readCommitted(
+  store: ObjectStore,
+  prefix: string,
+  name: string,
+): Promise<Uint8Array> {
+  const m = await readManifest(store, prefix);
+  if (!m) throw new Error(`"${prefix}" in ${store.uri} has no committed manifest`);
+  const f = m.files[name];
+  if (!f) throw new Error(`manifest of "${prefix}" has no file "${name}"`);
+  return store.get(f.key);
+}
+
+/** Deletes files of attempts that the manifest does not reference (crashed or losing retries). */
+export async function collectGarbage(store: ObjectStore, prefix: string): Promise<number> {
+  const m = await readManifest(store, prefix);
+  const live = new Set(Object.values(m?.files ?? {}).map((f) => f.key));
+  let removed = 0;
+  for (const key of await store.list(`${prefix}/_attempts/`)) {
+    if (!live.has(key)) {
+      await store.delete(key);
+      removed++;
+    }
+  }
+  return removed;
+}
