@@ -1,0 +1,15 @@
+import type { ObjectStore } from '../lib/store/objectStore';
+import { createSmokeActivities } from './smoke';
+
+export interface ActivityDeps {
+  store: ObjectStore;
+}
+
+/** Every activity the workers serve, built over their clients. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createSmokeActivities(deps.store),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

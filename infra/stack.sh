@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# The local stack: a Temporal dev server (state in SQLite under .stack/state, so workflows survive
+# a restart) and a SeaweedFS S3 server (data on disk), both on loopback.
+# Usage: infra/stack.sh up|down|status|restart [temporal|s3]
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+mkdir -p "$TDA_STATE" "$TDA_LOGS" "$TDA_RUN"
+
+HEALTH_TIMEOUT="${TDA_HEALTH_TIMEOUT:-60}"
+
+pid_alive() { [ -f "$TDA_RUN/$1.pid" ] && kill -0 "$(cat "$TDA_RUN/$1.pid")" 2>/dev/null; }
+
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+check_ports_free() { # service port...
+  local svc="$1"; shift
+  for p in "$@"; do
+    if port_taken "$p"; then
+      die "port $p (needed by $svc) is already in use by another process; stop it or set the TDA_*_PORT variables (see infra/env.sh)"
+    fi
+  done
+}
+
+wait_healthy() { # name check-command...
+  local name="$1"; shift
+  local deadline=$((SECONDS + HEALTH_TIMEOUT))
+  until "$@" >/dev/null 2>&1; do
+    if ! pid_alive "$name"; then
+      log "$name exited during start; last lines of $TDA_LOGS/$name.log:"
+      tail -n 30 "$TDA_LOGS/$name.log" >&2 || true
+      rm -f "$TDA_RUN/$name.pid"
+      die "$name failed to start"
+    fi
+    if [ $SECONDS -ge $deadline ]; then
+      log "$name not healthy after ${HEALTH_TIMEOUT}s; last lines of $TDA_LOGS/$name.log:"
+      tail -n 30 "$TDA_LOGS/$name.log" >&2 || true
+      die "$name did not become healthy"
+    fi
+    sleep 0.5
+  done
+}
+
+temporal_healthy() {
+  "$TDA_BIN/temporal" operator cluster health --address "127.0.0.1:$TDA_TEMPORAL_PORT" 2>/dev/null | grep -q SERVING
+}
+
+s3_healthy() { # a signed HEAD on the bucket: proves auth, the gateway and the filer behind it
+  curl -sf -o /dev/null --max-time 3 --aws-sigv4 "aws:amz:us-east-1:s3" \
+    --user "$TDA_S3_ACCESS_KEY_ID:$TDA_S3_SECRET_ACCESS_KEY" -I "http://127.0.0.1:$TDA_S3_PORT/$TDA_S3_BUCKET"
+}
+
+start_detached() { # name command...
+  local name="$1"; shift
+  # setsid: the server outlives the shell that started it and gets its own process group.
+  setsid "$@" >>"$TDA_LOGS/$name.log" 2>&1 < /dev/null &
+  echo $! > "$TDA_RUN/$name.pid"
+}
+
+up_temporal() {
+  [ -x "$TDA_BIN/temporal" ] || die "temporal CLI missing at $TDA_BIN/temporal; run: bash infra/setup.sh"
+  if pid_alive temporal; then temporal_healthy && { log "temporal already up"; return; }; fi
+  check_ports_free temporal "$TDA_TEMPORAL_PORT" "$TDA_TEMPORAL_UI_PORT"
+  log "starting temporal on 127.0.0.1:$TDA_TEMPORAL_PORT (web UI http://127.0.0.1:$TDA_TEMPORAL_UI_PORT)"
+  start_detached temporal "$TDA_BIN/temporal" server start-dev \
+    --ip 127.0.0.1 --port "$TDA_TEMPORAL_PORT" --ui-port "$TDA_TEMPORAL_UI_PORT" \
+    --db-filename "$TDA_STATE/temporal.db" --log-level warn --ui-disable-news-fetch
+  wait_healthy temporal temporal_healthy
+}
+
+up_s3() {
+  [ -x "$TDA_BIN/weed" ] || die "SeaweedFS missing at $TDA_BIN/weed; run: bash infra/setup.sh"
+  if pid_alive s3; then s3_healthy && { log "s3 already up"; return; }; fi
+  check_ports_free s3 "$TDA_S3_PORT" "$TDA_WEED_MASTER_PORT" "$TDA_WEED_VOLUME_PORT" "$TDA_WEED_FILER_PORT"
+  mkdir -p "$TDA_STATE/s3"
+  log "starting SeaweedFS S3 on 127.0.0.1:$TDA_S3_PORT (bucket $TDA_S3_BUCKET, data in $TDA_STATE/s3)"
+  # weed mini creates the credentials from these variables and the bucket at start.
+  AWS_ACCESS_KEY_ID="$TDA_S3_ACCESS_KEY_ID" AWS_SECRET_ACCESS_KEY="$TDA_S3_SECRET_ACCESS_KEY" \
+    start_detached s3 "$TDA_BIN/weed" mini -dir="$TDA_STATE/s3" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
+    -s3.port="$TDA_S3_PORT" -master.port="$TDA_WEED_MASTER_PORT" -volume.port="$TDA_WEED_VOLUME_PORT" \
+    -filer.port="$TDA_WEED_FILER_PORT" -bucket="$TDA_S3_BUCKET" -admin.ui=false -webdav=false
+  wait_healthy s3 s3_healthy
+}
+
+down_one() {
+  local name="$1"
+  if pid_alive "$name"; then
+    local pid; pid="$(cat "$TDA_RUN/$name.pid")"
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+    log "$name stopped"
+  fi
+  rm -f "$TDA_RUN/$name.pid"
+}
+
+status_one() {
+  local name="$1" check="$2"
+  if pid_alive "$name" && $check; then echo "$name: up (pid $(cat "$TDA_RUN/$name.pid"))"; return 0; fi
+  if pid_alive "$name"; then echo "$name: running but not healthy (log: $TDA_LOGS/$name.log)"; return 1; fi
+  echo "$name: down"; return 1
+}
+
+cmd="${1:-status}"; which="${2:-all}"
+case "$cmd:$which" in
+  up:all) up_temporal; up_s3; log "stack up" ;;
+  up:temporal) up_temporal ;;
+  up:s3) up_s3 ;;
+  down:all) down_one temporal; down_one s3 ;;
+  down:temporal|down:s3) down_one "$which" ;;
+  restart:*) "$0" down "$which"; "$0" up "$which" ;;
+  status:*) rc=0; status_one temporal temporal_healthy || rc=1; status_one s3 s3_healthy || rc=1; exit $rc ;;
+  *) die "usage: infra/stack.sh up|down|status|restart [all|temporal|s3]" ;;
+esac

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): installs what is missing, lints, starts the local stack,
+# runs every test against it with node's test runner, and stops the stack if it started it.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$TDA_ROOT"
+bash infra/setup.sh
+
+log "lint and format check (biome), type check (tsc)"
+npx --no-install biome check .
+npx --no-install tsc --noEmit -p .
+
+was_up=0
+bash infra/stack.sh status >/dev/null 2>&1 && was_up=1
+bash infra/stack.sh up
+[ "$was_up" = 1 ] || trap 'bash infra/stack.sh down' EXIT
+
+export AWS_SDK_JS_SUPPRESS_NODE_DEPRECATION_WARNING=1
+mapfile -t files < <(find test/unit test/integration -name '*.test.ts' | sort)
+# One file at a time: integration tests restart servers and kill workers.
+node --import tsx --test --test-concurrency=1 "${files[@]}"

@@ -1,0 +1,149 @@
+import {
+  type Data,
+  Field,
+  FixedSizeList,
+  Float16,
+  Float32,
+  Float64,
+  Int32,
+  makeData,
+  RecordBatch,
+  Schema,
+  Struct,
+  Table,
+  tableFromIPC,
+  tableToIPC,
+} from 'apache-arrow';
+
+/**
+ * Building and reading the project's Arrow IPC files as flat typed arrays, zero-copy both ways:
+ * a FixedSizeList column is built over one flat array, and read back as a view of the file bytes
+ * (row-wise access through vectors was 75× slower: notes/s3.md).
+ */
+export type FlatArray = Float32Array | Float64Array | Int32Array | Uint16Array;
+export type ElementType = 'float32' | 'float64' | 'int32' | 'float16';
+
+export interface ColumnSpec {
+  values: FlatArray;
+  /** Elements per row; 1 for a scalar column, else a FixedSizeList column. */
+  width?: number;
+  /** Uint16Array values are float16 bit patterns. */
+  type?: ElementType;
+}
+
+function elementType(c: ColumnSpec): Float32 | Float64 | Int32 | Float16 {
+  const t = c.type ?? inferType(c.values);
+  switch (t) {
+    case 'float32':
+      return new Float32();
+    case 'float64':
+      return new Float64();
+    case 'int32':
+      return new Int32();
+    case 'float16':
+      return new Float16();
+  }
+}
+
+function inferType(v: FlatArray): ElementType {
+  if (v instanceof Float32Array) return 'float32';
+  if (v instanceof Float64Array) return 'float64';
+  if (v instanceof Int32Array) return 'int32';
+  return 'float16';
+}
+
+function makeColumn(name: string, c: ColumnSpec, rows: number): Data {
+  const width = c.width ?? 1;
+  if (c.values.length !== rows * width) {
+    throw new Error(
+      `column "${name}" has ${c.values.length} values, expected ${rows} rows × ${width} = ${rows * width}`,
+    );
+  }
+  const type = elementType(c);
+  // biome-ignore lint/suspicious/noExplicitAny: makeData's overloads cannot follow a union type
+  const leaf = makeData({ type, length: c.values.length, nullCount: 0, data: c.values } as any);
+  if (width === 1) return leaf;
+  const list = new FixedSizeList(width, new Field('item', type, false));
+  // biome-ignore lint/suspicious/noExplicitAny: as above
+  return makeData({ type: list, length: rows, nullCount: 0, child: leaf } as any);
+}
+
+/** Encodes columns of equal row count as one Arrow IPC file (one record batch). */
+export function writeColumns(
+  rows: number,
+  columns: Record<string, ColumnSpec>,
+  metadata: Record<string, string> = {},
+): Uint8Array {
+  const data = Object.entries(columns).map(([name, c]) => makeColumn(name, c, rows));
+  const fields = Object.keys(columns).map((name, i) => new Field(name, data[i].type, false));
+  const schema = new Schema(fields, new Map(Object.entries(metadata)));
+  const struct = makeData({
+    type: new Struct(fields),
+    length: rows,
+    nullCount: 0,
+    children: data,
+  });
+  const table = new Table(schema, [new RecordBatch(schema, struct)]);
+  return tableToIPC(table, 'file');
+}
+
+/** Parses IPC bytes, naming the file in the error when they are not Arrow. */
+export function readTable(bytes: Uint8Array, what = 'Arrow file'): Table {
+  let table: Table;
+  try {
+    table = tableFromIPC(bytes);
+  } catch (e) {
+    throw new Error(`${what} is not a valid Arrow IPC file: ${(e as Error).message}`);
+  }
+  if (table.schema.fields.length === 0) {
+    throw new Error(`${what} is not a valid Arrow IPC file: it has no columns`);
+  }
+  return table;
+}
+
+export function metadataOf(table: Table): Record<string, string> {
+  return Object.fromEntries(table.schema.metadata);
+}
+
+/**
+ * A column's values as one flat typed array, row-major: a view of the file's bytes when the
+ * table has one record batch, else one copy. Checks the column exists and has the element type.
+ */
+export function readColumn<T extends FlatArray>(
+  table: Table,
+  name: string,
+  expected: ElementType,
+  what = 'Arrow file',
+): { values: T; width: number } {
+  const field = table.schema.fields.find((f) => f.name === name);
+  if (!field) throw new Error(`${what} has no column "${name}"`);
+  const isList = field.type instanceof FixedSizeList;
+  const leafType = isList ? (field.type as FixedSizeList).children[0].type : field.type;
+  const want = elementType({ values: new Float32Array(), type: expected });
+  if (String(leafType) !== String(want)) {
+    throw new Error(`${what}: column "${name}" has type ${leafType}, expected ${want}`);
+  }
+  const width = isList ? (field.type as FixedSizeList).listSize : 1;
+  const parts: T[] = [];
+  for (const batch of table.batches) {
+    const col = batch.getChild(name);
+    if (!col) throw new Error(`${what}: a record batch lacks column "${name}"`);
+    for (const d of col.data) {
+      const leaf = isList ? d.children[0] : d;
+      // Sliced data keeps its parent's buffer: take this chunk's window of it.
+      const start = (leaf.offset + (isList ? d.offset * width : 0)) as number;
+      const values = leaf.values as T;
+      parts.push(values.subarray(start, start + d.length * width) as T);
+    }
+  }
+  if (parts.length === 1) return { values: parts[0], width };
+  const total = parts.reduce((s, p) => s + p.length, 0);
+  const Ctor = parts[0].constructor as new (n: number) => T;
+  const out = new Ctor(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p as never, o);
+    o += p.length;
+  }
+  return { values: out, width };
+}

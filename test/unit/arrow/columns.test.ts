@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { metadataOf, readColumn, readTable, writeColumns } from '../../../lib/arrow/columns';
+
+test('columns round-trip through IPC, list columns read zero-copy', () => {
+  const rows = 5;
+  const dim = 3;
+  const vec = Float32Array.from({ length: rows * dim }, (_, i) => i * 0.5 - 2);
+  const ids = Int32Array.from({ length: rows }, (_, i) => 100 + i);
+  const half = Uint16Array.from({ length: rows * 2 }, (_, i) => 0x3c00 + i);
+  const bytes = writeColumns(
+    rows,
+    {
+      id: { values: ids },
+      v: { values: vec, width: dim },
+      h: { values: half, width: 2, type: 'float16' },
+    },
+    { spec: '{"k":3}' },
+  );
+  const table = readTable(bytes);
+  assert.equal(table.numRows, rows);
+  assert.deepEqual(metadataOf(table), { spec: '{"k":3}' });
+  const v = readColumn<Float32Array>(table, 'v', 'float32');
+  assert.equal(v.width, dim);
+  assert.deepEqual(Array.from(v.values), Array.from(vec));
+  assert.equal(v.values.buffer, bytes.buffer, 'list values are a view of the file bytes');
+  assert.deepEqual(
+    Array.from(readColumn<Int32Array>(table, 'id', 'int32').values),
+    Array.from(ids),
+  );
+  assert.deepEqual(
+    Array.from(readColumn<Uint16Array>(table, 'h', 'float16').values),
+    Array.from(half),
+  );
+});
+
+test('bad input is named', () => {
+  assert.throws(
+    () => writeColumns(2, { x: { values: new Float32Array(5), width: 2 } }),
+    /"x" has 5 values, expected 2 rows × 2/,
+  );
+  assert.throws(
+    () => readTable(new Uint8Array([1, 2, 3, 4]), 'shard 7'),
+    /shard 7 is not a valid Arrow IPC file/,
+  );
+  const bytes = writeColumns(1, { x: { values: new Float32Array(1) } });
+  assert.throws(() => readColumn(readTable(bytes), 'y', 'float32'), /no column "y"/);
+  assert.throws(
+    () => readColumn(readTable(bytes), 'x', 'int32'),
+    /has type Float32, expected Int32/,
+  );
+  const truncated = bytes.subarray(0, bytes.length - 20);
+  assert.throws(() => readTable(truncated), /not a valid Arrow IPC file/);
+});

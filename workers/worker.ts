@@ -1,0 +1,30 @@
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import type { Config } from '../lib/config';
+import { openStore } from '../lib/store/openStore';
+import { connectWorker } from './connection';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+export interface WorkerOptions {
+  taskQueue?: string;
+  /** Activity slots; defaults to the configured concurrency, else the host's cores. */
+  concurrency?: number;
+}
+
+/** A worker serving the workflows and every activity on one task queue. */
+export async function createWorker(config: Config, opts: WorkerOptions = {}): Promise<Worker> {
+  const connection = await connectWorker(config);
+  const store = openStore(config);
+  return Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: opts.taskQueue ?? config.taskQueues.cpu,
+    workflowsPath: WORKFLOWS_PATH,
+    activities: createActivities({ store }),
+    maxConcurrentActivityTaskExecutions:
+      opts.concurrency ?? config.workerConcurrency ?? availableParallelism(),
+  });
+}
