@@ -1,0 +1,95 @@
+import { z } from 'zod';
+
+/**
+ * A run specification: what the `attribute` workflow computes. Validated before anything runs; a
+ * bad spec fails at once with messages that name the field.
+ */
+const storageDtype = z.enum(['float32', 'float16']);
+
+export const projectorSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('none'), dtype: storageDtype.default('float32') }),
+  z.object({
+    kind: z.literal('kronecker'),
+    k1: z.number().int().min(1).max(4096),
+    k2: z.number().int().min(1).max(4096),
+    seed: z.number().int().min(0).default(0),
+    dtype: storageDtype.default('float16'),
+  }),
+  z.object({
+    kind: z.enum(['gaussian', 'rademacher']),
+    k: z.number().int().min(1).max(65536),
+    seed: z.number().int().min(0).default(0),
+    dtype: storageDtype.default('float16'),
+  }),
+]);
+
+export const layerSelectionSchema = z.union([
+  z.enum(['all', 'last', 'adapters']),
+  z.object({ names: z.array(z.string().min(1)).min(1) }),
+]);
+
+export const testFunctionSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('loss') }),
+  z.object({
+    kind: z.enum(['logit', 'probability']),
+    classIndex: z.number().int().min(0).optional(),
+  }),
+]);
+
+/** Methods the distributed pipeline scores with (each a pure function in lib/methods). */
+export const PIPELINE_METHODS = ['tracin', 'gradDot', 'gradCos'] as const;
+
+export const runSpecSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes, at most 63'),
+    /** Store key of the checkpoint manifest (lib/model/checkpoints.ts). */
+    checkpoints: z.string().min(1),
+    /** Store prefix of the partitioned training set (lib/data/partitionedDataset.ts). */
+    train: z.string().min(1),
+    /** Store prefix of the partitioned query set. */
+    query: z.string().min(1),
+    /** Use only the first N query rows. */
+    queryLimit: z.number().int().min(1).optional(),
+    method: z.enum(PIPELINE_METHODS).default('tracin'),
+    /** Also rank every training example by self-influence (the mislabel audit). */
+    selfInfluence: z.boolean().default(true),
+    /** Final-model-only: use just the last checkpoint, with learning rate 1. */
+    finalModelOnly: z.boolean().default(false),
+    projector: projectorSchema.default({
+      kind: 'kronecker',
+      k1: 32,
+      k2: 32,
+      seed: 0,
+      dtype: 'float16',
+    }),
+    layers: layerSelectionSchema.default('all'),
+    testFunction: testFunctionSchema.default({ kind: 'loss' }),
+    topK: z.number().int().min(1).max(10_000).default(100),
+    /** Queries scored together in one score activity. */
+    queryBlock: z.number().int().min(1).max(100_000).default(1000),
+    /** Featurize / score activities in flight at once. */
+    window: z.number().int().min(1).max(500).default(16),
+    /** Shards handled per child workflow, which bounds every history. */
+    shardsPerChild: z.number().int().min(1).max(1000).default(100),
+    batchSize: z.number().int().min(1).max(65536).default(256),
+  })
+  .strict();
+
+export type RunSpecInput = z.input<typeof runSpecSchema>;
+export type RunSpec = z.output<typeof runSpecSchema>;
+
+export class SpecError extends Error {
+  override name = 'SpecError';
+}
+
+/** Parses a spec; throws a SpecError listing each bad field as `path: problem`. */
+export function parseRunSpec(input: unknown): RunSpec {
+  const r = runSpecSchema.safeParse(input);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(spec)'}: ${i.message}`);
+    throw new SpecError(`invalid run spec:\n${lines.join('\n')}`);
+  }
+  return r.data;
+}

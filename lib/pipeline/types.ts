@@ -1,0 +1,71 @@
+import type { Shard } from './plan';
+import type { RunSpec } from './runSpec';
+
+/** What the planner resolves a spec into; stored as JSON at `planKey`, never sent whole. */
+export interface Plan {
+  spec: RunSpec;
+  runPrefix: string;
+  checkpoints: { step: number; learningRate: number; key: string; hash: string }[];
+  train: { prefix: string; rows: number; shards: Shard[] };
+  query: { prefix: string; rows: number; shards: Shard[] };
+  /** Hash of the featurize settings (projector, layers, test function, code version). */
+  featureSpecHash: string;
+  numClasses: number;
+}
+
+/** The small summary of a plan that workflows carry. */
+export interface PlanRef {
+  planKey: string;
+  runPrefix: string;
+  checkpoints: number;
+  trainShards: number;
+  queryShards: number;
+  trainRows: number;
+  queryRows: number;
+  limits: { window: number; shardsPerChild: number };
+  /** Set when the whole run was already committed: its summary, nothing left to do. */
+  completed?: RunSummary;
+}
+
+export interface ShardTask {
+  planKey: string;
+  set: 'train' | 'query';
+  shard: number;
+  checkpoint: number;
+}
+
+export interface FeaturizeResult {
+  prefix: string;
+  rows: number;
+  cached: boolean;
+  seconds: number;
+}
+
+export interface ScoreResult {
+  shard: number;
+  rows: number;
+  cached: boolean;
+  seconds: number;
+}
+
+export interface RunSummary {
+  runPrefix: string;
+  manifestKey: string;
+  method: string;
+  trainRows: number;
+  queryRows: number;
+  checkpoints: number;
+  topK: number;
+  files: Record<string, string>;
+  /** Top self-influence examples (the mislabel audit), best first. */
+  topSelfInfluence: { id: number; score: number }[];
+}
+
+export interface Progress {
+  stage: 'plan' | 'featurize-queries' | 'shards' | 'reduce' | 'done';
+  shardsDone: number;
+  shardsTotal: number;
+  examplesDone: number;
+  examplesTotal: number;
+  examplesPerSecond: number;
+}

@@ -1,0 +1,118 @@
+import {
+  condition,
+  defineQuery,
+  defineSignal,
+  executeChild,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { RunSpecInput } from '../lib/pipeline/runSpec';
+import type { PlanRef, Progress, RunSummary } from '../lib/pipeline/types';
+import { attributeShards } from './attributeShards';
+
+export interface AttributeInput {
+  spec: RunSpecInput;
+  /** Task queue for featurize (a GPU queue when a GPU worker polls it); defaults to the parent's. */
+  featurizeQueue?: string;
+}
+
+export const progressQuery = defineQuery<Progress>('progress');
+/** Sent by child workflows as each shard finishes: its row count. */
+export const shardDoneSignal = defineSignal<[number]>('shardDone');
+
+const { planRun, reduceRun } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: { maximumAttempts: 10, nonRetryableErrorTypes: ['SpecError', 'InputError'] },
+});
+
+/**
+ * The attribution run: plan shards, featurize the queries per checkpoint, fan the training
+ * shards out to child workflows (each featurizes and scores its range with a sliding window),
+ * reduce the partial results, commit the run's manifest last.
+ */
+export async function attribute(input: AttributeInput): Promise<RunSummary> {
+  const startedAt = Date.now();
+  const progress: Progress = {
+    stage: 'plan',
+    shardsDone: 0,
+    shardsTotal: 0,
+    examplesDone: 0,
+    examplesTotal: 0,
+    examplesPerSecond: 0,
+  };
+  setHandler(progressQuery, () => progress);
+  setHandler(shardDoneSignal, (rows: number) => {
+    progress.shardsDone++;
+    progress.examplesDone += rows;
+    progress.examplesPerSecond = progress.examplesDone / Math.max(1e-3, (Date.now() - startedAt) / 1000);
+  });
+
+  const plan: PlanRef = await planRun(input.spec);
+  if (plan.completed) {
+    progress.stage = 'done';
+    return plan.completed;
+  }
+  progress.shardsTotal = plan.trainShards;
+  progress.examplesTotal = plan.trainRows;
+
+  const queue = input.featurizeQueue ?? workflowInfo().taskQueue;
+  const featurize = proxyActivities<Activities>({
+    taskQueue: queue,
+    startToCloseTimeout: '2 hours',
+    heartbeatTimeout: '2 minutes',
+    retry: { maximumAttempts: 20, nonRetryableErrorTypes: ['SpecError', 'InputError'] },
+  }).featurizeShard;
+
+  progress.stage = 'featurize-queries';
+  const queryTasks = [];
+  for (let c = 0; c < plan.checkpoints; c++) {
+    for (let s = 0; s < plan.queryShards; s++) {
+      queryTasks.push(featurize({ planKey: plan.planKey, set: 'query', shard: s, checkpoint: c }));
+    }
+  }
+  await Promise.all(queryTasks);
+
+  progress.stage = 'shards';
+  const spec = plan.limits;
+  const ranges: [number, number][] = [];
+  for (let s = 0; s < plan.trainShards; s += spec.shardsPerChild) {
+    ranges.push([s, Math.min(plan.trainShards, s + spec.shardsPerChild)]);
+  }
+  // A bounded number of children at once keeps pending work (and this history) small.
+  const maxChildren = 8;
+  let inFlight = 0;
+  const children: Promise<void>[] = [];
+  for (const [start, end] of ranges) {
+    await condition(() => inFlight < maxChildren);
+    inFlight++;
+    children.push(
+      executeChild(attributeShards, {
+        workflowId: `${workflowInfo().workflowId}-shards-${start}`,
+        args: [
+          {
+            planKey: plan.planKey,
+            start,
+            end,
+            window: spec.window,
+            featurizeQueue: queue,
+            checkpoints: plan.checkpoints,
+          },
+        ],
+      }).then(() => {
+        inFlight--;
+      }),
+    );
+  }
+  await Promise.all(children);
+  // Signals can trail the children's completion; the counts are only for display.
+  progress.shardsDone = plan.trainShards;
+  progress.examplesDone = plan.trainRows;
+
+  progress.stage = 'reduce';
+  const summary = await reduceRun(plan.planKey);
+  progress.stage = 'done';
+  return summary;
+}

@@ -1,0 +1,66 @@
+import {
+  continueAsNew,
+  getExternalWorkflowHandle,
+  proxyActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { shardDoneSignal as ShardDoneSignal } from './attribute';
+
+export interface AttributeShardsInput {
+  planKey: string;
+  start: number;
+  end: number;
+  window: number;
+  featurizeQueue: string;
+  checkpoints: number;
+}
+
+const { scoreShard } = proxyActivities<Activities>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '2 minutes',
+  retry: { maximumAttempts: 20, nonRetryableErrorTypes: ['SpecError', 'InputError'] },
+});
+
+/**
+ * One range of training shards: for each shard, featurize every checkpoint then score it against
+ * the queries, with at most `window` shards in flight. Continues as new when the history grows.
+ */
+export async function attributeShards(input: AttributeShardsInput): Promise<void> {
+  const featurize = proxyActivities<Activities>({
+    taskQueue: input.featurizeQueue,
+    startToCloseTimeout: '2 hours',
+    heartbeatTimeout: '2 minutes',
+    retry: { maximumAttempts: 20, nonRetryableErrorTypes: ['SpecError', 'InputError'] },
+  }).featurizeShard;
+  const { checkpoints } = input;
+  const parent = workflowInfo().parent;
+  const shardDone = 'shardDone' as unknown as typeof ShardDoneSignal;
+
+  let next = input.start;
+  const running = new Set<Promise<void>>();
+  const runShard = async (shard: number): Promise<void> => {
+    const feats = [];
+    for (let c = 0; c < checkpoints; c++) {
+      feats.push(featurize({ planKey: input.planKey, set: 'train', shard, checkpoint: c }));
+    }
+    await Promise.all(feats);
+    const scored = await scoreShard({ planKey: input.planKey, shard });
+    if (parent) await getExternalWorkflowHandle(parent.workflowId).signal(shardDone, scored.rows);
+  };
+
+  while (next < input.end) {
+    while (running.size < input.window && next < input.end) {
+      const p: Promise<void> = runShard(next++).finally(() => running.delete(p));
+      running.add(p);
+    }
+    await Promise.race(running);
+    if (workflowInfo().continueAsNewSuggested) {
+      await Promise.all(running);
+      if (next < input.end) {
+        await continueAsNew<typeof attributeShards>({ ...input, start: next });
+      }
+    }
+  }
+  await Promise.all(running);
+}
