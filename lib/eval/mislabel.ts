@@ -44,7 +44,8 @@ export function rocAuc(scores: ArrayLike<number>, flipped: ArrayLike<boolean>): 
     }
   }
   const neg = n - pos;
-  if (pos === 0 || neg === 0) throw new Error('mislabel: AUC needs both flipped and clean examples');
+  if (pos === 0 || neg === 0)
+    throw new Error('mislabel: AUC needs both flipped and clean examples');
   return (rankSum - (pos * (pos + 1)) / 2) / (pos * neg);
 }
 
@@ -55,11 +56,14 @@ export function mislabelReport(
 ): MislabelReport {
   check(scores, flipped);
   const n = scores.length;
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b] - scores[a] || a - b);
+  const order = Array.from({ length: n }, (_, i) => i).sort(
+    (a, b) => scores[b] - scores[a] || a - b,
+  );
   let total = 0;
   for (let i = 0; i < n; i++) if (flipped[i]) total++;
   const foundAt = fractions.map((fraction) => {
-    if (!(fraction >= 0 && fraction <= 1)) throw new Error(`mislabel: fraction ${fraction} outside [0, 1]`);
+    if (!(fraction >= 0 && fraction <= 1))
+      throw new Error(`mislabel: fraction ${fraction} outside [0, 1]`);
     const inspected = Math.round(fraction * n);
     let hits = 0;
     for (let r = 0; r < inspected; r++) if (flipped[order[r]]) hits++;

@@ -128,7 +128,9 @@ export function accumulateWeightedRows(
     throw new Error(`blockProduct: ${coeffs.dim} coefficients per row for ${b.rows} rows`);
   }
   if (out.length !== coeffs.rows * b.dim) {
-    throw new Error(`blockProduct: output has length ${out.length}, expected ${coeffs.rows} × ${b.dim}`);
+    throw new Error(
+      `blockProduct: output has length ${out.length}, expected ${coeffs.rows} × ${b.dim}`,
+    );
   }
   const alpha = options.alpha ?? 1;
   const c0 = options.colStart ?? 0;

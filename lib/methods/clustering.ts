@@ -42,7 +42,10 @@ export function seededRandom(seed: number): () => number {
 }
 
 /** The TracIn embedding: rows [√η_1 g_i(θ_1), …, √η_C g_i(θ_C)] in float64. */
-export function tracInEmbedding(features: ExampleFeatures[], checkpoints: CheckpointInfo[]): RowMatrix {
+export function tracInEmbedding(
+  features: ExampleFeatures[],
+  checkpoints: CheckpointInfo[],
+): RowMatrix {
   checkCheckpoints(features, null, checkpoints, 'tracInEmbedding');
   const n = features[0].grads.rows;
   const dims = features.map((f) => f.grads.dim);
@@ -71,7 +74,8 @@ function normalise(m: RowMatrix): RowMatrix {
       if (!Number.isFinite(v)) throw new Error(`kMedoids: non-finite value at row ${i}`);
       s += v * v;
     }
-    if (s === 0) throw new Error(`kMedoids: row ${i} is a zero vector (no direction to cluster by)`);
+    if (s === 0)
+      throw new Error(`kMedoids: row ${i} is a zero vector (no direction to cluster by)`);
     const inv = 1 / Math.sqrt(s);
     for (let k = 0; k < m.dim; k++) out[i * m.dim + k] = m.data[i * m.dim + k] * inv;
   }
@@ -80,7 +84,9 @@ function normalise(m: RowMatrix): RowMatrix {
 
 function rowsOf(m: RowMatrix, idx: number[]): RowMatrix {
   const data = new Float64Array(idx.length * m.dim);
-  idx.forEach((r, k) => data.set(m.data.subarray(r * m.dim, (r + 1) * m.dim), k * m.dim));
+  idx.forEach((r, k) => {
+    data.set(m.data.subarray(r * m.dim, (r + 1) * m.dim), k * m.dim);
+  });
   return { rows: idx.length, dim: m.dim, data };
 }
 
@@ -95,8 +101,10 @@ function distancesTo(x: RowMatrix, idx: number[]): Float64Array {
 export function kMedoids(vectors: RowMatrix, k: number, options: KMedoidsOptions = {}): Clustering {
   const n = vectors.rows;
   if (n === 0) throw new Error('kMedoids: empty set');
-  if (!Number.isInteger(k) || k < 1 || k > n) throw new Error(`kMedoids: k = ${k} must be in [1, ${n}]`);
-  if (vectors.data.length !== n * vectors.dim) throw new Error('kMedoids: data length is not rows × dim');
+  if (!Number.isInteger(k) || k < 1 || k > n)
+    throw new Error(`kMedoids: k = ${k} must be in [1, ${n}]`);
+  if (vectors.data.length !== n * vectors.dim)
+    throw new Error('kMedoids: data length is not rows × dim');
   const x = normalise(vectors);
   const rand = seededRandom(options.seed ?? 1);
   const maxIt = options.maxIterations ?? 100;
@@ -119,7 +127,8 @@ export function kMedoids(vectors: RowMatrix, k: number, options: KMedoidsOptions
       }
     }
     // All remaining points coincide with a medoid (or rounding): take the first unused row.
-    if (pick < 0 || medoids.includes(pick)) pick = [...Array(n).keys()].find((i) => !medoids.includes(i))!;
+    if (pick < 0 || medoids.includes(pick))
+      pick = [...Array(n).keys()].find((i) => !medoids.includes(i))!;
     medoids.push(pick);
     const d = distancesTo(x, [pick]);
     for (let i = 0; i < n; i++) nearest[i] = Math.min(nearest[i], d[i]);

@@ -40,13 +40,19 @@ export function dataInfDampingPartial(train: ExampleFeatures): DataInfDampingPar
   const layers = layersOf(train.grads);
   return {
     count: train.grads.rows,
-    layerSqSum: layers.map((l) => rowSqNorms(train.grads, l.offset, l.offset + l.size).reduce((a, b) => a + b, 0)),
+    layerSqSum: layers.map((l) =>
+      rowSqNorms(train.grads, l.offset, l.offset + l.size).reduce((a, b) => a + b, 0),
+    ),
     layerSizes: layers.map((l) => l.size),
   };
 }
 
-export function mergeDataInfDamping(a: DataInfDampingPartial, b: DataInfDampingPartial): DataInfDampingPartial {
-  if (a.layerSizes.join() !== b.layerSizes.join()) throw new Error('dataInf: merging partials with different layers');
+export function mergeDataInfDamping(
+  a: DataInfDampingPartial,
+  b: DataInfDampingPartial,
+): DataInfDampingPartial {
+  if (a.layerSizes.join() !== b.layerSizes.join())
+    throw new Error('dataInf: merging partials with different layers');
   return {
     count: a.count + b.count,
     layerSqSum: a.layerSqSum.map((s, l) => s + b.layerSqSum[l]),
@@ -55,12 +61,16 @@ export function mergeDataInfDamping(a: DataInfDampingPartial, b: DataInfDampingP
 }
 
 /** λ_l per layer from the merged pass-0 partial. */
-export function dataInfDamping(partial: DataInfDampingPartial, options: DataInfOptions = {}): number[] {
+export function dataInfDamping(
+  partial: DataInfDampingPartial,
+  options: DataInfOptions = {},
+): number[] {
   if (partial.count === 0) throw new Error('dataInf: empty training set');
   const rel = options.relativeDamping ?? 0.1;
   return partial.layerSqSum.map((s, l) => {
     const lambda = (rel * s) / (partial.count * partial.layerSizes[l]);
-    if (!(lambda > 0)) throw new Error(`dataInf: layer ${l} has zero gradients everywhere (λ = ${lambda})`);
+    if (!(lambda > 0))
+      throw new Error(`dataInf: layer ${l} has zero gradients everywhere (λ = ${lambda})`);
     return lambda;
   });
 }
@@ -73,12 +83,17 @@ export interface DataInfPassOne {
   sum: Float64Array;
 }
 
-export function dataInfPassOne(train: ExampleFeatures, query: ExampleFeatures, lambdas: number[]): DataInfPassOne {
+export function dataInfPassOne(
+  train: ExampleFeatures,
+  query: ExampleFeatures,
+  lambdas: number[],
+): DataInfPassOne {
   checkFeatures(train, 'dataInf train', true);
   checkFeatures(query, 'dataInf query');
   checkSameDim(train.grads, query.grads, 'dataInf');
   const layers = layersOf(train.grads);
-  if (lambdas.length !== layers.length) throw new Error(`dataInf: ${lambdas.length} dampings for ${layers.length} layers`);
+  if (lambdas.length !== layers.length)
+    throw new Error(`dataInf: ${lambdas.length} dampings for ${layers.length} layers`);
   const nq = query.grads.rows;
   const n = train.grads.rows;
   const sum = new Float64Array(nq * train.grads.dim);
@@ -96,14 +111,19 @@ export function dataInfPassOne(train: ExampleFeatures, query: ExampleFeatures, l
 }
 
 export function mergeDataInfPassOne(a: DataInfPassOne, b: DataInfPassOne): DataInfPassOne {
-  if (a.queries !== b.queries || a.dim !== b.dim) throw new Error('dataInf: merging pass-one results of different shapes');
+  if (a.queries !== b.queries || a.dim !== b.dim)
+    throw new Error('dataInf: merging pass-one results of different shapes');
   const sum = new Float64Array(a.sum.length);
   for (let k = 0; k < sum.length; k++) sum[k] = a.sum[k] + b.sum[k];
   return { count: a.count + b.count, queries: a.queries, dim: a.dim, sum };
 }
 
 /** u_q = Σ_l (1/λ_l)(q_l − r_l) per query: the vectors every training shard is scored against. */
-export function dataInfPrecondition(query: ExampleFeatures, passOne: DataInfPassOne, lambdas: number[]): RowMatrix {
+export function dataInfPrecondition(
+  query: ExampleFeatures,
+  passOne: DataInfPassOne,
+  lambdas: number[],
+): RowMatrix {
   checkFeatures(query, 'dataInf query');
   if (passOne.count === 0) throw new Error('dataInf: empty training set');
   if (passOne.queries !== query.grads.rows || passOne.dim !== query.grads.dim) {
@@ -124,7 +144,11 @@ export function dataInfPrecondition(query: ExampleFeatures, passOne: DataInfPass
 }
 
 /** In-process DataInf over one training set (all passes). */
-export function dataInf(train: ExampleFeatures, query: ExampleFeatures, options: DataInfOptions = {}): ScoreMatrix {
+export function dataInf(
+  train: ExampleFeatures,
+  query: ExampleFeatures,
+  options: DataInfOptions = {},
+): ScoreMatrix {
   checkFeatures(train, 'dataInf train');
   const lambdas = dataInfDamping(dataInfDampingPartial(train), options);
   const u = dataInfPrecondition(query, dataInfPassOne(train, query, lambdas), lambdas);

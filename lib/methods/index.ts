@@ -10,12 +10,7 @@
  */
 import type { CheckpointInfo, ExampleFeatures } from '../features';
 import type { ScoreMatrix } from './blockProduct';
-import {
-  type DataInfOptions,
-  type DataInfPassOne,
-  dataInf,
-  dataInfPrecondition,
-} from './dataInf';
+import { type DataInfOptions, type DataInfPassOne, dataInf, dataInfPrecondition } from './dataInf';
 import { type GradCosOptions, gradCos } from './gradCos';
 import { gradDot } from './gradDot';
 import { influenceScores, scoresFromPreconditioned } from './influence/influenceScores';
@@ -81,7 +76,10 @@ export type MethodName = keyof typeof methods;
 
 export function scoreMethod(name: string, input: MethodInput): ScoreMatrix {
   const f = methods[name];
-  if (!f) throw new Error(`scoreMethod: unknown method '${name}' (known: ${Object.keys(methods).join(', ')})`);
+  if (!f)
+    throw new Error(
+      `scoreMethod: unknown method '${name}' (known: ${Object.keys(methods).join(', ')})`,
+    );
   return f(input);
 }
 
@@ -91,9 +89,15 @@ export function selfInfluenceMethod(
   train: ExampleFeatures[],
   checkpoints: CheckpointInfo[],
 ): Float64Array {
-  const variants: Record<string, SelfInfluenceVariant> = { tracInSelf: 'exact', tracInSelfProjected: 'projected' };
+  const variants: Record<string, SelfInfluenceVariant> = {
+    tracInSelf: 'exact',
+    tracInSelfProjected: 'projected',
+  };
   const v = variants[name];
-  if (!v) throw new Error(`selfInfluenceMethod: unknown method '${name}' (known: ${Object.keys(variants).join(', ')})`);
+  if (!v)
+    throw new Error(
+      `selfInfluenceMethod: unknown method '${name}' (known: ${Object.keys(variants).join(', ')})`,
+    );
   return selfInfluence(train, checkpoints, v);
 }
 

@@ -2,7 +2,7 @@
 import type { CheckpointInfo, ExampleFeatures, GradientMatrix } from '../features';
 
 export function checkMatrix(m: GradientMatrix, what: string, allowEmpty = false): void {
-  if (!m || !m.data) throw new Error(`${what}: missing gradient matrix`);
+  if (!m?.data) throw new Error(`${what}: missing gradient matrix`);
   if (!Number.isInteger(m.rows) || !Number.isInteger(m.dim) || m.rows < 0 || m.dim <= 0) {
     throw new Error(`${what}: bad shape rows=${m.rows} dim=${m.dim}`);
   }
@@ -16,7 +16,9 @@ export function checkMatrix(m: GradientMatrix, what: string, allowEmpty = false)
   for (let k = 0; k < d.length; k++) {
     if (!Number.isFinite(d[k])) {
       const row = Math.floor(k / m.dim);
-      throw new Error(`${what}: non-finite gradient value ${d[k]} at row ${row}, column ${k % m.dim}`);
+      throw new Error(
+        `${what}: non-finite gradient value ${d[k]} at row ${row}, column ${k % m.dim}`,
+      );
     }
   }
   let end = 0;

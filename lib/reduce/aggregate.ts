@@ -19,7 +19,8 @@ export function aggregateInfluence(scores: ScoreMatrix, offset: number): Aggrega
   for (let q = 0; q < scores.queries; q++) {
     for (let j = 0; j < scores.train; j++) {
       const v = scores.data[q * scores.train + j];
-      if (!Number.isFinite(v)) throw new Error(`aggregate: non-finite score at query ${q}, example ${offset + j}`);
+      if (!Number.isFinite(v))
+        throw new Error(`aggregate: non-finite score at query ${q}, example ${offset + j}`);
       sum[j] += v;
     }
   }
@@ -29,7 +30,13 @@ export function aggregateInfluence(scores: ScoreMatrix, offset: number): Aggrega
 /** Adds partials of the same shard computed over disjoint query blocks. */
 export function mergeAggregates(a: AggregatePartial, b: AggregatePartial): AggregatePartial {
   if (a.offset !== b.offset || a.sum.length !== b.sum.length) {
-    throw new Error(`aggregate: partials cover different rows (${a.offset}+${a.sum.length} vs ${b.offset}+${b.sum.length})`);
+    throw new Error(
+      `aggregate: partials cover different rows (${a.offset}+${a.sum.length} vs ${b.offset}+${b.sum.length})`,
+    );
   }
-  return { offset: a.offset, queries: a.queries + b.queries, sum: a.sum.map((s, j) => s + b.sum[j]) };
+  return {
+    offset: a.offset,
+    queries: a.queries + b.queries,
+    sum: a.sum.map((s, j) => s + b.sum[j]),
+  };
 }

@@ -17,7 +17,11 @@ export function rankingAccumulator(k: number): TopKAccumulator {
 }
 
 /** Feeds one shard's self-influence values (global indices offset + j). */
-export function addSelfInfluence(acc: TopKAccumulator, values: ArrayLike<number>, offset: number): void {
+export function addSelfInfluence(
+  acc: TopKAccumulator,
+  values: ArrayLike<number>,
+  offset: number,
+): void {
   acc.addVector(values, offset);
 }
 

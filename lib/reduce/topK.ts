@@ -79,7 +79,9 @@ class BoundedHeap {
 
   sorted(): RankedList {
     const order = this.idx.map((_, k) => k);
-    order.sort((a, b) => (this.better(this.val[a], this.idx[a], this.val[b], this.idx[b]) ? -1 : 1));
+    order.sort((a, b) =>
+      this.better(this.val[a], this.idx[a], this.val[b], this.idx[b]) ? -1 : 1,
+    );
     return { index: order.map((k) => this.idx[k]), score: order.map((k) => this.val[k]) };
   }
 }
@@ -92,7 +94,8 @@ export class TopKAccumulator {
     readonly queries: number,
     readonly k: number,
   ) {
-    if (!Number.isInteger(queries) || queries < 1) throw new Error(`topK: queries must be ≥ 1, got ${queries}`);
+    if (!Number.isInteger(queries) || queries < 1)
+      throw new Error(`topK: queries must be ≥ 1, got ${queries}`);
     if (!Number.isInteger(k) || k < 1) throw new Error(`topK: k must be ≥ 1, got ${k}`);
     this.pro = Array.from({ length: queries }, () => new BoundedHeap(k, 1));
     this.opp = Array.from({ length: queries }, () => new BoundedHeap(k, -1));
@@ -100,7 +103,8 @@ export class TopKAccumulator {
 
   /** One score; `index` is the global example index. */
   push(query: number, index: number, score: number): void {
-    if (!Number.isFinite(score)) throw new Error(`topK: non-finite score ${score} for example ${index}`);
+    if (!Number.isFinite(score))
+      throw new Error(`topK: non-finite score ${score} for example ${index}`);
     if (!Number.isInteger(index) || index < 0) throw new Error(`topK: bad example index ${index}`);
     this.pro[query].push(index, score);
     this.opp[query].push(index, score);
@@ -109,9 +113,12 @@ export class TopKAccumulator {
   /** A shard's score block: column j is global example offset + j (or indices[j] when given). */
   addScores(scores: ScoreMatrix, offset: number, indices?: ArrayLike<number>): void {
     if (scores.queries !== this.queries) {
-      throw new Error(`topK: score block has ${scores.queries} queries, accumulator ${this.queries}`);
+      throw new Error(
+        `topK: score block has ${scores.queries} queries, accumulator ${this.queries}`,
+      );
     }
-    if (indices && indices.length !== scores.train) throw new Error('topK: indices length differs from score columns');
+    if (indices && indices.length !== scores.train)
+      throw new Error('topK: indices length differs from score columns');
     for (let q = 0; q < scores.queries; q++) {
       for (let j = 0; j < scores.train; j++) {
         this.push(q, indices ? indices[j] : offset + j, scores.data[q * scores.train + j]);
@@ -127,13 +134,15 @@ export class TopKAccumulator {
 
   merge(partial: TopKPartial): void {
     if (partial.queries !== this.queries || partial.k !== this.k) {
-      throw new Error(`topK: cannot merge (queries ${partial.queries}, k ${partial.k}) into (${this.queries}, ${this.k})`);
+      throw new Error(
+        `topK: cannot merge (queries ${partial.queries}, k ${partial.k}) into (${this.queries}, ${this.k})`,
+      );
     }
     for (let q = 0; q < this.queries; q++) {
       const p = partial.proponents[q];
       const o = partial.opponents[q];
-      p.index.forEach((i, r) => this.pro[q].push(i, p.score[r]));
-      o.index.forEach((i, r) => this.opp[q].push(i, o.score[r]));
+      for (let r = 0; r < p.index.length; r++) this.pro[q].push(p.index[r], p.score[r]);
+      for (let r = 0; r < o.index.length; r++) this.opp[q].push(o.index[r], o.score[r]);
     }
   }
 

@@ -2,13 +2,16 @@
 
 /** Lower-triangular L with A = L Lᵀ (A symmetric positive definite, k×k row-major). */
 export function cholesky(a: Float64Array, k: number): Float64Array {
-  if (a.length !== k * k) throw new Error(`cholesky: matrix has ${a.length} entries, expected ${k}²`);
+  if (a.length !== k * k)
+    throw new Error(`cholesky: matrix has ${a.length} entries, expected ${k}²`);
   const l = new Float64Array(k * k);
   for (let j = 0; j < k; j++) {
     let s = a[j * k + j];
     for (let p = 0; p < j; p++) s -= l[j * k + p] * l[j * k + p];
     if (!(s > 0)) {
-      throw new Error(`cholesky: matrix is not positive definite (pivot ${j} = ${s}); raise damping`);
+      throw new Error(
+        `cholesky: matrix is not positive definite (pivot ${j} = ${s}); raise damping`,
+      );
     }
     const d = Math.sqrt(s);
     l[j * k + j] = d;

@@ -44,7 +44,9 @@ export function conjugateGradient(
     const ap = apply(p);
     const pap = dot(p, ap);
     if (!(pap > 0)) {
-      throw new Error(`conjugateGradient: operator is not positive definite (pᵀAp = ${pap}); raise damping`);
+      throw new Error(
+        `conjugateGradient: operator is not positive definite (pᵀAp = ${pap}); raise damping`,
+      );
     }
     const alpha = rr / pap;
     for (let k = 0; k < n; k++) {

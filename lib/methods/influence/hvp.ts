@@ -56,7 +56,10 @@ function activationOf(layer: tfl.layers.Layer): Activation {
   throw new Error(`hvp: unsupported activation '${a}' in layer ${layer.name}`);
 }
 
-function describe(model: tfl.LayersModel, options: HvpOptions): { steps: Step[]; slices: LayerSlice[]; dim: number } {
+function describe(
+  model: tfl.LayersModel,
+  options: HvpOptions,
+): { steps: Step[]; slices: LayerSlice[]; dim: number } {
   const steps: Step[] = [];
   const slices: LayerSlice[] = [];
   const denseNames = model.layers.filter((l) => l.getClassName() === 'Dense').map((l) => l.name);
@@ -96,7 +99,8 @@ function describe(model: tfl.LayersModel, options: HvpOptions): { steps: Step[];
   }
   const denses = steps.filter((s) => s.kind === 'dense');
   if (denses.length === 0) throw new Error('hvp: model has no Dense layer');
-  if (steps[steps.length - 1].kind !== 'dense') throw new Error('hvp: the last layer must be Dense');
+  if (steps[steps.length - 1].kind !== 'dense')
+    throw new Error('hvp: the last layer must be Dense');
   denses.slice(0, -1).forEach((s) => {
     if (s.kind === 'dense' && s.dense.activation === 'softmax') {
       throw new Error(`hvp: softmax is only supported on the last layer (${s.dense.name})`);
@@ -169,7 +173,15 @@ export function meanLossHvp(
     const total = new Float64Array(dim);
     for (let start = 0; start < n; start += batchSize) {
       const size = Math.min(batchSize, n - start);
-      const parts = tf.tidy(() => batchHvp(steps, v, tf.slice(x, start, size), labelArr.subarray(start, start + size), classes));
+      const parts = tf.tidy(() =>
+        batchHvp(
+          steps,
+          v,
+          tf.slice(x, start, size),
+          labelArr.subarray(start, start + size),
+          classes,
+        ),
+      );
       for (const { offset, data } of parts) {
         for (let k = 0; k < data.length; k++) total[offset + k] += data[k];
       }
@@ -191,17 +203,34 @@ function batchHvp(
   const b = xb.shape[0];
   const vOf = (d: DenseInfo): [tf.Tensor2D, tf.Tensor1D | null] => {
     if (!d.selected) {
-      return [tf.zeros([d.inputs, d.units]) as tf.Tensor2D, d.bias ? (tf.zeros([d.units]) as tf.Tensor1D) : null];
+      return [
+        tf.zeros([d.inputs, d.units]) as tf.Tensor2D,
+        d.bias ? (tf.zeros([d.units]) as tf.Tensor1D) : null,
+      ];
     }
     const kSize = d.inputs * d.units;
-    const vk = tf.tensor2d(Float32Array.from(v.subarray(d.offset, d.offset + kSize)), [d.inputs, d.units]);
-    const vb = d.bias ? tf.tensor1d(Float32Array.from(v.subarray(d.offset + kSize, d.offset + kSize + d.units))) : null;
+    const vk = tf.tensor2d(Float32Array.from(v.subarray(d.offset, d.offset + kSize)), [
+      d.inputs,
+      d.units,
+    ]);
+    const vb = d.bias
+      ? tf.tensor1d(Float32Array.from(v.subarray(d.offset + kSize, d.offset + kSize + d.units)))
+      : null;
     return [vk, vb];
   };
   // Forward with R-forward.
   let a: tf.Tensor = xb;
   let ra: tf.Tensor = tf.zerosLike(xb);
-  const rec: { d: DenseInfo; aIn: tf.Tensor2D; raIn: tf.Tensor2D; z: tf.Tensor2D; rz: tf.Tensor2D; d1: tf.Tensor; d2: tf.Tensor; vk: tf.Tensor2D }[] = [];
+  const rec: {
+    d: DenseInfo;
+    aIn: tf.Tensor2D;
+    raIn: tf.Tensor2D;
+    z: tf.Tensor2D;
+    rz: tf.Tensor2D;
+    d1: tf.Tensor;
+    d2: tf.Tensor;
+    vk: tf.Tensor2D;
+  }[] = [];
   for (const s of steps) {
     if (s.kind === 'flatten') {
       a = tf.reshape(a, [b, -1]);
@@ -236,7 +265,10 @@ function batchHvp(
       const rdw = tf.add(tf.matMul(raIn, dz, true, false), tf.matMul(aIn, rdz, true, false));
       parts.push({ offset: d.offset, data: rdw.dataSync() as Float32Array });
       if (d.bias) {
-        parts.push({ offset: d.offset + d.inputs * d.units, data: tf.sum(rdz, 0).dataSync() as Float32Array });
+        parts.push({
+          offset: d.offset + d.inputs * d.units,
+          data: tf.sum(rdz, 0).dataSync() as Float32Array,
+        });
       }
     }
     if (l > 0) {

@@ -17,17 +17,23 @@ export function preconditionQueries(
   const out = new Float64Array(rows * dim);
   for (let r = 0; r < rows; r++) {
     const x = solve(Float64Array.from(data.subarray(r * dim, (r + 1) * dim)));
-    if (x.length !== dim) throw new Error(`influence: solve returned length ${x.length}, expected ${dim}`);
+    if (x.length !== dim)
+      throw new Error(`influence: solve returned length ${x.length}, expected ${dim}`);
     out.set(x, r * dim);
   }
   return { rows, dim, data: out };
 }
 
 /** s[q, i] = q̃_q · g_i for a (shard of the) training set. */
-export function scoresFromPreconditioned(preconditioned: RowMatrix, train: ExampleFeatures): ScoreMatrix {
+export function scoresFromPreconditioned(
+  preconditioned: RowMatrix,
+  train: ExampleFeatures,
+): ScoreMatrix {
   checkFeatures(train, 'influence train');
   if (preconditioned.dim !== train.grads.dim) {
-    throw new Error(`influence: train dim ${train.grads.dim} does not match query dim ${preconditioned.dim}`);
+    throw new Error(
+      `influence: train dim ${train.grads.dim} does not match query dim ${preconditioned.dim}`,
+    );
   }
   const out = emptyScores(preconditioned.rows, train.grads.rows);
   accumulateProduct(preconditioned, train.grads, out.data);

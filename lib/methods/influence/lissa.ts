@@ -3,8 +3,9 @@
  * divided by s is (H + λI)⁻¹ q when the scale s exceeds the largest eigenvalue of H + λI. The
  * hvp receives the iteration number so a caller can use a different minibatch each step.
  */
-import { checkVector, dot, type LinearOperator } from './linearOperator';
+
 import type { SolveResult } from './conjugateGradient';
+import { checkVector, dot, type LinearOperator } from './linearOperator';
 
 export interface LissaOptions {
   damping?: number;
@@ -34,7 +35,11 @@ export function largestEigenvalue(hvp: LinearOperator, dim: number, iterations =
   return Math.max(lambda, norm);
 }
 
-export function lissa(hvp: LinearOperator, q: Float64Array, options: LissaOptions = {}): SolveResult {
+export function lissa(
+  hvp: LinearOperator,
+  q: Float64Array,
+  options: LissaOptions = {},
+): SolveResult {
   const n = q.length;
   if (n === 0) throw new Error('lissa: empty right-hand side');
   checkVector(q, n, 'lissa q');

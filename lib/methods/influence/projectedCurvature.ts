@@ -57,7 +57,10 @@ export interface ProjectedCurvature {
   factor: Float64Array;
 }
 
-export function factorCurvature(partial: GramPartial, options: CurvatureOptions = {}): ProjectedCurvature {
+export function factorCurvature(
+  partial: GramPartial,
+  options: CurvatureOptions = {},
+): ProjectedCurvature {
   const { dim: k, count: n, gram } = partial;
   if (n === 0) throw new Error('projectedCurvature: no training examples');
   const f = new Float64Array(k * k);
@@ -73,7 +76,10 @@ export function factorCurvature(partial: GramPartial, options: CurvatureOptions 
 }
 
 /** Convenience: the curvature of an in-memory training set. */
-export function projectedCurvature(train: ExampleFeatures, options: CurvatureOptions = {}): ProjectedCurvature {
+export function projectedCurvature(
+  train: ExampleFeatures,
+  options: CurvatureOptions = {},
+): ProjectedCurvature {
   checkFeatures(train, 'projectedCurvature train');
   return factorCurvature(gramPartial(train.grads), options);
 }
@@ -89,7 +95,9 @@ export function projectedInfluence(
   curvature: ProjectedCurvature,
 ): ScoreMatrix {
   if (query.grads.dim !== curvature.dim) {
-    throw new Error(`projectedInfluence: query dim ${query.grads.dim} does not match curvature dim ${curvature.dim}`);
+    throw new Error(
+      `projectedInfluence: query dim ${query.grads.dim} does not match curvature dim ${curvature.dim}`,
+    );
   }
   return scoresFromPreconditioned(preconditionQueries(query, projectedSolve(curvature)), train);
 }

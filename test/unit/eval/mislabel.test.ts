@@ -33,7 +33,10 @@ test('mislabel metrics equal brute force (with ties)', () => {
     assert.equal(r.inspected, m);
     assert.equal(r.found, order.slice(0, m).filter((i) => flipped[i]).length / total);
   }
-  assert.deepEqual(report.foundAt.map((r) => r.fraction), [0.05, 0.1, 0.2, 0.3]);
+  assert.deepEqual(
+    report.foundAt.map((r) => r.fraction),
+    [0.05, 0.1, 0.2, 0.3],
+  );
   assert.equal(rocAuc([3, 2, 1], [true, false, false]), 1);
   assert.equal(rocAuc([1, 1, 1], [true, false, false]), 0.5);
 });

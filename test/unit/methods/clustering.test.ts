@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { CheckpointInfo } from '../../../lib/methods/../features';
-import { kMedoids, tracInClusters, tracInEmbedding } from '../../../lib/methods/clustering';
+import {
+  kMedoids,
+  seededRandom,
+  tracInClusters,
+  tracInEmbedding,
+} from '../../../lib/methods/clustering';
 import { gaussian, pack } from './fixtures';
-import { seededRandom } from '../../../lib/methods/clustering';
 
 /** Rows scattered tightly around `k` random directions (with random positive scale). */
 function planted(nPer: number, k: number, dim: number, seed: number) {
@@ -54,7 +58,13 @@ test('k-medoids on 1 − cosine recovers planted clusters, deterministically', (
 
 test('TracIn clustering over checkpoints uses √η-weighted concatenation', () => {
   const p = planted(10, 3, 6, 5);
-  const f = pack({ rows: p.rows, dim: p.dim, grads: p.grads, loss: new Float64Array(p.rows), layers: [] });
+  const f = pack({
+    rows: p.rows,
+    dim: p.dim,
+    grads: p.grads,
+    loss: new Float64Array(p.rows),
+    layers: [],
+  });
   const cps: CheckpointInfo[] = [
     { step: 1, learningRate: 0.3 },
     { step: 2, learningRate: 0.1 },
@@ -69,7 +79,13 @@ test('TracIn clustering over checkpoints uses √η-weighted concatenation', () 
   assert.ok(Math.abs(e - ref) < 1e-9 * Math.abs(ref));
   const res = tracInClusters([f, f], cps, 3, { seed: 2 });
   for (const c of res.clusters) assert.ok(c.members.every((m) => p.truth[m] === p.truth[c.medoid]));
-  assert.throws(() => kMedoids({ rows: 2, dim: 2, data: new Float64Array([1, 0, 0, 0]) }, 1), /row 1 is a zero vector/);
+  assert.throws(
+    () => kMedoids({ rows: 2, dim: 2, data: new Float64Array([1, 0, 0, 0]) }, 1),
+    /row 1 is a zero vector/,
+  );
   assert.throws(() => kMedoids({ rows: 0, dim: 2, data: new Float64Array(0) }, 1), /empty set/);
-  assert.throws(() => kMedoids({ rows: 2, dim: 2, data: new Float64Array([1, 0, 0, 1]) }, 3), /k = 3 must be in \[1, 2\]/);
+  assert.throws(
+    () => kMedoids({ rows: 2, dim: 2, data: new Float64Array([1, 0, 0, 1]) }, 3),
+    /k = 3 must be in \[1, 2\]/,
+  );
 });

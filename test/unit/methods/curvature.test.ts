@@ -1,13 +1,43 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ExampleFeatures } from '../../../lib/features';
-import { dataInf, dataInfDamping, dataInfDampingPartial, dataInfPassOne, dataInfPrecondition, mergeDataInfDamping, mergeDataInfPassOne } from '../../../lib/methods/dataInf';
+import {
+  dataInf,
+  dataInfDamping,
+  dataInfDampingPartial,
+  dataInfPassOne,
+  dataInfPrecondition,
+  mergeDataInfDamping,
+  mergeDataInfPassOne,
+} from '../../../lib/methods/dataInf';
 import { gradDot } from '../../../lib/methods/gradDot';
 import { scoreMethod } from '../../../lib/methods/index';
 import { conjugateGradient } from '../../../lib/methods/influence/conjugateGradient';
-import { influenceScores, scoresFromPreconditioned } from '../../../lib/methods/influence/influenceScores';
-import { factorCurvature, gramPartial, mergeGramPartials, projectedCurvature, projectedInfluence } from '../../../lib/methods/influence/projectedCurvature';
-import { blobs, maxAbs, maxAbsDiff, mlp, pack, pearson, randomMatrix, softmaxRegression, softmaxRegressionHessian, solveDense, spearman, stored } from './fixtures';
+import {
+  influenceScores,
+  scoresFromPreconditioned,
+} from '../../../lib/methods/influence/influenceScores';
+import {
+  factorCurvature,
+  gramPartial,
+  mergeGramPartials,
+  projectedCurvature,
+  projectedInfluence,
+} from '../../../lib/methods/influence/projectedCurvature';
+import {
+  blobs,
+  maxAbs,
+  maxAbsDiff,
+  mlp,
+  pack,
+  pearson,
+  randomMatrix,
+  softmaxRegression,
+  softmaxRegressionHessian,
+  solveDense,
+  spearman,
+  stored,
+} from './fixtures';
 
 function slice(f: ExampleFeatures, a: number, b: number): ExampleFeatures {
   const d = f.grads.dim;
@@ -19,7 +49,13 @@ function slice(f: ExampleFeatures, a: number, b: number): ExampleFeatures {
 }
 
 function randomFeatures(rows: number, dim: number, seed: number): ExampleFeatures {
-  return pack({ rows, dim, grads: randomMatrix(rows, dim, seed), loss: new Float64Array(rows), layers: [{ name: 'proj', offset: 0, size: dim }] });
+  return pack({
+    rows,
+    dim,
+    grads: randomMatrix(rows, dim, seed),
+    loss: new Float64Array(rows),
+    layers: [{ name: 'proj', offset: 0, size: dim }],
+  });
 }
 
 test('projected Gauss-Newton influence equals a float64 explicit solve, also shard by shard', () => {
@@ -29,7 +65,9 @@ test('projected Gauss-Newton influence equals a float64 explicit solve, also sha
   const query = randomFeatures(5, k, 32);
   const g = stored(train);
   const f = new Float64Array(k * k);
-  for (let i = 0; i < n; i++) for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) f[a * k + b] += (g[i * k + a] * g[i * k + b]) / n;
+  for (let i = 0; i < n; i++)
+    for (let a = 0; a < k; a++)
+      for (let b = 0; b < k; b++) f[a * k + b] += (g[i * k + a] * g[i * k + b]) / n;
   let trace = 0;
   for (let a = 0; a < k; a++) trace += f[a * k + a];
   const lambda = (0.1 * trace) / k;
@@ -49,10 +87,20 @@ test('projected Gauss-Newton influence equals a float64 explicit solve, also sha
   const s = projectedInfluence(train, query, curv);
   assert.ok(maxAbsDiff(s.data, ref) < 1e-10 * maxAbs(ref));
   // Curvature from merged shard partials, scores for one shard.
-  const merged = mergeGramPartials(gramPartial(slice(train, 0, 40).grads), gramPartial(slice(train, 40, n).grads));
+  const merged = mergeGramPartials(
+    gramPartial(slice(train, 0, 40).grads),
+    gramPartial(slice(train, 40, n).grads),
+  );
   const curv2 = factorCurvature(merged);
-  const part = scoreMethod('influenceProjected', { train: [slice(train, 40, n)], query: [query], checkpoints: [{ step: 0, learningRate: 1 }], options: { curvature: curv2 } });
-  for (let q = 0; q < 5; q++) for (let j = 0; j < n - 40; j++) assert.ok(Math.abs(part.data[q * (n - 40) + j] - ref[q * n + 40 + j]) < 1e-10 * maxAbs(ref));
+  const part = scoreMethod('influenceProjected', {
+    train: [slice(train, 40, n)],
+    query: [query],
+    checkpoints: [{ step: 0, learningRate: 1 }],
+    options: { curvature: curv2 },
+  });
+  for (let q = 0; q < 5; q++)
+    for (let j = 0; j < n - 40; j++)
+      assert.ok(Math.abs(part.data[q * (n - 40) + j] - ref[q * n + 40 + j]) < 1e-10 * maxAbs(ref));
   assert.throws(() => factorCurvature(merged, { damping: -1 }), /damping must be finite/);
   const rankDeficient = randomFeatures(3, k, 33);
   assert.throws(() => projectedCurvature(rankDeficient, { damping: 0 }), /not positive definite/);
@@ -110,16 +158,34 @@ test('DataInf equals the float64 formula; its passes merge across shards', () =>
   assert.ok(maxAbsDiff(s.data, ref) < 1e-9 * maxAbs(ref));
   const a = slice(train, 0, 33);
   const b = slice(train, 33, 80);
-  const lambdas = dataInfDamping(mergeDataInfDamping(dataInfDampingPartial(a), dataInfDampingPartial(b)));
-  const passOne = mergeDataInfPassOne(dataInfPassOne(a, query, lambdas), dataInfPassOne(b, query, lambdas));
+  const lambdas = dataInfDamping(
+    mergeDataInfDamping(dataInfDampingPartial(a), dataInfDampingPartial(b)),
+  );
+  const passOne = mergeDataInfPassOne(
+    dataInfPassOne(a, query, lambdas),
+    dataInfPassOne(b, query, lambdas),
+  );
   // Pass-one partials survive a JSON round trip (as plain arrays).
   const wire = JSON.parse(JSON.stringify({ ...passOne, sum: Array.from(passOne.sum) }));
   const shipped = { ...wire, sum: Float64Array.from(wire.sum) };
-  const partB = scoreMethod('dataInf', { train: [b], query: [query], checkpoints: [{ step: 0, learningRate: 1 }], options: { dataInf: { lambdas, passOne: shipped } } });
-  for (let q = 0; q < 6; q++) for (let j = 0; j < 47; j++) assert.ok(Math.abs(partB.data[q * 47 + j] - ref[q * 80 + 33 + j]) < 1e-9 * maxAbs(ref));
+  const partB = scoreMethod('dataInf', {
+    train: [b],
+    query: [query],
+    checkpoints: [{ step: 0, learningRate: 1 }],
+    options: { dataInf: { lambdas, passOne: shipped } },
+  });
+  for (let q = 0; q < 6; q++)
+    for (let j = 0; j < 47; j++)
+      assert.ok(Math.abs(partB.data[q * 47 + j] - ref[q * 80 + 33 + j]) < 1e-9 * maxAbs(ref));
   const u = dataInfPrecondition(query, passOne, lambdas);
   assert.ok(maxAbsDiff(scoresFromPreconditioned(u, train).data, ref) < 1e-9 * maxAbs(ref));
-  const zero = pack({ rows: 3, dim: mdim, grads: new Float64Array(3 * mdim), loss: new Float64Array(3), layers: train.grads.layers });
+  const zero = pack({
+    rows: 3,
+    dim: mdim,
+    grads: new Float64Array(3 * mdim),
+    loss: new Float64Array(3),
+    layers: train.grads.layers,
+  });
   assert.throws(() => dataInf(zero, query), /zero gradients everywhere/);
   assert.throws(() => dataInfPassOne(train, query, [1]), /1 dampings for 2 layers/);
 });
@@ -138,7 +204,11 @@ test('DataInf agrees with exact influence (correlations printed)', () => {
     for (let i = 0; i < dim; i++) for (let j = 0; j < dim; j++) out[i] += h[i * dim + j] * v[j];
     return out;
   };
-  const exact = influenceScores(train, query, (q) => conjugateGradient(hvp, q, { damping: lambda }).x);
+  const exact = influenceScores(
+    train,
+    query,
+    (q) => conjugateGradient(hvp, q, { damping: lambda }).x,
+  );
   const di = dataInf(train, query);
   const dot = gradDot(train, query);
   let pr = 0;

@@ -28,7 +28,8 @@ function bruteDot(t: ExampleFeatures, q: ExampleFeatures): Float64Array {
   const qg = stored(q);
   const out = new Float64Array(q.grads.rows * t.grads.rows);
   for (let a = 0; a < q.grads.rows; a++)
-    for (let i = 0; i < t.grads.rows; i++) out[a * t.grads.rows + i] = dot(qg, a * dim, tg, i * dim, dim);
+    for (let i = 0; i < t.grads.rows; i++)
+      out[a * t.grads.rows + i] = dot(qg, a * dim, tg, i * dim, dim);
   return out;
 }
 
@@ -38,7 +39,10 @@ test('gradDot equals the float64 brute-force dot products', () => {
   assert.equal(s.train, 40);
   const ref = bruteDot(trainF[1], queryF[1]);
   assert.ok(maxAbsDiff(s.data, ref) <= 1e-12 * Math.max(1, maxAbs(ref)));
-  assert.equal(scoreMethod('gradDot', { train: trainF, query: queryF, checkpoints }).data.join(), s.data.join());
+  assert.equal(
+    scoreMethod('gradDot', { train: trainF, query: queryF, checkpoints }).data.join(),
+    s.data.join(),
+  );
 });
 
 test('gradCos equals brute-force cosines and lies in [-1, 1]', () => {
@@ -73,7 +77,10 @@ test('TracIn-CP weights each checkpoint by its learning rate', () => {
     { step: 200, learningRate: 0.5 },
   ]);
   assert.ok(maxAbsDiff(swapped.data, ref) > 1e-3 * maxAbs(ref));
-  assert.equal(scoreMethod('tracIn', { train: trainF, query: queryF, checkpoints }).data.join(), s.data.join());
+  assert.equal(
+    scoreMethod('tracIn', { train: trainF, query: queryF, checkpoints }).data.join(),
+    s.data.join(),
+  );
 });
 
 test('TracIn shard by shard equals the whole set', () => {
@@ -83,7 +90,11 @@ test('TracIn shard by shard equals the whole set', () => {
     loss: f.loss.subarray(a, b),
     sqNorm: f.sqNorm.subarray(a, b),
   });
-  const part = tracIn(trainF.map((f) => shard(f, 10, 25)), queryF, checkpoints);
+  const part = tracIn(
+    trainF.map((f) => shard(f, 10, 25)),
+    queryF,
+    checkpoints,
+  );
   for (let q = 0; q < 6; q++)
     for (let j = 0; j < 15; j++) assert.equal(part.data[q * 15 + j], whole.data[q * 40 + 10 + j]);
 });
@@ -122,9 +133,15 @@ test('bad input gives clear errors', () => {
     sqNorm: new Float64Array(0),
   };
   assert.throws(() => gradCos(empty, queryF[0]), /empty set/);
-  assert.throws(() => tracIn(trainF, queryF, checkpoints.slice(0, 1)), /2 train feature sets for 1 checkpoints/);
+  assert.throws(
+    () => tracIn(trainF, queryF, checkpoints.slice(0, 1)),
+    /2 train feature sets for 1 checkpoints/,
+  );
   assert.throws(() => tracIn([], [], []), /no checkpoints/);
   const wrongLen = { ...trainF[0], grads: { ...trainF[0].grads, rows: 41 } };
   assert.throws(() => gradDot(wrongLen, queryF[0]), /expected rows × dim/);
-  assert.throws(() => scoreMethod('nope', { train: trainF, query: queryF, checkpoints }), /unknown method 'nope'/);
+  assert.throws(
+    () => scoreMethod('nope', { train: trainF, query: queryF, checkpoints }),
+    /unknown method 'nope'/,
+  );
 });

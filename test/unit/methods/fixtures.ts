@@ -49,7 +49,13 @@ export interface PerExample {
 }
 
 /** Softmax regression z = xW + b; params [W (d×C), b]. */
-export function softmaxRegression(params: Float64Array, x: Float64Array, y: Int32Array, d: number, C: number): PerExample {
+export function softmaxRegression(
+  params: Float64Array,
+  x: Float64Array,
+  y: Int32Array,
+  d: number,
+  C: number,
+): PerExample {
   const n = y.length;
   const dim = d * C + C;
   const grads = new Float64Array(n * dim);
@@ -73,7 +79,13 @@ export function softmaxRegression(params: Float64Array, x: Float64Array, y: Int3
 }
 
 /** Mean-loss Hessian of softmax regression, explicit (dim × dim). */
-export function softmaxRegressionHessian(params: Float64Array, x: Float64Array, y: Int32Array, d: number, C: number): Float64Array {
+export function softmaxRegressionHessian(
+  params: Float64Array,
+  x: Float64Array,
+  y: Int32Array,
+  d: number,
+  C: number,
+): Float64Array {
   const n = y.length;
   const dim = d * C + C;
   const h = new Float64Array(dim * dim);
@@ -101,7 +113,14 @@ export function softmaxRegressionHessian(params: Float64Array, x: Float64Array, 
 }
 
 /** One hidden tanh layer: h = tanh(xW1 + b1), z = hW2 + b2; params [W1, b1, W2, b2]. */
-export function mlp(params: Float64Array, x: Float64Array, y: Int32Array, d: number, H: number, C: number): PerExample {
+export function mlp(
+  params: Float64Array,
+  x: Float64Array,
+  y: Int32Array,
+  d: number,
+  H: number,
+  C: number,
+): PerExample {
   const n = y.length;
   const s1 = d * H + H;
   const dim = s1 + H * C + C;
@@ -157,7 +176,11 @@ export function pack(p: PerExample): ExampleFeatures {
     for (let k = 0; k < p.dim; k++) s += p.grads[i * p.dim + k] ** 2;
     sqNorm[i] = s;
   }
-  return { grads: { rows: p.rows, dim: p.dim, data, layers: p.layers }, loss: Float32Array.from(p.loss), sqNorm };
+  return {
+    grads: { rows: p.rows, dim: p.dim, data, layers: p.layers },
+    loss: Float32Array.from(p.loss),
+    sqNorm,
+  };
 }
 
 /** The float64 view of what was stored (float32-rounded), for references. */
@@ -165,7 +188,13 @@ export function stored(f: ExampleFeatures): Float64Array {
   return Float64Array.from(f.grads.data);
 }
 
-export function dot(a: ArrayLike<number>, ao: number, b: ArrayLike<number>, bo: number, len: number): number {
+export function dot(
+  a: ArrayLike<number>,
+  ao: number,
+  b: ArrayLike<number>,
+  bo: number,
+  len: number,
+): number {
   let s = 0;
   for (let k = 0; k < len; k++) s += a[ao + k] * b[bo + k];
   return s;

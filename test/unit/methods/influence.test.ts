@@ -8,10 +8,22 @@ import { conjugateGradient } from '../../../lib/methods/influence/conjugateGradi
 import { meanLossHvp } from '../../../lib/methods/influence/hvp';
 import { influenceScores } from '../../../lib/methods/influence/influenceScores';
 import { lissa } from '../../../lib/methods/influence/lissa';
-import { blobs, maxAbs, maxAbsDiff, mlp, pack, randomMatrix, softmaxRegression, softmaxRegressionHessian, solveDense, stored } from './fixtures';
+import {
+  blobs,
+  maxAbs,
+  maxAbsDiff,
+  mlp,
+  pack,
+  randomMatrix,
+  softmaxRegression,
+  softmaxRegressionHessian,
+  solveDense,
+  stored,
+} from './fixtures';
 
 await tf.setBackend('cpu');
-const t2 = (a: ArrayLike<number>, shape: [number, number]) => tf.tensor2d(Float32Array.from(a), shape);
+const t2 = (a: ArrayLike<number>, shape: [number, number]) =>
+  tf.tensor2d(Float32Array.from(a), shape);
 const t1 = (a: ArrayLike<number>) => tf.tensor1d(Float32Array.from(a));
 
 const d = 4;
@@ -27,7 +39,9 @@ const qx = f32(queries.x);
 const params = f32(randomMatrix(1, dim, 5, 0.7));
 
 function softmaxModel(): tfl.Sequential {
-  const m = tfl.sequential({ layers: [tfl.layers.dense({ units: C, inputShape: [d], activation: 'softmax', name: 'dense' })] });
+  const m = tfl.sequential({
+    layers: [tfl.layers.dense({ units: C, inputShape: [d], activation: 'softmax', name: 'dense' })],
+  });
   m.layers[0].setWeights([t2(params.subarray(0, d * C), [d, C]), t1(params.subarray(d * C))]);
   return m;
 }
@@ -48,7 +62,10 @@ test('hvp of a Dense softmax model equals the explicit float64 Hessian times v',
     const v = randomMatrix(1, dim, 100 + s);
     const ref = matVec(h, v, dim);
     const got = hvp(v);
-    assert.ok(maxAbsDiff(got, ref) < 2e-6 * maxAbs(ref) * Math.sqrt(dim), `hvp error ${maxAbsDiff(got, ref)}`);
+    assert.ok(
+      maxAbsDiff(got, ref) < 2e-6 * maxAbs(ref) * Math.sqrt(dim),
+      `hvp error ${maxAbsDiff(got, ref)}`,
+    );
   }
 });
 
@@ -80,9 +97,15 @@ test('hvp of a tanh MLP equals float64 central differences of the closed-form gr
   const minus = meanGrad(p.map((w, k) => w - eps * v[k]));
   const ref = plus.map((a, k) => (a - minus[k]) / (2 * eps));
   const { hvp, layers } = meanLossHvp(model, t2(x, [n, d]), data.y);
-  assert.deepEqual(layers.map((l) => l.name), ['hidden', 'out']);
+  assert.deepEqual(
+    layers.map((l) => l.name),
+    ['hidden', 'out'],
+  );
   const got = hvp(v);
-  assert.ok(maxAbsDiff(got, ref) < 1e-5 * maxAbs(ref) * 10, `MLP hvp error ${maxAbsDiff(got, ref)} of ${maxAbs(ref)}`);
+  assert.ok(
+    maxAbsDiff(got, ref) < 1e-5 * maxAbs(ref) * 10,
+    `MLP hvp error ${maxAbsDiff(got, ref)} of ${maxAbs(ref)}`,
+  );
   // Restricted to the last layer: the matching sub-block of the full Hessian.
   const last = meanLossHvp(model, t2(x, [n, d]), data.y, { layers: ['out'] });
   const vOut = v.subarray(s1);
@@ -115,14 +138,28 @@ test('CG and LiSSA influence match a float64 explicit Hessian inverse', () => {
       ref[q * n + i] = s;
     }
   }
-  const cg = influenceScores(train, query, (q) => conjugateGradient(hvp, q, { damping: lambda, tolerance: 1e-9, maxIterations: 200 }).x);
-  const li = influenceScores(train, query, (q) => lissa(hvp, q, { damping: lambda, depth: 3000, tolerance: 1e-10 }).x);
+  const cg = influenceScores(
+    train,
+    query,
+    (q) => conjugateGradient(hvp, q, { damping: lambda, tolerance: 1e-9, maxIterations: 200 }).x,
+  );
+  const li = influenceScores(
+    train,
+    query,
+    (q) => lissa(hvp, q, { damping: lambda, depth: 3000, tolerance: 1e-10 }).x,
+  );
   const scale = maxAbs(ref);
-  console.log(`CG max rel error ${(maxAbsDiff(cg.data, ref) / scale).toExponential(2)}, LiSSA ${(maxAbsDiff(li.data, ref) / scale).toExponential(2)}`);
+  console.log(
+    `CG max rel error ${(maxAbsDiff(cg.data, ref) / scale).toExponential(2)}, LiSSA ${(maxAbsDiff(li.data, ref) / scale).toExponential(2)}`,
+  );
   assert.ok(maxAbsDiff(cg.data, ref) < 1e-4 * scale);
   assert.ok(maxAbsDiff(li.data, ref) < 1e-3 * scale);
   // Without damping the singular softmax Hessian (rows of each class block sum to zero) would differ.
-  const undamped = influenceScores(train, query, (q) => lissa(hvp, q, { damping: lambda * 10, depth: 500 }).x);
+  const undamped = influenceScores(
+    train,
+    query,
+    (q) => lissa(hvp, q, { damping: lambda * 10, depth: 500 }).x,
+  );
   assert.ok(maxAbsDiff(undamped.data, ref) > 1e-3 * scale);
 });
 
@@ -130,15 +167,46 @@ test('solvers reject bad input', () => {
   const id = (v: Float64Array) => v;
   assert.throws(() => conjugateGradient(id, new Float64Array(0)), /empty/);
   assert.throws(() => conjugateGradient(id, Float64Array.from([1, Number.NaN])), /non-finite/);
-  assert.throws(() => conjugateGradient((v) => v.map((a) => -a), Float64Array.from([1, 2])), /not positive definite/);
+  assert.throws(
+    () => conjugateGradient((v) => v.map((a) => -a), Float64Array.from([1, 2])),
+    /not positive definite/,
+  );
   assert.throws(() => lissa(id, Float64Array.from([1]), { scale: 0.1, depth: 3000 }), /diverged/);
   const model = softmaxModel();
-  assert.throws(() => meanLossHvp(model, t2(x, [n, d]), data.y.map(() => 7)), /label 7 at row 0 outside \[0, 3\)/);
-  assert.throws(() => meanLossHvp(model, t2(x, [n, d]), data.y, { layers: ['nope'] }), /no Dense layer named 'nope'/);
-  const conv = tfl.sequential({ layers: [tfl.layers.conv1d({ filters: 2, kernelSize: 2, inputShape: [4, 1] }), tfl.layers.flatten(), tfl.layers.dense({ units: 2 })] });
-  assert.throws(() => meanLossHvp(conv, tf.zeros([2, 4, 1]), [0, 1]), /unsupported layer type Conv1D/);
+  assert.throws(
+    () =>
+      meanLossHvp(
+        model,
+        t2(x, [n, d]),
+        data.y.map(() => 7),
+      ),
+    /label 7 at row 0 outside \[0, 3\)/,
+  );
+  assert.throws(
+    () => meanLossHvp(model, t2(x, [n, d]), data.y, { layers: ['nope'] }),
+    /no Dense layer named 'nope'/,
+  );
+  const conv = tfl.sequential({
+    layers: [
+      tfl.layers.conv1d({ filters: 2, kernelSize: 2, inputShape: [4, 1] }),
+      tfl.layers.flatten(),
+      tfl.layers.dense({ units: 2 }),
+    ],
+  });
+  assert.throws(
+    () => meanLossHvp(conv, tf.zeros([2, 4, 1]), [0, 1]),
+    /unsupported layer type Conv1D/,
+  );
   const { hvp } = meanLossHvp(model, t2(x, [n, d]), data.y);
   assert.throws(() => hvp(new Float64Array(3)), /length 3, expected 15/);
   const q: ExampleFeatures = pack(softmaxRegression(params, qx, queries.y, d, C));
-  assert.throws(() => influenceScores(pack(softmaxRegression(params, x, data.y, d, C)), q, () => new Float64Array(2)), /solve returned length 2/);
+  assert.throws(
+    () =>
+      influenceScores(
+        pack(softmaxRegression(params, x, data.y, d, C)),
+        q,
+        () => new Float64Array(2),
+      ),
+    /solve returned length 2/,
+  );
 });

@@ -15,7 +15,8 @@ function train(x: Float64Array, y: Int32Array): Float64Array {
   for (let it = 0; it < 100; it++) {
     const per = softmaxRegression(theta, x, y, d, C);
     const g = new Float64Array(dim);
-    for (let i = 0; i < y.length; i++) for (let k = 0; k < dim; k++) g[k] += per.grads[i * dim + k] / y.length;
+    for (let i = 0; i < y.length; i++)
+      for (let k = 0; k < dim; k++) g[k] += per.grads[i * dim + k] / y.length;
     for (let k = 0; k < dim; k++) g[k] += mu * theta[k];
     const h = softmaxRegressionHessian(theta, x, y, d, C);
     for (let k = 0; k < dim; k++) h[k * dim + k] += mu;
@@ -67,7 +68,9 @@ test('removing the top proponent raises the query loss; removing the top opponen
     const ro = without(data.x, data.y, opp);
     const dPro = lossAt(train(rp.x, rp.y)) - base;
     const dOpp = lossAt(train(ro.x, ro.y)) - base;
-    console.log(`query ${query}: remove proponent Δloss ${dPro.toExponential(3)} (predicted ${(row[pro] / n).toExponential(3)}), remove opponent ${dOpp.toExponential(3)} (predicted ${(row[opp] / n).toExponential(3)})`);
+    console.log(
+      `query ${query}: remove proponent Δloss ${dPro.toExponential(3)} (predicted ${(row[pro] / n).toExponential(3)}), remove opponent ${dOpp.toExponential(3)} (predicted ${(row[opp] / n).toExponential(3)})`,
+    );
     assert.ok(dPro > 0, `removing the top proponent should raise the loss (Δ ${dPro})`);
     assert.ok(dOpp < 0, `removing the top opponent should lower the loss (Δ ${dOpp})`);
   }

@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ScoreMatrix } from '../../../lib/methods/blockProduct';
-import { aggregateInfluence, mergeAggregates } from '../../../lib/reduce/aggregate';
-import { addAggregate, addSelfInfluence, rankingAccumulator, toRanking } from '../../../lib/reduce/ranking';
-import { mergeTopK, TopKAccumulator, type TopKPartial } from '../../../lib/reduce/topK';
 import { seededRandom } from '../../../lib/methods/clustering';
+import { aggregateInfluence, mergeAggregates } from '../../../lib/reduce/aggregate';
+import {
+  addAggregate,
+  addSelfInfluence,
+  rankingAccumulator,
+  toRanking,
+} from '../../../lib/reduce/ranking';
+import { mergeTopK, TopKAccumulator, type TopKPartial } from '../../../lib/reduce/topK';
 
 const Q = 5;
 const N = 500;
@@ -15,12 +20,15 @@ const all = Float64Array.from({ length: Q * N }, () => Math.round((rand() - 0.5)
 
 function shardScores(a: number, b: number): ScoreMatrix {
   const data = new Float64Array(Q * (b - a));
-  for (let q = 0; q < Q; q++) for (let j = a; j < b; j++) data[q * (b - a) + j - a] = all[q * N + j];
+  for (let q = 0; q < Q; q++)
+    for (let j = a; j < b; j++) data[q * (b - a) + j - a] = all[q * N + j];
   return { queries: Q, train: b - a, data };
 }
 
 function fullSort(q: number, sign: 1 | -1) {
-  const idx = [...Array(N).keys()].sort((a, b) => sign * (all[q * N + b] - all[q * N + a]) || a - b);
+  const idx = [...Array(N).keys()].sort(
+    (a, b) => sign * (all[q * N + b] - all[q * N + a]) || a - b,
+  );
   return { index: idx.slice(0, K), score: idx.slice(0, K).map((i) => all[q * N + i]) };
 }
 
@@ -66,7 +74,9 @@ test('aggregate influence and self-influence ranking stream per shard', () => {
     }
     addAggregate(ranking, agg);
   }
-  const sums = [...Array(N).keys()].map((j) => [0, 1, 2, 3, 4].reduce((t, q) => t + all[q * N + j], 0));
+  const sums = [...Array(N).keys()].map((j) =>
+    [0, 1, 2, 3, 4].reduce((t, q) => t + all[q * N + j], 0),
+  );
   const order = [...Array(N).keys()].sort((a, b) => sums[b] - sums[a] || a - b);
   assert.deepEqual(toRanking(ranking.toJSON()).top.index, order.slice(0, K));
   // Self-influence ranking: same machinery on a vector.
@@ -81,7 +91,16 @@ test('top-k rejects bad input', () => {
   assert.throws(() => new TopKAccumulator(1, 0), /k must be ≥ 1/);
   const acc = new TopKAccumulator(2, 3);
   assert.throws(() => acc.push(0, 1, Number.NaN), /non-finite score NaN for example 1/);
-  assert.throws(() => acc.addScores({ queries: 3, train: 1, data: new Float64Array(3) }, 0), /3 queries, accumulator 2/);
-  assert.throws(() => acc.merge({ k: 4, queries: 2, proponents: [], opponents: [] }), /cannot merge/);
-  assert.throws(() => mergeAggregates({ offset: 0, queries: 1, sum: [1] }, { offset: 1, queries: 1, sum: [1] }), /different rows/);
+  assert.throws(
+    () => acc.addScores({ queries: 3, train: 1, data: new Float64Array(3) }, 0),
+    /3 queries, accumulator 2/,
+  );
+  assert.throws(
+    () => acc.merge({ k: 4, queries: 2, proponents: [], opponents: [] }),
+    /cannot merge/,
+  );
+  assert.throws(
+    () => mergeAggregates({ offset: 0, queries: 1, sum: [1] }, { offset: 1, queries: 1, sum: [1] }),
+    /different rows/,
+  );
 });
