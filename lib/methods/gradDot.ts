@@ -1,0 +1,13 @@
+/** Grad-Dot: s_i = g_i(θ_f) · q(θ_f). Positive = proponent. */
+import type { ExampleFeatures } from '../features';
+import { accumulateProduct, emptyScores, type ScoreMatrix } from './blockProduct';
+import { checkFeatures, checkSameDim } from './validate';
+
+export function gradDot(train: ExampleFeatures, query: ExampleFeatures): ScoreMatrix {
+  checkFeatures(train, 'gradDot train');
+  checkFeatures(query, 'gradDot query');
+  checkSameDim(train.grads, query.grads, 'gradDot');
+  const out = emptyScores(query.grads.rows, train.grads.rows);
+  accumulateProduct(query.grads, train.grads, out.data);
+  return out;
+}

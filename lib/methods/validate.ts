@@ -1,0 +1,86 @@
+/** Input checks shared by the methods: clear errors instead of silent NaN scores. */
+import type { CheckpointInfo, ExampleFeatures, GradientMatrix } from '../features';
+
+export function checkMatrix(m: GradientMatrix, what: string, allowEmpty = false): void {
+  if (!m?.data) throw new Error(`${what}: missing gradient matrix`);
+  if (!Number.isInteger(m.rows) || !Number.isInteger(m.dim) || m.rows < 0 || m.dim <= 0) {
+    throw new Error(`${what}: bad shape rows=${m.rows} dim=${m.dim}`);
+  }
+  if (m.data.length !== m.rows * m.dim) {
+    throw new Error(
+      `${what}: data has length ${m.data.length}, expected rows × dim = ${m.rows} × ${m.dim}`,
+    );
+  }
+  if (!allowEmpty && m.rows === 0) throw new Error(`${what}: empty set (0 rows)`);
+  const d = m.data;
+  for (let k = 0; k < d.length; k++) {
+    if (!Number.isFinite(d[k])) {
+      const row = Math.floor(k / m.dim);
+      throw new Error(
+        `${what}: non-finite gradient value ${d[k]} at row ${row}, column ${k % m.dim}`,
+      );
+    }
+  }
+  let end = 0;
+  for (const l of m.layers ?? []) {
+    if (l.offset !== end || l.size <= 0) {
+      throw new Error(`${what}: layer slices must tile the vector in order (at ${l.name})`);
+    }
+    end += l.size;
+  }
+  if ((m.layers?.length ?? 0) > 0 && end !== m.dim) {
+    throw new Error(`${what}: layer slices cover ${end} columns, vector has ${m.dim}`);
+  }
+}
+
+export function checkFeatures(f: ExampleFeatures, what: string, allowEmpty = false): void {
+  if (!f?.grads) throw new Error(`${what}: missing features`);
+  checkMatrix(f.grads, what, allowEmpty);
+  if (f.sqNorm && f.sqNorm.length !== f.grads.rows) {
+    throw new Error(`${what}: sqNorm has length ${f.sqNorm.length}, expected ${f.grads.rows}`);
+  }
+}
+
+export function checkSameDim(a: GradientMatrix, b: GradientMatrix, what: string): void {
+  if (a.dim !== b.dim) {
+    throw new Error(`${what}: train dim ${a.dim} does not match query dim ${b.dim}`);
+  }
+}
+
+/** Checks a per-checkpoint list of features against the checkpoints. */
+export function checkCheckpoints(
+  train: ExampleFeatures[],
+  query: ExampleFeatures[] | null,
+  checkpoints: CheckpointInfo[],
+  what: string,
+): void {
+  if (checkpoints.length === 0) throw new Error(`${what}: no checkpoints`);
+  if (train.length !== checkpoints.length) {
+    throw new Error(
+      `${what}: ${train.length} train feature sets for ${checkpoints.length} checkpoints`,
+    );
+  }
+  if (query && query.length !== checkpoints.length) {
+    throw new Error(
+      `${what}: ${query.length} query feature sets for ${checkpoints.length} checkpoints`,
+    );
+  }
+  for (const c of checkpoints) {
+    if (!Number.isFinite(c.learningRate)) {
+      throw new Error(`${what}: checkpoint ${c.step} has non-finite learning rate`);
+    }
+  }
+  train.forEach((f, c) => {
+    checkFeatures(f, `${what} train[checkpoint ${c}]`);
+    if (f.grads.rows !== train[0].grads.rows) {
+      throw new Error(`${what}: train row count differs between checkpoints`);
+    }
+    if (query) {
+      checkFeatures(query[c], `${what} query[checkpoint ${c}]`);
+      checkSameDim(f.grads, query[c].grads, what);
+      if (query[c].grads.rows !== query[0].grads.rows) {
+        throw new Error(`${what}: query row count differs between checkpoints`);
+      }
+    }
+  });
+}

@@ -1,0 +1,42 @@
+/**
+ * Aggregate influence of each training example over a query set: Σ_q s[q, i], streamed per
+ * shard. A partial covers one shard's rows (its memory is the shard's, never the dataset's) and
+ * partials of the same shard from different query blocks add up.
+ */
+import type { ScoreMatrix } from '../methods/blockProduct';
+
+export interface AggregatePartial {
+  /** Global index of the shard's first example. */
+  offset: number;
+  /** Number of queries summed so far. */
+  queries: number;
+  sum: number[];
+}
+
+export function aggregateInfluence(scores: ScoreMatrix, offset: number): AggregatePartial {
+  if (scores.queries === 0) throw new Error('aggregate: no queries');
+  const sum = new Array<number>(scores.train).fill(0);
+  for (let q = 0; q < scores.queries; q++) {
+    for (let j = 0; j < scores.train; j++) {
+      const v = scores.data[q * scores.train + j];
+      if (!Number.isFinite(v))
+        throw new Error(`aggregate: non-finite score at query ${q}, example ${offset + j}`);
+      sum[j] += v;
+    }
+  }
+  return { offset, queries: scores.queries, sum };
+}
+
+/** Adds partials of the same shard computed over disjoint query blocks. */
+export function mergeAggregates(a: AggregatePartial, b: AggregatePartial): AggregatePartial {
+  if (a.offset !== b.offset || a.sum.length !== b.sum.length) {
+    throw new Error(
+      `aggregate: partials cover different rows (${a.offset}+${a.sum.length} vs ${b.offset}+${b.sum.length})`,
+    );
+  }
+  return {
+    offset: a.offset,
+    queries: a.queries + b.queries,
+    sum: a.sum.map((s, j) => s + b.sum[j]),
+  };
+}

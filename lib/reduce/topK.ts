@@ -1,0 +1,171 @@
+/**
+ * Streaming per-query top-k proponents (largest scores) and opponents (smallest), fed shard by
+ * shard, in memory O(queries · k). Order is total: by score, then by lower example index, so any
+ * split into shards and any merge order give exactly the in-process result. Partial results are
+ * plain JSON-able objects (numbers survive JSON exactly).
+ */
+import type { ScoreMatrix } from '../methods/blockProduct';
+
+export interface RankedList {
+  /** Global example indices, best first. */
+  index: number[];
+  score: number[];
+}
+
+export interface TopKPartial {
+  k: number;
+  queries: number;
+  proponents: RankedList[];
+  opponents: RankedList[];
+}
+
+/** A bounded heap keeping the k best entries; its root is the worst kept entry. */
+class BoundedHeap {
+  private readonly idx: number[] = [];
+  private readonly val: number[] = [];
+  constructor(
+    private readonly k: number,
+    private readonly sign: 1 | -1,
+  ) {}
+
+  /** True when entry a ranks before entry b. */
+  private better(sa: number, ia: number, sb: number, ib: number): boolean {
+    const a = this.sign * sa;
+    const b = this.sign * sb;
+    return a > b || (a === b && ia < ib);
+  }
+
+  push(index: number, score: number): void {
+    const n = this.idx.length;
+    if (n < this.k) {
+      this.idx.push(index);
+      this.val.push(score);
+      this.up(n);
+    } else if (this.k > 0 && this.better(score, index, this.val[0], this.idx[0])) {
+      this.idx[0] = index;
+      this.val[0] = score;
+      this.down(0);
+    }
+  }
+
+  private swap(a: number, b: number): void {
+    [this.idx[a], this.idx[b]] = [this.idx[b], this.idx[a]];
+    [this.val[a], this.val[b]] = [this.val[b], this.val[a]];
+  }
+
+  // Min-heap under `better`: a parent is never better than its children.
+  private up(i: number): void {
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.better(this.val[p], this.idx[p], this.val[i], this.idx[i])) break;
+      this.swap(i, p);
+      i = p;
+    }
+  }
+
+  private down(i: number): void {
+    const n = this.idx.length;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let w = i;
+      if (l < n && this.better(this.val[w], this.idx[w], this.val[l], this.idx[l])) w = l;
+      if (r < n && this.better(this.val[w], this.idx[w], this.val[r], this.idx[r])) w = r;
+      if (w === i) return;
+      this.swap(i, w);
+      i = w;
+    }
+  }
+
+  sorted(): RankedList {
+    const order = this.idx.map((_, k) => k);
+    order.sort((a, b) =>
+      this.better(this.val[a], this.idx[a], this.val[b], this.idx[b]) ? -1 : 1,
+    );
+    return { index: order.map((k) => this.idx[k]), score: order.map((k) => this.val[k]) };
+  }
+}
+
+export class TopKAccumulator {
+  private readonly pro: BoundedHeap[];
+  private readonly opp: BoundedHeap[];
+
+  constructor(
+    readonly queries: number,
+    readonly k: number,
+  ) {
+    if (!Number.isInteger(queries) || queries < 1)
+      throw new Error(`topK: queries must be ≥ 1, got ${queries}`);
+    if (!Number.isInteger(k) || k < 1) throw new Error(`topK: k must be ≥ 1, got ${k}`);
+    this.pro = Array.from({ length: queries }, () => new BoundedHeap(k, 1));
+    this.opp = Array.from({ length: queries }, () => new BoundedHeap(k, -1));
+  }
+
+  /** One score; `index` is the global example index. */
+  push(query: number, index: number, score: number): void {
+    if (!Number.isFinite(score))
+      throw new Error(`topK: non-finite score ${score} for example ${index}`);
+    if (!Number.isInteger(index) || index < 0) throw new Error(`topK: bad example index ${index}`);
+    this.pro[query].push(index, score);
+    this.opp[query].push(index, score);
+  }
+
+  /** A shard's score block: column j is global example offset + j (or indices[j] when given). */
+  addScores(scores: ScoreMatrix, offset: number, indices?: ArrayLike<number>): void {
+    if (scores.queries !== this.queries) {
+      throw new Error(
+        `topK: score block has ${scores.queries} queries, accumulator ${this.queries}`,
+      );
+    }
+    if (indices && indices.length !== scores.train)
+      throw new Error('topK: indices length differs from score columns');
+    for (let q = 0; q < scores.queries; q++) {
+      for (let j = 0; j < scores.train; j++) {
+        this.push(q, indices ? indices[j] : offset + j, scores.data[q * scores.train + j]);
+      }
+    }
+  }
+
+  /** A per-example vector (self-influence, aggregate influence) for a one-query accumulator. */
+  addVector(values: ArrayLike<number>, offset: number): void {
+    if (this.queries !== 1) throw new Error('topK: addVector needs a one-query accumulator');
+    for (let j = 0; j < values.length; j++) this.push(0, offset + j, values[j]);
+  }
+
+  merge(partial: TopKPartial): void {
+    if (partial.queries !== this.queries || partial.k !== this.k) {
+      throw new Error(
+        `topK: cannot merge (queries ${partial.queries}, k ${partial.k}) into (${this.queries}, ${this.k})`,
+      );
+    }
+    for (let q = 0; q < this.queries; q++) {
+      const p = partial.proponents[q];
+      const o = partial.opponents[q];
+      for (let r = 0; r < p.index.length; r++) this.pro[q].push(p.index[r], p.score[r]);
+      for (let r = 0; r < o.index.length; r++) this.opp[q].push(o.index[r], o.score[r]);
+    }
+  }
+
+  toJSON(): TopKPartial {
+    return {
+      k: this.k,
+      queries: this.queries,
+      proponents: this.pro.map((h) => h.sorted()),
+      opponents: this.opp.map((h) => h.sorted()),
+    };
+  }
+
+  static fromJSON(partial: TopKPartial): TopKAccumulator {
+    const acc = new TopKAccumulator(partial.queries, partial.k);
+    acc.merge(partial);
+    return acc;
+  }
+}
+
+/** Merges any number of partials (in any order: the result is the same). */
+export function mergeTopK(partials: TopKPartial[]): TopKPartial {
+  if (partials.length === 0) throw new Error('topK: nothing to merge');
+  const acc = new TopKAccumulator(partials[0].queries, partials[0].k);
+  for (const p of partials) acc.merge(p);
+  return acc.toJSON();
+}
