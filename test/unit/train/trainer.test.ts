@@ -305,8 +305,12 @@ test('bad input is named', async () => {
   await assert.rejects(train(relu, { x, labels: data.y }, cfg, 1), /activation "relu"/);
   const state = await train(mlp(6, 4, 3), { x, labels: data.y }, cfg, 2);
   await assert.rejects(
-    resume(mlp(6, 4, 3), { x, labels: data.y }, { ...state, config: { ...cfg, seed: 1 } }, 3),
+    train(mlp(6, 4, 3), { x, labels: data.y }, { ...cfg, seed: 1 }, 3, {}, state),
     /differs/,
+  );
+  await assert.rejects(
+    resume(mlp(6, 4, 3), { x, labels: data.y }, { ...state, config: { ...cfg, seed: 1 } }, 3),
+    /generator position/,
   );
   await assert.rejects(resume(mlp(6, 5, 3), { x, labels: data.y }, state, 3), /shape/);
   assert.throws(() => deserializeTrainState(new Uint8Array(20)), /magic/);
