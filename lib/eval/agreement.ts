@@ -11,7 +11,8 @@ import { philox4x32, seedKey, toUnit } from '../train/philox';
  */
 
 export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`cosine of vectors of length ${a.length} and ${b.length}`);
+  if (a.length !== b.length)
+    throw new Error(`cosine of vectors of length ${a.length} and ${b.length}`);
   let ab = 0;
   let aa = 0;
   let bb = 0;

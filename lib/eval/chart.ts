@@ -29,7 +29,18 @@ export interface ChartOptions {
   logX?: boolean;
 }
 
-const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
+const PALETTE = [
+  '#1f77b4',
+  '#d62728',
+  '#2ca02c',
+  '#ff7f0e',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#17becf',
+  '#7f7f7f',
+  '#bcbd22',
+];
 
 export function escapeXml(s: string): string {
   return s
@@ -69,7 +80,8 @@ export function lineChart(series: ChartSeries[], opts: ChartOptions = {}): strin
   for (const s of series) {
     for (const p of s.points) {
       if (!Number.isFinite(p.x)) throw new Error(`series "${s.name}" has a non-finite x value`);
-      if (opts.logX && p.x <= 0) throw new Error(`log x axis needs x > 0; series "${s.name}" has ${p.x}`);
+      if (opts.logX && p.x <= 0)
+        throw new Error(`log x axis needs x > 0; series "${s.name}" has ${p.x}`);
     }
   }
   const fx = (x: number) => (opts.logX ? Math.log10(x) : x);
@@ -95,35 +107,55 @@ export function lineChart(series: ChartSeries[], opts: ChartOptions = {}): strin
   );
   parts.push(`<rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`);
   if (opts.title) {
-    parts.push(`<text x="${n(m.left + pw / 2)}" y="22" text-anchor="middle" font-size="15">${escapeXml(opts.title)}</text>`);
+    parts.push(
+      `<text x="${n(m.left + pw / 2)}" y="22" text-anchor="middle" font-size="15">${escapeXml(opts.title)}</text>`,
+    );
   }
   // Grid and ticks.
   const yTicks = niceTicks(y0, y1);
   for (const t of yTicks) {
     const y = n(sy(t));
-    parts.push(`<line class="grid" x1="${m.left}" x2="${m.left + pw}" y1="${y}" y2="${y}" stroke="#e5e5e5"/>`);
-    parts.push(`<line class="tick" x1="${m.left - 5}" x2="${m.left}" y1="${y}" y2="${y}" stroke="#333"/>`);
-    parts.push(`<text x="${m.left - 8}" y="${y}" text-anchor="end" dominant-baseline="middle">${fmt(t)}</text>`);
+    parts.push(
+      `<line class="grid" x1="${m.left}" x2="${m.left + pw}" y1="${y}" y2="${y}" stroke="#e5e5e5"/>`,
+    );
+    parts.push(
+      `<line class="tick" x1="${m.left - 5}" x2="${m.left}" y1="${y}" y2="${y}" stroke="#333"/>`,
+    );
+    parts.push(
+      `<text x="${m.left - 8}" y="${y}" text-anchor="end" dominant-baseline="middle">${fmt(t)}</text>`,
+    );
   }
   const xTickValues = opts.logX
-    ? niceTicks(x0, x1).filter((e) => Number.isInteger(e)).map((e) => 10 ** e)
+    ? niceTicks(x0, x1)
+        .filter((e) => Number.isInteger(e))
+        .map((e) => 10 ** e)
     : [...new Set(all.map((p) => p.x))].sort((a, b) => a - b).length <= 12
       ? [...new Set(all.map((p) => p.x))].sort((a, b) => a - b)
       : niceTicks(x0, x1);
   for (const t of xTickValues) {
     const x = n(sx(t));
-    parts.push(`<line class="tick" x1="${x}" x2="${x}" y1="${m.top + ph}" y2="${m.top + ph + 5}" stroke="#333"/>`);
+    parts.push(
+      `<line class="tick" x1="${x}" x2="${x}" y1="${m.top + ph}" y2="${m.top + ph + 5}" stroke="#333"/>`,
+    );
     parts.push(`<text x="${x}" y="${m.top + ph + 18}" text-anchor="middle">${fmt(t)}</text>`);
   }
   // Axes.
-  parts.push(`<line class="axis" x1="${m.left}" x2="${m.left + pw}" y1="${m.top + ph}" y2="${m.top + ph}" stroke="#333"/>`);
-  parts.push(`<line class="axis" x1="${m.left}" x2="${m.left}" y1="${m.top}" y2="${m.top + ph}" stroke="#333"/>`);
+  parts.push(
+    `<line class="axis" x1="${m.left}" x2="${m.left + pw}" y1="${m.top + ph}" y2="${m.top + ph}" stroke="#333"/>`,
+  );
+  parts.push(
+    `<line class="axis" x1="${m.left}" x2="${m.left}" y1="${m.top}" y2="${m.top + ph}" stroke="#333"/>`,
+  );
   if (opts.xLabel) {
-    parts.push(`<text x="${n(m.left + pw / 2)}" y="${height - 12}" text-anchor="middle">${escapeXml(opts.xLabel)}</text>`);
+    parts.push(
+      `<text x="${n(m.left + pw / 2)}" y="${height - 12}" text-anchor="middle">${escapeXml(opts.xLabel)}</text>`,
+    );
   }
   if (opts.yLabel) {
     const cy = n(m.top + ph / 2);
-    parts.push(`<text x="16" y="${cy}" text-anchor="middle" transform="rotate(-90 16 ${cy})">${escapeXml(opts.yLabel)}</text>`);
+    parts.push(
+      `<text x="16" y="${cy}" text-anchor="middle" transform="rotate(-90 16 ${cy})">${escapeXml(opts.yLabel)}</text>`,
+    );
   }
   // Bands first, so lines sit on top.
   series.forEach((s, k) => {
@@ -132,14 +164,18 @@ export function lineChart(series: ChartSeries[], opts: ChartOptions = {}): strin
     if (pts.length > 0 && pts.every((p) => Number.isFinite(p.lo) && Number.isFinite(p.hi))) {
       const upper = pts.map((p) => `${n(sx(p.x))},${n(sy(p.hi!))}`);
       const lower = pts.reverse().map((p) => `${n(sx(p.x))},${n(sy(p.lo!))}`);
-      parts.push(`<polygon class="band" points="${[...upper, ...lower].join(' ')}" fill="${color}" fill-opacity="0.15" stroke="none"/>`);
+      parts.push(
+        `<polygon class="band" points="${[...upper, ...lower].join(' ')}" fill="${color}" fill-opacity="0.15" stroke="none"/>`,
+      );
     }
   });
   series.forEach((s, k) => {
     const color = PALETTE[k % PALETTE.length];
     const pts = [...s.points].filter((p) => Number.isFinite(p.y)).sort((a, b) => a.x - b.x);
     const d = pts.map((p, i) => `${i === 0 ? 'M' : 'L'}${n(sx(p.x))},${n(sy(p.y))}`).join(' ');
-    parts.push(`<path class="series" data-name="${escapeXml(s.name)}" d="${d}" fill="none" stroke="${color}" stroke-width="2"/>`);
+    parts.push(
+      `<path class="series" data-name="${escapeXml(s.name)}" d="${d}" fill="none" stroke="${color}" stroke-width="2"/>`,
+    );
     for (const p of pts) {
       parts.push(`<circle cx="${n(sx(p.x))}" cy="${n(sy(p.y))}" r="3" fill="${color}"/>`);
     }
@@ -149,8 +185,12 @@ export function lineChart(series: ChartSeries[], opts: ChartOptions = {}): strin
   series.forEach((s, k) => {
     const y = m.top + 10 + k * 20;
     const color = PALETTE[k % PALETTE.length];
-    parts.push(`<line x1="${lx}" x2="${lx + 24}" y1="${y}" y2="${y}" stroke="${color}" stroke-width="2"/>`);
-    parts.push(`<text class="legend" x="${lx + 30}" y="${y}" dominant-baseline="middle">${escapeXml(s.name)}</text>`);
+    parts.push(
+      `<line x1="${lx}" x2="${lx + 24}" y1="${y}" y2="${y}" stroke="${color}" stroke-width="2"/>`,
+    );
+    parts.push(
+      `<text class="legend" x="${lx + 30}" y="${y}" dominant-baseline="middle">${escapeXml(s.name)}</text>`,
+    );
   });
   parts.push('</svg>');
   return parts.join('\n');
@@ -169,6 +209,11 @@ export function agreementChart(
   }
   return lineChart(
     [...byMethod].map(([name, points]) => ({ name, points })),
-    { xLabel: 'further-training steps T', yLabel: 'agreement with gold standard', yRange: [-1, 1], ...opts },
+    {
+      xLabel: 'further-training steps T',
+      yLabel: 'agreement with gold standard',
+      yRange: [-1, 1],
+      ...opts,
+    },
   );
 }

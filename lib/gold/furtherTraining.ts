@@ -88,11 +88,17 @@ export function planRuns(
   return runs;
 }
 
-function perturbedWeights(n: number, base: Float32Array | undefined, p: Perturbation): Float32Array {
+function perturbedWeights(
+  n: number,
+  base: Float32Array | undefined,
+  p: Perturbation,
+): Float32Array {
   const w = base ? Float32Array.from(base) : new Float32Array(n).fill(1);
   if (p.kind === 'none') return w;
   if (!Number.isInteger(p.index) || p.index < 0 || p.index >= n) {
-    throw new Error(`perturbed example index ${p.index} is out of range for ${n} training examples`);
+    throw new Error(
+      `perturbed example index ${p.index} is out of range for ${n} training examples`,
+    );
   }
   if (p.kind === 'remove') w[p.index] = 0;
   else if (p.kind === 'upweight') {
@@ -223,11 +229,13 @@ export function goldStandard(baselines: RunResult[], perturbed: RunResult[]): Go
     if (r.steps.join() !== steps.join()) {
       throw new Error(`run ${runId(r)} recorded steps [${r.steps}], expected [${steps}]`);
     }
-    if (r.values.some((v) => v.length !== q)) throw new Error(`run ${runId(r)} has ${r.values[0].length} queries, expected ${q}`);
+    if (r.values.some((v) => v.length !== q))
+      throw new Error(`run ${runId(r)} has ${r.values[0].length} queries, expected ${q}`);
   }
   const kinds = new Set(perturbed.map((r) => r.perturbation.kind));
   if (kinds.has('none')) throw new Error('a baseline run was passed as a perturbed run');
-  if (kinds.size > 1) throw new Error('cannot mix removal and upweighting runs in one gold standard');
+  if (kinds.size > 1)
+    throw new Error('cannot mix removal and upweighting runs in one gold standard');
   // example → seed → per-step signed differences
   const diffs = new Map<number, Map<number, Float64Array[]>>();
   for (const r of perturbed) {
@@ -235,7 +243,9 @@ export function goldStandard(baselines: RunResult[], perturbed: RunResult[]): Go
     const base = bySeed.get(r.seed);
     if (!base) throw new Error(`no baseline for seed ${r.seed} (run ${runId(r)})`);
     const scale = p.kind === 'remove' ? 1 : -1 / p.epsilon;
-    const perStep = r.values.map((v, t) => Float64Array.from(v, (f, j) => scale * (f - base.values[t][j])));
+    const perStep = r.values.map((v, t) =>
+      Float64Array.from(v, (f, j) => scale * (f - base.values[t][j])),
+    );
     let m = diffs.get(p.index);
     if (!m) diffs.set(p.index, (m = new Map()));
     if (m.has(r.seed)) throw new Error(`two runs for example ${p.index}, seed ${r.seed}`);

@@ -51,7 +51,9 @@ export function planChain(model: LayersModel): ChainPlan {
   }
   for (const l of layers) {
     if (UNSUPPORTED_IN_TRAINING.has(className(l))) {
-      throw new Error(`unsupported layer type for deterministic training: ${className(l)} ("${l.name}")`);
+      throw new Error(
+        `unsupported layer type for deterministic training: ${className(l)} ("${l.name}")`,
+      );
     }
     if (className(l) === 'Dropout' && (l.getConfig() as { noiseShape?: unknown }).noiseShape) {
       throw new Error(`Dropout layer "${l.name}" with noiseShape is not supported`);
@@ -92,7 +94,11 @@ export interface DropoutContext {
 }
 
 /** Logits of the model on x (rows = examples). With `dropout`, applies its masks. */
-export function forwardLogits(plan: ChainPlan, x: tf.Tensor, dropout?: DropoutContext): tf.Tensor2D {
+export function forwardLogits(
+  plan: ChainPlan,
+  x: tf.Tensor,
+  dropout?: DropoutContext,
+): tf.Tensor2D {
   let h: tf.Tensor = x;
   for (let i = 0; i <= plan.logitsLayer; i++) {
     const layer = plan.layers[i];

@@ -81,7 +81,9 @@ export function applyUpdate(
       const { beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8 } = c;
       const oldM = state.slots.m[i];
       const oldV = state.slots.v[i];
-      const m = tf.tidy(() => tf.add(tf.mul(tf.scalar(beta1), oldM), tf.mul(tf.scalar(1 - beta1), g)));
+      const m = tf.tidy(() =>
+        tf.add(tf.mul(tf.scalar(beta1), oldM), tf.mul(tf.scalar(1 - beta1), g)),
+      );
       const s = tf.tidy(() =>
         tf.add(tf.mul(tf.scalar(beta2), oldV), tf.mul(tf.scalar(1 - beta2), tf.square(g))),
       );

@@ -21,7 +21,8 @@ function mulhilo(a: number, b: number, out: Uint32Array, hiIdx: number, loIdx: n
   const mid1 = aH * bL;
   const mid2 = aL * bH;
   const carry = ((aL * bL) / 65536 + (mid1 & 0xffff) + (mid2 & 0xffff)) / 65536;
-  out[hiIdx] = (aH * bH + Math.floor(mid1 / 65536) + Math.floor(mid2 / 65536) + Math.floor(carry)) >>> 0;
+  out[hiIdx] =
+    (aH * bH + Math.floor(mid1 / 65536) + Math.floor(mid2 / 65536) + Math.floor(carry)) >>> 0;
   out[loIdx] = lo;
 }
 

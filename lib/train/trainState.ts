@@ -33,7 +33,11 @@ export interface TrainState {
   config: TrainConfig;
   /** All model weights, in model.weights order (names are informative only). */
   weights: NamedArray[];
-  optimizer: { kind: OptimizerConfig['kind']; updates: number; slots: Record<string, NamedArray[]> };
+  optimizer: {
+    kind: OptimizerConfig['kind'];
+    updates: number;
+    slots: Record<string, NamedArray[]>;
+  };
   /**
    * The generator is counter-based, so its position is fully given by (seed, step): the draws
    * for step t are computed from the counter, never replayed.
@@ -147,7 +151,10 @@ export function saveTrainState(store: ObjectStore, key: string, state: TrainStat
 }
 
 /** The saved state at `key`, or undefined when none was saved yet. */
-export async function loadTrainState(store: ObjectStore, key: string): Promise<TrainState | undefined> {
+export async function loadTrainState(
+  store: ObjectStore,
+  key: string,
+): Promise<TrainState | undefined> {
   if (!(await store.exists(key))) return undefined;
   return deserializeTrainState(await store.get(key));
 }

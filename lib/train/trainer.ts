@@ -86,7 +86,9 @@ function checkData(model: LayersModel, data: TrainData): number {
     }
   }
   checkLabels(data.labels, numClassesOf(model));
-  const bad = tf.tidy(() => tf.any(tf.logicalNot(tf.isFinite(tf.cast(data.x, 'float32')))).dataSync());
+  const bad = tf.tidy(() =>
+    tf.any(tf.logicalNot(tf.isFinite(tf.cast(data.x, 'float32')))).dataSync(),
+  );
   if (bad[0]) throw new Error('training inputs x contain NaN or infinite values');
   return n;
 }

@@ -40,7 +40,9 @@ test('spearman and cosine match brute force, with ties', () => {
     const n = 3 + Math.floor(r() * 30);
     // Few distinct values, so ties are frequent.
     const a = Array.from({ length: n }, () => Math.floor(r() * 5) - 2);
-    const b = Array.from({ length: n }, (_, i) => (trial % 2 ? a[i] + Math.floor(r() * 3) : r() - 0.5));
+    const b = Array.from({ length: n }, (_, i) =>
+      trial % 2 ? a[i] + Math.floor(r() * 3) : r() - 0.5,
+    );
     const s = spearman(a, b);
     const ref = bruteSpearman(a, b);
     if (Number.isNaN(ref)) assert.ok(Number.isNaN(s));
@@ -78,7 +80,10 @@ test('agreement averages per-query metrics and the bootstrap CI contains it and 
   let mean = 0;
   for (let j = 0; j < 8; j++) {
     mean +=
-      cosine(small.method.subarray(j * 40, (j + 1) * 40), small.gold.subarray(j * 40, (j + 1) * 40)) / 8;
+      cosine(
+        small.method.subarray(j * 40, (j + 1) * 40),
+        small.gold.subarray(j * 40, (j + 1) * 40),
+      ) / 8;
   }
   assert.ok(Math.abs(a.cosine - mean) < 1e-12);
   for (const [v, ci] of [
@@ -105,7 +110,10 @@ test('bootstrap percentile interval of a known sample matches a brute-force resa
   const [lo, hi] = bootstrapMeanCI(v, { resamples: 4000, seed: 1 });
   // Mean 0.5, sd of the resampled mean = sqrt(0.08/5) ≈ 0.1265; the 95% interval is ≈ ±0.25.
   assert.ok(Math.abs(lo - 0.26) < 0.05 && Math.abs(hi - 0.74) < 0.05, `[${lo}, ${hi}]`);
-  assert.deepEqual(bootstrapMeanCI(new Float64Array([Number.NaN]), {}).map(Number.isNaN), [true, true]);
+  assert.deepEqual(bootstrapMeanCI(new Float64Array([Number.NaN]), {}).map(Number.isNaN), [
+    true,
+    true,
+  ]);
 });
 
 test('undefined queries are left out and counted; agreement is computed for each T', () => {

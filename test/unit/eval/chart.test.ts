@@ -88,14 +88,20 @@ test('the agreement chart is well-formed SVG with one path per method, axes, tic
   assert.ok(all(root, 'text').some((t) => t.text === 'Cosine vs T'));
   // Points are ordered left to right.
   const xs = paths[0].attrs.d.split(' ').map((s) => Number(s.slice(1).split(',')[0]));
-  assert.deepEqual([...xs].sort((a, b) => a - b), xs);
+  assert.deepEqual(
+    [...xs].sort((a, b) => a - b),
+    xs,
+  );
 });
 
 test('chart edge cases and bad input', () => {
   const svg = lineChart([{ name: 'one', points: [{ x: 3, y: 0.5 }] }], { logX: true });
   assert.equal(all(parseXml(svg), 'path').length, 1);
   assert.throws(() => lineChart([]), /at least one series/);
-  assert.throws(() => lineChart([{ name: 'a', points: [{ x: 0, y: 1 }] }], { logX: true }), /x > 0/);
+  assert.throws(
+    () => lineChart([{ name: 'a', points: [{ x: 0, y: 1 }] }], { logX: true }),
+    /x > 0/,
+  );
   assert.deepEqual(niceTicks(-1, 1, 4), [-1, -0.5, 0, 0.5, 1]);
   assert.throws(() => parseXml('<a><b></a>'), /closes/);
 });

@@ -39,7 +39,12 @@ export function mlp(
   const init = (s: number) => tfl.initializers.glorotUniform({ seed: (opts.seed ?? 1) * 10 + s });
   const m = tfl.sequential();
   m.add(
-    tfl.layers.dense({ inputShape: [inputDim], units: hidden, activation: 'tanh', kernelInitializer: init(1) }),
+    tfl.layers.dense({
+      inputShape: [inputDim],
+      units: hidden,
+      activation: 'tanh',
+      kernelInitializer: init(1),
+    }),
   );
   if (opts.dropout) m.add(tfl.layers.dropout({ rate: opts.dropout }));
   m.add(

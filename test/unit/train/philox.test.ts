@@ -27,7 +27,10 @@ test('each epoch is a permutation; a step is computable without replaying earlie
   const b = 5;
   for (let e = 0; e < 3; e++) {
     const p = Array.from(epochPermutation(9, e, n)).sort((x, y) => x - y);
-    assert.deepEqual(p, Array.from({ length: n }, (_, i) => i));
+    assert.deepEqual(
+      p,
+      Array.from({ length: n }, (_, i) => i),
+    );
   }
   // Step 13 = epoch 2, batch 3 (5 batches per epoch: 4 of 5, one of 3).
   const direct = batchIndices(9, 13, n, b);
@@ -36,7 +39,10 @@ test('each epoch is a permutation; a step is computable without replaying earlie
   const seen: number[] = [];
   for (let s = 0; s < 5; s++) seen.push(...batchIndices(9, s, n, b));
   assert.equal(new Set(seen).size, n);
-  assert.notDeepEqual(Array.from(epochPermutation(9, 0, n)), Array.from(epochPermutation(10, 0, n)));
+  assert.notDeepEqual(
+    Array.from(epochPermutation(9, 0, n)),
+    Array.from(epochPermutation(10, 0, n)),
+  );
   assert.notDeepEqual(Array.from(epochPermutation(9, 0, n)), Array.from(epochPermutation(9, 1, n)));
   assert.throws(() => batchIndices(9, 0, n, 0), /batchSize/);
 });
@@ -48,7 +54,14 @@ test('dropout masks are keyed by example, not by batch position', () => {
   assert.deepEqual(Array.from(a.subarray(0, 9)), Array.from(b.subarray(9, 18)));
   assert.notDeepEqual(Array.from(a), Array.from(dropoutMask(3, 8, 2, [10, 11, 12], 9, 0.5)));
   assert.notDeepEqual(Array.from(a), Array.from(dropoutMask(3, 7, 3, [10, 11, 12], 9, 0.5)));
-  const big = dropoutMask(1, 0, 0, Int32Array.from({ length: 100 }, (_, i) => i), 100, 0.3);
+  const big = dropoutMask(
+    1,
+    0,
+    0,
+    Int32Array.from({ length: 100 }, (_, i) => i),
+    100,
+    0.3,
+  );
   const kept = big.filter((v) => v !== 0);
   assert.ok(Math.abs(kept.length / big.length - 0.7) < 0.03, `kept ${kept.length}`);
   assert.ok(kept.every((v) => Math.abs(v - 1 / 0.7) < 1e-6));

@@ -68,7 +68,12 @@ test('checkpoints go to an object store every few steps and resume from there', 
   const dir = await mkdtemp(join(tmpdir(), 'tda-train-'));
   try {
     const store = new FsStore(dir);
-    const config: TrainConfig = { optimizer: { kind: 'adam' }, learningRate: 0.01, batchSize: 10, seed: 3 };
+    const config: TrainConfig = {
+      optimizer: { kind: 'adam' },
+      learningRate: 0.01,
+      batchSize: 10,
+      seed: 3,
+    };
     const d = { x, labels: data.y };
     const a = mlp(6, 8, 3, { dropout: 0.2 });
     await train(a, d, config, 11);
@@ -104,7 +109,12 @@ test('checkpoints go to an object store every few steps and resume from there', 
 });
 
 test('baseline and removal runs share batches and dropout masks (common random numbers)', async () => {
-  const config: TrainConfig = { optimizer: { kind: 'sgd' }, learningRate: 0.5, batchSize: 6, seed: 11 };
+  const config: TrainConfig = {
+    optimizer: { kind: 'sgd' },
+    learningRate: 0.5,
+    batchSize: 6,
+    seed: 11,
+  };
   const first = new Set(batchIndices(11, 0, 37, 6));
   const outside = [...Array(37).keys()].find((i) => !first.has(i))!;
   const inside = [...first][0];
@@ -164,7 +174,7 @@ function referenceSoftmaxRegression(
         mx = Math.max(mx, z);
       }
       let s = 0;
-      for (let c = 0; c < k; c++) s += (p[c] = Math.exp(p[c] - mx));
+      for (let c = 0; c < k; c++) s += p[c] = Math.exp(p[c] - mx);
       for (let c = 0; c < k; c++) {
         const delta = ((p[c] / s - (c === y[i] ? 1 : 0)) * o.weights[i]) / denom;
         for (let j = 0; j < d; j++) g[j * k + c] += X[i * d + j] * delta;
@@ -230,7 +240,9 @@ for (const [optimizer, denom, softmax] of [
     // denominator stays n (the baseline batch size), with 'weightSum' it is n − 1.
     const keep = [...Array(n).keys()].filter((i) => i !== removed);
     const Xr = new Float32Array(keep.length * d);
-    keep.forEach((i, r) => Xr.set(X.subarray(i * d, (i + 1) * d), r * d));
+    keep.forEach((i, r) => {
+      Xr.set(X.subarray(i * d, (i + 1) * d), r * d);
+    });
     const yr = Int32Array.from(keep, (i) => y[i]);
     const scale = denom === 'batchSize' ? (n - 1) / n : 1;
     const ref = referenceSoftmaxRegression(Xr, yr, d, k, W0, b0, {
@@ -251,7 +263,11 @@ test('test functions match a float64 reference', () => {
   const { x: X, y } = gaussianData(5, 4, 3, 2);
   const [W, b] = readWeights(model).map((w) => w.data);
   const loss = evaluateTestFunction(model, { x: tf.tensor2d(X, [5, 4]), labels: y });
-  const logit = evaluateTestFunction(model, { x: tf.tensor2d(X, [5, 4]) }, { kind: 'logit', classes: 1 });
+  const logit = evaluateTestFunction(
+    model,
+    { x: tf.tensor2d(X, [5, 4]) },
+    { kind: 'logit', classes: 1 },
+  );
   const prob = evaluateTestFunction(
     model,
     { x: tf.tensor2d(X, [5, 4]) },
@@ -294,12 +310,18 @@ test('bad input is named', async () => {
     train(m, { x, labels: data.y, weights: new Float32Array(37).fill(Number.NaN) }, cfg, 1),
     /weights\[0\] is not finite/,
   );
-  await assert.rejects(train(m, { x, labels: data.y }, { ...cfg, learningRate: 1e38 }, 30), /diverged/);
+  await assert.rejects(
+    train(m, { x, labels: data.y }, { ...cfg, learningRate: 1e38 }, 30),
+    /diverged/,
+  );
   const bn = tfl.sequential();
   bn.add(tfl.layers.dense({ inputShape: [6], units: 4 }));
   bn.add(tfl.layers.batchNormalization());
   bn.add(tfl.layers.dense({ units: 3 }));
-  await assert.rejects(train(bn, { x, labels: data.y }, cfg, 1), /unsupported layer type.*BatchNormalization/);
+  await assert.rejects(
+    train(bn, { x, labels: data.y }, cfg, 1),
+    /unsupported layer type.*BatchNormalization/,
+  );
   const relu = tfl.sequential();
   relu.add(tfl.layers.dense({ inputShape: [6], units: 3, activation: 'relu' }));
   await assert.rejects(train(relu, { x, labels: data.y }, cfg, 1), /activation "relu"/);
@@ -314,19 +336,26 @@ test('bad input is named', async () => {
   );
   await assert.rejects(resume(mlp(6, 5, 3), { x, labels: data.y }, state, 3), /shape/);
   assert.throws(() => deserializeTrainState(new Uint8Array(20)), /magic/);
-  assert.throws(() => deserializeTrainState(serializeTrainState(state).subarray(0, 200)), /truncated/);
+  assert.throws(
+    () => deserializeTrainState(serializeTrainState(state).subarray(0, 200)),
+    /truncated/,
+  );
 });
 
 test('trainWithCheckpoints saves one checkpoint per epoch with its learning rate', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'tda-twc-'));
   try {
     const store = new FsStore(dir);
-    const cps = await trainWithCheckpoints(mlp(6, 4, 3), { x, labels: data.y }, {
-      config: { optimizer: { kind: 'sgd' }, learningRate: 0.2, batchSize: 10, seed: 1 },
-      epochs: 3,
-      store,
-      prefix: 'models/m1',
-    });
+    const cps = await trainWithCheckpoints(
+      mlp(6, 4, 3),
+      { x, labels: data.y },
+      {
+        config: { optimizer: { kind: 'sgd' }, learningRate: 0.2, batchSize: 10, seed: 1 },
+        epochs: 3,
+        store,
+        prefix: 'models/m1',
+      },
+    );
     assert.deepEqual(
       cps.map((c) => [c.step, c.learningRate]),
       [
