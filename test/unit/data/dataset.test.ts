@@ -208,7 +208,7 @@ test('readDataset rejects malformed, truncated and mistyped files with clear err
   );
   const corrupt = good.slice();
   corrupt.fill(0xff, 8, good.length - 8);
-  assert.throws(() => readDataset(corrupt), /not a valid Arrow IPC file|truncated|Arrow/);
+  assert.throws(() => readDataset(corrupt), /not a valid Arrow IPC file/);
   assert.throws(
     () => readDataset(rawFile({ id: int32([0]), x: floatList([1, 2], 2) }, META, 1)),
     /missing column "label"/,
