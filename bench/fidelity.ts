@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { sklearnDataDir } from '../lib/data/importCsv';
 import { agreementOverSteps } from '../lib/eval/agreement';
 import { agreementChart } from '../lib/eval/chart';
 import { type FurtherTrainingSpec, runGoldStandard } from '../lib/gold/furtherTraining';
@@ -25,18 +26,7 @@ import type { NamedArray } from '../lib/train/trainState';
 import { trainWithCheckpoints } from '../lib/train/trainWithCheckpoints';
 
 const env = process.env;
-const CSV =
-  env.FIDELITY_CSV ??
-  ['/usr/lib/python3/dist-packages', '/tmp/skl/x/usr/lib/python3/dist-packages']
-    .map((p) => `${p}/sklearn/datasets/data/breast_cancer.csv`)
-    .find((p) => {
-      try {
-        readFileSync(p);
-        return true;
-      } catch {
-        return false;
-      }
-    });
+const CSV = env.FIDELITY_CSV ?? join(sklearnDataDir(), 'breast_cancer.csv');
 const M = Number(env.FIDELITY_M ?? 100);
 const S = Number(env.FIDELITY_S ?? 20);
 const Q = Number(env.FIDELITY_Q ?? 20);

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { type Dataset, validateDataset } from './dataset';
 import { applyStandardizer, fitStandardizer, type Standardizer } from './standardize';
@@ -17,6 +19,16 @@ export interface CsvImportOptions {
  * integer label in the last column. Files ending in .gz are gunzipped. A file without the header
  * line (digits.csv.gz) needs no options; class names default to the label values.
  */
+/**
+ * Where infra/setup.sh puts scikit-learn's bundled CSVs (extracted from Debian's python3-sklearn):
+ * $TDA_SKLEARN_DATA, else $TDA_DATA_DIR/sklearn, else the project's .data/sklearn.
+ */
+export function sklearnDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.TDA_SKLEARN_DATA) return env.TDA_SKLEARN_DATA;
+  const data = env.TDA_DATA_DIR ?? fileURLToPath(new URL('../../.data', import.meta.url));
+  return join(data, 'sklearn');
+}
+
 export function importCsv(
   path: string,
   opts: CsvImportOptions = {},

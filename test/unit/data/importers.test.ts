@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { readDataset, writeDataset } from '../../../lib/data/dataset';
-import { importCsv, parseSklearnCsv } from '../../../lib/data/importCsv';
+import { importCsv, parseSklearnCsv, sklearnDataDir } from '../../../lib/data/importCsv';
 import {
   FASHION_MNIST_CLASSES,
   FASHION_MNIST_DIR,
@@ -144,14 +144,10 @@ test('sklearn CSV errors name the line and the problem', () => {
   );
 });
 
-const SKL =
-  process.env.TDA_SKLEARN_DATA ?? '/tmp/skl/x/usr/lib/python3/dist-packages/sklearn/datasets/data';
+// infra/setup.sh installs these; a missing file fails the test rather than skipping it.
+const SKL = sklearnDataDir();
 
-test('breast_cancer.csv from python3-sklearn', {
-  skip:
-    !existsSync(join(SKL, 'breast_cancer.csv')) &&
-    `sklearn CSVs not found under ${SKL} (set TDA_SKLEARN_DATA)`,
-}, () => {
+test('breast_cancer.csv from python3-sklearn', () => {
   const { dataset } = importCsv(join(SKL, 'breast_cancer.csv'), { standardize: true });
   assert.equal(dataset.rows, 569);
   assert.deepEqual(dataset.shape, [30]);
