@@ -63,7 +63,14 @@ export class LoraDense extends tfl.layers.Layer {
     const inDim = s[s.length - 1] as number;
     const glorot = tfl.initializers.glorotUniform({});
     // The base weights are frozen: only the adapters are trainable.
-    this.kernel = this.addWeight('kernel', [inDim, this.units], 'float32', glorot, undefined, false);
+    this.kernel = this.addWeight(
+      'kernel',
+      [inDim, this.units],
+      'float32',
+      glorot,
+      undefined,
+      false,
+    );
     if (this.useBias) {
       this.bias = this.addWeight(
         'bias',

@@ -62,7 +62,9 @@ export function blockSqNorms(b: FactorBlock): Float64Array {
       for (const r of tokenRows(b, i).values()) s += dot(r, 0, r, 0, outDim);
       out[i] = s;
     } else if (T === 1) {
-      out[i] = dot(a!, i * inDim, a!, i * inDim, inDim) * dot(delta, i * outDim, delta, i * outDim, outDim);
+      out[i] =
+        dot(a!, i * inDim, a!, i * inDim, inDim) *
+        dot(delta, i * outDim, delta, i * outDim, outDim);
     } else if (materializeIsCheaper(b)) {
       const g = new Float64Array(inDim * outDim);
       addGradient(b, i, g);
@@ -73,7 +75,9 @@ export function blockSqNorms(b: FactorBlock): Float64Array {
         const pt = i * T + t;
         for (let u = t; u < T; u++) {
           const pu = i * T + u;
-          const v = dot(a!, pt * inDim, a!, pu * inDim, inDim) * dot(delta, pt * outDim, delta, pu * outDim, outDim);
+          const v =
+            dot(a!, pt * inDim, a!, pu * inDim, inDim) *
+            dot(delta, pt * outDim, delta, pu * outDim, outDim);
           s += u === t ? v : 2 * v;
         }
       }
@@ -100,9 +104,22 @@ export function concatBlocks(batches: FactorBlock[][]): FactorBlock[] {
     return {
       ...first,
       rows: parts.reduce((n, p) => n + p.rows, 0),
-      a: first.a ? cat(parts.map((p) => p.a as Float32Array), Float32Array) : undefined,
-      tokens: first.tokens ? cat(parts.map((p) => p.tokens as Int32Array), Int32Array) : undefined,
-      delta: cat(parts.map((p) => p.delta), Float32Array),
+      a: first.a
+        ? cat(
+            parts.map((p) => p.a as Float32Array),
+            Float32Array,
+          )
+        : undefined,
+      tokens: first.tokens
+        ? cat(
+            parts.map((p) => p.tokens as Int32Array),
+            Int32Array,
+          )
+        : undefined,
+      delta: cat(
+        parts.map((p) => p.delta),
+        Float32Array,
+      ),
     };
   });
 }

@@ -188,7 +188,8 @@ export function computeFactors(
     const v = (perEx as unknown as tf.Tensor).dataSync();
     return { blocks, values: v instanceof Float32Array ? v : Float32Array.from(v) };
   } finally {
-    tf.dispose([...probes, ...deltas, ...saved.flat()]);
+    // A first layer saves the caller's own input tensor: never dispose that.
+    tf.dispose([...probes, ...deltas, ...saved.flat().filter((t) => t !== xs)]);
     if (labelT) labelT.dispose();
     if (perEx) (perEx as tf.Tensor).dispose();
   }

@@ -20,7 +20,8 @@ function toLabels(ys: ArrayLike<number> | null, n: number): Int32Array | null {
   if (ys.length !== n) throw new Error(`${ys.length} labels for ${n} examples`);
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) {
-    if (!Number.isInteger(ys[i])) throw new Error(`label ${ys[i]} of example ${i} is not an integer`);
+    if (!Number.isInteger(ys[i]))
+      throw new Error(`label ${ys[i]} of example ${i} is not an integer`);
     out[i] = ys[i];
   }
   return out;
@@ -46,7 +47,10 @@ function batches(
     const size = Math.min(batchSize, n - start);
     const xb = tf.slice(xs, start, size);
     try {
-      each(computeFactors(plan, xb, labels ? labels.subarray(start, start + size) : null, fn), start);
+      each(
+        computeFactors(plan, xb, labels ? labels.subarray(start, start + size) : null, fn),
+        start,
+      );
     } finally {
       xb.dispose();
     }

@@ -27,7 +27,9 @@ export function checkProjector(spec: ProjectorSpec): void {
   }
   if (spec.kind === 'kronecker') {
     if (!posInt(spec.k1) || !posInt(spec.k2)) {
-      throw new Error(`kronecker projector needs positive integer k1, k2 (got ${spec.k1}, ${spec.k2})`);
+      throw new Error(
+        `kronecker projector needs positive integer k1, k2 (got ${spec.k1}, ${spec.k2})`,
+      );
     }
   } else if (spec.kind === 'gaussian' || spec.kind === 'rademacher') {
     if (!posInt(spec.k)) throw new Error(`${spec.kind} projector needs a positive integer k`);
@@ -38,7 +40,12 @@ export function checkProjector(spec: ProjectorSpec): void {
 
 const kronCache = new Map<string, Float32Array>();
 /** P (rows × cols), N(0, 1/cols) entries, keyed by (seed, block name, side). */
-export function kroneckerFactor(seed: number, key: string, rows: number, cols: number): Float32Array {
+export function kroneckerFactor(
+  seed: number,
+  key: string,
+  rows: number,
+  cols: number,
+): Float32Array {
   const id = `${seed}|${key}|${rows}|${cols}`;
   let p = kronCache.get(id);
   if (!p) {
@@ -51,7 +58,14 @@ export function kroneckerFactor(seed: number, key: string, rows: number, cols: n
 }
 
 /** u[j] (+)= Σ_p x[x0+p]·P[p, j], skipping zero inputs (ReLU outputs, padding). */
-function projectVector(x: ArrayLike<number>, x0: number, n: number, P: Float32Array, k: number, u: Float64Array) {
+function projectVector(
+  x: ArrayLike<number>,
+  x0: number,
+  n: number,
+  P: Float32Array,
+  k: number,
+  u: Float64Array,
+) {
   u.fill(0);
   for (let p = 0; p < n; p++) {
     const v = x[x0 + p];
@@ -61,7 +75,15 @@ function projectVector(x: ArrayLike<number>, x0: number, n: number, P: Float32Ar
   }
 }
 
-function kroneckerJs(b: FactorBlock, k1: number, k2: number, seed: number, out: Float32Array, stride: number, col0: number) {
+function kroneckerJs(
+  b: FactorBlock,
+  k1: number,
+  k2: number,
+  seed: number,
+  out: Float32Array,
+  stride: number,
+  col0: number,
+) {
   const { rows, positions: T, inDim, outDim } = b;
   const Pin = kroneckerFactor(seed, `${b.name}#in`, inDim, k1);
   const Pout = kroneckerFactor(seed, `${b.name}#out`, outDim, k2);
@@ -69,7 +91,9 @@ function kroneckerJs(b: FactorBlock, k1: number, k2: number, seed: number, out: 
   const v = new Float64Array(k2);
   const acc = new Float64Array(k1 * k2);
   const viaFull =
-    !b.tokens && T * (inDim * k1 + outDim * k2 + k1 * k2) > T * inDim * outDim + inDim * outDim * k2 + inDim * k1 * k2;
+    !b.tokens &&
+    T * (inDim * k1 + outDim * k2 + k1 * k2) >
+      T * inDim * outDim + inDim * outDim * k2 + inDim * k1 * k2;
   const g = viaFull ? new Float64Array(inDim * outDim) : null;
   const w = viaFull ? new Float64Array(inDim * k2) : null;
   for (let i = 0; i < rows; i++) {
@@ -112,19 +136,31 @@ function kroneckerJs(b: FactorBlock, k1: number, k2: number, seed: number, out: 
   }
 }
 
-function kroneckerTf(b: FactorBlock, k1: number, k2: number, seed: number, out: Float32Array, stride: number, col0: number) {
+function kroneckerTf(
+  b: FactorBlock,
+  k1: number,
+  k2: number,
+  seed: number,
+  out: Float32Array,
+  stride: number,
+  col0: number,
+) {
   const { rows, positions: T, inDim, outDim } = b;
   const Pin = kroneckerFactor(seed, `${b.name}#in`, inDim, k1);
   const Pout = kroneckerFactor(seed, `${b.name}#out`, outDim, k2);
   const res = tf.tidy(() => {
-    const U = tf.matMul(tf.tensor2d(b.a as Float32Array, [rows * T, inDim]), tf.tensor2d(Pin, [inDim, k1]));
+    const U = tf.matMul(
+      tf.tensor2d(b.a as Float32Array, [rows * T, inDim]),
+      tf.tensor2d(Pin, [inDim, k1]),
+    );
     const V = tf.matMul(tf.tensor2d(b.delta, [rows * T, outDim]), tf.tensor2d(Pout, [outDim, k2]));
     if (T === 1) return [U, V];
     return [tf.matMul(tf.reshape(U, [rows, T, k1]), tf.reshape(V, [rows, T, k2]), true, false)];
   });
   if (res.length === 1) {
     const m = res[0].dataSync();
-    for (let i = 0; i < rows; i++) out.set(m.subarray(i * k1 * k2, (i + 1) * k1 * k2), i * stride + col0);
+    for (let i = 0; i < rows; i++)
+      out.set(m.subarray(i * k1 * k2, (i + 1) * k1 * k2), i * stride + col0);
   } else {
     const u = res[0].dataSync();
     const v = res[1].dataSync();
@@ -192,7 +228,10 @@ function dense(
       }
       const prev: tf.Tensor = accT;
       accT = tf.tidy(() =>
-        tf.add(prev, tf.matMul(tf.tensor2d(G, [rows, n]), tf.tensor2d(R.subarray(0, n * k), [n, k]))),
+        tf.add(
+          prev,
+          tf.matMul(tf.tensor2d(G, [rows, n]), tf.tensor2d(R.subarray(0, n * k), [n, k])),
+        ),
       );
       prev.dispose();
       continue;
@@ -241,7 +280,8 @@ export function projectBlocks(blocks: FactorBlock[], spec: ProjectorSpec): Gradi
         for (let p = 0; p < g.length; p++) data[i * dim + col0 + p] = g[p];
       }
     } else if (spec.kind === 'kronecker') {
-      if (spec.engine === 'tf' && !b.tokens) kroneckerTf(b, spec.k1, spec.k2, spec.seed, data, dim, col0);
+      if (spec.engine === 'tf' && !b.tokens)
+        kroneckerTf(b, spec.k1, spec.k2, spec.seed, data, dim, col0);
       else kroneckerJs(b, spec.k1, spec.k2, spec.seed, data, dim, col0);
     } else dense(b, spec, data, dim, col0);
   });

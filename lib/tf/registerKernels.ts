@@ -1,7 +1,7 @@
 import { getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
+import { fusedMatMulConfig } from './kernels/_FusedMatMul';
 import { batchMatMulConfig } from './kernels/BatchMatMul';
 import { conv2DBackpropFilterConfig } from './kernels/Conv2DBackpropFilter';
-import { fusedMatMulConfig } from './kernels/_FusedMatMul';
 import { maxPoolGradConfig } from './kernels/MaxPoolGrad';
 import { unsortedSegmentSumConfig } from './kernels/UnsortedSegmentSum';
 

@@ -21,7 +21,10 @@ export const embeddingHandler: LayerHandler = {
         `layer '${layer.name}' (Embedding): token ids must be in [0, ${vocab}), got [${range[0]}, ${range[1]}]`,
       );
     }
-    let z = tf.reshape(tf.gather(table, tf.reshape(tokens, [-1])), [...x.shape, table.shape[1] as number]);
+    let z = tf.reshape(tf.gather(table, tf.reshape(tokens, [-1])), [
+      ...x.shape,
+      table.shape[1] as number,
+    ]);
     if (probe) z = tf.add(z, probe);
     return { z, y: z, saved: [tokens] };
   },

@@ -25,7 +25,11 @@ export function transposeFirst(original: KernelConfig): KernelConfig {
       const perm = [...Array(r).keys()];
       perm[r - 2] = r - 1;
       perm[r - 1] = r - 2;
-      const out = transpose.kernelFunc({ inputs: { x: t }, backend, attrs: { perm } }) as TensorInfo;
+      const out = transpose.kernelFunc({
+        inputs: { x: t },
+        backend,
+        attrs: { perm },
+      }) as TensorInfo;
       temps.push(out);
       return out;
     };

@@ -4,7 +4,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { featurize, featurizeFactors } from '../../../lib/grad';
 import { initBackend } from '../../../lib/tf/backend';
-import { maxAbsDiff, naiveGradients, randomizeWeights, randomLabels, randomTensor, rowsOf } from './naive';
+import {
+  maxAbsDiff,
+  naiveGradients,
+  randomizeWeights,
+  randomLabels,
+  randomTensor,
+  rowsOf,
+} from './naive';
 
 await initBackend('cpu', () => {});
 
@@ -45,15 +52,24 @@ test('Dense: last-layer and named selections', () => {
   const ys = randomLabels(3, 4, 5);
   const last = featurize(model, xs, ys, { layers: 'last', projector: { kind: 'none' } });
   assert.deepEqual(last.grads.layers, [{ name: 'out', offset: 0, size: 7 * 4 }]);
-  const named = featurize(model, xs, ys, { layers: { names: ['d2'] }, projector: { kind: 'none' } });
+  const named = featurize(model, xs, ys, {
+    layers: { names: ['d2'] },
+    projector: { kind: 'none' },
+  });
   const all = featurize(model, xs, ys, { projector: { kind: 'none' } });
   const off = all.grads.layers[1].offset;
   for (let i = 0; i < 3; i++) {
     const a = named.grads.data.subarray(i * named.grads.dim, (i + 1) * named.grads.dim);
-    const b = all.grads.data.subarray(i * all.grads.dim + off, i * all.grads.dim + off + named.grads.dim);
+    const b = all.grads.data.subarray(
+      i * all.grads.dim + off,
+      i * all.grads.dim + off + named.grads.dim,
+    );
     assert.deepEqual(Array.from(a), Array.from(b));
   }
-  assert.throws(() => featurize(model, xs, ys, { layers: { names: ['nope'] }, projector: { kind: 'none' } }), /no layer named 'nope'/);
+  assert.throws(
+    () => featurize(model, xs, ys, { layers: { names: ['nope'] }, projector: { kind: 'none' } }),
+    /no layer named 'nope'/,
+  );
 });
 
 test('bad input: NaN, labels out of range, missing labels', () => {
@@ -61,7 +77,13 @@ test('bad input: NaN, labels out of range, missing labels', () => {
   const xs = tf.tensor2d([[1, 2, 3, 4, Number.NaN]]);
   assert.throws(() => featurize(model, xs, [0], { projector: { kind: 'none' } }), /NaN/);
   const ok = randomTensor([2, 5], 1);
-  assert.throws(() => featurize(model, ok, [0, 4], { projector: { kind: 'none' } }), /out of range/);
+  assert.throws(
+    () => featurize(model, ok, [0, 4], { projector: { kind: 'none' } }),
+    /out of range/,
+  );
   assert.throws(() => featurize(model, ok, null, { projector: { kind: 'none' } }), /needs labels/);
-  assert.throws(() => featurize(model, ok, [0, 1], { projector: { kind: 'kronecker', k1: 0, k2: 2, seed: 1 } }), /k1/);
+  assert.throws(
+    () => featurize(model, ok, [0, 1], { projector: { kind: 'kronecker', k1: 0, k2: 2, seed: 1 } }),
+    /k1/,
+  );
 });

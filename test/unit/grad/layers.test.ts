@@ -43,7 +43,10 @@ function checkAgainstNaive(
       let d = 0;
       for (let p = 0; p < ref.grads[i].length; p++) d += ref.grads[i][p] * ref.grads[j][p];
       const tol = 1e-5 * Math.sqrt(f.sqNorm[i] * f.sqNorm[j]) + 1e-9;
-      assert.ok(Math.abs(total[i * n + j] - d) <= tol, `dot ${i},${j}: ${total[i * n + j]} vs ${d}`);
+      assert.ok(
+        Math.abs(total[i * n + j] - d) <= tol,
+        `dot ${i},${j}: ${total[i * n + j]} vs ${d}`,
+      );
     }
   }
   return f;
@@ -60,9 +63,20 @@ test('Dense over a sequence (3-D input, summed over positions)', () => {
 
 test('Conv2D over patches (same and valid padding, strides), max pooling, flatten', () => {
   const m = tfl.sequential();
-  m.add(tfl.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', inputShape: [6, 6, 2], name: 'c1' }));
+  m.add(
+    tfl.layers.conv2d({
+      filters: 4,
+      kernelSize: 3,
+      padding: 'same',
+      activation: 'relu',
+      inputShape: [6, 6, 2],
+      name: 'c1',
+    }),
+  );
   m.add(tfl.layers.maxPooling2d({ poolSize: 2 }));
-  m.add(tfl.layers.conv2d({ filters: 3, kernelSize: [2, 3], strides: 2, padding: 'valid', name: 'c2' }));
+  m.add(
+    tfl.layers.conv2d({ filters: 3, kernelSize: [2, 3], strides: 2, padding: 'valid', name: 'c2' }),
+  );
   m.add(tfl.layers.flatten());
   m.add(tfl.layers.dense({ units: 3, name: 'head' }));
   randomizeWeights(m, 21);
@@ -84,7 +98,9 @@ test('Embedding (repeated tokens) with a Dense over the sequence', () => {
 
 test('LoRA adapters on Dense: gradients w.r.t. A and B only; serialization round trip', async () => {
   const m = tfl.sequential();
-  m.add(loraDense({ units: 6, rank: 2, alpha: 4, activation: 'relu', inputShape: [5], name: 'lora1' }));
+  m.add(
+    loraDense({ units: 6, rank: 2, alpha: 4, activation: 'relu', inputShape: [5], name: 'lora1' }),
+  );
   m.add(tfl.layers.dense({ units: 3, name: 'head', trainable: false }));
   randomizeWeights(m, 41);
   const xs = randomTensor([5, 5], 42);
@@ -99,8 +115,15 @@ test('LoRA adapters on Dense: gradients w.r.t. A and B only; serialization round
   );
   // Save and load through model artifacts: same predictions.
   let saved: tf.io.ModelArtifacts | null = null;
-  await m.save(tf.io.withSaveHandler(async (a) => ((saved = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })));
-  const loaded = await tfl.loadLayersModel(tf.io.fromMemory(saved as unknown as tf.io.ModelArtifacts));
+  await m.save(
+    tf.io.withSaveHandler(async (a) => {
+      saved = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  const loaded = await tfl.loadLayersModel(
+    tf.io.fromMemory(saved as unknown as tf.io.ModelArtifacts),
+  );
   const p1 = (m.predict(xs) as tf.Tensor).dataSync();
   const p2 = (loaded.predict(xs) as tf.Tensor).dataSync();
   assert.deepEqual(Array.from(p2), Array.from(p1));

@@ -4,7 +4,7 @@
  * in each block's parameter order, as float64.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import type { FactorBlock } from '../../../lib/grad/types';
 
 export type RefFn = { kind: 'loss' } | { kind: 'logit' | 'probability'; classIndex: number };
@@ -16,7 +16,8 @@ function testValue(model: tfl.LayersModel, x: tf.Tensor, y: number, fn: RefFn): 
   const softmaxOut = (last.getConfig() as { activation?: string }).activation === 'softmax';
   const c = out.shape[1] as number;
   const probs = softmaxOut ? out : tf.softmax(out);
-  if (fn.kind === 'loss') return tf.neg(tf.log(tf.sum(tf.mul(probs, tf.oneHot([y], c))))) as tf.Scalar;
+  if (fn.kind === 'loss')
+    return tf.neg(tf.log(tf.sum(tf.mul(probs, tf.oneHot([y], c))))) as tf.Scalar;
   if (fn.kind === 'probability') return tf.sum(tf.mul(probs, tf.oneHot([fn.classIndex], c)));
   if (softmaxOut) throw new Error('reference logit needs a linear output');
   return tf.sum(tf.mul(out, tf.oneHot([fn.classIndex], c)));
@@ -46,7 +47,10 @@ export function naiveGradients(
     const { value, grads: g } = tf.tidy(() => {
       const x = tf.slice(xs, i, 1);
       // Frozen variables (LoRA base weights) are untrainable: ask for them explicitly anyway.
-      const r = tf.variableGrads(() => testValue(model, x, ys ? ys[i] : 0, fn), varList.filter((v) => v.trainable));
+      const r = tf.variableGrads(
+        () => testValue(model, x, ys ? ys[i] : 0, fn),
+        varList.filter((v) => v.trainable),
+      );
       return { value: tf.keep(r.value), grads: r.grads };
     });
     const flat: number[] = [];
@@ -92,7 +96,10 @@ export function rng(seed: number) {
 export function randomTensor(shape: number[], seed: number, scale = 1): tf.Tensor {
   const r = rng(seed);
   const n = shape.reduce((p, s) => p * s, 1);
-  return tf.tensor(Float32Array.from({ length: n }, () => (r() * 2 - 1) * scale), shape);
+  return tf.tensor(
+    Float32Array.from({ length: n }, () => (r() * 2 - 1) * scale),
+    shape,
+  );
 }
 
 export function randomLabels(n: number, classes: number, seed: number): Int32Array {
@@ -104,6 +111,8 @@ export function randomLabels(n: number, classes: number, seed: number): Int32Arr
 export function randomizeWeights(model: tfl.LayersModel, seed: number, scale = 0.5) {
   model.layers.forEach((l, li) => {
     if (l.weights.length === 0) return;
-    l.setWeights(l.weights.map((w, k) => randomTensor(w.shape as number[], seed + 97 * li + k, scale)));
+    l.setWeights(
+      l.weights.map((w, k) => randomTensor(w.shape as number[], seed + 97 * li + k, scale)),
+    );
   });
 }

@@ -4,12 +4,22 @@ import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { decodeFloat16, encodeFloat16, exactDots, featurize, featurizeFactors, projectBlocks } from '../../../lib/grad';
+import {
+  decodeFloat16,
+  encodeFloat16,
+  exactDots,
+  featurize,
+  featurizeFactors,
+  projectBlocks,
+} from '../../../lib/grad';
 import { initBackend } from '../../../lib/tf/backend';
 import { randomizeWeights, randomLabels, randomTensor, rng } from './naive';
 import { fixtureBlocks } from './projectionFixture';
 
-const sha = (a: Float32Array) => createHash('sha256').update(Buffer.from(a.buffer, a.byteOffset, a.byteLength)).digest('hex');
+const sha = (a: Float32Array) =>
+  createHash('sha256')
+    .update(Buffer.from(a.buffer, a.byteOffset, a.byteLength))
+    .digest('hex');
 const kinds = ['kronecker', 'gaussian', 'rademacher'] as const;
 const specOf = (kind: (typeof kinds)[number], k = 16, seed = 7) =>
   kind === 'kronecker' ? { kind, k1: 4, k2: 3, seed } : { kind, k, seed };
@@ -19,7 +29,11 @@ test('projection is bit-identical across runs and across processes', () => {
     const a = projectBlocks(fixtureBlocks(), specOf(kind)).data;
     const b = projectBlocks(fixtureBlocks(), specOf(kind)).data;
     assert.equal(sha(a), sha(b));
-    const child = execFileSync(process.execPath, ['--import', 'tsx', new URL('./projectionChild.ts', import.meta.url).pathname, kind], { encoding: 'utf8' });
+    const child = execFileSync(
+      process.execPath,
+      ['--import', 'tsx', new URL('./projectionChild.ts', import.meta.url).pathname, kind],
+      { encoding: 'utf8' },
+    );
     assert.equal(child.trim(), sha(a), `${kind}: child process differs`);
     // A different seed gives a different matrix.
     assert.notEqual(sha(projectBlocks(fixtureBlocks(), specOf(kind, 16, 8)).data), sha(a));
@@ -97,7 +111,10 @@ test('projected inner-product error shrinks like 1/sqrt(k)', () => {
 
 test('float16 storage round trip and featurize dtype', () => {
   const r = rng(9);
-  const v = Float32Array.from({ length: 1000 }, () => (r() * 2 - 1) * 10 ** Math.floor(r() * 8 - 4));
+  const v = Float32Array.from(
+    { length: 1000 },
+    () => (r() * 2 - 1) * 10 ** Math.floor(r() * 8 - 4),
+  );
   v[0] = 0;
   v[1] = 65504;
   v[2] = -1e-7;
@@ -110,6 +127,11 @@ test('float16 storage round trip and featurize dtype', () => {
   assert.equal(decodeFloat16(encodeFloat16(Float32Array.of(1e6)))[0], Number.POSITIVE_INFINITY);
   // featurize with dtype float16 returns exactly what storing as float16 would give back.
   const g32 = projectBlocks(fixtureBlocks(), { kind: 'gaussian', k: 8, seed: 1 }).data;
-  const g16 = projectBlocks(fixtureBlocks(), { kind: 'gaussian', k: 8, seed: 1, dtype: 'float16' }).data;
+  const g16 = projectBlocks(fixtureBlocks(), {
+    kind: 'gaussian',
+    k: 8,
+    seed: 1,
+    dtype: 'float16',
+  }).data;
   assert.deepEqual(g16, decodeFloat16(encodeFloat16(g32)));
 });

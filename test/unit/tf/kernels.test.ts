@@ -5,12 +5,17 @@ import { initBackend } from '../../../lib/tf/backend';
 import { rng } from '../grad/naive';
 
 /** Runs f on the cpu and on the wasm backend (with our kernels) over the same input values. */
-async function onBoth(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: { values: Float32Array | Int32Array; shape: number[]; dtype?: 'int32' }[]) {
+async function onBoth(
+  f: (...xs: tf.Tensor[]) => tf.Tensor,
+  inputs: { values: Float32Array | Int32Array; shape: number[]; dtype?: 'int32' }[],
+) {
   const out: Float32Array[] = [];
   for (const b of ['cpu', 'wasm'] as const) {
     await initBackend(b, () => {});
     assert.equal(tf.getBackend(), b);
-    const r = tf.tidy(() => f(...inputs.map((i) => tf.tensor(i.values, i.shape, i.dtype ?? 'float32'))));
+    const r = tf.tidy(() =>
+      f(...inputs.map((i) => tf.tensor(i.values, i.shape, i.dtype ?? 'float32'))),
+    );
     out.push(Float32Array.from(r.dataSync()));
     r.dispose();
   }
@@ -31,7 +36,12 @@ const vals = (shape: number[], seed: number) => {
 };
 
 test('BatchMatMul with transposes (2-D and batched) matches cpu', async () => {
-  for (const [ta, tb] of [[true, false], [false, true], [true, true], [false, false]] as const) {
+  for (const [ta, tb] of [
+    [true, false],
+    [false, true],
+    [true, true],
+    [false, false],
+  ] as const) {
     const a = vals(ta ? [13, 7] : [7, 13], 1);
     const b = vals(tb ? [5, 13] : [13, 5], 2);
     const [c, w] = await onBoth((x, y) => tf.matMul(x, y, ta, tb), [a, b]);
@@ -42,7 +52,13 @@ test('BatchMatMul with transposes (2-D and batched) matches cpu', async () => {
     close(c3, w3, 1e-5, `batched matMul ${ta} ${tb}`);
   }
   // Dense gradient through the fused product.
-  const [c, w] = await onBoth((x, y) => tf.grad((k: tf.Tensor) => tf.sum(tf.relu(tf.fused.matMul({ a: x as tf.Tensor2D, b: k as tf.Tensor2D }))))(y), [vals([6, 4], 5), vals([4, 3], 6)]);
+  const [c, w] = await onBoth(
+    (x, y) =>
+      tf.grad((k: tf.Tensor) =>
+        tf.sum(tf.relu(tf.fused.matMul({ a: x as tf.Tensor2D, b: k as tf.Tensor2D }))),
+      )(y),
+    [vals([6, 4], 5), vals([4, 3], 6)],
+  );
   close(c, w, 1e-5, 'fused matMul gradient');
 });
 
@@ -54,7 +70,12 @@ test('Conv2DBackpropFilter matches cpu (padding, strides)', async () => {
   ];
   for (const [xs, fs, strides, pad, dil] of cases) {
     const [c, w] = await onBoth(
-      (x, f) => tf.grad((k: tf.Tensor) => tf.sum(tf.square(tf.conv2d(x as tf.Tensor4D, k as tf.Tensor4D, strides, pad, 'NHWC', dil))))(f),
+      (x, f) =>
+        tf.grad((k: tf.Tensor) =>
+          tf.sum(
+            tf.square(tf.conv2d(x as tf.Tensor4D, k as tf.Tensor4D, strides, pad, 'NHWC', dil)),
+          ),
+        )(f),
       [vals(xs, 7), vals(fs, 8)],
     );
     close(c, w, 1e-4, `conv filter grad ${xs} ${fs} ${strides} ${pad} ${dil}`);
@@ -63,7 +84,10 @@ test('Conv2DBackpropFilter matches cpu (padding, strides)', async () => {
 
 test('UnsortedSegmentSum (gather gradient) matches cpu', async () => {
   const ids = { values: Int32Array.from([3, 0, 3, 1, 3, 0]), shape: [6], dtype: 'int32' as const };
-  const [c, w] = await onBoth((x, i) => tf.unsortedSegmentSum(x, i as tf.Tensor1D, 5), [vals([6, 4], 9), ids]);
+  const [c, w] = await onBoth(
+    (x, i) => tf.unsortedSegmentSum(x, i as tf.Tensor1D, 5),
+    [vals([6, 4], 9), ids],
+  );
   close(c, w, 1e-6, 'unsortedSegmentSum');
   const [gc, gw] = await onBoth(
     (t, i) => tf.grad((tab: tf.Tensor) => tf.sum(tf.square(tf.gather(tab, i))))(t),
