@@ -1,0 +1,93 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { FactorBlock } from '../types';
+import {
+  appendOnes,
+  applyActivation,
+  kernelBiasParams,
+  type Layer,
+  type LayerHandler,
+  values,
+  weights,
+} from './handler';
+
+interface ConvConfig {
+  filters: number;
+  kernelSize: number[];
+  strides: number[];
+  padding: 'valid' | 'same' | 'causal';
+  dataFormat: string;
+  dilationRate: number | number[];
+  useBias: boolean;
+}
+
+function config(layer: Layer) {
+  const c = layer.getConfig() as unknown as ConvConfig;
+  if (c.dataFormat !== 'channelsLast') {
+    throw new Error(`layer '${layer.name}' (Conv2D): only channelsLast data format is supported`);
+  }
+  if (c.padding === 'causal') throw new Error(`layer '${layer.name}' (Conv2D): causal padding`);
+  const d = Array.isArray(c.dilationRate) ? c.dilationRate : [c.dilationRate, c.dilationRate];
+  return { ...c, dilations: [d[0], d[1]] as [number, number] };
+}
+
+// Identity filters turn conv2d into im2col: output channel (r·kw + c)·cin + i copies input
+// channel i at tap (r, c), the row order of the kernel reshaped to [kh·kw·cin, cout].
+const eyeCache = new Map<string, tf.Tensor4D>();
+function identityFilter(kh: number, kw: number, cin: number): tf.Tensor4D {
+  const key = `${kh}x${kw}x${cin}:${tf.getBackend()}`;
+  let f = eyeCache.get(key);
+  if (!f || f.isDisposed) {
+    const n = kh * kw * cin;
+    const v = new Float32Array(n * n);
+    for (let j = 0; j < n; j++) v[j * n + j] = 1;
+    f = tf.keep(tf.tensor4d(v, [kh, kw, cin, n]));
+    eyeCache.set(key, f);
+  }
+  return f;
+}
+
+/** Conv2D over patches: G_i = Σ_positions patch_t ⊗ δ_t (im2col patches, a 1 for the bias). */
+export const conv2dHandler: LayerHandler = {
+  probeShape(layer, inputShape) {
+    const out = layer.computeOutputShape(inputShape) as number[];
+    return [inputShape[0], ...out.slice(1)];
+  },
+  forward(layer, x, probe) {
+    const c = config(layer);
+    const [kernel, bias] = weights(layer);
+    const x4 = x as tf.Tensor4D;
+    const pad = c.padding as 'valid' | 'same';
+    const strides = c.strides as [number, number];
+    let z: tf.Tensor = tf.conv2d(x4, kernel as tf.Tensor4D, strides, pad, 'NHWC', c.dilations);
+    if (c.useBias && bias) z = tf.add(z, bias);
+    if (probe) z = tf.add(z, probe);
+    const saved: tf.Tensor[] = [];
+    if (probe) {
+      const [kh, kw, cin] = kernel.shape;
+      const eye = identityFilter(kh, kw, cin);
+      saved.push(tf.conv2d(x4, eye, strides, pad, 'NHWC', c.dilations));
+    }
+    return { z, y: applyActivation(layer, z), saved };
+  },
+  blocks(layer, saved, delta): FactorBlock[] {
+    const c = config(layer);
+    const patches = saved[0];
+    const [rows, oh, ow, pdim] = patches.shape;
+    const positions = oh * ow;
+    const av = values(patches);
+    return [
+      {
+        name: layer.name,
+        layer: layer.name,
+        layerType: 'Conv2D',
+        rows,
+        positions,
+        inDim: c.useBias ? pdim + 1 : pdim,
+        outDim: delta.shape[3] as number,
+        a: c.useBias ? appendOnes(av, rows * positions, pdim) : av,
+        delta: values(delta),
+        params: kernelBiasParams(layer, c.useBias),
+      },
+    ];
+  },
+};

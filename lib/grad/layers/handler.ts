@@ -1,0 +1,65 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type { FactorBlock } from '../types';
+
+export type Layer = tfl.layers.Layer;
+
+/** What a layer's forward pass produced: pre-activation z (probe added), output y, saved inputs. */
+export interface ForwardResult {
+  z: tf.Tensor;
+  y: tf.Tensor;
+  saved: tf.Tensor[];
+}
+
+/** Per-layer-type knowledge: forward with a probe on the pre-activation, then factor blocks. */
+export interface LayerHandler {
+  /** Shape of the pre-activation (and so of the probe) for an input of the given shape. */
+  probeShape(layer: Layer, inputShape: number[]): number[];
+  /** Forward pass; `probe` (zeros) is added to the pre-activation when the layer is selected. */
+  forward(layer: Layer, x: tf.Tensor, probe: tf.Tensor | null): ForwardResult;
+  /** Turns saved inputs and δ (gradient w.r.t. the probe) into factor blocks. */
+  blocks(layer: Layer, saved: tf.Tensor[], delta: tf.Tensor): FactorBlock[];
+}
+
+/** Applies a tfjs-layers layer's activation object (Dense and Conv2D keep it as `activation`). */
+export function applyActivation(layer: Layer, z: tf.Tensor): tf.Tensor {
+  const act = (layer as unknown as { activation?: { apply(t: tf.Tensor): tf.Tensor } }).activation;
+  return act ? act.apply(z) : z;
+}
+
+/** Name of a layer's activation ('linear' when none). */
+export function activationName(layer: Layer): string {
+  const cfg = layer.getConfig() as { activation?: string };
+  return typeof cfg.activation === 'string' ? cfg.activation : 'linear';
+}
+
+/** Copies rows×inDim values into rows×(inDim+1) with a trailing 1 (the bias's input). */
+export function appendOnes(a: Float32Array, rows: number, inDim: number): Float32Array {
+  const out = new Float32Array(rows * (inDim + 1));
+  for (let r = 0; r < rows; r++) {
+    out.set(a.subarray(r * inDim, (r + 1) * inDim), r * (inDim + 1));
+    out[r * (inDim + 1) + inDim] = 1;
+  }
+  return out;
+}
+
+/** Values of a tensor as a fresh Float32Array (outside any tidy). */
+export function values(t: tf.Tensor): Float32Array {
+  const v = t.dataSync();
+  return v instanceof Float32Array ? v : Float32Array.from(v);
+}
+
+/** The layer's current weights by position (kernel, bias, ...), as the layer holds them. */
+export function weights(layer: Layer): tf.Tensor[] {
+  return layer.weights.map((w) => w.read());
+}
+
+/** Kernel-and-bias block parameter list. */
+export function kernelBiasParams(layer: Layer, useBias: boolean): FactorBlock['params'] {
+  const ws = layer.weights;
+  const out = [{ name: ws[0].name, shape: ws[0].shape as number[] }];
+  if (useBias && ws[1]) out.push({ name: ws[1].name, shape: ws[1].shape as number[] });
+  return out;
+}
+
+export const positionsOf = (shape: number[]) => shape.slice(1, -1).reduce((p, s) => p * s, 1);

@@ -1,0 +1,290 @@
+/**
+ * Projections of factored per-example gradients to fixed-length vectors (see ProjectorSpec).
+ * Each block gets its own column slice. Random matrices come from random.ts, entry by entry, so
+ * they are the same on every worker; the dense ones are generated a chunk of rows at a time and
+ * never held whole.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { GradientMatrix, LayerSlice } from '../features';
+import { addGradient } from './blockMath';
+import { roundToFloat16 } from './float16';
+import { fillRandomRows, hashName } from './random';
+import type { FactorBlock, ProjectorSpec } from './types';
+
+/** Output columns of one block under a projector. */
+export function projectedSize(b: FactorBlock, spec: ProjectorSpec): number {
+  if (spec.kind === 'none') return b.inDim * b.outDim;
+  if (spec.kind === 'kronecker') return spec.k1 * spec.k2;
+  return spec.k;
+}
+
+/** Validates a projector spec, with a message naming the problem. */
+export function checkProjector(spec: ProjectorSpec): void {
+  const posInt = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
+  if (spec.kind === 'none') return;
+  if (!Number.isInteger(spec.seed) || spec.seed < 0 || spec.seed > 0xffffffff) {
+    throw new Error(`projector seed must be an integer in [0, 2^32), got ${spec.seed}`);
+  }
+  if (spec.kind === 'kronecker') {
+    if (!posInt(spec.k1) || !posInt(spec.k2)) {
+      throw new Error(
+        `kronecker projector needs positive integer k1, k2 (got ${spec.k1}, ${spec.k2})`,
+      );
+    }
+  } else if (spec.kind === 'gaussian' || spec.kind === 'rademacher') {
+    if (!posInt(spec.k)) throw new Error(`${spec.kind} projector needs a positive integer k`);
+  } else {
+    throw new Error(`unknown projector kind '${(spec as { kind: string }).kind}'`);
+  }
+}
+
+const kronCache = new Map<string, Float32Array>();
+/** P (rows × cols), N(0, 1/cols) entries, keyed by (seed, block name, side). */
+export function kroneckerFactor(
+  seed: number,
+  key: string,
+  rows: number,
+  cols: number,
+): Float32Array {
+  const id = `${seed}|${key}|${rows}|${cols}`;
+  let p = kronCache.get(id);
+  if (!p) {
+    p = new Float32Array(rows * cols);
+    fillRandomRows(p, 'gaussian', seed, hashName(key), 0, rows, cols, 1 / Math.sqrt(cols));
+    if (kronCache.size > 64) kronCache.clear();
+    kronCache.set(id, p);
+  }
+  return p;
+}
+
+/** u[j] (+)= Σ_p x[x0+p]·P[p, j], skipping zero inputs (ReLU outputs, padding). */
+function projectVector(
+  x: ArrayLike<number>,
+  x0: number,
+  n: number,
+  P: Float32Array,
+  k: number,
+  u: Float64Array,
+) {
+  u.fill(0);
+  for (let p = 0; p < n; p++) {
+    const v = x[x0 + p];
+    if (v === 0) continue;
+    const b = p * k;
+    for (let j = 0; j < k; j++) u[j] += v * P[b + j];
+  }
+}
+
+function kroneckerJs(
+  b: FactorBlock,
+  k1: number,
+  k2: number,
+  seed: number,
+  out: Float32Array,
+  stride: number,
+  col0: number,
+) {
+  const { rows, positions: T, inDim, outDim } = b;
+  const Pin = kroneckerFactor(seed, `${b.name}#in`, inDim, k1);
+  const Pout = kroneckerFactor(seed, `${b.name}#out`, outDim, k2);
+  const u = new Float64Array(k1);
+  const v = new Float64Array(k2);
+  const acc = new Float64Array(k1 * k2);
+  const viaFull =
+    !b.tokens &&
+    T * (inDim * k1 + outDim * k2 + k1 * k2) >
+      T * inDim * outDim + inDim * outDim * k2 + inDim * k1 * k2;
+  const g = viaFull ? new Float64Array(inDim * outDim) : null;
+  const w = viaFull ? new Float64Array(inDim * k2) : null;
+  for (let i = 0; i < rows; i++) {
+    acc.fill(0);
+    if (g && w) {
+      // Many positions, few parameters (a small conv): form G, then P_inᵀ (G P_out).
+      g.fill(0);
+      addGradient(b, i, g);
+      w.fill(0);
+      for (let p = 0; p < inDim; p++) {
+        for (let o = 0; o < outDim; o++) {
+          const gv = g[p * outDim + o];
+          if (gv === 0) continue;
+          for (let j = 0; j < k2; j++) w[p * k2 + j] += gv * Pout[o * k2 + j];
+        }
+      }
+      for (let p = 0; p < inDim; p++) {
+        for (let r = 0; r < k1; r++) {
+          const pr = Pin[p * k1 + r];
+          for (let j = 0; j < k2; j++) acc[r * k2 + j] += pr * w[p * k2 + j];
+        }
+      }
+    } else {
+      for (let t = 0; t < T; t++) {
+        const pos = i * T + t;
+        if (b.tokens) {
+          const r0 = b.tokens[pos] * k1;
+          for (let j = 0; j < k1; j++) u[j] = Pin[r0 + j];
+        } else projectVector(b.a as Float32Array, pos * inDim, inDim, Pin, k1, u);
+        projectVector(b.delta, pos * outDim, outDim, Pout, k2, v);
+        for (let r = 0; r < k1; r++) {
+          const ur = u[r];
+          if (ur === 0) continue;
+          for (let j = 0; j < k2; j++) acc[r * k2 + j] += ur * v[j];
+        }
+      }
+    }
+    const o = i * stride + col0;
+    for (let j = 0; j < acc.length; j++) out[o + j] = acc[j];
+  }
+}
+
+function kroneckerTf(
+  b: FactorBlock,
+  k1: number,
+  k2: number,
+  seed: number,
+  out: Float32Array,
+  stride: number,
+  col0: number,
+) {
+  const { rows, positions: T, inDim, outDim } = b;
+  const Pin = kroneckerFactor(seed, `${b.name}#in`, inDim, k1);
+  const Pout = kroneckerFactor(seed, `${b.name}#out`, outDim, k2);
+  const res = tf.tidy(() => {
+    const U = tf.matMul(
+      tf.tensor2d(b.a as Float32Array, [rows * T, inDim]),
+      tf.tensor2d(Pin, [inDim, k1]),
+    );
+    const V = tf.matMul(tf.tensor2d(b.delta, [rows * T, outDim]), tf.tensor2d(Pout, [outDim, k2]));
+    if (T === 1) return [U, V];
+    return [tf.matMul(tf.reshape(U, [rows, T, k1]), tf.reshape(V, [rows, T, k2]), true, false)];
+  });
+  if (res.length === 1) {
+    const m = res[0].dataSync();
+    for (let i = 0; i < rows; i++)
+      out.set(m.subarray(i * k1 * k2, (i + 1) * k1 * k2), i * stride + col0);
+  } else {
+    const u = res[0].dataSync();
+    const v = res[1].dataSync();
+    for (let i = 0; i < rows; i++) {
+      const o = i * stride + col0;
+      for (let r = 0; r < k1; r++) {
+        const ur = u[i * k1 + r];
+        for (let j = 0; j < k2; j++) out[o + r * k2 + j] = ur * v[i * k2 + j];
+      }
+    }
+  }
+  tf.dispose(res);
+}
+
+/** Rows of the block's gradient covered by input rows [q0, q1) of example i, into g. */
+function gradientRows(b: FactorBlock, i: number, q0: number, q1: number, g: Float64Array) {
+  const { positions: T, inDim, outDim, a, tokens, delta } = b;
+  g.fill(0);
+  for (let t = 0; t < T; t++) {
+    const pos = i * T + t;
+    const d0 = pos * outDim;
+    if (tokens) {
+      const q = tokens[pos];
+      if (q < q0 || q >= q1) continue;
+      const o0 = (q - q0) * outDim;
+      for (let o = 0; o < outDim; o++) g[o0 + o] += delta[d0 + o];
+      continue;
+    }
+    const a0 = pos * inDim;
+    for (let q = q0; q < q1; q++) {
+      const aq = (a as Float32Array)[a0 + q];
+      if (aq === 0) continue;
+      const o0 = (q - q0) * outDim;
+      for (let o = 0; o < outDim; o++) g[o0 + o] += aq * delta[d0 + o];
+    }
+  }
+}
+
+function dense(
+  b: FactorBlock,
+  spec: { kind: 'gaussian' | 'rademacher'; k: number; seed: number; engine?: 'js' | 'tf' },
+  out: Float32Array,
+  stride: number,
+  col0: number,
+) {
+  const { rows, inDim, outDim } = b;
+  const k = spec.k;
+  const key = hashName(b.name);
+  // Chunks of whole input rows, about 2^20 matrix entries each.
+  const qStep = Math.max(1, Math.floor(2 ** 20 / (outDim * k)));
+  const R = new Float32Array(Math.min(qStep, inDim) * outDim * k);
+  const useTf = spec.engine === 'tf';
+  const acc = new Float64Array(rows * k);
+  let accT: tf.Tensor | null = useTf ? tf.zeros([rows, k]) : null;
+  for (let q0 = 0; q0 < inDim; q0 += qStep) {
+    const q1 = Math.min(inDim, q0 + qStep);
+    const n = (q1 - q0) * outDim;
+    fillRandomRows(R, spec.kind, spec.seed, key, q0 * outDim, n, k, 1 / Math.sqrt(k));
+    if (accT) {
+      const G = new Float32Array(rows * n);
+      const g = new Float64Array(n);
+      for (let i = 0; i < rows; i++) {
+        gradientRows(b, i, q0, q1, g);
+        G.set(g, i * n);
+      }
+      const prev: tf.Tensor = accT;
+      accT = tf.tidy(() =>
+        tf.add(
+          prev,
+          tf.matMul(tf.tensor2d(G, [rows, n]), tf.tensor2d(R.subarray(0, n * k), [n, k])),
+        ),
+      );
+      prev.dispose();
+      continue;
+    }
+    const g = new Float64Array(n);
+    for (let i = 0; i < rows; i++) {
+      gradientRows(b, i, q0, q1, g);
+      const a0 = i * k;
+      for (let p = 0; p < n; p++) {
+        const gp = g[p];
+        if (gp === 0) continue;
+        const r0 = p * k;
+        for (let j = 0; j < k; j++) acc[a0 + j] += gp * R[r0 + j];
+      }
+    }
+  }
+  const src: ArrayLike<number> = accT ? accT.dataSync() : acc;
+  if (accT) accT.dispose();
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < k; j++) out[i * stride + col0 + j] = src[i * k + j];
+  }
+}
+
+/**
+ * Projects a batch's factor blocks into a GradientMatrix (rows × Σ block sizes), one column
+ * slice per block, under the given projector.
+ */
+export function projectBlocks(blocks: FactorBlock[], spec: ProjectorSpec): GradientMatrix {
+  checkProjector(spec);
+  const layers: LayerSlice[] = [];
+  let dim = 0;
+  for (const b of blocks) {
+    const size = projectedSize(b, spec);
+    layers.push({ name: b.name, offset: dim, size });
+    dim += size;
+  }
+  const rows = blocks[0]?.rows ?? 0;
+  const data = new Float32Array(rows * dim);
+  blocks.forEach((b, idx) => {
+    const col0 = layers[idx].offset;
+    if (spec.kind === 'none') {
+      const g = new Float64Array(b.inDim * b.outDim);
+      for (let i = 0; i < rows; i++) {
+        g.fill(0);
+        addGradient(b, i, g);
+        for (let p = 0; p < g.length; p++) data[i * dim + col0 + p] = g[p];
+      }
+    } else if (spec.kind === 'kronecker') {
+      if (spec.engine === 'tf' && !b.tokens)
+        kroneckerTf(b, spec.k1, spec.k2, spec.seed, data, dim, col0);
+      else kroneckerJs(b, spec.k1, spec.k2, spec.seed, data, dim, col0);
+    } else dense(b, spec, data, dim, col0);
+  });
+  if (spec.dtype === 'float16') roundToFloat16(data);
+  return { rows, dim, data, layers };
+}

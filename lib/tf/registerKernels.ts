@@ -1,0 +1,30 @@
+import { getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
+import { fusedMatMulConfig } from './kernels/_FusedMatMul';
+import { batchMatMulConfig } from './kernels/BatchMatMul';
+import { conv2DBackpropFilterConfig } from './kernels/Conv2DBackpropFilter';
+import { maxPoolGradConfig } from './kernels/MaxPoolGrad';
+import { unsortedSegmentSumConfig } from './kernels/UnsortedSegmentSum';
+
+const done = new Set<string>();
+
+/** Registers (once per backend) our kernels that close wasm's gaps; see lib/tf/kernels. */
+export function registerWasmKernels(backendName = 'wasm'): void {
+  if (done.has(backendName)) return;
+  done.add(backendName);
+  const configs = [
+    batchMatMulConfig(backendName),
+    fusedMatMulConfig(backendName),
+    conv2DBackpropFilterConfig(backendName),
+    unsortedSegmentSumConfig(backendName),
+    maxPoolGradConfig(backendName),
+  ];
+  for (const c of configs) {
+    // Replacing an existing kernel needs an unregister first (registerKernel only warns).
+    if (getKernelSafe(c.kernelName, backendName)) unregisterKernel(c.kernelName, backendName);
+    registerKernel(c);
+  }
+}
+
+function getKernelSafe(kernelName: string, backendName: string) {
+  return getKernel(kernelName, backendName);
+}

@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { exactDots, featurize, featurizeFactors, loraDense } from '../../../lib/grad';
+import { initBackend } from '../../../lib/tf/backend';
+import {
+  maxAbsDiff,
+  naiveGradients,
+  type RefFn,
+  randomizeWeights,
+  randomLabels,
+  randomTensor,
+  rowsOf,
+} from './naive';
+
+await initBackend('cpu', () => {});
+
+/** Checks flattened gradients, test values, sq norms and exact dots against naive autodiff. */
+function checkAgainstNaive(
+  model: tfl.LayersModel,
+  xs: tf.Tensor,
+  ys: Int32Array | null,
+  opts: { layers?: 'all' | 'adapters'; fn?: RefFn } = {},
+) {
+  const n = xs.shape[0];
+  const spec = { layers: opts.layers, testFunction: opts.fn, batchSize: 3 };
+  const f = featurize(model, xs, ys, { ...spec, projector: { kind: 'none' } });
+  const { blocks } = featurizeFactors(model, xs, ys, spec);
+  const ref = naiveGradients(model, xs, ys, blocks, opts.fn);
+  const { err, scale } = maxAbsDiff(rowsOf(f.grads.data, n, f.grads.dim), ref.grads);
+  assert.ok(scale > 1e-3, `gradients are not trivially zero (${scale})`);
+  assert.ok(err <= 2e-6 * Math.max(1, scale), `max abs error ${err} (scale ${scale})`);
+  for (let i = 0; i < n; i++) {
+    assert.ok(Math.abs(f.loss[i] - ref.values[i]) <= 1e-5 * Math.max(1, Math.abs(ref.values[i])));
+    const sq = ref.grads[i].reduce((s, v) => s + v * v, 0);
+    assert.ok(Math.abs(f.sqNorm[i] - sq) <= 1e-5 * sq, `sqNorm ${f.sqNorm[i]} vs ${sq}`);
+  }
+  // Exact dots from factors against the flattened naive gradients.
+  const { total } = exactDots(blocks, blocks);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      let d = 0;
+      for (let p = 0; p < ref.grads[i].length; p++) d += ref.grads[i][p] * ref.grads[j][p];
+      const tol = 1e-5 * Math.sqrt(f.sqNorm[i] * f.sqNorm[j]) + 1e-9;
+      assert.ok(
+        Math.abs(total[i * n + j] - d) <= tol,
+        `dot ${i},${j}: ${total[i * n + j]} vs ${d}`,
+      );
+    }
+  }
+  return f;
+}
+
+test('Dense over a sequence (3-D input, summed over positions)', () => {
+  const m = tfl.sequential();
+  m.add(tfl.layers.dense({ units: 6, activation: 'relu', inputShape: [4, 5], name: 'seq' }));
+  m.add(tfl.layers.globalAveragePooling1d({}));
+  m.add(tfl.layers.dense({ units: 3, name: 'head' }));
+  randomizeWeights(m, 11);
+  checkAgainstNaive(m, randomTensor([5, 4, 5], 12), randomLabels(5, 3, 13));
+});
+
+test('Conv2D over patches (same and valid padding, strides), max pooling, flatten', () => {
+  const m = tfl.sequential();
+  m.add(
+    tfl.layers.conv2d({
+      filters: 4,
+      kernelSize: 3,
+      padding: 'same',
+      activation: 'relu',
+      inputShape: [6, 6, 2],
+      name: 'c1',
+    }),
+  );
+  m.add(tfl.layers.maxPooling2d({ poolSize: 2 }));
+  m.add(
+    tfl.layers.conv2d({ filters: 3, kernelSize: [2, 3], strides: 2, padding: 'valid', name: 'c2' }),
+  );
+  m.add(tfl.layers.flatten());
+  m.add(tfl.layers.dense({ units: 3, name: 'head' }));
+  randomizeWeights(m, 21);
+  checkAgainstNaive(m, randomTensor([4, 6, 6, 2], 22), randomLabels(4, 3, 23));
+});
+
+test('Embedding (repeated tokens) with a Dense over the sequence', () => {
+  const m = tfl.sequential();
+  m.add(tfl.layers.embedding({ inputDim: 7, outputDim: 4, inputLength: 5, name: 'emb' }));
+  m.add(tfl.layers.dense({ units: 5, activation: 'tanh', name: 'seq' }));
+  m.add(tfl.layers.flatten());
+  m.add(tfl.layers.dense({ units: 3, name: 'head' }));
+  randomizeWeights(m, 31);
+  const tok = randomLabels(4 * 5, 7, 32);
+  tok[1] = tok[3] = tok[4]; // same token at several positions of example 0
+  const xs = tf.tensor(Array.from(tok), [4, 5]);
+  checkAgainstNaive(m, xs, randomLabels(4, 3, 33));
+});
+
+test('LoRA adapters on Dense: gradients w.r.t. A and B only; serialization round trip', async () => {
+  const m = tfl.sequential();
+  m.add(
+    loraDense({ units: 6, rank: 2, alpha: 4, activation: 'relu', inputShape: [5], name: 'lora1' }),
+  );
+  m.add(tfl.layers.dense({ units: 3, name: 'head', trainable: false }));
+  randomizeWeights(m, 41);
+  const xs = randomTensor([5, 5], 42);
+  const ys = randomLabels(5, 3, 43);
+  const f = checkAgainstNaive(m, xs, ys, { layers: 'adapters' });
+  assert.deepEqual(
+    f.grads.layers.map((l) => [l.name, l.size]),
+    [
+      ['lora1/A', 5 * 2],
+      ['lora1/B', 2 * 6],
+    ],
+  );
+  // Save and load through model artifacts: same predictions.
+  let saved: tf.io.ModelArtifacts | null = null;
+  await m.save(
+    tf.io.withSaveHandler(async (a) => {
+      saved = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  const loaded = await tfl.loadLayersModel(
+    tf.io.fromMemory(saved as unknown as tf.io.ModelArtifacts),
+  );
+  const p1 = (m.predict(xs) as tf.Tensor).dataSync();
+  const p2 = (loaded.predict(xs) as tf.Tensor).dataSync();
+  assert.deepEqual(Array.from(p2), Array.from(p1));
+  assert.equal(loaded.layers[0].getClassName(), 'LoraDense');
+});
+
+test('LoRA on a sequence, all trainable parameters', () => {
+  const m = tfl.sequential();
+  m.add(loraDense({ units: 4, rank: 3, inputShape: [3, 5], name: 'lora_seq' }));
+  m.add(tfl.layers.flatten());
+  m.add(tfl.layers.dense({ units: 3, name: 'head' }));
+  randomizeWeights(m, 51);
+  checkAgainstNaive(m, randomTensor([4, 3, 5], 52), randomLabels(4, 3, 53));
+});
+
+test('test functions: logit and probability of a chosen class', () => {
+  const m = tfl.sequential();
+  m.add(tfl.layers.dense({ units: 6, activation: 'relu', inputShape: [4], name: 'd1' }));
+  m.add(tfl.layers.dense({ units: 3, name: 'out' }));
+  randomizeWeights(m, 61);
+  const xs = randomTensor([4, 4], 62);
+  checkAgainstNaive(m, xs, null, { fn: { kind: 'logit', classIndex: 2 } });
+  checkAgainstNaive(m, xs, null, { fn: { kind: 'probability', classIndex: 1 } });
+});
+
+test('unsupported selected layer is named in the error', () => {
+  const m = tfl.sequential();
+  m.add(tfl.layers.dense({ units: 4, inputShape: [3], name: 'd1' }));
+  m.add(tfl.layers.batchNormalization({ name: 'bn' }));
+  m.add(tfl.layers.dense({ units: 2, name: 'out' }));
+  const xs = randomTensor([2, 3], 1);
+  assert.throws(
+    () => featurize(m, xs, [0, 1], { projector: { kind: 'none' } }),
+    /layer 'bn' \(BatchNormalization\) is not supported/,
+  );
+  // Selecting around it works: the unselected layer just runs forward.
+  const f = featurize(m, xs, [0, 1], { layers: 'last', projector: { kind: 'none' } });
+  assert.equal(f.grads.dim, 5 * 2);
+});
