@@ -1,4 +1,5 @@
 import type { ObjectStore } from '../lib/store/objectStore';
+import { createAttributionActivities } from './attribution';
 import { createSmokeActivities } from './smoke';
 
 export interface ActivityDeps {
@@ -9,6 +10,7 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createSmokeActivities(deps.store),
+    ...createAttributionActivities(deps.store),
   };
 }
 

@@ -4,6 +4,7 @@ import { Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import type { Config } from '../lib/config';
 import { openStore } from '../lib/store/openStore';
+import { initBackend } from '../lib/tf/backend';
 import { connectWorker } from './connection';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -14,8 +15,17 @@ export interface WorkerOptions {
   concurrency?: number;
 }
 
+let backend: Promise<string> | undefined;
+
+/** One TensorFlow.js backend per process, chosen by the configuration ('auto' logs its pick). */
+export function ensureBackend(config: Config): Promise<string> {
+  backend ??= initBackend(config.backend);
+  return backend;
+}
+
 /** A worker serving the workflows and every activity on one task queue. */
 export async function createWorker(config: Config, opts: WorkerOptions = {}): Promise<Worker> {
+  await ensureBackend(config);
   const connection = await connectWorker(config);
   const store = openStore(config);
   return Worker.create({

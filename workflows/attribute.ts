@@ -47,7 +47,8 @@ export async function attribute(input: AttributeInput): Promise<RunSummary> {
   setHandler(shardDoneSignal, (rows: number) => {
     progress.shardsDone++;
     progress.examplesDone += rows;
-    progress.examplesPerSecond = progress.examplesDone / Math.max(1e-3, (Date.now() - startedAt) / 1000);
+    progress.examplesPerSecond =
+      progress.examplesDone / Math.max(1e-3, (Date.now() - startedAt) / 1000);
   });
 
   const plan: PlanRef = await planRun(input.spec);

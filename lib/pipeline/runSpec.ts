@@ -67,7 +67,9 @@ export const runSpecSchema = z
     layers: layerSelectionSchema.default('all'),
     testFunction: testFunctionSchema.default({ kind: 'loss' }),
     topK: z.number().int().min(1).max(10_000).default(100),
-    /** Queries scored together in one score activity. */
+    /** Training rows per shard (a shard never crosses a part of the data set). */
+    shardSize: z.number().int().min(1).max(1_000_000).default(10_000),
+    /** Query rows per query shard. */
     queryBlock: z.number().int().min(1).max(100_000).default(1000),
     /** Featurize / score activities in flight at once. */
     window: z.number().int().min(1).max(500).default(16),

@@ -1,0 +1,78 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { buildPlan, isTransient } from '../lib/pipeline/buildPlan';
+import { featurizeShard } from '../lib/pipeline/featurizeShard';
+import { reduceRun } from '../lib/pipeline/reduceRun';
+import { RunContext } from '../lib/pipeline/runContext';
+import type { RunSpecInput } from '../lib/pipeline/runSpec';
+import { scoreShard } from '../lib/pipeline/scoreShard';
+import type { PlanRef, RunSummary, ShardTask } from '../lib/pipeline/types';
+import { readManifest } from '../lib/store/commit';
+import type { ObjectStore } from '../lib/store/objectStore';
+import { putJson } from '../lib/store/objectStore';
+
+/**
+ * Runs fn; a failure that is not transient (network, server) is bad input, which no retry can
+ * fix: it fails the workflow at once, non-retryably, with the library's message.
+ */
+async function classify<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof ApplicationFailure || isTransient(e)) throw e;
+    if (Context.current().cancellationSignal.aborted) throw e;
+    const err = e as Error;
+    throw ApplicationFailure.nonRetryable(
+      err.message,
+      err.name === 'SpecError' ? 'SpecError' : 'InputError',
+    );
+  }
+}
+
+/** Thin Temporal adapters over lib/pipeline's stages. */
+export function createAttributionActivities(store: ObjectStore) {
+  const ctx = new RunContext(store);
+  return {
+    async planRun(input: RunSpecInput): Promise<PlanRef> {
+      const plan = await classify(() => buildPlan(store, input, (key) => ctx.model(key)));
+      const planKey = `${plan.runPrefix}/plan.json`;
+      await putJson(store, planKey, plan);
+      ctx.rememberPlan(planKey, plan);
+      const done = await readManifest<RunSummary>(store, plan.runPrefix);
+      return {
+        planKey,
+        runPrefix: plan.runPrefix,
+        checkpoints: plan.checkpoints.length,
+        trainShards: plan.train.shards.length,
+        queryShards: plan.query.shards.length,
+        trainRows: plan.train.rows,
+        queryRows: plan.query.rows,
+        limits: { window: plan.spec.window, shardsPerChild: plan.spec.shardsPerChild },
+        completed: done?.meta,
+      };
+    },
+
+    async featurizeShard(task: ShardTask) {
+      const actx = Context.current();
+      return classify(() =>
+        featurizeShard(ctx, task, {
+          resume: actx.info.heartbeatDetails as { attemptId: string; chunks: number } | undefined,
+          onChunk: (state) => {
+            actx.heartbeat(state);
+            if (actx.cancellationSignal.aborted) throw actx.cancellationSignal.reason;
+          },
+        }),
+      );
+    },
+
+    async scoreShard(args: { planKey: string; shard: number }) {
+      const actx = Context.current();
+      return classify(() => scoreShard(ctx, args.planKey, args.shard, () => actx.heartbeat()));
+    },
+
+    async reduceRun(planKey: string) {
+      const actx = Context.current();
+      return classify(() => reduceRun(ctx, planKey, (s) => actx.heartbeat(s)));
+    },
+  };
+}

@@ -1,0 +1,115 @@
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { type PartitionedInfo, readPartitionedInfo } from '../data/partitionedDataset';
+import { checkpointPrefix, readCheckpointManifest } from '../model/checkpoints';
+import { NotFoundError, type ObjectStore } from '../store/objectStore';
+import { featureSpecHash, runPrefixFor } from './keys';
+import { planShards } from './plan';
+import { parseRunSpec, type RunSpecInput, SpecError } from './runSpec';
+import type { Plan } from './types';
+
+/**
+ * Resolves a spec against the store: checkpoints (hashes verified), data sets, shards, and the
+ * content address of the run. Every problem is a SpecError naming the field.
+ */
+export async function buildPlan(
+  store: ObjectStore,
+  input: RunSpecInput,
+  loadModel: (key: string) => Promise<tfl.LayersModel>,
+): Promise<Plan> {
+  const spec = parseRunSpec(input);
+  let manifest: Awaited<ReturnType<typeof readCheckpointManifest>>;
+  try {
+    manifest = await readCheckpointManifest(store, spec.checkpoints, { verifyHashes: true });
+  } catch (e) {
+    if (e instanceof NotFoundError || !isTransient(e))
+      throw new SpecError(`checkpoints: ${(e as Error).message}`);
+    throw e;
+  }
+  const cks = spec.finalModelOnly ? manifest.checkpoints.slice(-1) : manifest.checkpoints;
+  const checkpoints = cks.map((c) => ({
+    step: c.step,
+    learningRate: spec.finalModelOnly ? 1 : c.learningRate,
+    key: checkpointPrefix(spec.checkpoints, c),
+    hash: c.hash as string,
+  }));
+  const dataset = async (field: 'train' | 'query'): Promise<PartitionedInfo> => {
+    try {
+      return await readPartitionedInfo(store, spec[field]);
+    } catch (e) {
+      if (isTransient(e)) throw e;
+      throw new SpecError(`${field}: ${(e as Error).message}`);
+    }
+  };
+  const train = await dataset('train');
+  const fullQuery = await dataset('query');
+  const query = spec.queryLimit ? limitRows(fullQuery, spec.queryLimit) : fullQuery;
+  if (JSON.stringify(train.shape) !== JSON.stringify(query.shape)) {
+    throw new SpecError(
+      `query: examples have shape [${query.shape}], the training set's are [${train.shape}]`,
+    );
+  }
+  if (train.classes.length !== query.classes.length) {
+    throw new SpecError(
+      `query: ${query.classes.length} classes, the training set has ${train.classes.length}`,
+    );
+  }
+  const model = await loadModel(checkpoints[checkpoints.length - 1].key);
+  const inShape = model.inputs[0].shape.slice(1);
+  const size = (s: (number | null)[]) => s.reduce<number>((a, b) => a * (b ?? 1), 1);
+  if (size(inShape) !== size(train.shape)) {
+    throw new SpecError(
+      `train: examples have shape [${train.shape}] but the model takes [${inShape}]`,
+    );
+  }
+  const outUnits = model.outputs[0].shape[1];
+  if (outUnits !== train.classes.length) {
+    throw new SpecError(
+      `checkpoints: the model has ${outUnits} outputs but the data has ${train.classes.length} classes`,
+    );
+  }
+  const fsh = featureSpecHash(spec);
+  return {
+    spec,
+    runPrefix: runPrefixFor(
+      spec,
+      checkpoints.map((c) => c.hash),
+      train,
+      query,
+      fsh,
+    ),
+    checkpoints,
+    train: {
+      prefix: spec.train,
+      rows: train.rows,
+      shards: planShards(train.parts, spec.shardSize),
+    },
+    query: {
+      prefix: spec.query,
+      rows: query.rows,
+      shards: planShards(query.parts, spec.queryBlock),
+    },
+    featureSpecHash: fsh,
+    numClasses: train.classes.length,
+  };
+}
+
+/** Network and server faults are worth retrying; everything else about input is not. */
+export function isTransient(e: unknown): boolean {
+  const err = e as { name?: string; code?: string; $metadata?: unknown };
+  return (
+    (err.$metadata !== undefined && !(e instanceof NotFoundError)) ||
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(err.code ?? '') ||
+    err.name === 'TimeoutError'
+  );
+}
+
+function limitRows(info: PartitionedInfo, limit: number): PartitionedInfo {
+  const parts = [];
+  let left = Math.min(limit, info.rows);
+  for (const p of info.parts) {
+    if (left <= 0) break;
+    parts.push({ ...p, rows: Math.min(p.rows, left) });
+    left -= p.rows;
+  }
+  return { ...info, rows: Math.min(limit, info.rows), parts };
+}

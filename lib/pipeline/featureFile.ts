@@ -1,0 +1,81 @@
+import { type ColumnSpec, metadataOf, readColumn, readTable, writeColumns } from '../arrow/columns';
+import type { ExampleFeatures, LayerSlice } from '../features';
+import { decodeFloat16, encodeFloat16 } from '../grad/float16';
+
+/**
+ * One featurized (checkpoint, shard) as an Arrow IPC file: example id, label, loss, exact squared
+ * gradient norm (total and per layer), projected gradient (float32 or float16). What it was
+ * computed from rides in the schema metadata, so a file can always be traced to its inputs.
+ */
+export interface FeatureFileMeta {
+  modelHash: string;
+  checkpointStep: number;
+  learningRate: number;
+  projector: unknown;
+  layers: LayerSlice[];
+  dtype: 'float32' | 'float16';
+  codeVersion: string;
+  /** Global row offset of the first example. */
+  offset: number;
+}
+
+export interface FeatureFile {
+  ids: Int32Array;
+  labels: Int32Array;
+  features: ExampleFeatures;
+  meta: FeatureFileMeta;
+}
+
+const META_KEY = 'tda.features';
+
+export function writeFeatureFile(
+  f: Omit<FeatureFile, 'meta'>,
+  meta: Omit<FeatureFileMeta, 'layers'>,
+): Uint8Array {
+  const { grads } = f.features;
+  const rows = grads.rows;
+  const columns: Record<string, ColumnSpec> = {
+    id: { values: f.ids },
+    label: { values: f.labels },
+    loss: { values: f.features.loss },
+    sq_norm: { values: f.features.sqNorm },
+    grad:
+      meta.dtype === 'float16'
+        ? { values: encodeFloat16(grads.data), width: grads.dim, type: 'float16' }
+        : { values: grads.data, width: grads.dim },
+  };
+  if (f.features.layerSqNorm) {
+    columns.layer_sq_norm = { values: f.features.layerSqNorm, width: grads.layers.length };
+  }
+  const full: FeatureFileMeta = { ...meta, layers: grads.layers };
+  return writeColumns(rows, columns, { [META_KEY]: JSON.stringify(full) });
+}
+
+export function readFeatureFile(bytes: Uint8Array, what = 'feature file'): FeatureFile {
+  const table = readTable(bytes, what);
+  const raw = metadataOf(table)[META_KEY];
+  if (!raw) throw new Error(`${what} has no "${META_KEY}" metadata: not a feature file`);
+  const meta = JSON.parse(raw) as FeatureFileMeta;
+  const grad =
+    meta.dtype === 'float16'
+      ? (() => {
+          const c = readColumn<Uint16Array>(table, 'grad', 'float16', what);
+          return { values: decodeFloat16(c.values), width: c.width };
+        })()
+      : readColumn<Float32Array>(table, 'grad', 'float32', what);
+  const rows = table.numRows;
+  const hasLayerNorms = table.schema.fields.some((x) => x.name === 'layer_sq_norm');
+  return {
+    ids: readColumn<Int32Array>(table, 'id', 'int32', what).values,
+    labels: readColumn<Int32Array>(table, 'label', 'int32', what).values,
+    features: {
+      grads: { rows, dim: grad.width, data: grad.values, layers: meta.layers },
+      loss: readColumn<Float32Array>(table, 'loss', 'float32', what).values,
+      sqNorm: readColumn<Float64Array>(table, 'sq_norm', 'float64', what).values,
+      layerSqNorm: hasLayerNorms
+        ? readColumn<Float64Array>(table, 'layer_sq_norm', 'float64', what).values
+        : undefined,
+    },
+    meta,
+  };
+}

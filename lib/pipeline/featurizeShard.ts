@@ -1,0 +1,96 @@
+import { readPart, readPartitionedInfo } from '../data/partitionedDataset';
+import type { ExampleFeatures } from '../features';
+import { readManifest, Transaction } from '../store/commit';
+import { readFeatureFile, writeFeatureFile } from './featureFile';
+import { concatFeatures, featurizeDataset } from './featurizeDataset';
+import type { RunContext } from './runContext';
+import type { FeaturizeResult, Plan, ShardTask } from './types';
+
+/** Rows featurized between progress reports, and the unit a resumed attempt skips. */
+export const CHUNK_ROWS = 4096;
+
+export interface FeaturizeHooks {
+  /** A retried attempt's id and how many chunks it saved (from its last heartbeat). */
+  resume?: { attemptId: string; chunks: number };
+  /** After each chunk is saved: heartbeat here. Throwing stops the work (cancellation). */
+  onChunk?: (state: { attemptId: string; chunks: number; rows: number }) => void;
+}
+
+/**
+ * Per-example features of one (checkpoint, shard), committed under a key derived from the
+ * checkpoint hash, the featurize settings and the shard's content: a repeated run reuses it. Each
+ * chunk is saved under the attempt's prefix first, so a retry resumes after the last saved one.
+ */
+export async function featurizeShard(
+  ctx: RunContext,
+  task: ShardTask,
+  hooks: FeaturizeHooks = {},
+): Promise<FeaturizeResult> {
+  const t0 = performance.now();
+  const { store } = ctx;
+  const plan = await ctx.plan(task.planKey);
+  const set = plan[task.set];
+  const shard = set.shards[task.shard];
+  if (!shard) throw new Error(`${task.set} has no shard ${task.shard}`);
+  const prefix = ctx.featurePrefix(plan, task.set, task.shard, task.checkpoint);
+  const rows = shard.end - shard.start;
+  if (await readManifest(store, prefix)) return { prefix, rows, cached: true, seconds: 0 };
+
+  const tx = new Transaction(store, prefix, hooks.resume?.attemptId);
+  const attemptId = tx.attemptPrefix.slice(tx.attemptPrefix.lastIndexOf('/') + 1);
+  const info = await readPartitionedInfo(store, set.prefix);
+  const part = await readPart(store, set.prefix, info, shard.part);
+  const model = await ctx.model(plan.checkpoints[task.checkpoint].key);
+  const meta = fileMeta(plan, task.checkpoint);
+  const chunks: ExampleFeatures[] = [];
+  const nChunks = Math.ceil(rows / CHUNK_ROWS);
+  for (let k = 0; k < nChunks; k++) {
+    const start = shard.start + k * CHUNK_ROWS;
+    const end = Math.min(shard.end, start + CHUNK_ROWS);
+    const chunkKey = `${tx.attemptPrefix}/chunk-${k}.arrow`;
+    if (hooks.resume && k < hooks.resume.chunks) {
+      chunks.push(readFeatureFile(await store.get(chunkKey), chunkKey).features);
+      continue;
+    }
+    const features = featurizeDataset(model, part, start, end, {
+      layers: plan.spec.layers,
+      projector: plan.spec.projector,
+      testFunction: plan.spec.testFunction,
+      batchSize: plan.spec.batchSize,
+    });
+    const ids = part.ids.subarray(start, end);
+    const labels = part.labels.subarray(start, end);
+    const offset = shard.offset + (start - shard.start);
+    const bytes = writeFeatureFile({ ids, labels, features }, { ...meta, offset });
+    // Stored values are what every later stage reads: keep the stored (maybe float16) rounding.
+    chunks.push(readFeatureFile(bytes).features);
+    await store.put(chunkKey, bytes);
+    hooks.onChunk?.({ attemptId, chunks: k + 1, rows: end - shard.start });
+  }
+  const features = concatFeatures(chunks);
+  const ids = part.ids.slice(shard.start, shard.end);
+  const labels = part.labels.slice(shard.start, shard.end);
+  await tx.put(
+    'features.arrow',
+    writeFeatureFile({ ids, labels, features }, { ...meta, offset: shard.offset }),
+  );
+  await tx.commit({
+    rows,
+    checkpointStep: plan.checkpoints[task.checkpoint].step,
+    shard: shard.hash,
+  });
+  for (let k = 0; k < nChunks; k++) await store.delete(`${tx.attemptPrefix}/chunk-${k}.arrow`);
+  return { prefix, rows, cached: false, seconds: (performance.now() - t0) / 1000 };
+}
+
+function fileMeta(plan: Plan, c: number) {
+  const ck = plan.checkpoints[c];
+  return {
+    modelHash: ck.hash,
+    checkpointStep: ck.step,
+    learningRate: ck.learningRate,
+    projector: plan.spec.projector,
+    dtype: plan.spec.projector.dtype,
+    codeVersion: plan.featureSpecHash,
+  };
+}

@@ -1,0 +1,95 @@
+import { writeColumns } from '../arrow/columns';
+import { TopKAccumulator, type TopKPartial } from '../reduce/topK';
+import type { ShardScores } from './shardScores';
+
+/**
+ * Merges shard partials into the run's results: per-query top-k proponents and opponents, and
+ * per-example self-influence and aggregate influence in example order. Partials can arrive in any
+ * order; the result is the same (the top-k order is total).
+ */
+export class RunReducer {
+  private readonly topk: TopKAccumulator;
+  readonly selfInfluence: Float64Array;
+  readonly aggregate: Float64Array;
+  private readonly seen: Uint8Array;
+
+  constructor(
+    readonly queries: number,
+    readonly k: number,
+    readonly rows: number,
+  ) {
+    this.topk = new TopKAccumulator(queries, k);
+    this.selfInfluence = new Float64Array(rows);
+    this.aggregate = new Float64Array(rows);
+    this.seen = new Uint8Array(rows);
+  }
+
+  add(s: ShardScores): void {
+    if (s.offset < 0 || s.offset + s.rows > this.rows) {
+      throw new Error(
+        `shard rows ${s.offset}..${s.offset + s.rows} outside the run's ${this.rows}`,
+      );
+    }
+    this.topk.merge(s.topk);
+    this.selfInfluence.set(s.selfInfluence, s.offset);
+    this.aggregate.set(s.aggregate, s.offset);
+    this.seen.fill(1, s.offset, s.offset + s.rows);
+  }
+
+  finish(): RunResults {
+    const missing = this.seen.indexOf(0);
+    if (missing >= 0) throw new Error(`no shard covered training row ${missing}`);
+    return {
+      topk: this.topk.toJSON(),
+      selfInfluence: this.selfInfluence,
+      aggregate: this.aggregate,
+    };
+  }
+}
+
+export interface RunResults {
+  topk: TopKPartial;
+  selfInfluence: Float64Array;
+  aggregate: Float64Array;
+}
+
+/** Indices of the `count` largest values, largest first, ties to the lower index. */
+export function topIndices(values: Float64Array, count: number): number[] {
+  const order = Array.from(values.keys());
+  order.sort((a, b) => values[b] - values[a] || a - b);
+  return order.slice(0, count);
+}
+
+export function writeResults(r: RunResults): { topk: Uint8Array; examples: Uint8Array } {
+  const q: number[] = [];
+  const kind: number[] = [];
+  const rank: number[] = [];
+  const index: number[] = [];
+  const score: number[] = [];
+  const push = (lists: TopKPartial['proponents'], k: number) =>
+    lists.forEach((l, qi) => {
+      l.index.forEach((ix, r) => {
+        q.push(qi);
+        kind.push(k);
+        rank.push(r);
+        index.push(ix);
+        score.push(l.score[r]);
+      });
+    });
+  push(r.topk.proponents, 1);
+  push(r.topk.opponents, -1);
+  const topk = writeColumns(q.length, {
+    query: { values: Int32Array.from(q) },
+    kind: { values: Int32Array.from(kind) },
+    rank: { values: Int32Array.from(rank) },
+    index: { values: Int32Array.from(index) },
+    score: { values: Float64Array.from(score) },
+  });
+  const n = r.selfInfluence.length;
+  const examples = writeColumns(n, {
+    index: { values: Int32Array.from({ length: n }, (_, i) => i) },
+    self_influence: { values: r.selfInfluence },
+    aggregate: { values: r.aggregate },
+  });
+  return { topk, examples };
+}

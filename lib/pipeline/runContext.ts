@@ -1,0 +1,85 @@
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type { CheckpointInfo, ExampleFeatures } from '../features';
+import { loadModel } from '../model/storeIO';
+import { readCommitted } from '../store/commit';
+import { getJson, type ObjectStore } from '../store/objectStore';
+import { type FeatureFile, readFeatureFile } from './featureFile';
+import { concatFeatures } from './featurizeDataset';
+import { featureKey } from './keys';
+import type { Plan } from './types';
+
+/**
+ * What the stages share within one process: the store and small caches (plans, models, the query
+ * features every score stage needs), so a worker serving many shards of a run loads each once.
+ */
+export class RunContext {
+  private readonly plans = new Map<string, Plan>();
+  private readonly models = new Map<string, Promise<tfl.LayersModel>>();
+  private readonly queries = new Map<string, ExampleFeatures>();
+
+  constructor(readonly store: ObjectStore) {}
+
+  async plan(planKey: string): Promise<Plan> {
+    let p = this.plans.get(planKey);
+    if (!p) {
+      p = await getJson<Plan>(this.store, planKey);
+      this.plans.set(planKey, p);
+    }
+    return p;
+  }
+
+  rememberPlan(planKey: string, plan: Plan): void {
+    this.plans.set(planKey, plan);
+  }
+
+  /** A model by store prefix; a few stay loaded (one per checkpoint of the current run). */
+  model(key: string): Promise<tfl.LayersModel> {
+    let m = this.models.get(key);
+    if (!m) {
+      if (this.models.size >= 4) {
+        const [oldest] = this.models.keys();
+        void this.models.get(oldest)?.then((x) => x.dispose());
+        this.models.delete(oldest);
+      }
+      m = loadModel(this.store, key);
+      this.models.set(key, m);
+      m.catch(() => this.models.delete(key));
+    }
+    return m;
+  }
+
+  featurePrefix(plan: Plan, set: 'train' | 'query', shard: number, c: number): string {
+    return featureKey(plan.checkpoints[c].hash, plan.featureSpecHash, plan[set].shards[shard].hash);
+  }
+
+  async features(
+    plan: Plan,
+    set: 'train' | 'query',
+    shard: number,
+    c: number,
+  ): Promise<FeatureFile> {
+    const prefix = this.featurePrefix(plan, set, shard, c);
+    const bytes = await readCommitted(this.store, prefix, 'features.arrow');
+    return readFeatureFile(bytes, `${prefix}/features.arrow`);
+  }
+
+  /** Every query's features at checkpoint c (queries are few: they fit in memory). */
+  async queryFeatures(plan: Plan, c: number): Promise<ExampleFeatures> {
+    const key = plan.query.shards.map((_, s) => this.featurePrefix(plan, 'query', s, c)).join('|');
+    let f = this.queries.get(key);
+    if (!f) {
+      const parts = [];
+      for (let s = 0; s < plan.query.shards.length; s++) {
+        parts.push((await this.features(plan, 'query', s, c)).features);
+      }
+      f = concatFeatures(parts);
+      if (this.queries.size >= 8) this.queries.clear();
+      this.queries.set(key, f);
+    }
+    return f;
+  }
+}
+
+export function checkpointInfos(plan: Plan): CheckpointInfo[] {
+  return plan.checkpoints.map((c) => ({ step: c.step, learningRate: c.learningRate }));
+}

@@ -1,0 +1,38 @@
+import type { ObjectStore } from '../store/objectStore';
+import { putJson } from '../store/objectStore';
+import { buildPlan } from './buildPlan';
+import { featurizeShard } from './featurizeShard';
+import { reduceRun } from './reduceRun';
+import { RunContext } from './runContext';
+import type { RunSpecInput } from './runSpec';
+import { scoreShard } from './scoreShard';
+import type { RunSummary } from './types';
+
+/**
+ * The whole attribution run in one process, with no Temporal: the reference the distributed
+ * pipeline must reproduce exactly, and the way to run small jobs.
+ */
+export async function runInProcess(
+  store: ObjectStore,
+  spec: RunSpecInput,
+  log: (msg: string) => void = () => {},
+): Promise<RunSummary> {
+  const ctx = new RunContext(store);
+  const plan = await buildPlan(store, spec, (key) => ctx.model(key));
+  const planKey = `${plan.runPrefix}/plan.json`;
+  await putJson(store, planKey, plan);
+  ctx.rememberPlan(planKey, plan);
+  for (let c = 0; c < plan.checkpoints.length; c++) {
+    for (let s = 0; s < plan.query.shards.length; s++) {
+      await featurizeShard(ctx, { planKey, set: 'query', shard: s, checkpoint: c });
+    }
+  }
+  for (let s = 0; s < plan.train.shards.length; s++) {
+    for (let c = 0; c < plan.checkpoints.length; c++) {
+      await featurizeShard(ctx, { planKey, set: 'train', shard: s, checkpoint: c });
+    }
+    await scoreShard(ctx, planKey, s);
+    log(`shard ${s + 1}/${plan.train.shards.length}`);
+  }
+  return reduceRun(ctx, planKey);
+}

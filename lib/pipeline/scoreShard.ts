@@ -1,0 +1,47 @@
+import type { ExampleFeatures } from '../features';
+import { readManifest, Transaction } from '../store/commit';
+import { checkpointInfos, type RunContext } from './runContext';
+import { scoreShardFeatures, writeShardScores } from './shardScores';
+import type { ScoreResult } from './types';
+
+export function partialPrefix(runPrefix: string, shard: number): string {
+  return `${runPrefix}/partials/${String(shard).padStart(6, '0')}`;
+}
+
+/** Scores one training shard against every query and commits its partial results. */
+export async function scoreShard(
+  ctx: RunContext,
+  planKey: string,
+  shardIndex: number,
+  onProgress: () => void = () => {},
+): Promise<ScoreResult> {
+  const t0 = performance.now();
+  const plan = await ctx.plan(planKey);
+  const shard = plan.train.shards[shardIndex];
+  if (!shard) throw new Error(`train has no shard ${shardIndex}`);
+  const prefix = partialPrefix(plan.runPrefix, shardIndex);
+  const rows = shard.end - shard.start;
+  if (await readManifest(ctx.store, prefix))
+    return { shard: shardIndex, rows, cached: true, seconds: 0 };
+  const query: ExampleFeatures[] = [];
+  const train: ExampleFeatures[] = [];
+  for (let c = 0; c < plan.checkpoints.length; c++) {
+    query.push(await ctx.queryFeatures(plan, c));
+    train.push((await ctx.features(plan, 'train', shardIndex, c)).features);
+    onProgress();
+  }
+  const scores = scoreShardFeatures({
+    method: plan.spec.method,
+    query,
+    train,
+    checkpoints: checkpointInfos(plan),
+    topK: plan.spec.topK,
+    offset: shard.offset,
+  });
+  const files = writeShardScores(scores);
+  const tx = new Transaction(ctx.store, prefix);
+  await tx.put('ranked.arrow', files.ranked);
+  await tx.put('examples.arrow', files.examples);
+  await tx.commit({ shard: shardIndex, rows });
+  return { shard: shardIndex, rows, cached: false, seconds: (performance.now() - t0) / 1000 };
+}

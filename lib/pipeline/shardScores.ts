@@ -1,0 +1,119 @@
+import { metadataOf, readColumn, readTable, writeColumns } from '../arrow/columns';
+import type { CheckpointInfo, ExampleFeatures } from '../features';
+import { scoreMethod } from '../methods/index';
+import { selfInfluence } from '../methods/selfInfluence';
+import { aggregateInfluence } from '../reduce/aggregate';
+import { TopKAccumulator, type TopKPartial } from '../reduce/topK';
+
+/**
+ * Scoring one training shard against every query: the partial results the reduce stage merges.
+ * Memory is queries × shard rows, never the data set's size.
+ */
+export interface ShardScores {
+  offset: number;
+  rows: number;
+  topk: TopKPartial;
+  /** Σ over queries of each example's score. */
+  aggregate: Float64Array;
+  /** TracIn self-influence Σ_c η_c ‖g_i(θ_c)‖² (exact norms). */
+  selfInfluence: Float64Array;
+}
+
+const METHOD_NAMES: Record<string, string> = {
+  tracin: 'tracIn',
+  gradDot: 'gradDot',
+  gradCos: 'gradCos',
+};
+
+export function scoreShardFeatures(args: {
+  method: string;
+  query: ExampleFeatures[];
+  train: ExampleFeatures[];
+  checkpoints: CheckpointInfo[];
+  topK: number;
+  offset: number;
+}): ShardScores {
+  const name = METHOD_NAMES[args.method];
+  if (!name) throw new Error(`unknown pipeline method "${args.method}"`);
+  const scores = scoreMethod(name, {
+    train: args.train,
+    query: args.query,
+    checkpoints: args.checkpoints,
+  });
+  const topk = new TopKAccumulator(scores.queries, args.topK);
+  topk.addScores(scores, args.offset);
+  const agg = aggregateInfluence(scores, args.offset);
+  return {
+    offset: args.offset,
+    rows: scores.train,
+    topk: topk.toJSON(),
+    aggregate: Float64Array.from(agg.sum),
+    selfInfluence: selfInfluence(args.train, args.checkpoints, 'exact'),
+  };
+}
+
+/** Partial results as one Arrow file: ranked lists in long form, per-example vectors. */
+export function writeShardScores(s: ShardScores): { ranked: Uint8Array; examples: Uint8Array } {
+  const q: number[] = [];
+  const kind: number[] = [];
+  const index: number[] = [];
+  const score: number[] = [];
+  const push = (lists: TopKPartial['proponents'], k: number) =>
+    lists.forEach((l, qi) => {
+      for (let r = 0; r < l.index.length; r++) {
+        q.push(qi);
+        kind.push(k);
+        index.push(l.index[r]);
+        score.push(l.score[r]);
+      }
+    });
+  push(s.topk.proponents, 1);
+  push(s.topk.opponents, -1);
+  const ranked = writeColumns(
+    q.length,
+    {
+      query: { values: Int32Array.from(q) },
+      kind: { values: Int32Array.from(kind) },
+      index: { values: Int32Array.from(index) },
+      score: { values: Float64Array.from(score) },
+    },
+    { 'tda.topk': JSON.stringify({ k: s.topk.k, queries: s.topk.queries }) },
+  );
+  const examples = writeColumns(
+    s.rows,
+    {
+      index: { values: Int32Array.from({ length: s.rows }, (_, j) => s.offset + j) },
+      aggregate: { values: s.aggregate },
+      self_influence: { values: s.selfInfluence },
+    },
+    { 'tda.offset': String(s.offset) },
+  );
+  return { ranked, examples };
+}
+
+export function readShardScores(ranked: Uint8Array, examples: Uint8Array): ShardScores {
+  const rt = readTable(ranked, 'ranked partial');
+  const { k, queries } = JSON.parse(metadataOf(rt)['tda.topk']) as { k: number; queries: number };
+  const q = readColumn<Int32Array>(rt, 'query', 'int32').values;
+  const kind = readColumn<Int32Array>(rt, 'kind', 'int32').values;
+  const index = readColumn<Int32Array>(rt, 'index', 'int32').values;
+  const score = readColumn<Float64Array>(rt, 'score', 'float64').values;
+  const empty = () =>
+    Array.from({ length: queries }, () => ({ index: [] as number[], score: [] as number[] }));
+  const proponents = empty();
+  const opponents = empty();
+  for (let r = 0; r < q.length; r++) {
+    const list = kind[r] === 1 ? proponents[q[r]] : opponents[q[r]];
+    list.index.push(index[r]);
+    list.score.push(score[r]);
+  }
+  const et = readTable(examples, 'examples partial');
+  const offset = Number(metadataOf(et)['tda.offset']);
+  return {
+    offset,
+    rows: et.numRows,
+    topk: { k, queries, proponents, opponents },
+    aggregate: readColumn<Float64Array>(et, 'aggregate', 'float64').values,
+    selfInfluence: readColumn<Float64Array>(et, 'self_influence', 'float64').values,
+  };
+}

@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure } from '@temporalio/common';
+import type { Worker } from '@temporalio/worker';
+import { readColumn, readTable } from '../../lib/arrow/columns';
+import { readAllParts, writePartitioned } from '../../lib/data/partitionedDataset';
+import { runInProcess } from '../../lib/pipeline/runInProcess';
+import type { RunSpecInput } from '../../lib/pipeline/runSpec';
+import type { RunSummary } from '../../lib/pipeline/types';
+import { readManifest } from '../../lib/store/commit';
+import { FsStore } from '../../lib/store/fsStore';
+import type { ObjectStore } from '../../lib/store/objectStore';
+import { S3Store } from '../../lib/store/s3Store';
+import { connectClient } from '../../workers/connection';
+import { createWorker, ensureBackend } from '../../workers/worker';
+import { attribute, progressQuery } from '../../workflows';
+import { ensureStack } from '../support/stack';
+import { makeTinyRun } from '../support/tinyRun';
+
+const config = ensureStack();
+const taskQueue = `attribute-${randomUUID()}`;
+const s3 = new S3Store(config.s3);
+let worker: Worker;
+let running: Promise<void>;
+
+before(async () => {
+  await ensureBackend(config);
+  worker = await createWorker(config, { taskQueue, concurrency: 2 });
+  running = worker.run();
+});
+after(async () => {
+  worker.shutdown();
+  await running;
+});
+
+async function results(store: ObjectStore, summary: RunSummary) {
+  const topk = readTable(await store.get(summary.files.topk));
+  const ex = readTable(await store.get(summary.files.examples));
+  return {
+    index: Array.from(readColumn<Int32Array>(topk, 'index', 'int32').values),
+    score: Array.from(readColumn<Float64Array>(topk, 'score', 'float64').values),
+    kind: Array.from(readColumn<Int32Array>(topk, 'kind', 'int32').values),
+    self: Array.from(readColumn<Float64Array>(ex, 'self_influence', 'float64').values),
+    aggregate: Array.from(readColumn<Float64Array>(ex, 'aggregate', 'float64').values),
+  };
+}
+
+async function execute(spec: RunSpecInput, id = randomUUID()) {
+  const client = await connectClient(config);
+  try {
+    const handle = await client.workflow.start(attribute, {
+      taskQueue,
+      workflowId: `attribute-${id}`,
+      args: [{ spec }],
+    });
+    const summary = await handle.result();
+    const progress = await handle.query(progressQuery);
+    return { summary, progress };
+  } finally {
+    await client.connection.close();
+  }
+}
+
+test('the attribute workflow on S3 reproduces the in-process runner exactly, and caches', async () => {
+  const prefix = `it/${randomUUID()}`;
+  const spec = await makeTinyRun(s3, prefix);
+  const local = new FsStore(await mkdtemp(join(tmpdir(), 'tda-inproc-')));
+  const localSpec = await makeTinyRun(local, prefix);
+  assert.deepEqual(localSpec, spec);
+
+  const reference = await runInProcess(local, spec);
+  const { summary, progress } = await execute(spec);
+  assert.equal(summary.runPrefix, reference.runPrefix, 'same content address');
+  assert.equal(summary.trainRows, 300);
+  assert.equal(summary.queryRows, 12);
+  assert.deepEqual(await results(s3, summary), await results(local, reference));
+  assert.deepEqual(summary.topSelfInfluence, reference.topSelfInfluence);
+  assert.equal(progress.stage, 'done');
+  assert.equal(progress.shardsDone, progress.shardsTotal);
+  assert.ok(await readManifest(s3, summary.runPrefix), 'run manifest committed');
+
+  // The same spec again: nothing is recomputed, the committed result comes back.
+  const before = await s3.list('features/');
+  const again = await execute(spec);
+  assert.deepEqual(again.summary, summary);
+  assert.deepEqual(await s3.list('features/'), before);
+
+  // Change one row of the last part: only that part's shards are featurized again.
+  const train = await readAllParts(s3, spec.train);
+  // A change unique to this test run (the bucket keeps features from earlier runs).
+  train.x![train.x!.length - 1] += 1 + Number.parseInt(prefix.slice(3, 9), 16) / 2 ** 24;
+  await writePartitioned(s3, `${prefix}/train2`, train, 128);
+  const featuresBefore = new Set(
+    (await s3.list('features/')).filter((k) => k.endsWith('MANIFEST.json')),
+  );
+  const changed = await execute({ ...spec, train: `${prefix}/train2` });
+  const added = (await s3.list('features/')).filter(
+    (k) => k.endsWith('MANIFEST.json') && !featuresBefore.has(k),
+  );
+  // 300 rows in parts of 128: the last part (44 rows) is one shard of ≤ 50, × 3 checkpoints.
+  assert.equal(added.length, 3);
+  assert.notEqual(changed.summary.runPrefix, summary.runPrefix);
+});
+
+async function expectInputFailure(spec: unknown, pattern: RegExp) {
+  await assert.rejects(execute(spec as RunSpecInput), (e: unknown) => {
+    assert.ok(e instanceof WorkflowFailedError, String(e));
+    // The failure surfaces through an activity (and maybe a child workflow): find its root.
+    let cause: unknown = e.cause;
+    while (cause instanceof ActivityFailure || cause instanceof ChildWorkflowFailure) {
+      cause = cause.cause;
+    }
+    assert.ok(cause instanceof ApplicationFailure, String(cause));
+    assert.equal(cause.nonRetryable, true);
+    assert.match(cause.message, pattern);
+    return true;
+  });
+}
+
+test('bad specs and malformed inputs fail fast, non-retryably, naming the problem', async () => {
+  const prefix = `it/${randomUUID()}`;
+  const spec = await makeTinyRun(s3, prefix, { trainRows: 60 });
+  await expectInputFailure({ ...spec, topK: 0 }, /topK/);
+  await expectInputFailure({ ...spec, bogus: 1 }, /bogus/);
+  await expectInputFailure(
+    { ...spec, checkpoints: `${prefix}/nope.json` },
+    /checkpoints: no object at key/,
+  );
+  await expectInputFailure({ ...spec, train: `${prefix}/missing` }, /train: no data set/);
+
+  // A part whose bytes are not the ones its manifest committed.
+  const m = await readManifest<unknown>(s3, spec.train);
+  const partKey = Object.values(m!.files)[0].key;
+  await s3.put(partKey, new Uint8Array([1, 2, 3, 4]));
+  await expectInputFailure(spec, /does not match its manifest hash/);
+  assert.equal(
+    (await s3.list(`runs/${spec.name}/`)).filter((k) => k.endsWith('/MANIFEST.json')).length >= 0,
+    true,
+  );
+});
