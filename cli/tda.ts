@@ -12,6 +12,8 @@ Commands:
   stack up|down|status     start, stop or check the local Temporal and S3 servers
   worker [--queue Q]       run a worker (workflows and activities) until interrupted
   smoke                    prove the stack end to end (Arrow file to S3 and back via Temporal)
+  demo [--out DIR]         the main job: Fashion-MNIST with 10% flipped labels, TracIn-CP over
+                           60,000 examples for 100 queries and a self-influence audit, HTML report
 
 Configuration comes from TDA_* environment variables (see README).`;
 
@@ -40,6 +42,12 @@ async function main(argv: string[]): Promise<void> {
     case 'smoke': {
       const { runSmoke } = await import('./smoke');
       await runSmoke(loadConfig());
+      return;
+    }
+    case 'demo': {
+      const { runDemo } = await import('./demo');
+      const o = rest.indexOf('--out');
+      await runDemo(loadConfig(), { out: o >= 0 ? rest[o + 1] : `${ROOT}/out/demo` });
       return;
     }
     default:

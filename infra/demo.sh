@@ -7,4 +7,4 @@ cd "$TDA_ROOT"
 bash infra/setup.sh
 bash infra/stack.sh up
 export AWS_SDK_JS_SUPPRESS_NODE_DEPRECATION_WARNING=1
-bin/tda smoke
+bin/tda demo

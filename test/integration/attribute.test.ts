@@ -12,6 +12,8 @@ import { readAllParts, writePartitioned } from '../../lib/data/partitionedDatase
 import { runInProcess } from '../../lib/pipeline/runInProcess';
 import type { RunSpecInput } from '../../lib/pipeline/runSpec';
 import type { RunSummary } from '../../lib/pipeline/types';
+import { buildReport } from '../../lib/report/buildReport';
+import { renderReport } from '../../lib/report/renderReport';
 import { readManifest } from '../../lib/store/commit';
 import { FsStore } from '../../lib/store/fsStore';
 import type { ObjectStore } from '../../lib/store/objectStore';
@@ -142,4 +144,25 @@ test('bad specs and malformed inputs fail fast, non-retryably, naming the proble
     (await s3.list(`runs/${spec.name}/`)).filter((k) => k.endsWith('/MANIFEST.json')).length >= 0,
     true,
   );
+});
+
+test('the report is built from a committed run: queries, proponents, opponents, suspects', async () => {
+  const prefix = `it/${randomUUID()}`;
+  const spec = await makeTinyRun(s3, prefix, { trainRows: 90 });
+  const { summary } = await execute(spec);
+  const { data } = await buildReport(s3, summary, { queries: 3, perQuery: 2, mislabels: 5 });
+  assert.equal(data.queries.length, 3);
+  for (const q of data.queries) {
+    assert.equal(q.proponents.length, 2);
+    assert.equal(q.opponents.length, 2);
+    assert.ok((q.proponents[0].score as number) >= (q.proponents[1].score as number));
+    assert.ok((q.opponents[0].score as number) <= (q.opponents[1].score as number));
+  }
+  // The suspects are the top self-influence examples, as the run's summary ranks them.
+  assert.deepEqual(
+    data.mislabels?.rows.map((r) => r.id),
+    summary.topSelfInfluence.slice(0, 5).map((r) => r.id),
+  );
+  const html = renderReport(data);
+  assert.match(html, /TracIn-CP/);
 });

@@ -1,0 +1,52 @@
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import type { Config } from '../lib/config';
+import type { RunSpecInput } from '../lib/pipeline/runSpec';
+import type { RunSummary } from '../lib/pipeline/types';
+import { attribute, progressQuery } from '../workflows';
+import { createProgressPrinter } from './progress';
+
+/** The Temporal web UI's page for a workflow on the local dev server. */
+export function workflowUrl(config: Config, workflowId: string): string {
+  const uiPort = process.env.TDA_TEMPORAL_UI_PORT ?? '8233';
+  const host = config.temporal.address.split(':')[0];
+  return `http://${host}:${uiPort}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+/** Starts the attribute workflow and shows its progress until it finishes. */
+export async function runAttribution(
+  config: Config,
+  client: Client,
+  spec: RunSpecInput,
+  opts: { featurizeQueue?: string; log?: (msg: string) => void } = {},
+): Promise<{ summary: RunSummary; workflowId: string; seconds: number }> {
+  const log = opts.log ?? console.log;
+  const workflowId = `attribute-${spec.name}-${randomUUID().slice(0, 8)}`;
+  const handle = await client.workflow.start(attribute, {
+    taskQueue: config.taskQueues.cpu,
+    workflowId,
+    args: [{ spec, featurizeQueue: opts.featurizeQueue }],
+  });
+  log(`workflow ${workflowId}: ${workflowUrl(config, workflowId)}`);
+  const t0 = performance.now();
+  const printer = createProgressPrinter();
+  let finished = false;
+  const poll = (async () => {
+    while (!finished) {
+      try {
+        printer.update(await handle.query(progressQuery), (performance.now() - t0) / 1000);
+      } catch {
+        // The first workflow task may not have run yet: nothing to show.
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  })();
+  try {
+    const summary = await handle.result();
+    return { summary, workflowId, seconds: (performance.now() - t0) / 1000 };
+  } finally {
+    finished = true;
+    await poll;
+    printer.done();
+  }
+}
