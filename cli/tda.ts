@@ -1,61 +1,53 @@
-import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../lib/config';
+import { type Command, runCommand, UsageError } from './command';
+import { attributeCommand } from './commands/attribute';
+import { demo } from './commands/demo';
+import { importCommand } from './commands/import';
+import { reportCommand } from './commands/report';
+import { smoke } from './commands/smoke';
+import { stack } from './commands/stack';
+import { trainCommand } from './commands/train';
+import { worker } from './commands/worker';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const COMMANDS: Command[] = [
+  stack,
+  worker,
+  importCommand,
+  trainCommand,
+  attributeCommand,
+  reportCommand,
+  demo,
+  smoke,
+];
 
-const USAGE = `tda: training-data attribution on Temporal, TensorFlow.js, S3 and Arrow
+function usage(): string {
+  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(11)} ${c.summary}`);
+  return `tda: training-data attribution on Temporal, TensorFlow.js, S3 and Arrow
 
-Usage: tda <command> [options]
+Usage: tda <command> [options]      (tda <command> --help for its options)
 
 Commands:
-  stack up|down|status     start, stop or check the local Temporal and S3 servers
-  worker [--queue Q]       run a worker (workflows and activities) until interrupted
-  smoke                    prove the stack end to end (Arrow file to S3 and back via Temporal)
-  demo [--out DIR]         the main job: Fashion-MNIST with 10% flipped labels, TracIn-CP over
-                           60,000 examples for 100 queries and a self-influence audit, HTML report
+${lines.join('\n')}
 
-Configuration comes from TDA_* environment variables (see README).`;
-
-async function main(argv: string[]): Promise<void> {
-  const [cmd, ...rest] = argv;
-  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-    console.log(USAGE);
-    return;
-  }
-  switch (cmd) {
-    case 'stack': {
-      const sub = rest[0] ?? 'status';
-      if (!['up', 'down', 'status', 'restart'].includes(sub)) throw new Error(USAGE);
-      execFileSync('bash', [`${ROOT}/infra/stack.sh`, sub], { stdio: 'inherit' });
-      return;
-    }
-    case 'worker': {
-      const { createWorker } = await import('../workers/worker');
-      const q = rest.indexOf('--queue');
-      const worker = await createWorker(loadConfig(), {
-        taskQueue: q >= 0 ? rest[q + 1] : undefined,
-      });
-      await worker.run();
-      return;
-    }
-    case 'smoke': {
-      const { runSmoke } = await import('./smoke');
-      await runSmoke(loadConfig());
-      return;
-    }
-    case 'demo': {
-      const { runDemo } = await import('./demo');
-      const o = rest.indexOf('--out');
-      await runDemo(loadConfig(), { out: o >= 0 ? rest[o + 1] : `${ROOT}/out/demo` });
-      return;
-    }
-    default:
-      throw new Error(`unknown command "${cmd}"\n\n${USAGE}`);
-  }
+Configuration comes from TDA_* environment variables (see README). Scores: positive = proponent
+(training on the example lowers the query's loss), negative = opponent.`;
 }
 
-main(process.argv.slice(2)).catch((e: Error) => {
-  console.error(`tda: ${e.message}`);
-  process.exit(1);
-});
+async function main(argv: string[]): Promise<void> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return;
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  if (!cmd) throw new UsageError(`unknown command "${name}"\n\n${usage()}`);
+  await runCommand(cmd, rest);
+}
+
+main(process.argv.slice(2)).then(
+  // Worker connections and tfjs keep handles open; a finished command exits.
+  () => process.exit(0),
+  (e: Error) => {
+    console.error(`tda: ${e.message}`);
+    process.exit(e instanceof UsageError ? 2 : 1);
+  },
+);

@@ -19,7 +19,7 @@ export function buildModel(
   switch (arch.kind) {
     case 'mlp':
       layers.push(tfl.layers.flatten({ name: 'flatten', inputShape: input.shape }));
-      arch.hidden.forEach((units, i) =>
+      for (const [i, units] of arch.hidden.entries()) {
         layers.push(
           tfl.layers.dense({
             name: `dense${i + 1}`,
@@ -27,8 +27,8 @@ export function buildModel(
             activation: 'relu',
             kernelInitializer: init(i),
           }),
-        ),
-      );
+        );
+      }
       break;
     case 'cnn':
       layers.push(

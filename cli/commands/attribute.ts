@@ -1,0 +1,63 @@
+import { readFile } from 'node:fs/promises';
+import { loadConfig } from '../../lib/config';
+import { runInProcess } from '../../lib/pipeline/runInProcess';
+import { parseSpecFile } from '../../lib/pipeline/specFile';
+import { openStore } from '../../lib/store/openStore';
+import { connectClient } from '../../workers/connection';
+import { startWorkerProcesses, type WorkerPool } from '../../workers/processes';
+import { ensureBackend } from '../../workers/worker';
+import { runAttribution } from '../attributeRun';
+import { type Command, numberOption, requireString } from '../command';
+
+const usage = `Usage: tda attribute --spec FILE [--workers N] [--in-process]
+
+Runs an attribution (YAML or JSON run spec, validated: errors name the field) through the
+attribute workflow, with a progress bar, and prints where the results are and the Temporal web UI
+link. Spec fields: name, checkpoints (manifest key), train and query (data set prefixes),
+queryLimit, method (tracin | gradDot | gradCos), finalModelOnly, projector
+({kind: kronecker, k1, k2, seed, dtype} | {kind: gaussian|rademacher, k, seed, dtype} |
+{kind: none}), layers (all | last | adapters | {names: [...]}), testFunction ({kind: loss} |
+{kind: logit|probability, classIndex}), topK, shardSize, queryBlock, window, shardsPerChild.
+Options:
+  --workers N              also start N local worker processes for this run (default 0: use
+                           the workers already polling the task queue, started by tda worker)
+  --in-process             no Temporal: run every stage in this process (small jobs)`;
+
+export const attributeCommand: Command = {
+  name: 'attribute',
+  summary: 'run an attribution from a YAML/JSON spec through Temporal, with progress',
+  usage,
+  options: {
+    spec: { type: 'string' },
+    workers: { type: 'string' },
+    'in-process': { type: 'boolean' },
+  },
+  async run({ values }) {
+    const file = requireString(values, 'spec', usage);
+    const spec = parseSpecFile(await readFile(file, 'utf8'), file);
+    const config = loadConfig();
+    if (values['in-process']) {
+      await ensureBackend(config);
+      const summary = await runInProcess(openStore(config), spec, console.log);
+      console.log(
+        `results: s3://${config.s3.bucket}/${summary.runPrefix}/ (${summary.manifestKey})`,
+      );
+      return;
+    }
+    const count = numberOption(values, 'workers', 0);
+    let pool: WorkerPool | undefined;
+    if (count > 0) pool = await startWorkerProcesses({ count, taskQueue: config.taskQueues.cpu });
+    const client = await connectClient(config);
+    try {
+      const { summary, seconds } = await runAttribution(config, client, spec);
+      console.log(`done in ${seconds.toFixed(1)} s`);
+      console.log(
+        `results: s3://${config.s3.bucket}/${summary.runPrefix}/ (manifest ${summary.manifestKey})`,
+      );
+      console.log(`report:  tda report ${summary.runPrefix}`);
+    } finally {
+      await client.connection.close();
+      await pool?.stop();
+    }
+  },
+};

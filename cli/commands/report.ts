@@ -1,0 +1,46 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { loadConfig } from '../../lib/config';
+import type { RunSummary } from '../../lib/pipeline/types';
+import { buildReport } from '../../lib/report/buildReport';
+import { renderReport } from '../../lib/report/renderReport';
+import { readManifest } from '../../lib/store/commit';
+import { openStore } from '../../lib/store/openStore';
+import { ensureBackend } from '../../workers/worker';
+import { type Command, numberOption, UsageError } from '../command';
+
+const usage = `Usage: tda report RUN [--out FILE] [--queries N] [--per-query N] [--store URI]
+
+Writes the static, self-contained HTML report of a committed run (RUN is its prefix, e.g.
+runs/my-run/0d2c892522ee515d, as tda attribute prints): each query with its top proponents and
+opponents, score distributions, suspected mislabels. Default FILE: out/<run>/report.html.`;
+
+export const reportCommand: Command = {
+  name: 'report',
+  summary: 'write the HTML report of a committed run',
+  usage,
+  options: {
+    out: { type: 'string' },
+    queries: { type: 'string' },
+    'per-query': { type: 'string' },
+    store: { type: 'string' },
+  },
+  async run({ values, positionals }) {
+    const run = positionals[0]?.replace(/\/+$/, '');
+    if (!run) throw new UsageError(usage);
+    const config = loadConfig();
+    await ensureBackend(config);
+    const store = openStore(config, values.store as string | undefined);
+    const m = await readManifest<RunSummary>(store, run);
+    if (!m) throw new Error(`no committed run at "${run}" in ${store.uri}`);
+    const { data } = await buildReport(store, m.meta, {
+      queries: numberOption(values, 'queries', 12),
+      perQuery: numberOption(values, 'per-query', 6),
+    });
+    const file =
+      (values.out as string | undefined) ?? `out/${run.replaceAll('/', '_')}/report.html`;
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(file, renderReport(data));
+    console.log(`report: ${file}`);
+  },
+};

@@ -1,0 +1,95 @@
+import { loadConfig } from '../../lib/config';
+import { trainJob } from '../../lib/jobs/trainJob';
+import type { Architecture } from '../../lib/model/architectures';
+import { openStore } from '../../lib/store/openStore';
+import type { OptimizerConfig } from '../../lib/train/optimizer';
+import { ensureBackend } from '../../workers/worker';
+import { type Command, numberOption, requireString, UsageError } from '../command';
+
+const usage = `Usage: tda train --data PREFIX --out KEY [options]
+
+Trains a TensorFlow.js Layers model on a partitioned data set and saves its checkpoints (model.json
++ weights, with the learning rate each stands for) beside the manifest KEY.
+Options:
+  --arch A                 mlp:256,128 (hidden units) | cnn:32,64 (filters, dense units) |
+                           text:32 (embedding size)   (default mlp:256,128)
+  --epochs N               (default 3); one checkpoint per epoch unless --checkpoint-every
+  --checkpoint-every S     save a checkpoint every S steps
+  --lr R                   learning rate (default 0.02)
+  --batch B                batch size (default 128)
+  --optimizer O            sgd | momentum | adam (default momentum)
+  --seed S                 minibatch order and dropout masks (default 1)
+  --name N                 model name in the manifest (default: the data set's)
+  --store URI              s3://bucket/prefix, file:///dir or a local path (default: the bucket)`;
+
+export function parseArchitecture(s: string): Architecture {
+  const [kind, rest = ''] = s.split(':');
+  const nums = rest ? rest.split(',').map(Number) : [];
+  if (nums.some((n) => !Number.isInteger(n) || n < 1)) throw new UsageError(`bad --arch "${s}"`);
+  switch (kind) {
+    case 'mlp':
+      return { kind: 'mlp', hidden: nums.length ? nums : [256, 128] };
+    case 'cnn':
+      return { kind: 'cnn', filters: nums[0] ?? 32, dense: nums[1] ?? 64 };
+    case 'text':
+      return { kind: 'text', embedding: nums[0] ?? 32 };
+    default:
+      throw new UsageError(`unknown architecture "${kind}": mlp, cnn or text`);
+  }
+}
+
+function parseOptimizer(s: string): OptimizerConfig {
+  if (s === 'sgd') return { kind: 'sgd' };
+  if (s === 'momentum') return { kind: 'momentum', momentum: 0.9 };
+  if (s === 'adam') return { kind: 'adam' };
+  throw new UsageError(`unknown optimizer "${s}": sgd, momentum or adam`);
+}
+
+export const trainCommand: Command = {
+  name: 'train',
+  summary: 'train a model and save its checkpoints with their learning rates',
+  usage,
+  options: {
+    data: { type: 'string' },
+    out: { type: 'string' },
+    arch: { type: 'string' },
+    epochs: { type: 'string' },
+    'checkpoint-every': { type: 'string' },
+    lr: { type: 'string' },
+    batch: { type: 'string' },
+    optimizer: { type: 'string' },
+    seed: { type: 'string' },
+    name: { type: 'string' },
+    store: { type: 'string' },
+  },
+  async run({ values }) {
+    const config = loadConfig();
+    await ensureBackend(config);
+    const data = requireString(values, 'data', usage);
+    const out = requireString(values, 'out', usage);
+    const store = openStore(config, values.store as string | undefined);
+    const every = values['checkpoint-every'];
+    const m = await trainJob(
+      store,
+      {
+        data,
+        checkpoints: out,
+        name:
+          (values.name as string | undefined) ?? data.split('/').filter(Boolean).pop() ?? 'model',
+        architecture: parseArchitecture((values.arch as string | undefined) ?? 'mlp:256,128'),
+        config: {
+          optimizer: parseOptimizer((values.optimizer as string | undefined) ?? 'momentum'),
+          learningRate: numberOption(values, 'lr', 0.02),
+          batchSize: numberOption(values, 'batch', 128),
+          seed: numberOption(values, 'seed', 1),
+        },
+        epochs: numberOption(values, 'epochs', 3),
+        checkpointEvery:
+          every === undefined ? undefined : numberOption(values, 'checkpoint-every', 0),
+      },
+      console.log,
+    );
+    console.log(`${m.checkpoints.length} checkpoints → ${store.uri}${out}`);
+    for (const c of m.checkpoints) console.log(`  step ${c.step}  lr ${c.learningRate}  ${c.key}`);
+  },
+};
