@@ -1,5 +1,6 @@
 import { writeColumns } from '../arrow/columns';
 import { TopKAccumulator, type TopKPartial } from '../reduce/topK';
+import { rankedColumns } from './rankedColumns';
 import type { ShardScores } from './shardScores';
 
 /**
@@ -61,30 +62,8 @@ export function topIndices(values: Float64Array, count: number): number[] {
 }
 
 export function writeResults(r: RunResults): { topk: Uint8Array; examples: Uint8Array } {
-  const q: number[] = [];
-  const kind: number[] = [];
-  const rank: number[] = [];
-  const index: number[] = [];
-  const score: number[] = [];
-  const push = (lists: TopKPartial['proponents'], k: number) =>
-    lists.forEach((l, qi) => {
-      l.index.forEach((ix, r) => {
-        q.push(qi);
-        kind.push(k);
-        rank.push(r);
-        index.push(ix);
-        score.push(l.score[r]);
-      });
-    });
-  push(r.topk.proponents, 1);
-  push(r.topk.opponents, -1);
-  const topk = writeColumns(q.length, {
-    query: { values: Int32Array.from(q) },
-    kind: { values: Int32Array.from(kind) },
-    rank: { values: Int32Array.from(rank) },
-    index: { values: Int32Array.from(index) },
-    score: { values: Float64Array.from(score) },
-  });
+  const ranked = rankedColumns(r.topk);
+  const topk = writeColumns(ranked.rows, ranked.columns);
   const n = r.selfInfluence.length;
   const examples = writeColumns(n, {
     index: { values: Int32Array.from({ length: n }, (_, i) => i) },

@@ -4,6 +4,7 @@ import { scoreMethod } from '../methods/index';
 import { selfInfluence } from '../methods/selfInfluence';
 import { aggregateInfluence } from '../reduce/aggregate';
 import { TopKAccumulator, type TopKPartial } from '../reduce/topK';
+import { rankedColumns } from './rankedColumns';
 
 /**
  * Scoring one training shard against every query: the partial results the reduce stage merges.
@@ -54,31 +55,10 @@ export function scoreShardFeatures(args: {
 
 /** Partial results as one Arrow file: ranked lists in long form, per-example vectors. */
 export function writeShardScores(s: ShardScores): { ranked: Uint8Array; examples: Uint8Array } {
-  const q: number[] = [];
-  const kind: number[] = [];
-  const index: number[] = [];
-  const score: number[] = [];
-  const push = (lists: TopKPartial['proponents'], k: number) =>
-    lists.forEach((l, qi) => {
-      for (let r = 0; r < l.index.length; r++) {
-        q.push(qi);
-        kind.push(k);
-        index.push(l.index[r]);
-        score.push(l.score[r]);
-      }
-    });
-  push(s.topk.proponents, 1);
-  push(s.topk.opponents, -1);
-  const ranked = writeColumns(
-    q.length,
-    {
-      query: { values: Int32Array.from(q) },
-      kind: { values: Int32Array.from(kind) },
-      index: { values: Int32Array.from(index) },
-      score: { values: Float64Array.from(score) },
-    },
-    { 'tda.topk': JSON.stringify({ k: s.topk.k, queries: s.topk.queries }) },
-  );
+  const long = rankedColumns(s.topk);
+  const ranked = writeColumns(long.rows, long.columns, {
+    'tda.topk': JSON.stringify({ k: s.topk.k, queries: s.topk.queries }),
+  });
   const examples = writeColumns(
     s.rows,
     {
