@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../lib/config';
+import { AUDIT_USAGE } from './auditUsage';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -12,6 +13,7 @@ Commands:
   stack up|down|status     start, stop or check the local Temporal and S3 servers
   worker [--queue Q]       run a worker (workflows and activities) until interrupted
   smoke                    prove the stack end to end (Arrow file to S3 and back via Temporal)
+${AUDIT_USAGE}
 
 Configuration comes from TDA_* environment variables (see README).`;
 
@@ -40,6 +42,11 @@ async function main(argv: string[]): Promise<void> {
     case 'smoke': {
       const { runSmoke } = await import('./smoke');
       await runSmoke(loadConfig());
+      return;
+    }
+    case 'audit': {
+      const { runAuditCommand } = await import('./audit');
+      await runAuditCommand(loadConfig(), rest);
       return;
     }
     default:
