@@ -28,6 +28,7 @@ import { getJson } from '../../lib/store/objectStore';
 import { S3Store } from '../../lib/store/s3Store';
 import { connectClient } from '../../workers/connection';
 import { createWorker } from '../../workers/worker';
+import { audit as auditWorkflow } from '../../workflows';
 import { ensureStack } from '../support/stack';
 import { blobs, makeTinyRun } from '../support/tinyRun';
 
@@ -199,4 +200,34 @@ test('an audit of a missing data prefix fails at once, non-retryably, with no re
     keys.filter((k) => k.endsWith('MANIFEST.json')),
     [],
   );
+});
+
+test('a large audit continues as new between featurize tasks and still counts them all', async () => {
+  const run = randomUUID();
+  const prefix = `it/${run}`;
+  const spec = await makeTinyRun(s3, prefix, { trainRows: 30, queryRows: 4 });
+  await writePartitioned(s3, `${prefix}/in/a`, blobs(`a-${run}`, 50, 6, 5), 25);
+  const name = `it-can-${run.slice(0, 8)}`;
+  const handle = await client.workflow.start(auditWorkflow, {
+    taskQueue,
+    workflowId: `audit-${name}`,
+    args: [
+      {
+        audit: { name, data: `${prefix}/in`, checkpoints: spec.checkpoints, shardSize: 10 },
+        tasksPerRun: 4,
+        window: 2,
+      },
+    ],
+  });
+  const summary = await handle.result();
+  // Parts of 25 rows in shards of ≤ 10: 6 shards × 3 checkpoints = 18 tasks, 4 per run.
+  assert.deepEqual(summary.featurize, { total: 18, featurized: 18, reused: 0 });
+  assert.equal(summary.rows, 50);
+  const first = await client.workflow
+    .getHandle(handle.workflowId, handle.firstExecutionRunId)
+    .describe();
+  assert.equal(first.status.name, 'CONTINUED_AS_NEW');
+  const last = await client.workflow.getHandle(handle.workflowId).describe();
+  assert.notEqual(last.runId, handle.firstExecutionRunId);
+  assert.equal(summary.prefix.split('/')[1], name);
 });
