@@ -1,5 +1,6 @@
 import type { ObjectStore } from '../lib/store/objectStore';
 import { createAttributionActivities } from './attribution';
+import { createAuditActivities } from './audit';
 import { createSmokeActivities } from './smoke';
 
 export interface ActivityDeps {
@@ -11,6 +12,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createSmokeActivities(deps.store),
     ...createAttributionActivities(deps.store),
+    ...createAuditActivities(deps.store),
   };
 }
 

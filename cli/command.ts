@@ -6,6 +6,8 @@ export interface Command {
   summary: string;
   usage: string;
   options?: ParseArgsConfig['options'];
+  /** The command parses its own arguments: they arrive untouched as positionals. */
+  rawArgs?: boolean;
   run(args: {
     values: Record<string, string | boolean | undefined>;
     positionals: string[];
@@ -22,6 +24,7 @@ export async function runCommand(cmd: Command, argv: string[]): Promise<void> {
     console.log(cmd.usage);
     return;
   }
+  if (cmd.rawArgs) return cmd.run({ values: {}, positionals: argv });
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({

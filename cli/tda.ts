@@ -1,5 +1,6 @@
 import { type Command, runCommand, UsageError } from './command';
 import { attributeCommand } from './commands/attribute';
+import { audit } from './commands/audit';
 import { demo } from './commands/demo';
 import { importCommand } from './commands/import';
 import { reportCommand } from './commands/report';
@@ -15,6 +16,7 @@ const COMMANDS: Command[] = [
   trainCommand,
   attributeCommand,
   reportCommand,
+  audit,
   demo,
   smoke,
 ];

@@ -1,3 +1,4 @@
 export { attribute, progressQuery, shardDoneSignal } from './attribute';
 export { attributeShards } from './attributeShards';
+export { audit, auditProgressQuery } from './audit';
 export { smokeWorkflow } from './smoke';

@@ -1,0 +1,128 @@
+import type { AuditInput } from '../../lib/audit/auditSpec';
+import type { AuditSummary } from '../../lib/audit/reportAudit';
+import type { Config } from '../../lib/config';
+import {
+  createAuditSchedule,
+  deleteAuditSchedule,
+  listAuditSchedules,
+  pauseAuditSchedule,
+  triggerAuditSchedule,
+  unpauseAuditSchedule,
+} from '../../workers/auditSchedules';
+import { connectClient } from '../../workers/connection';
+import { AUDIT_USAGE } from './auditUsage';
+
+function flags(args: string[]): { pos: string[]; opt: Map<string, string | true> } {
+  const pos: string[] = [];
+  const opt = new Map<string, string | true>();
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (!a.startsWith('--')) pos.push(a);
+    else if (i + 1 < args.length && !args[i + 1].startsWith('--')) opt.set(a.slice(2), args[++i]);
+    else opt.set(a.slice(2), true);
+  }
+  return { pos, opt };
+}
+
+function need(opt: Map<string, string | true>, name: string): string {
+  const v = opt.get(name);
+  if (typeof v !== 'string')
+    throw new Error(`audit schedule: --${name} is required\n${AUDIT_USAGE}`);
+  return v;
+}
+
+function printSummary(s: AuditSummary): void {
+  console.log(`audit ${s.name} at ${s.time}: ${s.rows} examples in ${s.batches.length} batches`);
+  console.log(
+    `  features: ${s.featurize.featurized} computed, ${s.featurize.reused} reused; new batches: ${s.newData.batches.join(', ') || 'none'}`,
+  );
+  if (s.comparison) {
+    const c = s.comparison;
+    console.log(
+      `  since ${s.previous?.time}: ${c.entered.length} entered the top ${s.top.length}, ${c.left.length} left; mean |Δscore| ${c.drift.meanAbsDelta.toPrecision(3)} over ${c.drift.compared}`,
+    );
+  }
+  for (const t of s.top.slice(0, 10)) {
+    console.log(
+      `  #${t.rank + 1} batch ${t.batch} id ${t.id} label ${t.label} score ${t.score.toPrecision(4)}${t.newData ? ' (new)' : ''}`,
+    );
+  }
+  console.log(`  report: ${s.files.report}`);
+}
+
+/** `tda audit ...`: the schedule verbs of cli/auditSchedules.ts. */
+export async function runAuditCommand(config: Config, args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  const { pos, opt } = flags(rest);
+  const client = await connectClient(config);
+  try {
+    switch (sub) {
+      case 'schedule': {
+        const num = (k: string) => (opt.has(k) ? Number(need(opt, k)) : undefined);
+        const audit: AuditInput = {
+          name: need(opt, 'name'),
+          data: need(opt, 'data'),
+          checkpoints: need(opt, 'checkpoints'),
+          topK: num('top-k'),
+          shardSize: num('shard-size'),
+          projector: opt.has('projector') ? JSON.parse(need(opt, 'projector')) : undefined,
+        };
+        const id = await createAuditSchedule(client, {
+          audit,
+          cron: need(opt, 'cron'),
+          taskQueue:
+            typeof opt.get('queue') === 'string' ? need(opt, 'queue') : config.taskQueues.cpu,
+          paused: opt.has('paused'),
+        });
+        console.log(`created schedule ${id}`);
+        return;
+      }
+      case 'list': {
+        const all = await listAuditSchedules(client);
+        if (all.length === 0) console.log('no audit schedules');
+        for (const s of all) {
+          console.log(
+            `${s.name}\t${s.cron.join(' | ')}\t${s.paused ? 'paused' : 'active'}\tdata ${s.data}\tnext ${s.nextRuns[0] ?? '–'}\truns ${s.actionsTaken}${s.running.length ? ' (running)' : ''}`,
+          );
+        }
+        return;
+      }
+      case 'pause':
+      case 'unpause': {
+        const name = pos[0];
+        if (!name) throw new Error(`audit ${sub} NAME\n${AUDIT_USAGE}`);
+        await (sub === 'pause' ? pauseAuditSchedule : unpauseAuditSchedule)(client, name);
+        console.log(`${sub}d ${name}`);
+        return;
+      }
+      case 'trigger': {
+        const name = pos[0];
+        if (!name) throw new Error(`audit trigger NAME\n${AUDIT_USAGE}`);
+        const started = await triggerAuditSchedule(client, name, {
+          waitStartMs: opt.has('wait') ? 60_000 : undefined,
+        });
+        if (!started) {
+          console.log(`triggered ${name}`);
+          return;
+        }
+        console.log(`started ${started.workflowId}`);
+        const summary: AuditSummary = await client.workflow
+          .getHandle(started.workflowId, started.runId)
+          .result();
+        printSummary(summary);
+        return;
+      }
+      case 'delete': {
+        const name = pos[0];
+        if (!name) throw new Error(`audit delete NAME\n${AUDIT_USAGE}`);
+        await deleteAuditSchedule(client, name);
+        console.log(`deleted ${name}`);
+        return;
+      }
+      default:
+        throw new Error(`unknown audit command "${sub ?? ''}"\n${AUDIT_USAGE}`);
+    }
+  } finally {
+    await client.connection.close();
+  }
+}

@@ -1,0 +1,182 @@
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { checkpointPrefix, readCheckpointManifest } from '../model/checkpoints';
+import { isTransient } from '../pipeline/buildPlan';
+import { canonical, featureKey, featureSpecHash } from '../pipeline/keys';
+import { planShards } from '../pipeline/plan';
+import { parseRunSpec } from '../pipeline/runSpec';
+import type { Plan } from '../pipeline/types';
+import { MANIFEST, readManifest, sha256 } from '../store/commit';
+import { getJson, type ObjectStore, putJson } from '../store/objectStore';
+import {
+  AuditInputError,
+  type AuditSpec,
+  auditPrefix,
+  auditRoot,
+  auditStamp,
+  parseAuditInput,
+} from './auditSpec';
+import { listBatches } from './batches';
+import type { AuditSummary } from './reportAudit';
+
+/**
+ * One audit resolved against the store. Each batch gets an ordinary pipeline Plan (its shards,
+ * the checkpoints, the feature spec), so the pipeline's featurizeShard computes and finds its
+ * features at the same content addresses as attribution runs: nothing is featurized twice.
+ */
+export interface AuditPlan {
+  spec: AuditSpec;
+  stamp: string;
+  /** Where the audit's report is committed. */
+  prefix: string;
+  /** When the audit ran (the workflow's clock), ISO. */
+  time: string;
+  checkpoints: Plan['checkpoints'];
+  featureSpecHash: string;
+  classes: string[];
+  rows: number;
+  batches: { name: string; prefix: string; rows: number; shards: number; planKey: string }[];
+}
+
+/** What a workflow carries: the plan's key and the featurize work left, compactly. */
+export interface AuditPlanRef {
+  planKey: string;
+  prefix: string;
+  stamp: string;
+  rows: number;
+  /** Per batch, the key of its pipeline Plan (a featurize task names it). */
+  batchPlans: string[];
+  /** [batch, shard, checkpoint] of every feature file not committed yet. */
+  pending: [number, number, number][];
+  /** Feature files already committed (by earlier audits or attribution runs). */
+  reused: number;
+  total: number;
+  /** Set when this audit was already committed (a retried workflow). */
+  completed?: AuditSummary;
+}
+
+export async function planAudit(
+  store: ObjectStore,
+  input: unknown,
+  time: string,
+  loadModel: (key: string) => Promise<tfl.LayersModel>,
+): Promise<{ plan: AuditPlan; ref: AuditPlanRef }> {
+  const spec = parseAuditInput(input);
+  const stamp = auditStamp(time);
+  const prefix = auditPrefix(spec.name, stamp);
+  const planKey = `${prefix}/plan.json`;
+  const done = await readManifest<AuditSummary>(store, prefix);
+
+  const manifest = await inputStep('checkpoints', () =>
+    readCheckpointManifest(store, spec.checkpoints, { verifyHashes: true }),
+  );
+  const checkpoints = manifest.checkpoints.map((c) => ({
+    step: c.step,
+    learningRate: c.learningRate,
+    key: checkpointPrefix(spec.checkpoints, c),
+    hash: c.hash as string,
+  }));
+  const batches = await inputStep('data', () => listBatches(store, spec.data));
+  const { shape, classes } = batches[0].info;
+  const model = await loadModel(checkpoints[checkpoints.length - 1].key);
+  const size = (s: (number | null)[]) => s.reduce<number>((a, b) => a * (b ?? 1), 1);
+  if (size(model.inputs[0].shape.slice(1)) !== size(shape)) {
+    throw new AuditInputError(
+      `data: examples have shape [${shape}] but the model takes [${model.inputs[0].shape.slice(1)}]`,
+    );
+  }
+  if (model.outputs[0].shape[1] !== classes.length) {
+    throw new AuditInputError(
+      `checkpoints: the model has ${model.outputs[0].shape[1]} outputs but the data has ${classes.length} classes`,
+    );
+  }
+
+  const plan: AuditPlan = {
+    spec,
+    stamp,
+    prefix,
+    time,
+    checkpoints,
+    featureSpecHash: '',
+    classes,
+    rows: 0,
+    batches: [],
+  };
+  const batchPlans: Plan[] = [];
+  for (const b of batches) {
+    const runSpec = parseRunSpec({
+      name: spec.name,
+      checkpoints: spec.checkpoints,
+      train: b.prefix,
+      query: b.prefix,
+      projector: spec.projector,
+      layers: spec.layers,
+      shardSize: spec.shardSize,
+      batchSize: spec.batchSize,
+      topK: 1,
+    });
+    const fsh = featureSpecHash(runSpec);
+    plan.featureSpecHash = fsh;
+    const shards = planShards(b.info.parts, spec.shardSize);
+    const body = {
+      spec: runSpec,
+      checkpoints,
+      train: { prefix: b.prefix, rows: b.info.rows, shards },
+      query: { prefix: b.prefix, rows: 0, shards: [] },
+      featureSpecHash: fsh,
+      numClasses: classes.length,
+    };
+    const h = sha256(canonical(body)).slice(0, 24);
+    // Content-addressed: every audit that sees this batch with this model reuses the plan.
+    const batchPlan: Plan = { ...body, runPrefix: `${auditRoot(spec.name)}/plans/${h}` };
+    const key = `${batchPlan.runPrefix}.json`;
+    if (!(await store.exists(key))) await putJson(store, key, batchPlan);
+    batchPlans.push(batchPlan);
+    plan.batches.push({
+      name: b.name,
+      prefix: b.prefix,
+      rows: b.info.rows,
+      shards: shards.length,
+      planKey: key,
+    });
+    plan.rows += b.info.rows;
+  }
+
+  const pending: [number, number, number][] = [];
+  let total = 0;
+  for (let b = 0; b < batchPlans.length; b++) {
+    for (const shard of batchPlans[b].train.shards) {
+      for (let c = 0; c < checkpoints.length; c++) {
+        total++;
+        const key = featureKey(checkpoints[c].hash, plan.featureSpecHash, shard.hash);
+        if (!(await store.exists(`${key}/${MANIFEST}`))) pending.push([b, shard.index, c]);
+      }
+    }
+  }
+  if (!done) await putJson(store, planKey, plan);
+  const ref: AuditPlanRef = {
+    planKey,
+    prefix,
+    stamp,
+    rows: plan.rows,
+    batchPlans: plan.batches.map((b) => b.planKey),
+    pending,
+    reused: total - pending.length,
+    total,
+    completed: done?.meta,
+  };
+  return { plan, ref };
+}
+
+export function readAuditPlan(store: ObjectStore, planKey: string): Promise<AuditPlan> {
+  return getJson<AuditPlan>(store, planKey);
+}
+
+/** Missing or malformed input names its field; network and server faults stay retryable. */
+async function inputStep<T>(field: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof AuditInputError || isTransient(e)) throw e;
+    throw new AuditInputError(`${field}: ${(e as Error).message}`);
+  }
+}

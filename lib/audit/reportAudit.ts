@@ -1,0 +1,255 @@
+import { metadataOf, readColumn, readTable, writeColumns } from '../arrow/columns';
+import type { CheckpointInfo, ExampleFeatures } from '../features';
+import { selfInfluence } from '../methods/selfInfluence';
+import type { RunContext } from '../pipeline/runContext';
+import type { Plan } from '../pipeline/types';
+import { renderReport } from '../report/renderReport';
+import { readCommitted, readManifest, Transaction } from '../store/commit';
+import { getJson } from '../store/objectStore';
+import { listAudits, writeAuditIndex } from './auditIndex';
+import { type Comparison, compareRankings, type Ranking, rankExamples } from './compareRankings';
+import { readAuditPlan } from './planAudit';
+
+export const AUDIT_METHOD = 'TracIn-CP self-influence (exact gradient norms)';
+const META_KEY = 'tda.audit';
+
+interface TopEntry {
+  batch: string;
+  id: number;
+  label: number;
+  score: number;
+  rank: number;
+  newData: boolean;
+}
+
+/** The committed audit's manifest meta, and what the workflow returns. */
+export interface AuditSummary {
+  name: string;
+  stamp: string;
+  time: string;
+  prefix: string;
+  manifestKey: string;
+  data: string;
+  checkpoints: string;
+  modelHash: string;
+  checkpointCount: number;
+  method: string;
+  rows: number;
+  batches: { name: string; rows: number; shards: number; newData: boolean }[];
+  /** Feature files (shard × checkpoint) computed by this audit vs found committed. */
+  featurize: { total: number; featurized: number; reused: number };
+  top: TopEntry[];
+  /** Batches that no earlier audit saw. */
+  newData: { batches: string[]; rows: number; inTop: number; top: TopEntry[] };
+  previous: { stamp: string; time: string; rows: number } | null;
+  comparison: Omit<Comparison, 'previousScore' | 'previousRank'> | null;
+  /** Every earlier audit: how much of its top-K is still in this one's. */
+  history: { stamp: string; time: string; rows: number; topOverlap: number }[];
+  files: { summary: string; ranking: string; report: string; plan: string };
+}
+
+/**
+ * The audit's last stage: self-influence of every example from the committed features, the full
+ * ranking, the comparison with the previous audit, and the report (summary JSON, Arrow ranking,
+ * HTML) committed under the audit's prefix by one manifest; then the index is rewritten.
+ */
+export async function reportAudit(
+  ctx: RunContext,
+  args: { planKey: string; featurized: number; reused: number },
+  onProgress: (shardsRead: number) => void = () => {},
+): Promise<AuditSummary> {
+  const { store } = ctx;
+  const plan = await readAuditPlan(store, args.planKey);
+  const done = await readManifest<AuditSummary>(store, plan.prefix);
+  if (done) return done.meta;
+  const cks: CheckpointInfo[] = plan.checkpoints.map((c) => ({
+    step: c.step,
+    learningRate: c.learningRate,
+  }));
+
+  const n = plan.rows;
+  const batch = new Int32Array(n);
+  const ids = new Int32Array(n);
+  const labels = new Int32Array(n);
+  const scores = new Float64Array(n);
+  let row = 0;
+  let read = 0;
+  for (let b = 0; b < plan.batches.length; b++) {
+    const batchPlan = await getJson<Plan>(store, plan.batches[b].planKey);
+    for (let s = 0; s < batchPlan.train.shards.length; s++) {
+      const feats: ExampleFeatures[] = [];
+      let file: Awaited<ReturnType<RunContext['features']>> | undefined;
+      for (let c = 0; c < cks.length; c++) {
+        file = await ctx.features(batchPlan, 'train', s, c);
+        feats.push(file.features);
+      }
+      const si = selfInfluence(feats, cks, 'exact');
+      batch.fill(b, row, row + si.length);
+      ids.set(file?.ids ?? [], row);
+      labels.set(file?.labels ?? [], row);
+      scores.set(si, row);
+      row += si.length;
+      onProgress(++read);
+    }
+  }
+  if (row !== n) throw new Error(`audit ${plan.prefix}: features cover ${row} rows, data ${n}`);
+  const names = plan.batches.map((b) => b.name);
+  const ranking = rankExamples(names, batch, ids, scores, labels);
+
+  const earlier = (await listAudits(store, plan.spec.name)).filter((a) => a.stamp < plan.stamp);
+  const prev = earlier[earlier.length - 1];
+  const seenBatches = new Set(earlier.flatMap((a) => a.summary.batches.map((x) => x.name)));
+  const isNew = names.map((x) => !seenBatches.has(x));
+  let comparison: Comparison | null = null;
+  if (prev) {
+    const bytes = await readCommitted(store, prev.prefix, 'ranking.arrow');
+    comparison = compareRankings(
+      ranking,
+      readRanking(bytes, `${prev.prefix}/ranking.arrow`),
+      plan.spec.topK,
+    );
+  }
+
+  const K = Math.min(plan.spec.topK, n);
+  const entry = (r: number): TopEntry => ({
+    batch: names[ranking.batch[r]],
+    id: ranking.id[r],
+    label: ranking.label?.[r] ?? -1,
+    score: ranking.score[r],
+    rank: r,
+    newData: isNew[ranking.batch[r]],
+  });
+  const top = Array.from({ length: K }, (_, r) => entry(r));
+  const newTop: TopEntry[] = [];
+  for (let r = 0; r < n && newTop.length < K; r++) {
+    if (isNew[ranking.batch[r]]) newTop.push(entry(r));
+  }
+  const topSet = new Set(top.map((t) => `${t.batch}\u0000${t.id}`));
+
+  const tx = new Transaction(store, plan.prefix);
+  const rankingFile = await tx.put(
+    'ranking.arrow',
+    writeColumns(
+      n,
+      {
+        rank: { values: Int32Array.from({ length: n }, (_, i) => i) },
+        batch: { values: ranking.batch },
+        id: { values: ranking.id },
+        label: { values: ranking.label ?? new Int32Array(n).fill(-1) },
+        score: { values: ranking.score },
+        previous_score: {
+          values: comparison?.previousScore ?? new Float64Array(n).fill(Number.NaN),
+        },
+        previous_rank: { values: comparison?.previousRank ?? new Int32Array(n).fill(-1) },
+        new_data: { values: Int32Array.from(ranking.batch, (b) => (isNew[b] ? 1 : 0)) },
+      },
+      { [META_KEY]: JSON.stringify({ batches: names, stamp: plan.stamp, name: plan.spec.name }) },
+    ),
+  );
+  const last = plan.checkpoints[plan.checkpoints.length - 1];
+  const summary: AuditSummary = {
+    name: plan.spec.name,
+    stamp: plan.stamp,
+    time: plan.time,
+    prefix: plan.prefix,
+    manifestKey: `${plan.prefix}/MANIFEST.json`,
+    data: plan.spec.data,
+    checkpoints: plan.spec.checkpoints,
+    modelHash: last.hash,
+    checkpointCount: plan.checkpoints.length,
+    method: AUDIT_METHOD,
+    rows: n,
+    batches: plan.batches.map((b, i) => ({
+      name: b.name,
+      rows: b.rows,
+      shards: b.shards,
+      newData: isNew[i],
+    })),
+    featurize: {
+      total: args.featurized + args.reused,
+      featurized: args.featurized,
+      reused: args.reused,
+    },
+    top,
+    newData: {
+      batches: names.filter((_, i) => isNew[i]),
+      rows: plan.batches.reduce((s, b, i) => s + (isNew[i] ? b.rows : 0), 0),
+      inTop: top.filter((t) => t.newData).length,
+      top: newTop,
+    },
+    previous: prev ? { stamp: prev.stamp, time: prev.summary.time, rows: prev.summary.rows } : null,
+    comparison: comparison && {
+      entered: comparison.entered,
+      left: comparison.left,
+      drift: comparison.drift,
+    },
+    history: earlier.map((a) => ({
+      stamp: a.stamp,
+      time: a.summary.time,
+      rows: a.summary.rows,
+      topOverlap: a.summary.top.filter((t) => topSet.has(`${t.batch}\u0000${t.id}`)).length,
+    })),
+    files: { summary: '', ranking: rankingFile.key, report: '', plan: args.planKey },
+  };
+  const html = await tx.put('report.html', renderAuditHtml(summary, plan.classes, ranking.score));
+  summary.files.report = html.key;
+  summary.files.summary = `${tx.attemptPrefix}/summary.json`;
+  await tx.put('summary.json', JSON.stringify(summary, null, 1));
+  const committed = (await tx.commit(summary)).meta;
+  await writeAuditIndex(store, plan.spec.name);
+  return committed;
+}
+
+/** Reads a committed audit ranking back (best first). */
+export function readRanking(bytes: Uint8Array, what = 'audit ranking'): Ranking {
+  const table = readTable(bytes, what);
+  const raw = metadataOf(table)[META_KEY];
+  if (!raw) throw new Error(`${what} has no "${META_KEY}" metadata: not an audit ranking`);
+  return {
+    batches: (JSON.parse(raw) as { batches: string[] }).batches,
+    batch: readColumn<Int32Array>(table, 'batch', 'int32', what).values,
+    id: readColumn<Int32Array>(table, 'id', 'int32', what).values,
+    score: readColumn<Float64Array>(table, 'score', 'float64', what).values,
+    label: readColumn<Int32Array>(table, 'label', 'int32', what).values,
+  };
+}
+
+function renderAuditHtml(s: AuditSummary, classes: string[], scores: Float64Array): string {
+  const extra: Record<string, string | number> = {
+    data: s.data,
+    batches: s.batches.length,
+    'new batches': s.newData.batches.join(', ') || 'none',
+    'feature files computed / reused': `${s.featurize.featurized} / ${s.featurize.reused}`,
+  };
+  if (s.previous && s.comparison) {
+    extra['previous audit'] = s.previous.time;
+    extra['entered the top'] = s.comparison.entered.length;
+    extra['left the top'] = s.comparison.left.length;
+    extra['score drift, mean |Δ|'] = s.comparison.drift.meanAbsDelta;
+  }
+  return renderReport({
+    title: `Audit "${s.name}" of ${s.time}`,
+    classes,
+    run: {
+      method: s.method,
+      modelHash: s.modelHash,
+      trainCount: s.rows,
+      queryCount: 0,
+      checkpoints: s.checkpointCount,
+      dataset: s.data,
+      createdAt: s.time,
+      extra,
+    },
+    queries: [],
+    distributions: [{ name: 'self-influence', values: scores }],
+    mislabels: {
+      method: 'TracIn self-influence',
+      rows: s.top.map((t) => ({
+        id: t.id,
+        score: t.score,
+        givenLabel: t.label,
+        text: `batch ${t.batch}${t.newData ? ' (new)' : ''}`,
+      })),
+    },
+  });
+}

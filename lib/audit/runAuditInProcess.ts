@@ -1,0 +1,33 @@
+import { featurizeShard } from '../pipeline/featurizeShard';
+import { RunContext } from '../pipeline/runContext';
+import type { ObjectStore } from '../store/objectStore';
+import { planAudit } from './planAudit';
+import type { AuditSummary } from './reportAudit';
+import { reportAudit } from './reportAudit';
+
+/**
+ * One audit in one process, without Temporal: the reference the `audit` workflow must reproduce,
+ * and the way to audit small sets. `time` is the audit's time (ISO), which names its report.
+ */
+export async function runAuditInProcess(
+  store: ObjectStore,
+  input: unknown,
+  time: string,
+): Promise<AuditSummary> {
+  const ctx = new RunContext(store);
+  const { ref } = await planAudit(store, input, time, (key) => ctx.model(key));
+  if (ref.completed) return ref.completed;
+  let featurized = 0;
+  let reused = ref.reused;
+  for (const [b, shard, checkpoint] of ref.pending) {
+    const r = await featurizeShard(ctx, {
+      planKey: ref.batchPlans[b],
+      set: 'train',
+      shard,
+      checkpoint,
+    });
+    if (r.cached) reused++;
+    else featurized++;
+  }
+  return reportAudit(ctx, { planKey: ref.planKey, featurized, reused });
+}

@@ -1,0 +1,113 @@
+import {
+  continueAsNew,
+  defineQuery,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { AuditInput } from '../lib/audit/auditSpec';
+import type { AuditPlanRef } from '../lib/audit/planAudit';
+import type { AuditSummary } from '../lib/audit/reportAudit';
+
+export interface AuditWorkflowInput {
+  audit: AuditInput;
+  /** Task queue for featurize (a GPU queue when one polls it); defaults to this workflow's. */
+  featurizeQueue?: string;
+  /** Featurize activities in flight at once. */
+  window?: number;
+  /** Featurize tasks per workflow run before continuing as new; default: when Temporal suggests. */
+  tasksPerRun?: number;
+  /** Set when the workflow continued as new: the plan and the counts so far. */
+  resume?: { plan: AuditPlanRef; featurized: number; reused: number };
+}
+
+export interface AuditProgress {
+  stage: 'plan' | 'featurize' | 'report' | 'done';
+  pending: number;
+  featurized: number;
+  reused: number;
+}
+
+export const auditProgressQuery = defineQuery<AuditProgress>('auditProgress');
+
+const retry = { maximumAttempts: 10, nonRetryableErrorTypes: ['SpecError', 'InputError'] };
+const { planAudit, reportAudit } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '2 minutes',
+  retry,
+});
+
+/**
+ * One audit of a growing training set (run nightly by a Schedule): plan against the batches
+ * present now, featurize only the (shard, checkpoint) pairs with no committed features, then
+ * rank by self-influence, compare with the previous audit and commit the report. The audit's
+ * time is the workflow's clock, so a replay or a retried activity names the same report.
+ */
+export async function audit(input: AuditWorkflowInput): Promise<AuditSummary> {
+  const progress: AuditProgress = { stage: 'plan', pending: 0, featurized: 0, reused: 0 };
+  setHandler(auditProgressQuery, () => progress);
+
+  // The workflow's clock is part of its history: a replay or a retried activity sees the same.
+  const plan =
+    input.resume?.plan ?? (await planAudit({ audit: input.audit, time: new Date().toISOString() }));
+  if (plan.completed) {
+    progress.stage = 'done';
+    return plan.completed;
+  }
+  progress.stage = 'featurize';
+  progress.pending = plan.pending.length;
+  progress.reused = input.resume?.reused ?? plan.reused;
+  progress.featurized = input.resume?.featurized ?? 0;
+
+  const { featurizeShard } = proxyActivities<Activities>({
+    taskQueue: input.featurizeQueue ?? workflowInfo().taskQueue,
+    startToCloseTimeout: '2 hours',
+    heartbeatTimeout: '2 minutes',
+    retry: { ...retry, maximumAttempts: 20 },
+  });
+  const window = Math.max(1, input.window ?? 8);
+  let next = 0;
+  let stop = false;
+  let done = 0;
+  const worker = async (): Promise<void> => {
+    while (!stop && next < plan.pending.length) {
+      const [b, shard, checkpoint] = plan.pending[next++];
+      const r = await featurizeShard({
+        planKey: plan.batchPlans[b],
+        set: 'train',
+        shard,
+        checkpoint,
+      });
+      progress.pending--;
+      // Another run may have committed it meanwhile: then it was reused, not computed.
+      if (r.cached) progress.reused++;
+      else progress.featurized++;
+      // A first audit of a large set has many tasks: keep the history bounded.
+      done++;
+      if (workflowInfo().continueAsNewSuggested || done >= (input.tasksPerRun ?? Infinity)) {
+        stop = true;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(window, plan.pending.length) }, worker));
+  if (next < plan.pending.length) {
+    await continueAsNew<typeof audit>({
+      ...input,
+      resume: {
+        plan: { ...plan, pending: plan.pending.slice(next) },
+        featurized: progress.featurized,
+        reused: progress.reused,
+      },
+    });
+  }
+
+  progress.stage = 'report';
+  const summary = await reportAudit({
+    planKey: plan.planKey,
+    featurized: progress.featurized,
+    reused: progress.reused,
+  });
+  progress.stage = 'done';
+  return summary;
+}
