@@ -1,6 +1,5 @@
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
-import { buildPlan, isTransient } from '../lib/pipeline/buildPlan';
+import { buildPlan } from '../lib/pipeline/buildPlan';
 import { featurizeShard } from '../lib/pipeline/featurizeShard';
 import { reduceRun } from '../lib/pipeline/reduceRun';
 import { RunContext } from '../lib/pipeline/runContext';
@@ -10,24 +9,7 @@ import type { PlanRef, RunSummary, ShardTask } from '../lib/pipeline/types';
 import { readManifest } from '../lib/store/commit';
 import type { ObjectStore } from '../lib/store/objectStore';
 import { putJson } from '../lib/store/objectStore';
-
-/**
- * Runs fn; a failure that is not transient (network, server) is bad input, which no retry can
- * fix: it fails the workflow at once, non-retryably, with the library's message.
- */
-async function classify<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    if (e instanceof ApplicationFailure || isTransient(e)) throw e;
-    if (Context.current().cancellationSignal.aborted) throw e;
-    const err = e as Error;
-    throw ApplicationFailure.nonRetryable(
-      err.message,
-      err.name === 'SpecError' ? 'SpecError' : 'InputError',
-    );
-  }
-}
+import { classify } from './classify';
 
 /** Thin Temporal adapters over lib/pipeline's stages. */
 export function createAttributionActivities(store: ObjectStore) {

@@ -1,22 +1,10 @@
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import type { AuditInput } from '../lib/audit/auditSpec';
 import { type AuditPlanRef, planAudit } from '../lib/audit/planAudit';
 import { type AuditSummary, reportAudit } from '../lib/audit/reportAudit';
-import { isTransient } from '../lib/pipeline/buildPlan';
 import { RunContext } from '../lib/pipeline/runContext';
 import type { ObjectStore } from '../lib/store/objectStore';
-
-/** Bad input (anything not a network or server fault) fails the audit at once, non-retryably. */
-async function classify<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    if (e instanceof ApplicationFailure || isTransient(e)) throw e;
-    if (Context.current().cancellationSignal.aborted) throw e;
-    throw ApplicationFailure.nonRetryable((e as Error).message, 'InputError');
-  }
-}
+import { classify } from './classify';
 
 /**
  * Thin Temporal adapters over lib/audit. Featurizing is the pipeline's own featurizeShard
