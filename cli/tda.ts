@@ -4,6 +4,7 @@ import { audit } from './commands/audit';
 import { demo } from './commands/demo';
 import { importCommand } from './commands/import';
 import { reportCommand } from './commands/report';
+import { scoreCommand } from './commands/score';
 import { smoke } from './commands/smoke';
 import { stack } from './commands/stack';
 import { trainCommand } from './commands/train';
@@ -15,6 +16,7 @@ const COMMANDS: Command[] = [
   importCommand,
   trainCommand,
   attributeCommand,
+  scoreCommand,
   reportCommand,
   audit,
   demo,

@@ -1,0 +1,103 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { loadConfig } from '../../lib/config';
+import { projectorSchema } from '../../lib/pipeline/runSpec';
+import {
+  IN_MEMORY_METHODS,
+  type InMemoryMethod,
+  scoreInMemory,
+} from '../../lib/pipeline/scoreInMemory';
+import { openStore } from '../../lib/store/openStore';
+import { ensureBackend } from '../../workers/worker';
+import { type Command, numberOption, requireString, UsageError } from '../command';
+
+const usage = `Usage: tda score --checkpoints KEY --train PREFIX --query PREFIX --method M [options]
+
+Any method on small data in this process, no Temporal (every example's gradients in memory).
+Methods: ${IN_MEMORY_METHODS.join(', ')}.
+  influenceCG / influenceLiSSA: exact Hessian-vector products (Dense models), solved by
+  conjugate gradient or LiSSA; influenceProjected: damped Gauss-Newton in the projected space;
+  dataInf: DataInf's closed form per layer; clusters: k-medoids on TracIn similarity.
+Options:
+  --projector JSON         e.g. '{"kind":"kronecker","k1":16,"k2":16}' (default: exact gradients)
+  --top-k K                proponents and opponents per query (default 10)
+  --damping L              λ of (H + λI) (default 0.01)
+  --k N                    clusters (default 8)
+  --out FILE               write the results as JSON
+  --store URI              s3://bucket/prefix, file:///dir or a local path (default: the bucket)`;
+
+export const scoreCommand: Command = {
+  name: 'score',
+  summary: 'run any method (influence CG/LiSSA, DataInf, clusters, ...) on small data in-process',
+  usage,
+  options: {
+    checkpoints: { type: 'string' },
+    train: { type: 'string' },
+    query: { type: 'string' },
+    method: { type: 'string' },
+    projector: { type: 'string' },
+    'top-k': { type: 'string' },
+    damping: { type: 'string' },
+    k: { type: 'string' },
+    out: { type: 'string' },
+    store: { type: 'string' },
+  },
+  async run({ values }) {
+    const method = requireString(values, 'method', usage) as InMemoryMethod;
+    if (!IN_MEMORY_METHODS.includes(method))
+      throw new UsageError(`unknown method "${method}"\n\n${usage}`);
+    let projector: ReturnType<typeof projectorSchema.parse> | undefined;
+    if (values.projector) {
+      const p = projectorSchema.safeParse(JSON.parse(values.projector as string));
+      if (!p.success)
+        throw new UsageError(
+          `--projector: ${p.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+        );
+      projector = p.data;
+    }
+    const config = loadConfig();
+    await ensureBackend(config);
+    const r = await scoreInMemory(openStore(config, values.store as string | undefined), {
+      checkpoints: requireString(values, 'checkpoints', usage),
+      train: requireString(values, 'train', usage),
+      query: requireString(values, 'query', usage),
+      method,
+      featurize: projector ? { projector } : undefined,
+      topK: numberOption(values, 'top-k', 10),
+      damping: values.damping === undefined ? undefined : numberOption(values, 'damping', 0.01),
+      k: numberOption(values, 'k', 8),
+    });
+    console.log(`${method}: ${r.seconds.toFixed(2)} s`);
+    if (r.topk) {
+      for (let q = 0; q < Math.min(5, r.topk.queries); q++) {
+        const fmt = (l: { index: number[]; score: number[] }) =>
+          l.index
+            .slice(0, 5)
+            .map((ix, j) => `${ix} (${l.score[j].toPrecision(3)})`)
+            .join(', ');
+        console.log(`query ${q}: proponents ${fmt(r.topk.proponents[q])}`);
+        console.log(`         opponents  ${fmt(r.topk.opponents[q])}`);
+      }
+    }
+    if (r.clusters) {
+      for (const [i, c] of r.clusters.clusters.entries()) {
+        console.log(`cluster ${i}: ${c.members.length} members, medoid ${c.medoid}`);
+      }
+    }
+    const out = values.out as string | undefined;
+    if (out) {
+      await mkdir(dirname(out), { recursive: true });
+      await writeFile(
+        out,
+        JSON.stringify({
+          method,
+          seconds: r.seconds,
+          topk: r.topk,
+          selfInfluence: Array.from(r.selfInfluence),
+          clusters: r.clusters && { clusters: r.clusters.clusters, cost: r.clusters.cost },
+        }),
+      );
+      console.log(`results: ${out}`);
+    }
+  },
+};

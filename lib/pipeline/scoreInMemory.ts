@@ -1,0 +1,145 @@
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { readAllParts } from '../data/partitionedDataset';
+import type { CheckpointInfo, ExampleFeatures } from '../features';
+import type { FeaturizeSpec } from '../grad/types';
+import type { ScoreMatrix } from '../methods/blockProduct';
+import { type Clustering, tracInClusters } from '../methods/clustering';
+import { scoreMethod } from '../methods/index';
+import { conjugateGradient } from '../methods/influence/conjugateGradient';
+import { meanLossHvp } from '../methods/influence/hvp';
+import { lissa } from '../methods/influence/lissa';
+import { selfInfluence } from '../methods/selfInfluence';
+import { checkpointPrefix, readCheckpointManifest } from '../model/checkpoints';
+import { loadModel } from '../model/storeIO';
+import { TopKAccumulator, type TopKPartial } from '../reduce/topK';
+import type { ObjectStore } from '../store/objectStore';
+import { featurizeDataset, inputTensor } from './featurizeDataset';
+
+/** Every method the in-memory runner knows; the distributed pipeline runs the first three. */
+export const IN_MEMORY_METHODS = [
+  'tracin',
+  'gradDot',
+  'gradCos',
+  'influenceCG',
+  'influenceLiSSA',
+  'influenceProjected',
+  'dataInf',
+  'clusters',
+] as const;
+export type InMemoryMethod = (typeof IN_MEMORY_METHODS)[number];
+
+export interface InMemoryJob {
+  checkpoints: string;
+  train: string;
+  query: string;
+  method: InMemoryMethod;
+  /** Default: exact flattened gradients (projector none), which exact influence needs. */
+  featurize?: FeaturizeSpec;
+  topK?: number;
+  /** Damping λ of (H + λI) for influence functions (default 0.01). */
+  damping?: number;
+  /** Clusters for 'clusters' (default 8). */
+  k?: number;
+  seed?: number;
+}
+
+export interface InMemoryResult {
+  method: InMemoryMethod;
+  scores?: ScoreMatrix;
+  topk?: TopKPartial;
+  selfInfluence: Float64Array;
+  clusters?: Clustering;
+  seconds: number;
+}
+
+/**
+ * Any method on small data, in one process, no Temporal: every example's features are held in
+ * memory. For exact curvature (influenceCG / influenceLiSSA) the gradients must be the full
+ * flattened ones (projector none) so they share the Hessian-vector product's parameter layout.
+ */
+export async function scoreInMemory(store: ObjectStore, job: InMemoryJob): Promise<InMemoryResult> {
+  const t0 = performance.now();
+  const manifest = await readCheckpointManifest(store, job.checkpoints);
+  const checkpoints: CheckpointInfo[] = manifest.checkpoints.map((c) => ({
+    step: c.step,
+    learningRate: c.learningRate,
+  }));
+  const models: tfl.LayersModel[] = [];
+  for (const c of manifest.checkpoints) {
+    models.push(await loadModel(store, checkpointPrefix(job.checkpoints, c)));
+  }
+  const train = await readAllParts(store, job.train);
+  const query = await readAllParts(store, job.query);
+  const spec: FeaturizeSpec = job.featurize ?? { projector: { kind: 'none' } };
+  const exact = job.method === 'influenceCG' || job.method === 'influenceLiSSA';
+  if (exact && spec.projector.kind !== 'none') {
+    throw new Error(`${job.method} needs exact gradients: use projector {kind: none}`);
+  }
+  const featurizeAll = (m: tfl.LayersModel) => ({
+    train: featurizeDataset(m, train, 0, train.rows, spec),
+    query: featurizeDataset(m, query, 0, query.rows, spec),
+  });
+  // Final-model methods need only the last checkpoint; TracIn and clustering need all of them.
+  const all = job.method === 'tracin' || job.method === 'clusters';
+  const feats = (all ? models : models.slice(-1)).map(featurizeAll);
+  const trainF: ExampleFeatures[] = feats.map((f) => f.train);
+  const queryF: ExampleFeatures[] = feats.map((f) => f.query);
+  const cks = all ? checkpoints : [{ ...checkpoints[checkpoints.length - 1], learningRate: 1 }];
+  const self = selfInfluence(trainF, cks, 'exact');
+  const result = (
+    r: Omit<InMemoryResult, 'method' | 'selfInfluence' | 'seconds'>,
+  ): InMemoryResult => {
+    for (const m of models) m.dispose();
+    return {
+      method: job.method,
+      selfInfluence: self,
+      seconds: (performance.now() - t0) / 1000,
+      ...r,
+    };
+  };
+
+  if (job.method === 'clusters') {
+    return result({ clusters: tracInClusters(trainF, cks, job.k ?? 8, { seed: job.seed ?? 0 }) });
+  }
+  let scores: ScoreMatrix;
+  const input = { train: trainF, query: queryF, checkpoints: cks };
+  switch (job.method) {
+    case 'tracin':
+      scores = scoreMethod('tracIn', input);
+      break;
+    case 'influenceCG':
+    case 'influenceLiSSA': {
+      const model = models[models.length - 1];
+      const x = inputTensor(model, train, 0, train.rows);
+      try {
+        const { hvp, dim } = meanLossHvp(model, x, train.labels);
+        if (dim !== trainF[0].grads.dim) {
+          throw new Error(
+            `exact influence: the Hessian covers ${dim} parameters but the gradients ${trainF[0].grads.dim}; ` +
+              'it supports Dense layers only',
+          );
+        }
+        const damping = job.damping ?? 0.01;
+        const solve = (q: Float64Array) =>
+          job.method === 'influenceCG'
+            ? conjugateGradient(hvp, q, { damping, maxIterations: 200, tolerance: 1e-8 }).x
+            : lissa(hvp, q, { damping, depth: 500, tolerance: 1e-8 }).x;
+        scores = scoreMethod('influenceExact', { ...input, options: { solve } });
+      } finally {
+        x.dispose();
+      }
+      break;
+    }
+    case 'influenceProjected':
+      scores = scoreMethod('influenceProjected', {
+        ...input,
+        options: job.damping ? { curvatureOptions: { damping: job.damping } } : undefined,
+      });
+      break;
+    default:
+      scores = scoreMethod(job.method, input);
+  }
+  const topk = new TopKAccumulator(scores.queries, job.topK ?? 10);
+  topk.addScores(scores, 0);
+  return result({ scores, topk: topk.toJSON() });
+}

@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, test } from 'node:test';
+import { readColumn, readTable } from '../../../lib/arrow/columns';
+import { runInProcess } from '../../../lib/pipeline/runInProcess';
+import type { RunSpecInput } from '../../../lib/pipeline/runSpec';
+import { scoreInMemory } from '../../../lib/pipeline/scoreInMemory';
+import { FsStore } from '../../../lib/store/fsStore';
+import { initBackend } from '../../../lib/tf/backend';
+import { makeTinyRun } from '../../support/tinyRun';
+
+let store: FsStore;
+let spec: RunSpecInput;
+before(async () => {
+  await initBackend('cpu', () => {});
+  store = new FsStore(await mkdtemp(join(tmpdir(), 'tda-inmem-')));
+  spec = await makeTinyRun(store, 'tiny', { trainRows: 120, queryRows: 6 });
+});
+
+test('in-memory TracIn equals the pipeline runner (same projector, float32)', async () => {
+  const projector = {
+    kind: 'kronecker' as const,
+    k1: 4,
+    k2: 3,
+    seed: 7,
+    dtype: 'float32' as const,
+  };
+  const summary = await runInProcess(store, { ...spec, projector, topK: 5 });
+  const mem = await scoreInMemory(store, {
+    checkpoints: spec.checkpoints,
+    train: spec.train,
+    query: spec.query,
+    method: 'tracin',
+    featurize: { projector, batchSize: 16 },
+    topK: 5,
+  });
+  const topk = readTable(await store.get(summary.files.topk));
+  const idx = readColumn<Int32Array>(topk, 'index', 'int32').values;
+  const score = readColumn<Float64Array>(topk, 'score', 'float64').values;
+  const kind = readColumn<Int32Array>(topk, 'kind', 'int32').values;
+  const q = readColumn<Int32Array>(topk, 'query', 'int32').values;
+  const pro0 = [...idx].filter((_, r) => q[r] === 0 && kind[r] === 1);
+  assert.deepEqual(pro0, mem.topk?.proponents[0].index);
+  const s0 = [...score].filter((_, r) => q[r] === 0 && kind[r] === 1);
+  for (let j = 0; j < s0.length; j++) {
+    assert.ok(
+      Math.abs(s0[j] - (mem.topk?.proponents[0].score[j] as number)) <= 1e-9 * Math.abs(s0[j]),
+    );
+  }
+  const self = readColumn<Float64Array>(
+    readTable(await store.get(summary.files.examples)),
+    'self_influence',
+    'float64',
+  );
+  assert.deepEqual(Array.from(self.values), Array.from(mem.selfInfluence));
+});
+
+test('exact influence: conjugate gradient and LiSSA solve the same system', async () => {
+  const job = {
+    checkpoints: spec.checkpoints,
+    train: spec.train,
+    query: spec.query,
+    damping: 1,
+  };
+  const cg = await scoreInMemory(store, { ...job, method: 'influenceCG' });
+  const li = await scoreInMemory(store, { ...job, method: 'influenceLiSSA' });
+  const a = cg.scores!.data;
+  const b = li.scores!.data;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num += (a[i] - b[i]) ** 2;
+    den += a[i] ** 2;
+  }
+  assert.ok(Math.sqrt(num / den) < 1e-3, `relative difference ${Math.sqrt(num / den)}`);
+  assert.deepEqual(
+    cg.topk?.proponents[0].index.slice(0, 3),
+    li.topk?.proponents[0].index.slice(0, 3),
+  );
+});
+
+test('projected influence, DataInf and clusters run on the same features; bad requests are named', async () => {
+  const job = { checkpoints: spec.checkpoints, train: spec.train, query: spec.query };
+  const p = await scoreInMemory(store, { ...job, method: 'influenceProjected' });
+  const d = await scoreInMemory(store, { ...job, method: 'dataInf' });
+  assert.equal(p.scores?.train, 120);
+  assert.equal(d.scores?.queries, 6);
+  const c = await scoreInMemory(store, { ...job, method: 'clusters', k: 3 });
+  assert.equal(
+    c.clusters?.clusters.reduce((s, x) => s + x.members.length, 0),
+    120,
+  );
+  await assert.rejects(
+    scoreInMemory(store, {
+      ...job,
+      method: 'influenceCG',
+      featurize: { projector: { kind: 'kronecker', k1: 2, k2: 2, seed: 0 } },
+    }),
+    /needs exact gradients/,
+  );
+  await assert.rejects(
+    scoreInMemory(store, { ...job, checkpoints: 'nope.json', method: 'gradDot' }),
+    /nope\.json/,
+  );
+});
