@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../lib/config';
 
@@ -10,7 +11,11 @@ Usage: tda <command> [options]
 
 Commands:
   stack up|down|status     start, stop or check the local Temporal and S3 servers
-  worker [--queue Q]       run a worker (workflows and activities) until interrupted
+  worker [--queue Q] [--processes N]
+                           run workers (workflows and activities) until interrupted: N processes
+                           (default: the host's cores), each computing one activity at a time,
+                           since TensorFlow.js is single-threaded per process; a process with a
+                           GPU backend also polls the GPU queue
   smoke                    prove the stack end to end (Arrow file to S3 and back via Temporal)
 
 Configuration comes from TDA_* environment variables (see README).`;
@@ -29,12 +34,22 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'worker': {
-      const { createWorker } = await import('../workers/worker');
       const q = rest.indexOf('--queue');
-      const worker = await createWorker(loadConfig(), {
-        taskQueue: q >= 0 ? rest[q + 1] : undefined,
-      });
-      await worker.run();
+      const taskQueue = q >= 0 ? rest[q + 1] : undefined;
+      const p = rest.indexOf('--processes');
+      const processes = p >= 0 ? Number(rest[p + 1]) : availableParallelism();
+      if (!Number.isInteger(processes) || processes < 1) {
+        throw new Error(`--processes must be a positive integer, got "${rest[p + 1]}"`);
+      }
+      const config = loadConfig();
+      if (processes === 1) {
+        const { createWorker } = await import('../workers/worker');
+        const worker = await createWorker(config, { taskQueue });
+        await worker.run();
+        return;
+      }
+      const { runWorkerProcesses } = await import('../workers/spawnWorkers');
+      await runWorkerProcesses(processes, { queue: taskQueue, concurrency: 1 });
       return;
     }
     case 'smoke': {

@@ -54,7 +54,8 @@ export async function chooseFeaturizeQueue(
   const pollers = (res.pollers ?? []).map((p) => {
     const t = p.lastAccessTime;
     return {
-      lastAccessMs: t?.seconds == null ? undefined : Number(t.seconds) * 1000 + (t.nanos ?? 0) / 1e6,
+      lastAccessMs:
+        t?.seconds == null ? undefined : Number(t.seconds) * 1000 + (t.nanos ?? 0) / 1e6,
     };
   });
   return decideFeaturizeQueue(config.taskQueues.gpu, pollers, nowMs);

@@ -62,3 +62,38 @@ export function spawnWorkerProcess(opts: WorkerProcessOptions = {}): WorkerProce
     },
   };
 }
+
+/**
+ * Runs n worker processes until this process gets SIGINT/SIGTERM (passed on; each drains), and
+ * starts a replacement for any that dies meanwhile.
+ */
+export async function runWorkerProcesses(
+  n: number,
+  opts: WorkerProcessOptions = {},
+  log: (msg: string) => void = (m) => console.error(m),
+): Promise<void> {
+  let stopping = false;
+  const slots: WorkerProcess[] = [];
+  const launch = (i: number) => {
+    const w = spawnWorkerProcess(opts);
+    slots[i] = w;
+    void w.ready.then((backend) =>
+      log(`worker ${i + 1}/${n} (pid ${w.child.pid}) ready: ${backend}`),
+    );
+    void w.exited.then((code) => {
+      if (stopping) return;
+      log(`worker ${i + 1}/${n} (pid ${w.child.pid}) exited (${code}); starting another`);
+      setTimeout(() => !stopping && launch(i), 1000);
+    });
+  };
+  for (let i = 0; i < n; i++) launch(i);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      stopping = true;
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await Promise.all(slots.map((w) => w.stop()));
+}

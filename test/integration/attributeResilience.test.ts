@@ -7,8 +7,8 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type Client,
-  type WorkflowHandle,
   WorkflowFailedError,
+  type WorkflowHandle,
   WorkflowNotFoundError,
 } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
@@ -19,8 +19,8 @@ import type { FeaturizeResult, RunSummary } from '../../lib/pipeline/types';
 import { FsStore } from '../../lib/store/fsStore';
 import type { ObjectStore } from '../../lib/store/objectStore';
 import { S3Store } from '../../lib/store/s3Store';
-import { ensureBackend } from '../../workers/worker';
 import { connectClient } from '../../workers/connection';
+import { ensureBackend } from '../../workers/worker';
 import type { attribute } from '../../workflows';
 import { type PrivateStack, startPrivateStack } from '../support/privateStack';
 import { makeTinyRun } from '../support/tinyRun';
