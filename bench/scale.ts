@@ -320,16 +320,15 @@ async function main(): Promise<void> {
       `history ${h.id}: ${h.runs.length} run(s), events ${h.runs.map((r) => r.events).join(' + ')}`,
     );
   }
+  // Stage start times as polled; a stage shorter than the poll interval starts when the next does.
   const order = ['plan', 'featurize-queries', 'shards', 'reduce', 'done'];
+  const starts = order.map(() => wall);
+  for (let i = order.length - 2; i >= 0; i--) {
+    starts[i] = i === 0 ? 0 : (stageStart[order[i]] ?? starts[i + 1]);
+  }
   const stages: Record<string, number> = {};
   for (let i = 0; i + 1 < order.length; i++) {
-    const a = stageStart[order[i]] ?? 0;
-    const b =
-      order
-        .slice(i + 1)
-        .map((s) => stageStart[s])
-        .find((v) => v !== undefined) ?? wall;
-    stages[order[i]] = Number((b - a).toFixed(2));
+    stages[order[i]] = Number((starts[i + 1] - starts[i]).toFixed(2));
   }
   for (const [k, v] of Object.entries(activity)) {
     log(
