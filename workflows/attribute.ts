@@ -1,3 +1,4 @@
+import type { Duration } from '@temporalio/common';
 import {
   condition,
   defineQuery,
@@ -7,7 +8,6 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Duration } from '@temporalio/common';
 import type { Activities } from '../activities';
 import type { RunSpecInput } from '../lib/pipeline/runSpec';
 import type { PlanRef, Progress, RunSummary } from '../lib/pipeline/types';

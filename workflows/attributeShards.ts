@@ -1,10 +1,10 @@
+import type { Duration } from '@temporalio/common';
 import {
   continueAsNew,
   getExternalWorkflowHandle,
   proxyActivities,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Duration } from '@temporalio/common';
 import type { Activities } from '../activities';
 import type { shardDoneSignal as ShardDoneSignal } from './attribute';
 
