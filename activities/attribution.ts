@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { buildPlan } from '../lib/pipeline/buildPlan';
-import { featurizeShard } from '../lib/pipeline/featurizeShard';
+import { type ChunkState, featurizeShard } from '../lib/pipeline/featurizeShard';
 import { reduceRun } from '../lib/pipeline/reduceRun';
 import { RunContext } from '../lib/pipeline/runContext';
 import type { RunSpecInput } from '../lib/pipeline/runSpec';
@@ -11,8 +11,13 @@ import type { ObjectStore } from '../lib/store/objectStore';
 import { putJson } from '../lib/store/objectStore';
 import { classify } from './classify';
 
+export interface AttributionOptions {
+  /** Featurize rows per chunk (resume point and heartbeat); default CHUNK_ROWS. */
+  chunkRows?: number;
+}
+
 /** Thin Temporal adapters over lib/pipeline's stages. */
-export function createAttributionActivities(store: ObjectStore) {
+export function createAttributionActivities(store: ObjectStore, opts: AttributionOptions = {}) {
   const ctx = new RunContext(store);
   return {
     async planRun(input: RunSpecInput): Promise<PlanRef> {
@@ -38,7 +43,8 @@ export function createAttributionActivities(store: ObjectStore) {
       const actx = Context.current();
       return classify(() =>
         featurizeShard(ctx, task, {
-          resume: actx.info.heartbeatDetails as { attemptId: string; chunks: number } | undefined,
+          resume: actx.info.heartbeatDetails as ChunkState | undefined,
+          chunkRows: opts.chunkRows,
           onChunk: (state) => {
             actx.heartbeat(state);
             if (actx.cancellationSignal.aborted) throw actx.cancellationSignal.reason;

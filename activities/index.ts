@@ -5,13 +5,15 @@ import { createSmokeActivities } from './smoke';
 
 export interface ActivityDeps {
   store: ObjectStore;
+  /** Featurize rows per chunk; default CHUNK_ROWS (lib/pipeline/featurizeShard.ts). */
+  chunkRows?: number;
 }
 
 /** Every activity the workers serve, built over their clients. */
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createSmokeActivities(deps.store),
-    ...createAttributionActivities(deps.store),
+    ...createAttributionActivities(deps.store, { chunkRows: deps.chunkRows }),
     ...createAuditActivities(deps.store),
   };
 }

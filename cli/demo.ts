@@ -1,4 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../lib/config';
 import { importFashionMnist } from '../lib/data/importIdx';
@@ -10,7 +11,7 @@ import { renderReport } from '../lib/report/renderReport';
 import { readManifest } from '../lib/store/commit';
 import { S3Store } from '../lib/store/s3Store';
 import { connectClient } from '../workers/connection';
-import { startWorkerProcesses } from '../workers/processes';
+import { startWorkerProcesses } from '../workers/spawnWorkers';
 import { ensureBackend } from '../workers/worker';
 import { runAttribution } from './attributeRun';
 
@@ -60,9 +61,8 @@ export async function runDemo(
   );
   console.log(`model trained with 3 checkpoints (${elapsed()})`);
 
-  const pool = await startWorkerProcesses({
-    count: opts.workers,
-    taskQueue: config.taskQueues.cpu,
+  const pool = await startWorkerProcesses(opts.workers ?? availableParallelism(), {
+    queue: config.taskQueues.cpu,
   });
   console.log(`${pool.pids.length} worker processes on task queue ${config.taskQueues.cpu}`);
   const client = await connectClient(config);

@@ -13,6 +13,8 @@ export interface WorkerOptions {
   taskQueue?: string;
   /** Activity slots; defaults to the configured concurrency, else the host's cores. */
   concurrency?: number;
+  /** Featurize rows per chunk (finer resume points); default CHUNK_ROWS. */
+  chunkRows?: number;
 }
 
 let backend: Promise<string> | undefined;
@@ -33,7 +35,7 @@ export async function createWorker(config: Config, opts: WorkerOptions = {}): Pr
     namespace: config.temporal.namespace,
     taskQueue: opts.taskQueue ?? config.taskQueues.cpu,
     workflowsPath: WORKFLOWS_PATH,
-    activities: createActivities({ store }),
+    activities: createActivities({ store, chunkRows: opts.chunkRows }),
     maxConcurrentActivityTaskExecutions:
       opts.concurrency ?? config.workerConcurrency ?? availableParallelism(),
   });

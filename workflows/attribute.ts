@@ -1,3 +1,4 @@
+import type { Duration } from '@temporalio/common';
 import {
   condition,
   defineQuery,
@@ -16,17 +17,18 @@ export interface AttributeInput {
   spec: RunSpecInput;
   /** Task queue for featurize (a GPU queue when a GPU worker polls it); defaults to the parent's. */
   featurizeQueue?: string;
+  /**
+   * How long an activity may go without a heartbeat before the server retries it elsewhere (a
+   * killed worker is noticed this late). Default 2 minutes; tests use seconds.
+   */
+  heartbeatTimeout?: Duration;
 }
+
+export const DEFAULT_HEARTBEAT_TIMEOUT: Duration = '2 minutes';
 
 export const progressQuery = defineQuery<Progress>('progress');
 /** Sent by child workflows as each shard finishes: its row count. */
 export const shardDoneSignal = defineSignal<[number]>('shardDone');
-
-const { planRun, reduceRun } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '2 minutes',
-  retry: { maximumAttempts: 10, nonRetryableErrorTypes: ['SpecError', 'InputError'] },
-});
 
 /**
  * The attribution run: plan shards, featurize the queries per checkpoint, fan the training
@@ -51,6 +53,12 @@ export async function attribute(input: AttributeInput): Promise<RunSummary> {
       progress.examplesDone / Math.max(1e-3, (Date.now() - startedAt) / 1000);
   });
 
+  const heartbeatTimeout = input.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT;
+  const { planRun, reduceRun } = proxyActivities<Activities>({
+    startToCloseTimeout: '30 minutes',
+    heartbeatTimeout,
+    retry: { maximumAttempts: 10, nonRetryableErrorTypes: ['SpecError', 'InputError'] },
+  });
   const plan: PlanRef = await planRun(input.spec);
   if (plan.completed) {
     progress.stage = 'done';
@@ -63,7 +71,7 @@ export async function attribute(input: AttributeInput): Promise<RunSummary> {
   const featurize = proxyActivities<Activities>({
     taskQueue: queue,
     startToCloseTimeout: '2 hours',
-    heartbeatTimeout: '2 minutes',
+    heartbeatTimeout,
     retry: { maximumAttempts: 20, nonRetryableErrorTypes: ['SpecError', 'InputError'] },
   }).featurizeShard;
 
@@ -100,6 +108,7 @@ export async function attribute(input: AttributeInput): Promise<RunSummary> {
             window: spec.window,
             featurizeQueue: queue,
             checkpoints: plan.checkpoints,
+            heartbeatTimeout,
           },
         ],
       }).then(() => {

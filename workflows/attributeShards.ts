@@ -1,3 +1,4 @@
+import type { Duration } from '@temporalio/common';
 import {
   continueAsNew,
   getExternalWorkflowHandle,
@@ -14,24 +15,27 @@ export interface AttributeShardsInput {
   window: number;
   featurizeQueue: string;
   checkpoints: number;
+  /** Activity heartbeat timeout (the parent's); default 2 minutes. */
+  heartbeatTimeout?: Duration;
 }
-
-const { scoreShard } = proxyActivities<Activities>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '2 minutes',
-  retry: { maximumAttempts: 20, nonRetryableErrorTypes: ['SpecError', 'InputError'] },
-});
 
 /**
  * One range of training shards: for each shard, featurize every checkpoint then score it against
  * the queries, with at most `window` shards in flight. Continues as new when the history grows.
  */
 export async function attributeShards(input: AttributeShardsInput): Promise<void> {
+  const heartbeatTimeout = input.heartbeatTimeout ?? '2 minutes';
+  const retry = { maximumAttempts: 20, nonRetryableErrorTypes: ['SpecError', 'InputError'] };
+  const { scoreShard } = proxyActivities<Activities>({
+    startToCloseTimeout: '2 hours',
+    heartbeatTimeout,
+    retry,
+  });
   const featurize = proxyActivities<Activities>({
     taskQueue: input.featurizeQueue,
     startToCloseTimeout: '2 hours',
-    heartbeatTimeout: '2 minutes',
-    retry: { maximumAttempts: 20, nonRetryableErrorTypes: ['SpecError', 'InputError'] },
+    heartbeatTimeout,
+    retry,
   }).featurizeShard;
   const { checkpoints } = input;
   const parent = workflowInfo().parent;

@@ -4,7 +4,7 @@ import { runInProcess } from '../../lib/pipeline/runInProcess';
 import { parseSpecFile } from '../../lib/pipeline/specFile';
 import { openStore } from '../../lib/store/openStore';
 import { connectClient } from '../../workers/connection';
-import { startWorkerProcesses, type WorkerPool } from '../../workers/processes';
+import { startWorkerProcesses } from '../../workers/spawnWorkers';
 import { ensureBackend } from '../../workers/worker';
 import { runAttribution } from '../attributeRun';
 import { type Command, numberOption, requireString } from '../command';
@@ -45,8 +45,8 @@ export const attributeCommand: Command = {
       return;
     }
     const count = numberOption(values, 'workers', 0);
-    let pool: WorkerPool | undefined;
-    if (count > 0) pool = await startWorkerProcesses({ count, taskQueue: config.taskQueues.cpu });
+    const pool =
+      count > 0 ? await startWorkerProcesses(count, { queue: config.taskQueues.cpu }) : undefined;
     const client = await connectClient(config);
     try {
       const { summary, seconds } = await runAttribution(config, client, spec);

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { loadConfig } from '../../lib/config';
-import { startWorkerProcesses } from '../../workers/processes';
+import { runWorkerProcesses } from '../../workers/spawnWorkers';
+import { createWorker } from '../../workers/worker';
 import { type Command, numberOption } from '../command';
 
 const usage = `Usage: tda worker [--queue Q] [--processes N]
@@ -18,18 +19,19 @@ export const worker: Command = {
     const config = loadConfig();
     const queue = (values.queue as string | undefined) ?? config.taskQueues.cpu;
     const count = numberOption(values, 'processes', availableParallelism());
-    const pool = await startWorkerProcesses({
-      count,
-      taskQueue: queue,
-      log: (l) => console.error(l),
-    });
+    if (count === 1) {
+      // One process: this one (no child to supervise).
+      const w = await createWorker(config, { taskQueue: queue });
+      console.log(`worker on ${config.temporal.address}, task queue ${queue} (Ctrl-C stops it)`);
+      const stop = () => w.shutdown();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      await w.run();
+      return;
+    }
     console.log(
-      `${pool.pids.length} worker processes on ${config.temporal.address}, task queue ${queue} (Ctrl-C stops them)`,
+      `${count} worker processes on ${config.temporal.address}, task queue ${queue} (Ctrl-C stops them)`,
     );
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    });
-    await pool.stop();
+    await runWorkerProcesses(count, { queue, concurrency: 1 });
   },
 };

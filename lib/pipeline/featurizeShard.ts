@@ -9,11 +9,22 @@ import type { FeaturizeResult, Plan, ShardTask } from './types';
 /** Rows featurized between progress reports, and the unit a resumed attempt skips. */
 export const CHUNK_ROWS = 4096;
 
+/** What an attempt reports after each chunk, and what a retry resumes from. */
+export interface ChunkState {
+  attemptId: string;
+  chunks: number;
+  rows: number;
+  /** The attempt's chunk size: a retry on a worker configured differently must use the same. */
+  chunkRows?: number;
+}
+
 export interface FeaturizeHooks {
   /** A retried attempt's id and how many chunks it saved (from its last heartbeat). */
-  resume?: { attemptId: string; chunks: number };
+  resume?: { attemptId: string; chunks: number; chunkRows?: number };
   /** After each chunk is saved: heartbeat here. Throwing stops the work (cancellation). */
-  onChunk?: (state: { attemptId: string; chunks: number; rows: number }) => void;
+  onChunk?: (state: ChunkState) => void;
+  /** Rows per chunk (default CHUNK_ROWS); smaller means finer resume points and heartbeats. */
+  chunkRows?: number;
 }
 
 /**
@@ -42,13 +53,18 @@ export async function featurizeShard(
   const part = await readPart(store, set.prefix, info, shard.part);
   const model = await ctx.model(plan.checkpoints[task.checkpoint].key);
   const meta = fileMeta(plan, task.checkpoint);
+  const chunkRows = hooks.resume?.chunkRows ?? hooks.chunkRows ?? CHUNK_ROWS;
+  if (!Number.isInteger(chunkRows) || chunkRows < 1) {
+    throw new Error(`chunkRows must be a positive integer, got ${chunkRows}`);
+  }
   const chunks: ExampleFeatures[] = [];
-  const nChunks = Math.ceil(rows / CHUNK_ROWS);
+  const nChunks = Math.ceil(rows / chunkRows);
+  const resumed = hooks.resume ? Math.min(hooks.resume.chunks, nChunks) : 0;
   for (let k = 0; k < nChunks; k++) {
-    const start = shard.start + k * CHUNK_ROWS;
-    const end = Math.min(shard.end, start + CHUNK_ROWS);
+    const start = shard.start + k * chunkRows;
+    const end = Math.min(shard.end, start + chunkRows);
     const chunkKey = `${tx.attemptPrefix}/chunk-${k}.arrow`;
-    if (hooks.resume && k < hooks.resume.chunks) {
+    if (k < resumed) {
       chunks.push(readFeatureFile(await store.get(chunkKey), chunkKey).features);
       continue;
     }
@@ -65,7 +81,7 @@ export async function featurizeShard(
     // Stored values are what every later stage reads: keep the stored (maybe float16) rounding.
     chunks.push(readFeatureFile(bytes).features);
     await store.put(chunkKey, bytes);
-    hooks.onChunk?.({ attemptId, chunks: k + 1, rows: end - shard.start });
+    hooks.onChunk?.({ attemptId, chunks: k + 1, rows: end - shard.start, chunkRows });
   }
   const features = concatFeatures(chunks);
   const ids = part.ids.slice(shard.start, shard.end);
@@ -80,7 +96,13 @@ export async function featurizeShard(
     shard: shard.hash,
   });
   for (let k = 0; k < nChunks; k++) await store.delete(`${tx.attemptPrefix}/chunk-${k}.arrow`);
-  return { prefix, rows, cached: false, seconds: (performance.now() - t0) / 1000 };
+  return {
+    prefix,
+    rows,
+    cached: false,
+    seconds: (performance.now() - t0) / 1000,
+    resumedChunks: resumed,
+  };
 }
 
 function fileMeta(plan: Plan, c: number) {

@@ -39,6 +39,8 @@ export interface FeaturizeResult {
   rows: number;
   cached: boolean;
   seconds: number;
+  /** Chunks taken from an earlier attempt (a retry resumed from its heartbeat), 0 if none. */
+  resumedChunks?: number;
 }
 
 export interface ScoreResult {

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { buildPlan } from '../../../lib/pipeline/buildPlan';
+import { type ChunkState, featurizeShard } from '../../../lib/pipeline/featurizeShard';
+import { RunContext } from '../../../lib/pipeline/runContext';
+import { FsStore } from '../../../lib/store/fsStore';
+import { putJson } from '../../../lib/store/objectStore';
+import { initBackend } from '../../../lib/tf/backend';
+import { makeTinyRun } from '../../support/tinyRun';
+
+async function setup() {
+  await initBackend('cpu');
+  const store = new FsStore(await mkdtemp(join(tmpdir(), 'tda-chunks-')));
+  const spec = await makeTinyRun(store, 'p', { trainRows: 100, rowsPerPart: 100 });
+  const ctx = new RunContext(store);
+  const plan = await buildPlan(store, { ...spec, shardSize: 100 }, (k) => ctx.model(k));
+  const planKey = `${plan.runPrefix}/plan.json`;
+  await putJson(store, planKey, plan);
+  ctx.rememberPlan(planKey, plan);
+  const task = { planKey, set: 'train' as const, shard: 0, checkpoint: 1 };
+  return { ctx, plan, task };
+}
+
+test('a featurize stopped mid-shard resumes from its last chunk, with the chunk size it began with', async () => {
+  const a = await setup();
+  await featurizeShard(a.ctx, a.task);
+  const whole = await a.ctx.features(a.plan, 'train', 0, 1);
+
+  const b = await setup();
+  let last: ChunkState | undefined;
+  await assert.rejects(
+    featurizeShard(b.ctx, b.task, {
+      chunkRows: 7,
+      onChunk: (s) => {
+        last = s;
+        if (s.chunks === 3) throw new Error('worker died');
+      },
+    }),
+    /worker died/,
+  );
+  assert.deepEqual(last && { chunks: last.chunks, rows: last.rows, chunkRows: last.chunkRows }, {
+    chunks: 3,
+    rows: 21,
+    chunkRows: 7,
+  });
+  const seen: number[] = [];
+  // The retry lands on a worker configured with another chunk size: the attempt's wins.
+  const r = await featurizeShard(b.ctx, b.task, {
+    resume: last,
+    chunkRows: 50,
+    onChunk: (s) => seen.push(s.chunks),
+  });
+  assert.equal(r.resumedChunks, 3);
+  assert.deepEqual(seen, [4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+  const resumed = await b.ctx.features(b.plan, 'train', 0, 1);
+  assert.deepEqual(resumed.features, whole.features);
+  assert.deepEqual(Array.from(resumed.ids), Array.from(whole.ids));
+});
+
+test('a bad chunk size is refused, naming it', async () => {
+  const { ctx, task } = await setup();
+  await assert.rejects(
+    featurizeShard(ctx, task, { chunkRows: 0 }),
+    /chunkRows must be a positive integer, got 0/,
+  );
+});

@@ -1,0 +1,119 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const WORKER_PROCESS_PATH = fileURLToPath(new URL('./workerProcess.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export interface WorkerProcessOptions {
+  queue?: string;
+  concurrency?: number;
+  chunkRows?: number;
+  /** File the child writes its WorkerReport (peak RSS) to when it exits cleanly. */
+  report?: string;
+  /** Environment of the child (its configuration); default this process's. */
+  env?: NodeJS.ProcessEnv;
+  /** Called with each line the child prints (default: copied to this process's stdout). */
+  onLine?: (line: string) => void;
+}
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  /** Resolves when the child polls its queue, with its backend; rejects if it exits first. */
+  ready: Promise<string>;
+  /** Resolves with the exit code (or the signal's name) once the child is gone. */
+  exited: Promise<number | string>;
+  /** SIGTERM: the child drains and exits; resolves when it has. */
+  stop(): Promise<number | string>;
+}
+
+/** Starts one worker process (`node --import tsx workers/workerProcess.ts ...`). */
+export function spawnWorkerProcess(opts: WorkerProcessOptions = {}): WorkerProcess {
+  const args = ['--import', 'tsx', WORKER_PROCESS_PATH];
+  if (opts.queue) args.push('--queue', opts.queue);
+  if (opts.concurrency) args.push('--concurrency', String(opts.concurrency));
+  if (opts.chunkRows) args.push('--chunk-rows', String(opts.chunkRows));
+  if (opts.report) args.push('--report', opts.report);
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: opts.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
+  const ready = new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      const m = /^ready \d+ (\S+)/.exec(line);
+      if (m) resolve(m[1]);
+      else (opts.onLine ?? ((l: string) => process.stdout.write(`${l}\n`)))(line);
+    });
+    void exited.then((code) => reject(new Error(`worker process exited (${code}) before ready`)));
+  });
+  ready.catch(() => {});
+  return {
+    child,
+    ready,
+    exited,
+    stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+/**
+ * Runs n worker processes until this process gets SIGINT/SIGTERM (passed on; each drains), and
+ * starts a replacement for any that dies meanwhile.
+ */
+export async function runWorkerProcesses(
+  n: number,
+  opts: WorkerProcessOptions = {},
+  log: (msg: string) => void = (m) => console.error(m),
+): Promise<void> {
+  let stopping = false;
+  const slots: WorkerProcess[] = [];
+  const launch = (i: number) => {
+    const w = spawnWorkerProcess(opts);
+    slots[i] = w;
+    void w.ready.then((backend) =>
+      log(`worker ${i + 1}/${n} (pid ${w.child.pid}) ready: ${backend}`),
+    );
+    void w.exited.then((code) => {
+      if (stopping) return;
+      log(`worker ${i + 1}/${n} (pid ${w.child.pid}) exited (${code}); starting another`);
+      setTimeout(() => !stopping && launch(i), 1000);
+    });
+  };
+  for (let i = 0; i < n; i++) launch(i);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      stopping = true;
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await Promise.all(slots.map((w) => w.stop()));
+}
+
+/** n worker processes for the length of one job (the demo, `tda attribute --workers`). */
+export async function startWorkerProcesses(
+  n: number,
+  opts: WorkerProcessOptions = {},
+): Promise<{ pids: number[]; stop(): Promise<void> }> {
+  const workers = Array.from({ length: n }, () => spawnWorkerProcess(opts));
+  try {
+    await Promise.all(workers.map((w) => w.ready));
+  } catch (e) {
+    await Promise.all(workers.map((w) => w.stop()));
+    throw e;
+  }
+  return {
+    pids: workers.map((w) => w.child.pid as number),
+    async stop() {
+      await Promise.all(workers.map((w) => w.stop()));
+    },
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * Entry point of one worker process (what `tda worker --processes N` forks N of): a worker on a
+ * task queue with compute concurrency 1 by default, since TensorFlow.js in one Node process runs
+ * on one thread. Prints `ready <pid> <backend>` once polling; on SIGINT/SIGTERM it drains, then
+ * writes its peak RSS to --report (if given) and exits.
+ *
+ *   node --import tsx workers/workerProcess.ts [--queue Q] [--concurrency N] [--chunk-rows R]
+ *     [--report FILE]
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { Worker } from '@temporalio/worker';
+import { loadConfig } from '../lib/config';
+import { isGpuBackend } from './featurizeQueue';
+import { createWorker, ensureBackend } from './worker';
+
+export interface WorkerReport {
+  pid: number;
+  backend: string;
+  /** Peak resident set size of this process, MiB. */
+  maxRssMb: number;
+  seconds: number;
+}
+
+function positiveInt(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`--${name} must be a positive integer, got "${v}"`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  const t0 = performance.now();
+  const { values } = parseArgs({
+    options: {
+      queue: { type: 'string' },
+      concurrency: { type: 'string' },
+      'chunk-rows': { type: 'string' },
+      report: { type: 'string' },
+    },
+  });
+  const config = loadConfig();
+  const backend = await ensureBackend(config);
+  const concurrency = positiveInt('concurrency', values.concurrency) ?? 1;
+  const chunkRows = positiveInt('chunk-rows', values['chunk-rows']);
+  const workers: Worker[] = [
+    await createWorker(config, { taskQueue: values.queue, concurrency, chunkRows }),
+  ];
+  // A GPU process also polls the GPU queue, where clients send featurize when it has pollers.
+  if (isGpuBackend(backend)) {
+    workers.push(
+      await createWorker(config, { taskQueue: config.taskQueues.gpu, concurrency, chunkRows }),
+    );
+  }
+  process.stdout.write(`ready ${process.pid} ${backend}\n`);
+  // Worker.run() returns after the SDK's own SIGINT/SIGTERM handling has drained it.
+  await Promise.all(workers.map((w) => w.run()));
+  if (values.report) {
+    const report: WorkerReport = {
+      pid: process.pid,
+      backend,
+      maxRssMb: process.resourceUsage().maxRSS / 1024,
+      seconds: (performance.now() - t0) / 1000,
+    };
+    writeFileSync(values.report, `${JSON.stringify(report)}\n`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e: Error) => {
+    console.error(`worker ${process.pid}: ${e.stack ?? e.message}`);
+    process.exit(1);
+  },
+);
