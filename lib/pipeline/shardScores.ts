@@ -1,10 +1,10 @@
 import { metadataOf, readColumn, readTable, writeColumns } from '../arrow/columns';
 import type { CheckpointInfo, ExampleFeatures } from '../features';
-import { scoreMethod } from '../methods/index';
 import { selfInfluence } from '../methods/selfInfluence';
 import { aggregateInfluence } from '../reduce/aggregate';
 import { TopKAccumulator, type TopKPartial } from '../reduce/topK';
 import { rankedColumns } from './rankedColumns';
+import { tensorScores } from './tensorScores';
 
 /**
  * Scoring one training shard against every query: the partial results the reduce stage merges.
@@ -20,12 +20,6 @@ export interface ShardScores {
   selfInfluence: Float64Array;
 }
 
-const METHOD_NAMES: Record<string, string> = {
-  tracin: 'tracIn',
-  gradDot: 'gradDot',
-  gradCos: 'gradCos',
-};
-
 export function scoreShardFeatures(args: {
   method: string;
   query: ExampleFeatures[];
@@ -34,13 +28,15 @@ export function scoreShardFeatures(args: {
   topK: number;
   offset: number;
 }): ShardScores {
-  const name = METHOD_NAMES[args.method];
-  if (!name) throw new Error(`unknown pipeline method "${args.method}"`);
-  const scores = scoreMethod(name, {
-    train: args.train,
-    query: args.query,
-    checkpoints: args.checkpoints,
-  });
+  if (!['tracin', 'gradDot', 'gradCos'].includes(args.method)) {
+    throw new Error(`unknown pipeline method "${args.method}"`);
+  }
+  const scores = tensorScores(
+    args.method as 'tracin' | 'gradDot' | 'gradCos',
+    args.train,
+    args.query,
+    args.checkpoints,
+  );
   const topk = new TopKAccumulator(scores.queries, args.topK);
   topk.addScores(scores, args.offset);
   const agg = aggregateInfluence(scores, args.offset);

@@ -1,0 +1,66 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { CheckpointInfo, ExampleFeatures } from '../features';
+import { emptyScores, type ScoreMatrix } from '../methods/blockProduct';
+import { cosineNorms } from '../methods/gradCos';
+import { checkCheckpoints, checkFeatures, checkSameDim } from '../methods/validate';
+
+/**
+ * The pipeline's first-order scores (TracIn-CP, Grad-Dot, Grad-Cos) with the products on the
+ * TensorFlow.js backend: the plain-JS products of lib/methods reach about 1.5 GFLOP/s, wasm's
+ * matMul over 20. Each checkpoint's product is float32 on the backend; the η-weighted sum over
+ * checkpoints and the cosine normalisation are float64. The distributed pipeline and the
+ * in-process runner both score through here, so their results stay identical; lib/methods is
+ * the float64 reference these are tested against.
+ */
+export function tensorScores(
+  method: 'tracin' | 'gradDot' | 'gradCos',
+  train: ExampleFeatures[],
+  query: ExampleFeatures[],
+  checkpoints: CheckpointInfo[],
+  /** Query rows per product, to bound memory (queries × train floats). */
+  queryBlock = 256,
+): ScoreMatrix {
+  checkCheckpoints(train, query, checkpoints, method);
+  const cs = method === 'tracin' ? checkpoints.map((_, c) => c) : [checkpoints.length - 1];
+  const nq = query[0].grads.rows;
+  const nt = train[0].grads.rows;
+  const out = emptyScores(nq, nt);
+  for (const c of cs) {
+    const t = train[c];
+    const q = query[c];
+    checkFeatures(t, `${method} train`);
+    checkFeatures(q, `${method} query`);
+    checkSameDim(t.grads, q.grads, method);
+    const eta = method === 'tracin' ? checkpoints[c].learningRate : 1;
+    const d = t.grads.dim;
+    // Transposed once up front: wasm's fast path is the untransposed product.
+    const tt = tf.tidy(() => tf.transpose(tf.tensor2d(t.grads.data, [nt, d])));
+    try {
+      for (let q0 = 0; q0 < nq; q0 += queryBlock) {
+        const rows = Math.min(queryBlock, nq - q0);
+        const block = tf.tidy(() => {
+          const qb = tf.tensor2d(q.grads.data.subarray(q0 * d, (q0 + rows) * d), [rows, d]);
+          return tf.matMul(qb, tt);
+        });
+        const s = block.dataSync() as Float32Array;
+        block.dispose();
+        const base = q0 * nt;
+        for (let k = 0; k < s.length; k++) out.data[base + k] += eta * s[k];
+      }
+    } finally {
+      tt.dispose();
+    }
+  }
+  if (method === 'gradCos') {
+    const c = checkpoints.length - 1;
+    const tn = cosineNorms(train[c], 'vector');
+    const qn = cosineNorms(query[c], 'vector');
+    for (let qi = 0; qi < nq; qi++) {
+      for (let i = 0; i < nt; i++) {
+        const den = qn[qi] * tn[i];
+        out.data[qi * nt + i] = den > 0 ? out.data[qi * nt + i] / den : 0;
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import type { ExampleFeatures } from '../../../lib/features';
+import { gradCos } from '../../../lib/methods/gradCos';
+import { gradDot } from '../../../lib/methods/gradDot';
+import { tracIn } from '../../../lib/methods/tracIn';
+import { tensorScores } from '../../../lib/pipeline/tensorScores';
+import { initBackend } from '../../../lib/tf/backend';
+
+function features(rows: number, dim: number, seed: number): ExampleFeatures {
+  let s = seed;
+  const rnd = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+  const data = Float32Array.from({ length: rows * dim }, rnd);
+  const sqNorm = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < dim; j++) sqNorm[i] += data[i * dim + j] ** 2;
+  return {
+    grads: { rows, dim, data, layers: [{ name: 'l', offset: 0, size: dim }] },
+    loss: new Float32Array(rows),
+    sqNorm,
+  };
+}
+
+function maxRelErr(a: Float64Array, b: Float64Array): number {
+  let scale = 0;
+  let err = 0;
+  for (let i = 0; i < a.length; i++) {
+    scale = Math.max(scale, Math.abs(b[i]));
+    err = Math.max(err, Math.abs(a[i] - b[i]));
+  }
+  return err / scale;
+}
+
+for (const backend of ['cpu', 'wasm'] as const) {
+  test(`tensor scores agree with the float64 methods (${backend})`, async () => {
+    await initBackend(backend, () => {});
+    assert.equal(tf.getBackend(), backend);
+    const cks = [
+      { step: 1, learningRate: 0.5 },
+      { step: 2, learningRate: 0.1 },
+    ];
+    const train = [features(300, 40, 1), features(300, 40, 2)];
+    const query = [features(7, 40, 3), features(7, 40, 4)];
+    // A query block smaller than the queries exercises the blocking.
+    const t = tensorScores('tracin', train, query, cks, 3);
+    assert.ok(maxRelErr(t.data, tracIn(train, query, cks).data) < 1e-5);
+    const d = tensorScores('gradDot', train, query, cks);
+    assert.ok(maxRelErr(d.data, gradDot(train[1], query[1]).data) < 1e-5);
+    const c = tensorScores('gradCos', train, query, cks);
+    assert.ok(maxRelErr(c.data, gradCos(train[1], query[1]).data) < 1e-5);
+    // Swapping the learning rates changes TracIn: the weighting is really applied.
+    const swapped = tensorScores(
+      'tracin',
+      train,
+      query,
+      [cks[1], cks[0]].map((c, i) => ({ ...c, step: i + 1 })),
+    );
+    assert.ok(maxRelErr(swapped.data, t.data) > 1e-2);
+    const bad = features(5, 40, 5);
+    bad.grads.data[3] = Number.NaN;
+    assert.throws(() => tensorScores('gradDot', [bad], [query[0]], [cks[0]]), /NaN|finite/);
+  });
+}
