@@ -6,6 +6,8 @@ import type { RunSpec } from './runSpec';
  * inputs changes, so stale features are never reused.
  */
 export const FEATURE_CODE_VERSION = 'grad-1';
+/** Likewise for what the score and reduce stages compute from features. */
+export const SCORE_CODE_VERSION = 'score-2';
 
 /** Stable JSON: object keys sorted, so equal values hash equally. */
 export function canonical(v: unknown): string {
@@ -54,6 +56,7 @@ export function runPrefixFor(
       train: train.parts,
       query: query.parts,
       features: specHash,
+      code: SCORE_CODE_VERSION,
     }),
   ).slice(0, 16);
   return `runs/${spec.name}/${h}`;

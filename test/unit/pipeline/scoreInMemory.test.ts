@@ -19,7 +19,7 @@ before(async () => {
   spec = await makeTinyRun(store, 'tiny', { trainRows: 120, queryRows: 6 });
 });
 
-test('in-memory TracIn equals the pipeline runner (same projector, float32)', async () => {
+test('in-memory TracIn (float64 products) agrees with the pipeline runner (float32 products)', async () => {
   const projector = {
     kind: 'kronecker' as const,
     k1: 4,
@@ -44,10 +44,11 @@ test('in-memory TracIn equals the pipeline runner (same projector, float32)', as
   const pro0 = [...idx].filter((_, r) => q[r] === 0 && kind[r] === 1);
   assert.deepEqual(pro0, mem.topk?.proponents[0].index);
   const s0 = [...score].filter((_, r) => q[r] === 0 && kind[r] === 1);
+  // float32 products vs float64: agree to float32 precision of the largest score.
+  const scale = Math.max(...s0.map(Math.abs));
   for (let j = 0; j < s0.length; j++) {
-    assert.ok(
-      Math.abs(s0[j] - (mem.topk?.proponents[0].score[j] as number)) <= 1e-9 * Math.abs(s0[j]),
-    );
+    const diff = Math.abs(s0[j] - (mem.topk?.proponents[0].score[j] as number));
+    assert.ok(diff <= 1e-5 * scale, `score ${j}: ${s0[j]} vs ${mem.topk?.proponents[0].score[j]}`);
   }
   const self = readColumn<Float64Array>(
     readTable(await store.get(summary.files.examples)),
