@@ -5,6 +5,7 @@
  * PROCESSES (each compute concurrency 1) via the attribute workflow.
  *
  *   npm run bench:scale -- --examples 10000 [--queries 1000] [--workers 2] [--shard-size 10000]
+ *     [--engine tf|js]
  *
  * Reports wall time per stage (from the progress query), activity seconds per kind (from the
  * histories), examples/s featurized, bytes written, peak RSS per worker and the longest workflow
@@ -45,6 +46,8 @@ const { values } = parseArgs({
     queries: { type: 'string', default: '1000' },
     workers: { type: 'string', default: '2' },
     'shard-size': { type: 'string', default: '10000' },
+    /** Kronecker projection arithmetic: 'tf' (backend matMul) or 'js' (bit-identical anywhere). */
+    engine: { type: 'string', default: 'tf' },
   },
 });
 const N = Number(values.examples);
@@ -227,7 +230,14 @@ async function main(): Promise<void> {
     train: `${prefix}/train`,
     query: `${prefix}/query`,
     method: 'tracin',
-    projector: { kind: 'kronecker', k1: 32, k2: 32, seed: 0, dtype: 'float16' },
+    projector: {
+      kind: 'kronecker',
+      k1: 32,
+      k2: 32,
+      seed: 0,
+      dtype: 'float16',
+      engine: values.engine as 'js' | 'tf',
+    },
     topK: 100,
     shardSize: SHARD,
     queryBlock: 1000,

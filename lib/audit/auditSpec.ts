@@ -22,6 +22,7 @@ export const auditInputSchema = z
       k2: 32,
       seed: 0,
       dtype: 'float16',
+      engine: 'js',
     }),
     layers: layerSelectionSchema.default('all'),
     /** Length of the suspicious list the audits compare. */

@@ -14,12 +14,15 @@ export const projectorSchema = z.discriminatedUnion('kind', [
     k2: z.number().int().min(1).max(4096),
     seed: z.number().int().min(0).default(0),
     dtype: storageDtype.default('float16'),
+    /** 'js': bit-identical on every backend; 'tf': the backend's matMul, about 3× faster. */
+    engine: z.enum(['js', 'tf']).default('js'),
   }),
   z.object({
     kind: z.enum(['gaussian', 'rademacher']),
     k: z.number().int().min(1).max(65536),
     seed: z.number().int().min(0).default(0),
     dtype: storageDtype.default('float16'),
+    engine: z.enum(['js', 'tf']).default('js'),
   }),
 ]);
 
@@ -63,6 +66,7 @@ export const runSpecSchema = z
       k2: 32,
       seed: 0,
       dtype: 'float16',
+      engine: 'js',
     }),
     layers: layerSelectionSchema.default('all'),
     testFunction: testFunctionSchema.default({ kind: 'loss' }),
