@@ -1,7 +1,6 @@
 import { readPart, readPartitionedInfo } from '../data/partitionedDataset';
-import type { ExampleFeatures } from '../features';
 import { readManifest, Transaction } from '../store/commit';
-import { readFeatureFile, writeFeatureFile } from './featureFile';
+import { type FeatureFile, readFeatureFile, writeFeatureFile } from './featureFile';
 import { concatFeatures, featurizeDataset } from './featurizeDataset';
 import type { RunContext } from './runContext';
 import type { FeaturizeResult, Plan, ShardTask } from './types';
@@ -57,7 +56,7 @@ export async function featurizeShard(
   if (!Number.isInteger(chunkRows) || chunkRows < 1) {
     throw new Error(`chunkRows must be a positive integer, got ${chunkRows}`);
   }
-  const chunks: ExampleFeatures[] = [];
+  const chunks: FeatureFile[] = [];
   const nChunks = Math.ceil(rows / chunkRows);
   const resumed = hooks.resume ? Math.min(hooks.resume.chunks, nChunks) : 0;
   for (let k = 0; k < nChunks; k++) {
@@ -65,12 +64,13 @@ export async function featurizeShard(
     const end = Math.min(shard.end, start + chunkRows);
     const chunkKey = `${tx.attemptPrefix}/chunk-${k}.arrow`;
     if (k < resumed) {
-      chunks.push(readFeatureFile(await store.get(chunkKey), chunkKey).features);
+      chunks.push(readFeatureFile(await store.get(chunkKey), chunkKey));
       continue;
     }
     const features = featurizeDataset(model, part, start, end, {
       layers: plan.spec.layers,
-      projector: plan.spec.projector,
+      // Unrounded: the file stores float16 once, and what it stores is what every stage reads.
+      projector: { ...plan.spec.projector, dtype: 'float32' },
       testFunction: plan.spec.testFunction,
       batchSize: plan.spec.batchSize,
     });
@@ -78,17 +78,19 @@ export async function featurizeShard(
     const labels = part.labels.subarray(start, end);
     const offset = shard.offset + (start - shard.start);
     const bytes = writeFeatureFile({ ids, labels, features }, { ...meta, offset });
-    // Stored values are what every later stage reads: keep the stored (maybe float16) rounding.
-    chunks.push(readFeatureFile(bytes).features);
+    chunks.push(readFeatureFile(bytes));
     await store.put(chunkKey, bytes);
     hooks.onChunk?.({ attemptId, chunks: k + 1, rows: end - shard.start, chunkRows });
   }
-  const features = concatFeatures(chunks);
+  const features = concatFeatures(chunks.map((c) => c.features));
+  const gradBits = chunks[0].gradBits
+    ? concatBits(chunks.map((c) => c.gradBits as Uint16Array))
+    : undefined;
   const ids = part.ids.slice(shard.start, shard.end);
   const labels = part.labels.slice(shard.start, shard.end);
   await tx.put(
     'features.arrow',
-    writeFeatureFile({ ids, labels, features }, { ...meta, offset: shard.offset }),
+    writeFeatureFile({ ids, labels, features, gradBits }, { ...meta, offset: shard.offset }),
   );
   await tx.commit({
     rows,
@@ -103,6 +105,16 @@ export async function featurizeShard(
     seconds: (performance.now() - t0) / 1000,
     resumedChunks: resumed,
   };
+}
+
+function concatBits(parts: Uint16Array[]): Uint16Array {
+  const out = new Uint16Array(parts.reduce((s, p) => s + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
 }
 
 function fileMeta(plan: Plan, c: number) {

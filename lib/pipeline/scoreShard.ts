@@ -30,7 +30,7 @@ export async function scoreShard(
     train.push((await ctx.features(plan, 'train', shardIndex, c)).features);
     onProgress();
   }
-  const scores = scoreShardFeatures({
+  const scores = await scoreShardFeatures({
     method: plan.spec.method,
     query,
     train,

@@ -20,18 +20,18 @@ export interface ShardScores {
   selfInfluence: Float64Array;
 }
 
-export function scoreShardFeatures(args: {
+export async function scoreShardFeatures(args: {
   method: string;
   query: ExampleFeatures[];
   train: ExampleFeatures[];
   checkpoints: CheckpointInfo[];
   topK: number;
   offset: number;
-}): ShardScores {
+}): Promise<ShardScores> {
   if (!['tracin', 'gradDot', 'gradCos'].includes(args.method)) {
     throw new Error(`unknown pipeline method "${args.method}"`);
   }
-  const scores = tensorScores(
+  const scores = await tensorScores(
     args.method as 'tracin' | 'gradDot' | 'gradCos',
     args.train,
     args.query,

@@ -10,16 +10,16 @@ import { checkCheckpoints, checkFeatures, checkSameDim } from '../methods/valida
  * matMul over 20. Each checkpoint's product is float32 on the backend; the η-weighted sum over
  * checkpoints and the cosine normalisation are float64. The distributed pipeline and the
  * in-process runner both score through here, so their results stay identical; lib/methods is
- * the float64 reference these are tested against.
+ * the float64 reference these are tested against. It yields to the event loop between blocks.
  */
-export function tensorScores(
+export async function tensorScores(
   method: 'tracin' | 'gradDot' | 'gradCos',
   train: ExampleFeatures[],
   query: ExampleFeatures[],
   checkpoints: CheckpointInfo[],
   /** Query rows per product, to bound memory (queries × train floats). */
-  queryBlock = 256,
-): ScoreMatrix {
+  queryBlock = 1024,
+): Promise<ScoreMatrix> {
   checkCheckpoints(train, query, checkpoints, method);
   const cs = method === 'tracin' ? checkpoints.map((_, c) => c) : [checkpoints.length - 1];
   const nq = query[0].grads.rows;
@@ -46,6 +46,8 @@ export function tensorScores(
         block.dispose();
         const base = q0 * nt;
         for (let k = 0; k < s.length; k++) out.data[base + k] += eta * s[k];
+        // Let the worker's event loop run (heartbeats, workflow tasks) between products.
+        await new Promise((resolve) => setImmediate(resolve));
       }
     } finally {
       tt.dispose();

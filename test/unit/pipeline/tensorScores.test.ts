@@ -42,14 +42,14 @@ for (const backend of ['cpu', 'wasm'] as const) {
     const train = [features(300, 40, 1), features(300, 40, 2)];
     const query = [features(7, 40, 3), features(7, 40, 4)];
     // A query block smaller than the queries exercises the blocking.
-    const t = tensorScores('tracin', train, query, cks, 3);
+    const t = await tensorScores('tracin', train, query, cks, 3);
     assert.ok(maxRelErr(t.data, tracIn(train, query, cks).data) < 1e-5);
-    const d = tensorScores('gradDot', train, query, cks);
+    const d = await tensorScores('gradDot', train, query, cks);
     assert.ok(maxRelErr(d.data, gradDot(train[1], query[1]).data) < 1e-5);
-    const c = tensorScores('gradCos', train, query, cks);
+    const c = await tensorScores('gradCos', train, query, cks);
     assert.ok(maxRelErr(c.data, gradCos(train[1], query[1]).data) < 1e-5);
     // Swapping the learning rates changes TracIn: the weighting is really applied.
-    const swapped = tensorScores(
+    const swapped = await tensorScores(
       'tracin',
       train,
       query,
@@ -58,6 +58,6 @@ for (const backend of ['cpu', 'wasm'] as const) {
     assert.ok(maxRelErr(swapped.data, t.data) > 1e-2);
     const bad = features(5, 40, 5);
     bad.grads.data[3] = Number.NaN;
-    assert.throws(() => tensorScores('gradDot', [bad], [query[0]], [cks[0]]), /NaN|finite/);
+    await assert.rejects(tensorScores('gradDot', [bad], [query[0]], [cks[0]]), /NaN|finite/);
   });
 }
