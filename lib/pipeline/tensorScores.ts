@@ -18,7 +18,7 @@ export async function tensorScores(
   query: ExampleFeatures[],
   checkpoints: CheckpointInfo[],
   /** Query rows per product, to bound memory (queries × train floats). */
-  queryBlock = 1024,
+  queryBlock = 256,
 ): Promise<ScoreMatrix> {
   checkCheckpoints(train, query, checkpoints, method);
   const cs = method === 'tracin' ? checkpoints.map((_, c) => c) : [checkpoints.length - 1];
