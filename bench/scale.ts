@@ -246,10 +246,17 @@ async function main(): Promise<void> {
   const queue = `scale-${id}`;
   const reportDir = mkdtempSync(join(tmpdir(), 'tda-scale-'));
   const workers = Array.from({ length: WORKERS }, (_, i) =>
-    spawnWorkerProcess({ queue, concurrency: 1, report: join(reportDir, `worker-${i}.json`) }),
+    spawnWorkerProcess({
+      queue,
+      concurrency: 1,
+      role: 'activities',
+      report: join(reportDir, `worker-${i}.json`),
+    }),
   );
-  await Promise.all(workers.map((w) => w.ready));
-  log(`${WORKERS} worker processes ready on ${queue}`);
+  // Workflow tasks in a light process of their own, as `tda worker` runs them.
+  const workflowWorker = spawnWorkerProcess({ queue, role: 'workflows' });
+  await Promise.all([...workers, workflowWorker].map((w) => w.ready));
+  log(`${WORKERS} compute worker processes and a workflow worker ready on ${queue}`);
 
   const client = await connectClient(config);
   const featurizeQueue = await chooseFeaturizeQueue(client, config);
@@ -284,7 +291,7 @@ async function main(): Promise<void> {
   stageStart.done ??= wall;
   log(`workflow done in ${wall.toFixed(1)} s`);
 
-  await Promise.all(workers.map((w) => w.stop()));
+  await Promise.all([...workers, workflowWorker].map((w) => w.stop()));
   const reports: WorkerReport[] = workers.map((_, i) =>
     JSON.parse(readFileSync(join(reportDir, `worker-${i}.json`), 'utf8')),
   );

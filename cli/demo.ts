@@ -64,7 +64,9 @@ export async function runDemo(
   const pool = await startWorkerProcesses(opts.workers ?? availableParallelism(), {
     queue: config.taskQueues.cpu,
   });
-  console.log(`${pool.pids.length} worker processes on task queue ${config.taskQueues.cpu}`);
+  console.log(
+    `${pool.pids.length - 1} compute worker processes and a workflow worker on task queue ${config.taskQueues.cpu}`,
+  );
   const client = await connectClient(config);
   try {
     const { summary, seconds } = await runAttribution(config, client, {

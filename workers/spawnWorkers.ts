@@ -9,6 +9,7 @@ export interface WorkerProcessOptions {
   queue?: string;
   concurrency?: number;
   chunkRows?: number;
+  role?: 'all' | 'workflows' | 'activities';
   /** File the child writes its WorkerReport (peak RSS) to when it exits cleanly. */
   report?: string;
   /** Environment of the child (its configuration); default this process's. */
@@ -34,6 +35,7 @@ export function spawnWorkerProcess(opts: WorkerProcessOptions = {}): WorkerProce
   if (opts.concurrency) args.push('--concurrency', String(opts.concurrency));
   if (opts.chunkRows) args.push('--chunk-rows', String(opts.chunkRows));
   if (opts.report) args.push('--report', opts.report);
+  if (opts.role) args.push('--role', opts.role);
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: opts.env ?? process.env,
@@ -64,8 +66,9 @@ export function spawnWorkerProcess(opts: WorkerProcessOptions = {}): WorkerProce
 }
 
 /**
- * Runs n worker processes until this process gets SIGINT/SIGTERM (passed on; each drains), and
- * starts a replacement for any that dies meanwhile.
+ * Runs n compute (activity) worker processes and one workflow worker process until this process
+ * gets SIGINT/SIGTERM (passed on; each drains), and replaces any that dies meanwhile. Workflow
+ * tasks get a process of their own because compute blocks an event loop for up to a second.
  */
 export async function runWorkerProcesses(
   n: number,
@@ -75,18 +78,18 @@ export async function runWorkerProcesses(
   let stopping = false;
   const slots: WorkerProcess[] = [];
   const launch = (i: number) => {
-    const w = spawnWorkerProcess(opts);
+    const role = i < n ? 'activities' : 'workflows';
+    const w = spawnWorkerProcess({ ...opts, role });
     slots[i] = w;
-    void w.ready.then((backend) =>
-      log(`worker ${i + 1}/${n} (pid ${w.child.pid}) ready: ${backend}`),
-    );
+    const name = i < n ? `compute worker ${i + 1}/${n}` : 'workflow worker';
+    void w.ready.then((backend) => log(`${name} (pid ${w.child.pid}) ready: ${backend}`));
     void w.exited.then((code) => {
       if (stopping) return;
-      log(`worker ${i + 1}/${n} (pid ${w.child.pid}) exited (${code}); starting another`);
+      log(`${name} (pid ${w.child.pid}) exited (${code}); starting another`);
       setTimeout(() => !stopping && launch(i), 1000);
     });
   };
-  for (let i = 0; i < n; i++) launch(i);
+  for (let i = 0; i <= n; i++) launch(i);
   await new Promise<void>((resolve) => {
     const stop = () => {
       stopping = true;
@@ -98,12 +101,18 @@ export async function runWorkerProcesses(
   await Promise.all(slots.map((w) => w.stop()));
 }
 
-/** n worker processes for the length of one job (the demo, `tda attribute --workers`). */
+/**
+ * n compute worker processes and one workflow worker process for the length of one job (the
+ * demo, `tda attribute --workers`).
+ */
 export async function startWorkerProcesses(
   n: number,
   opts: WorkerProcessOptions = {},
 ): Promise<{ pids: number[]; stop(): Promise<void> }> {
-  const workers = Array.from({ length: n }, () => spawnWorkerProcess(opts));
+  const workers = [
+    ...Array.from({ length: n }, () => spawnWorkerProcess({ ...opts, role: 'activities' })),
+    spawnWorkerProcess({ ...opts, role: 'workflows' }),
+  ];
   try {
     await Promise.all(workers.map((w) => w.ready));
   } catch (e) {

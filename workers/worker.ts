@@ -15,7 +15,15 @@ export interface WorkerOptions {
   concurrency?: number;
   /** Featurize rows per chunk (finer resume points); default CHUNK_ROWS. */
   chunkRows?: number;
+  /**
+   * 'all' (default) serves workflows and activities. A compute process blocks its event loop
+   * for up to a second at a time, which delays the workflow tasks it hosts: fleets run compute
+   * processes as 'activities' and one light 'workflows' process.
+   */
+  role?: WorkerRole;
 }
+
+export type WorkerRole = 'all' | 'workflows' | 'activities';
 
 let backend: Promise<string> | undefined;
 
@@ -27,15 +35,17 @@ export function ensureBackend(config: Config): Promise<string> {
 
 /** A worker serving the workflows and every activity on one task queue. */
 export async function createWorker(config: Config, opts: WorkerOptions = {}): Promise<Worker> {
-  await ensureBackend(config);
+  const role = opts.role ?? 'all';
+  if (role !== 'workflows') await ensureBackend(config);
   const connection = await connectWorker(config);
   const store = openStore(config);
   return Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: opts.taskQueue ?? config.taskQueues.cpu,
-    workflowsPath: WORKFLOWS_PATH,
-    activities: createActivities({ store, chunkRows: opts.chunkRows }),
+    workflowsPath: role === 'activities' ? undefined : WORKFLOWS_PATH,
+    activities:
+      role === 'workflows' ? undefined : createActivities({ store, chunkRows: opts.chunkRows }),
     maxConcurrentActivityTaskExecutions:
       opts.concurrency ?? config.workerConcurrency ?? availableParallelism(),
   });

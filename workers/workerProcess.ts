@@ -5,14 +5,14 @@
  * writes its peak RSS to --report (if given) and exits.
  *
  *   node --import tsx workers/workerProcess.ts [--queue Q] [--concurrency N] [--chunk-rows R]
- *     [--report FILE]
+ *     [--report FILE] [--role all|workflows|activities]
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Worker } from '@temporalio/worker';
 import { loadConfig } from '../lib/config';
 import { isGpuBackend } from './featurizeQueue';
-import { createWorker, ensureBackend } from './worker';
+import { createWorker, ensureBackend, type WorkerRole } from './worker';
 
 export interface WorkerReport {
   pid: number;
@@ -38,19 +38,29 @@ async function main(): Promise<void> {
       concurrency: { type: 'string' },
       'chunk-rows': { type: 'string' },
       report: { type: 'string' },
+      role: { type: 'string' },
     },
   });
+  const role = (values.role ?? 'all') as WorkerRole;
+  if (!['all', 'workflows', 'activities'].includes(role)) {
+    throw new Error(`--role must be all, workflows or activities, got "${role}"`);
+  }
   const config = loadConfig();
-  const backend = await ensureBackend(config);
+  const backend = role === 'workflows' ? 'none' : await ensureBackend(config);
   const concurrency = positiveInt('concurrency', values.concurrency) ?? 1;
   const chunkRows = positiveInt('chunk-rows', values['chunk-rows']);
   const workers: Worker[] = [
-    await createWorker(config, { taskQueue: values.queue, concurrency, chunkRows }),
+    await createWorker(config, { taskQueue: values.queue, concurrency, chunkRows, role }),
   ];
   // A GPU process also polls the GPU queue, where clients send featurize when it has pollers.
   if (isGpuBackend(backend)) {
     workers.push(
-      await createWorker(config, { taskQueue: config.taskQueues.gpu, concurrency, chunkRows }),
+      await createWorker(config, {
+        taskQueue: config.taskQueues.gpu,
+        concurrency,
+        chunkRows,
+        role: 'activities',
+      }),
     );
   }
   process.stdout.write(`ready ${process.pid} ${backend}\n`);
