@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { zodIssues } from './zodIssues';
 
 /** Compute backends in order of preference for `auto` (see lib/grad/backend.ts). */
 export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
@@ -87,8 +88,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new Error(`invalid configuration:\n${lines.join('\n')}`);
+    throw new Error(`invalid configuration:\n${zodIssues(parsed.error)}`);
   }
   return parsed.data;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { layerSelectionSchema, projectorSchema } from '../pipeline/runSpec';
+import { DEFAULT_PROJECTOR, layerSelectionSchema, projectorSchema } from '../pipeline/runSpec';
+import { zodIssues } from '../zodIssues';
 
 /**
  * What one audit of a growing training set is: the data prefix under which batches arrive (each
@@ -16,14 +17,7 @@ export const auditInputSchema = z
     data: z.string().min(1),
     /** Store key of the checkpoint manifest (the current model). */
     checkpoints: z.string().min(1),
-    projector: projectorSchema.default({
-      kind: 'kronecker',
-      k1: 32,
-      k2: 32,
-      seed: 0,
-      dtype: 'float16',
-      engine: 'js',
-    }),
+    projector: projectorSchema.default(DEFAULT_PROJECTOR),
     layers: layerSelectionSchema.default('all'),
     /** Length of the suspicious list the audits compare. */
     topK: z.number().int().min(1).max(10_000).default(100),
@@ -44,8 +38,7 @@ export class AuditInputError extends Error {
 export function parseAuditInput(input: unknown): AuditSpec {
   const r = auditInputSchema.safeParse(input);
   if (!r.success) {
-    const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(input)'}: ${i.message}`);
-    throw new AuditInputError(`invalid audit input:\n${lines.join('\n')}`);
+    throw new AuditInputError(`invalid audit input:\n${zodIssues(r.error)}`);
   }
   return r.data;
 }

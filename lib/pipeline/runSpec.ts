@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { zodIssues } from '../zodIssues';
 
 /**
  * A run specification: what the `attribute` workflow computes. Validated before anything runs; a
@@ -39,6 +40,16 @@ export const testFunctionSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 
+/** Kronecker 32×32 per layer in float16, bit-identical on every backend. */
+export const DEFAULT_PROJECTOR = {
+  kind: 'kronecker',
+  k1: 32,
+  k2: 32,
+  seed: 0,
+  dtype: 'float16',
+  engine: 'js',
+} as const;
+
 /** Methods the distributed pipeline scores with (each a pure function in lib/methods). */
 export const PIPELINE_METHODS = ['tracin', 'gradDot', 'gradCos'] as const;
 
@@ -60,14 +71,7 @@ export const runSpecSchema = z
     selfInfluence: z.boolean().default(true),
     /** Final-model-only: use just the last checkpoint, with learning rate 1. */
     finalModelOnly: z.boolean().default(false),
-    projector: projectorSchema.default({
-      kind: 'kronecker',
-      k1: 32,
-      k2: 32,
-      seed: 0,
-      dtype: 'float16',
-      engine: 'js',
-    }),
+    projector: projectorSchema.default(DEFAULT_PROJECTOR),
     layers: layerSelectionSchema.default('all'),
     testFunction: testFunctionSchema.default({ kind: 'loss' }),
     topK: z.number().int().min(1).max(10_000).default(100),
@@ -94,8 +98,7 @@ export class SpecError extends Error {
 export function parseRunSpec(input: unknown): RunSpec {
   const r = runSpecSchema.safeParse(input);
   if (!r.success) {
-    const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(spec)'}: ${i.message}`);
-    throw new SpecError(`invalid run spec:\n${lines.join('\n')}`);
+    throw new SpecError(`invalid run spec:\n${zodIssues(r.error, '(spec)')}`);
   }
   return r.data;
 }
