@@ -1,6 +1,8 @@
 import type { ObjectStore } from '../lib/store/objectStore';
 import { createAttributionActivities } from './attribution';
 import { createAuditActivities } from './audit';
+import { createEvaluateActivities } from './evaluate';
+import { createFurtherTrainingActivities } from './furtherTraining';
 import { createSmokeActivities } from './smoke';
 
 export interface ActivityDeps {
@@ -15,6 +17,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createSmokeActivities(deps.store),
     ...createAttributionActivities(deps.store, { chunkRows: deps.chunkRows }),
     ...createAuditActivities(deps.store),
+    ...createFurtherTrainingActivities(deps.store),
+    ...createEvaluateActivities(deps.store),
   };
 }
 

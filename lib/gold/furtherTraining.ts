@@ -2,6 +2,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { evaluateTestFunction, type Queries, type TestFunction } from '../train/testFunction';
 import { type StepInfo, type TrainData, train, writeWeights } from '../train/trainer';
 import type { NamedArray, TrainConfig, TrainState } from '../train/trainState';
+import { type Perturbation, type PerturbationMode, planRuns, type RunKey, runId } from './runPlan';
 
 /**
  * The further-training gold standard (final-model-only setting; Wei et al., IBM/fimoda): from the
@@ -21,15 +22,8 @@ import type { NamedArray, TrainConfig, TrainState } from '../train/trainState';
  * examples.
  */
 
-export type Perturbation =
-  | { kind: 'none' }
-  | { kind: 'remove'; index: number }
-  | { kind: 'upweight'; index: number; epsilon: number };
-
-export interface RunKey {
-  seed: number;
-  perturbation: Perturbation;
-}
+export type { Perturbation, PerturbationMode, RunKey } from './runPlan';
+export { planRuns, runId } from './runPlan';
 
 export interface FurtherTrainingSpec {
   /** Optimizer, learning rate, batch size and normalisation (the seed comes from each run). */
@@ -52,40 +46,6 @@ export interface RunOptions {
   checkpointEvery?: number;
   onCheckpoint?: (state: TrainState) => void | Promise<void>;
   onStep?: (info: StepInfo) => void | Promise<void>;
-}
-
-/** A stable name for a run, for storage keys and activity ids. */
-export function runId(key: RunKey): string {
-  const p = key.perturbation;
-  const what =
-    p.kind === 'none'
-      ? 'baseline'
-      : p.kind === 'remove'
-        ? `remove-${p.index}`
-        : `upweight-${p.index}-eps-${p.epsilon}`;
-  return `seed-${key.seed}/${what}`;
-}
-
-/** Every run the gold standard needs: one baseline per seed, one perturbed run per (seed, example). */
-export function planRuns(
-  examples: number[],
-  seeds: number[],
-  mode: { kind: 'remove' } | { kind: 'upweight'; epsilon: number } = { kind: 'remove' },
-): RunKey[] {
-  const runs: RunKey[] = [];
-  for (const seed of seeds) {
-    runs.push({ seed, perturbation: { kind: 'none' } });
-    for (const index of examples) {
-      runs.push({
-        seed,
-        perturbation:
-          mode.kind === 'remove'
-            ? { kind: 'remove', index }
-            : { kind: 'upweight', index, epsilon: mode.epsilon },
-      });
-    }
-  }
-  return runs;
 }
 
 function perturbedWeights(
@@ -279,7 +239,7 @@ export async function runGoldStandard(
   spec: FurtherTrainingSpec,
   examples: number[],
   seeds: number[],
-  mode: { kind: 'remove' } | { kind: 'upweight'; epsilon: number } = { kind: 'remove' },
+  mode: PerturbationMode = { kind: 'remove' },
   onRun?: (done: number, total: number) => void,
 ): Promise<GoldStandard> {
   const runs = planRuns(examples, seeds, mode);

@@ -23,7 +23,10 @@ export function inputTensor(
   return tf.tensor(ds.x.subarray(start * d, end * d), [n, ...inShape], 'float32');
 }
 
-/** Per-example features of rows [start, end) of a data set. */
+/**
+ * Per-example features of rows [start, end) of a data set, one batch-sized input tensor at a time
+ * built from the host rows: on wasm, slicing a large tensor copies all of it per call.
+ */
 export function featurizeDataset(
   model: tfl.LayersModel,
   ds: Dataset,
@@ -31,14 +34,20 @@ export function featurizeDataset(
   end: number,
   spec: FeaturizeSpec,
 ): ExampleFeatures {
-  const xs = inputTensor(model, ds, start, end);
-  try {
-    const labels = ds.labels.subarray(start, end);
-    const unlabeled = labels.some((l) => l < 0);
-    return featurize(model, xs, unlabeled ? null : labels, spec);
-  } finally {
-    xs.dispose();
+  const batch = spec.batchSize ?? 256;
+  const parts: ExampleFeatures[] = [];
+  for (let s = start; s < end; s += batch) {
+    const e = Math.min(end, s + batch);
+    const xs = inputTensor(model, ds, s, e);
+    try {
+      const labels = ds.labels.subarray(s, e);
+      const unlabeled = labels.some((l) => l < 0);
+      parts.push(featurize(model, xs, unlabeled ? null : labels, spec));
+    } finally {
+      xs.dispose();
+    }
   }
+  return concatFeatures(parts);
 }
 
 /** Joins features of consecutive row ranges (same layout). */

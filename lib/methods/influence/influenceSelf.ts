@@ -1,0 +1,61 @@
+/**
+ * Self-influence under projected influence functions: s_i = g_iᵀ (F + λI)⁻¹ g_i with the damped
+ * projected Gauss-Newton / empirical Fisher of projectedCurvature. With F + λI = L Lᵀ this is
+ * ‖L⁻¹ g_i‖², so L⁻¹ is formed once (k³/3) and each example costs one k×k product row.
+ * High values flag examples the rest of the data does not explain (mislabeled or rare).
+ */
+import type { ExampleFeatures } from '../../features';
+import { accumulateProduct } from '../blockProduct';
+import { checkFeatures } from '../validate';
+import type { ProjectedCurvature } from './projectedCurvature';
+
+/** L⁻¹ of a lower-triangular k×k L (row-major), by forward substitution per column. */
+export function lowerTriangularInverse(l: Float64Array, k: number): Float64Array {
+  if (l.length !== k * k) throw new Error(`triangular inverse: ${l.length} entries for ${k}²`);
+  const inv = new Float64Array(k * k);
+  for (let c = 0; c < k; c++) {
+    inv[c * k + c] = 1 / l[c * k + c];
+    for (let r = c + 1; r < k; r++) {
+      let s = 0;
+      for (let p = c; p < r; p++) s += l[r * k + p] * inv[p * k + c];
+      inv[r * k + c] = -s / l[r * k + r];
+    }
+  }
+  return inv;
+}
+
+const ROWS_PER_CHUNK = 1024;
+
+/** g_iᵀ (F + λI)⁻¹ g_i for every row of `train` (a shard or the whole set). */
+export function influenceSelfScores(
+  train: ExampleFeatures,
+  curvature: ProjectedCurvature,
+): Float64Array {
+  checkFeatures(train, 'influenceSelf train', true);
+  const k = curvature.dim;
+  if (train.grads.dim !== k) {
+    throw new Error(
+      `influenceSelf: train dim ${train.grads.dim} does not match curvature dim ${k}`,
+    );
+  }
+  const inv = { rows: k, dim: k, data: lowerTriangularInverse(curvature.factor, k) };
+  const n = train.grads.rows;
+  const out = new Float64Array(n);
+  // Chunks keep the n×k intermediate L⁻¹ g small.
+  for (let start = 0; start < n; start += ROWS_PER_CHUNK) {
+    const m = Math.min(ROWS_PER_CHUNK, n - start);
+    const rows = {
+      rows: m,
+      dim: k,
+      data: train.grads.data.subarray(start * k, (start + m) * k),
+    };
+    const y = new Float64Array(m * k);
+    accumulateProduct(rows, inv, y);
+    for (let i = 0; i < m; i++) {
+      let s = 0;
+      for (let c = 0; c < k; c++) s += y[i * k + c] * y[i * k + c];
+      out[start + i] = s;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,251 @@
+import {
+  type ActivityOptions,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  executeChild,
+  getExternalWorkflowHandle,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type {
+  FurtherTrainingActivities,
+  GoldJob,
+  GoldPlan,
+  GoldSummary,
+} from '../activities/furtherTraining';
+import { countRuns, type PerturbationMode, runAt } from '../lib/gold/runPlan';
+import type { OptimizerConfig } from '../lib/train/optimizer';
+import type { TrainConfig } from '../lib/train/trainState';
+
+/** The further-training gold standard as a job: every (seed, example) run, then the average. */
+export interface FurtherTrainingInput extends Omit<GoldJob, 'training'> {
+  /** Optimizer (SGD when absent), learning rate, batch size, loss normalisation. */
+  training: Omit<TrainConfig, 'seed' | 'optimizer'> & { optimizer?: OptimizerConfig };
+  /** Training-example indices to perturb; all rows when absent. */
+  examples?: number[];
+  seeds: number[];
+  /** remove (default) or upweight by ε. */
+  mode?: PerturbationMode;
+  /** Runs in flight at once per child workflow (default 8). */
+  window?: number;
+  /** Runs per child workflow (default 500), so no history grows past a few thousand events. */
+  runsPerChild?: number;
+  /** Child workflows in flight at once (default 4). */
+  childWindow?: number;
+  /** A run's heartbeat timeout: how soon a crashed worker's run is retried (default 1 minute). */
+  heartbeatTimeout?: string;
+  /** A run's start-to-close timeout (default 12 hours). */
+  runTimeout?: string;
+  /** Task queue of the training runs (e.g. a GPU queue); defaults to the workflow's. */
+  taskQueue?: string;
+  /** Set by continue-as-new: where the parent stopped. */
+  resume?: { nextRun: number; runsDone: number; trainRows: number };
+}
+
+export interface GoldProgress {
+  stage: 'prepare' | 'runs' | 'reduce' | 'done';
+  runsDone: number;
+  runsTotal: number;
+}
+
+/** Runs trained (or found committed) so far, out of all the job needs. */
+export const goldProgressQuery = defineQuery<GoldProgress>('goldProgress');
+/** Sent by each child workflow as its runs finish: how many more are done. */
+export const runsDoneSignal = defineSignal<[number]>('runsDone');
+
+/** One child's share of the runs: [start, end) of the job's run list (see lib/gold/runPlan). */
+export interface FurtherTrainingRunsInput {
+  job: GoldJob;
+  plan: GoldPlan;
+  trainRows: number;
+  start: number;
+  end: number;
+  window: number;
+  activity: { heartbeatTimeout: string; runTimeout: string; taskQueue?: string };
+  /** Workflow to tell of progress (the parent). */
+  reportTo?: string;
+}
+
+const control = proxyActivities<FurtherTrainingActivities>({
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '5 minutes',
+  retry: { maximumAttempts: 10, nonRetryableErrorTypes: ['InputError'] },
+});
+
+function planOf(input: FurtherTrainingInput): GoldPlan {
+  return {
+    ...(input.examples ? { examples: input.examples } : {}),
+    seeds: input.seeds,
+    mode: input.mode ?? { kind: 'remove' },
+  };
+}
+
+function jobOf(input: FurtherTrainingInput): GoldJob {
+  return {
+    modelPrefix: input.modelPrefix,
+    trainKey: input.trainKey,
+    queryKey: input.queryKey,
+    outputPrefix: input.outputPrefix,
+    training: { ...input.training, optimizer: input.training.optimizer ?? { kind: 'sgd' } },
+    steps: input.steps,
+    ...(input.testFunction ? { testFunction: input.testFunction } : {}),
+    ...(input.checkpointEvery !== undefined ? { checkpointEvery: input.checkpointEvery } : {}),
+  };
+}
+
+/**
+ * Validates the job, fans the runs out to child workflows (each a sliding window of run
+ * activities), then averages over seeds and commits the gold standard under
+ * <outputPrefix>/gold. Re-running a finished job returns its committed summary.
+ */
+export async function furtherTraining(input: FurtherTrainingInput): Promise<GoldSummary> {
+  const job = jobOf(input);
+  const plan = planOf(input);
+  const progress: GoldProgress = {
+    stage: 'prepare',
+    runsDone: input.resume?.runsDone ?? 0,
+    runsTotal: 0,
+  };
+  setHandler(goldProgressQuery, () => progress);
+  setHandler(runsDoneSignal, (n: number) => {
+    progress.runsDone += n;
+  });
+
+  let trainRows: number;
+  if (input.resume) trainRows = input.resume.trainRows;
+  else {
+    const prep = await control.prepareGold({ job, plan });
+    if (prep.completed) {
+      progress.runsTotal = progress.runsDone = prep.runs;
+      progress.stage = 'done';
+      return prep.completed;
+    }
+    trainRows = prep.trainRows;
+  }
+  const total = countRuns(plan.examples?.length ?? trainRows, plan.seeds.length);
+  progress.runsTotal = total;
+  progress.stage = 'runs';
+
+  const perChild = Math.max(1, input.runsPerChild ?? 500);
+  const maxChildren = Math.max(1, input.childWindow ?? 4);
+  const activity = {
+    heartbeatTimeout: input.heartbeatTimeout ?? '1 minute',
+    runTimeout: input.runTimeout ?? '12 hours',
+    ...(input.taskQueue ? { taskQueue: input.taskQueue } : {}),
+  };
+  const { workflowId } = workflowInfo();
+  let inFlight = 0;
+  let failure: unknown;
+  const children: Promise<void>[] = [];
+  let next = input.resume?.nextRun ?? 0;
+  while (next < total) {
+    await condition(() => inFlight < maxChildren || failure !== undefined);
+    if (failure !== undefined) break;
+    if (workflowInfo().continueAsNewSuggested) {
+      // Let the children in flight finish (their runs count by signal), then start afresh.
+      await Promise.all(children);
+      if (failure !== undefined) throw failure;
+      return continueAsNew<typeof furtherTraining>({
+        ...input,
+        resume: { nextRun: next, runsDone: progress.runsDone, trainRows },
+      });
+    }
+    const start = next;
+    const end = Math.min(total, start + perChild);
+    next = end;
+    inFlight++;
+    children.push(
+      executeChild(furtherTrainingRuns, {
+        workflowId: `${workflowId}/runs-${start}-${end}`,
+        args: [
+          {
+            job,
+            plan,
+            trainRows,
+            start,
+            end,
+            window: Math.max(1, input.window ?? 8),
+            activity,
+            reportTo: workflowId,
+          },
+        ],
+      }).then(
+        () => {
+          inFlight--;
+        },
+        (e) => {
+          inFlight--;
+          failure ??= e;
+        },
+      ),
+    );
+  }
+  await Promise.all(children);
+  if (failure !== undefined) throw failure;
+  // Signals can trail a child's completion; the count is only for display.
+  progress.runsDone = total;
+
+  progress.stage = 'reduce';
+  const summary = await control.goldReduce({ job, plan, trainRows });
+  progress.stage = 'done';
+  return summary;
+}
+
+/**
+ * A range of runs, at most `window` in flight; continues as new when its history grows, so a
+ * child never nears Temporal's event limits whatever its range.
+ */
+export async function furtherTrainingRuns(input: FurtherTrainingRunsInput): Promise<number> {
+  const { job, plan } = input;
+  const options: ActivityOptions = {
+    startToCloseTimeout: input.activity.runTimeout,
+    heartbeatTimeout: input.activity.heartbeatTimeout,
+    retry: { initialInterval: '1 second', nonRetryableErrorTypes: ['InputError'] },
+    ...(input.activity.taskQueue ? { taskQueue: input.activity.taskQueue } : {}),
+  };
+  const { furtherTrainingRun } = proxyActivities<FurtherTrainingActivities>(options);
+  const examples = plan.examples ?? Array.from({ length: input.trainRows }, (_, i) => i);
+  const parent = input.reportTo ? getExternalWorkflowHandle(input.reportTo) : undefined;
+  let unreported = 0;
+  const report = async (force: boolean) => {
+    if (parent && unreported > 0 && (force || unreported >= 10)) {
+      const n = unreported;
+      unreported = 0;
+      await parent.signal(runsDoneSignal, n);
+    }
+  };
+  let inFlight = 0;
+  let failure: unknown;
+  const runs: Promise<void>[] = [];
+  let r = input.start;
+  for (; r < input.end; r++) {
+    await condition(() => inFlight < input.window || failure !== undefined);
+    if (failure !== undefined) break;
+    if (workflowInfo().continueAsNewSuggested) break;
+    const key = runAt(examples, plan.seeds, plan.mode, r);
+    inFlight++;
+    runs.push(
+      furtherTrainingRun({ job, plan, run: key }).then(
+        async () => {
+          inFlight--;
+          unreported++;
+          await report(false);
+        },
+        (e) => {
+          inFlight--;
+          failure ??= e;
+        },
+      ),
+    );
+  }
+  await Promise.all(runs);
+  if (failure !== undefined) throw failure;
+  await report(true);
+  if (r < input.end) {
+    return continueAsNew<typeof furtherTrainingRuns>({ ...input, start: r });
+  }
+  return input.end - input.start;
+}
