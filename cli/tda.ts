@@ -2,6 +2,7 @@ import { type Command, runCommand, UsageError } from './command';
 import { attributeCommand } from './commands/attribute';
 import { audit } from './commands/audit';
 import { demo } from './commands/demo';
+import { evalCommand, gold } from './commands/gold';
 import { importCommand } from './commands/import';
 import { reportCommand } from './commands/report';
 import { scoreCommand } from './commands/score';
@@ -19,6 +20,8 @@ const COMMANDS: Command[] = [
   scoreCommand,
   reportCommand,
   audit,
+  gold,
+  evalCommand,
   demo,
   smoke,
 ];
