@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -15,10 +15,11 @@ import { readCommitted, readManifest } from '../../lib/store/commit';
 import { S3Store } from '../../lib/store/s3Store';
 import { readWeights } from '../../lib/train/trainer';
 import { connectClient } from '../../workers/connection';
+import { spawnWorkerProcess } from '../../workers/spawnWorkers';
 import { createWorker } from '../../workers/worker';
 import { evaluate, furtherTraining, goldProgressQuery } from '../../workflows';
 import type { FurtherTrainingInput } from '../../workflows/furtherTraining';
-import { ensureStack, ROOT } from '../support/stack';
+import { ensureStack } from '../support/stack';
 import { gaussianData, mlp, tf } from '../unit/train/helpers';
 
 await tf.setBackend('cpu');
@@ -258,19 +259,10 @@ test('furtherTraining end to end equals the in-process gold standard; evaluate s
   await client.connection.close();
 });
 
-function spawnWorker(queue: string): { child: ChildProcess; ready: Promise<void> } {
-  const child = spawn('npx', ['tsx', 'test/support/goldWorker.ts', queue, '2'], {
-    cwd: ROOT,
-    env: process.env,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (b: Buffer) => {
-      if (b.toString().includes('worker ready')) resolve();
-    });
-    child.on('exit', (code) => reject(new Error(`worker process exited early (${code})`)));
-  });
-  return { child, ready };
+// The worker's own node process (no npx or tsx wrapper in between), so SIGKILL really kills it.
+function spawnWorker(queue: string): { child: ChildProcess; ready: Promise<unknown> } {
+  const w = spawnWorkerProcess({ queue, concurrency: 2, onLine: () => {} });
+  return { child: w.child, ready: w.ready };
 }
 
 function exited(child: ChildProcess): Promise<void> {
