@@ -17,10 +17,14 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { sklearnDataDir } from '../lib/data/importCsv';
 import { agreementOverSteps } from '../lib/eval/agreement';
 import { agreementChart } from '../lib/eval/chart';
+import type { ExampleFeatures } from '../lib/features';
 import { type FurtherTrainingSpec, runGoldStandard } from '../lib/gold/furtherTraining';
+import { featurize } from '../lib/grad/featurize';
+import type { ScoreMatrix } from '../lib/methods/blockProduct';
+import { scoreMethod } from '../lib/methods/index';
+import { conjugateGradient } from '../lib/methods/influence/conjugateGradient';
+import { meanLossHvp } from '../lib/methods/influence/hvp';
 import { epochPermutation } from '../lib/train/batchOrder';
-import { forwardLogits, planChain } from '../lib/train/forward';
-import { crossEntropyPerExample } from '../lib/train/loss';
 import { writeWeights } from '../lib/train/trainer';
 import type { NamedArray } from '../lib/train/trainState';
 import { trainWithCheckpoints } from '../lib/train/trainWithCheckpoints';
@@ -85,38 +89,6 @@ function buildModel(d: number): tfl.LayersModel {
   return m;
 }
 
-/** Naive per-example gradients (one autodiff call per example), flattened, float64. */
-function perExampleGrads(
-  model: tfl.LayersModel,
-  x: Float32Array,
-  y: Int32Array,
-  d: number,
-): Float64Array[] {
-  const plan = planChain(model);
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const out: Float64Array[] = [];
-  for (let i = 0; i < y.length; i++) {
-    const flat = tf.tidy(() => {
-      const xi = tf.tensor2d(x.subarray(i * d, (i + 1) * d), [1, d]);
-      const yi = tf.tensor1d([y[i]], 'int32');
-      const { grads } = tf.variableGrads(
-        () => tf.sum(crossEntropyPerExample(forwardLogits(plan, xi), yi)) as tf.Scalar,
-        vars,
-      );
-      return tf.concat(vars.map((v) => tf.reshape(grads[v.name], [-1])));
-    });
-    out.push(Float64Array.from(flat.dataSync()));
-    flat.dispose();
-  }
-  return out;
-}
-
-const dot = (a: Float64Array, b: Float64Array) => {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
-};
-
 async function main(): Promise<void> {
   const t0 = performance.now();
   if (!CSV) throw new Error('breast_cancer.csv not found: set FIDELITY_CSV');
@@ -166,32 +138,54 @@ async function main(): Promise<void> {
   const qIdx = Array.from({ length: Math.min(Q, te.y.length) }, (_, i) => i);
   const qs = take(te.x, te.y, d, qIdx);
   const queries = { x: tf.tensor2d(qs.x, [qIdx.length, d]), labels: qs.y };
-  const ex = take(tr.x, tr.y, d, examples);
 
-  // Methods from naive per-example gradients: Grad-Dot, Grad-Cos at θ_f; TracIn-CP over the
-  // training checkpoints, each weighted by its learning rate.
-  const scores: Record<string, Float64Array> = {
-    'Grad-Dot': new Float64Array(qIdx.length * M),
-    'Grad-Cos': new Float64Array(qIdx.length * M),
-    'TracIn-CP': new Float64Array(qIdx.length * M),
-  };
+  // Every method from the project's gradient engine (exact per-example gradients, projector
+  // none) and lib/methods, over the whole training set; the M attributed examples' columns kept.
+  const featurizeAt = (xs: Float32Array, ys: Int32Array) =>
+    featurize(model, tf.tensor2d(xs, [ys.length, d]), ys, { projector: { kind: 'none' } });
+  const trainF: ExampleFeatures[] = [];
+  const queryF: ExampleFeatures[] = [];
   for (const cp of checkpoints) {
     writeWeights(model, cp.weights);
-    const g = perExampleGrads(model, ex.x, ex.y, d);
-    const q = perExampleGrads(model, qs.x, qs.y, d);
-    const final = cp === checkpoints[checkpoints.length - 1];
-    for (let j = 0; j < q.length; j++) {
-      const nq = Math.sqrt(dot(q[j], q[j]));
-      for (let i = 0; i < M; i++) {
-        const s = dot(g[i], q[j]);
-        scores['TracIn-CP'][j * M + i] += cp.learningRate * s;
-        if (final) {
-          scores['Grad-Dot'][j * M + i] = s;
-          scores['Grad-Cos'][j * M + i] = s / (Math.sqrt(dot(g[i], g[i])) * nq || 1);
-        }
-      }
+    trainF.push(featurizeAt(tr.x, tr.y));
+    queryF.push(featurizeAt(qs.x, qs.y));
+  }
+  const cks = checkpoints.map((c) => ({ step: c.step, learningRate: c.learningRate }));
+  const input = { train: trainF, query: queryF, checkpoints: cks };
+  const columns = (m: ScoreMatrix): Float64Array => {
+    const out = new Float64Array(m.queries * M);
+    for (let j = 0; j < m.queries; j++) {
+      for (let i = 0; i < M; i++) out[j * M + i] = m.data[j * m.train + examples[i]];
+    }
+    return out;
+  };
+  // θ_f is the last checkpoint's weights (the model holds them now).
+  const hvp = meanLossHvp(model, data.x, tr.y);
+  let damping = 0.01;
+  let influenceCG: ScoreMatrix | undefined;
+  while (!influenceCG) {
+    try {
+      influenceCG = scoreMethod('influenceExact', {
+        ...input,
+        options: {
+          solve: (q) => conjugateGradient(hvp.hvp, q, { damping, maxIterations: 500 }).x,
+        },
+      });
+    } catch (e) {
+      // A non-convex model's Hessian can be indefinite: raise the damping until CG converges.
+      if (!/positive definite/.test((e as Error).message) || damping > 10) throw e;
+      damping *= 10;
     }
   }
+  console.log(`influence (CG): damping ${damping}`);
+  const scores: Record<string, Float64Array> = {
+    'Grad-Dot': columns(scoreMethod('gradDot', input)),
+    'Grad-Cos': columns(scoreMethod('gradCos', input)),
+    'TracIn-CP': columns(scoreMethod('tracIn', input)),
+    'IF (CG)': columns(influenceCG),
+    'IF (Gauss-Newton)': columns(scoreMethod('influenceProjected', input)),
+    DataInf: columns(scoreMethod('dataInf', input)),
+  };
   const tMethods = performance.now();
   console.log(`methods: ${((tMethods - t0) / 1000).toFixed(1)} s so far`);
 
