@@ -7,20 +7,18 @@ import { after, before, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure } from '@temporalio/common';
 import type { Worker } from '@temporalio/worker';
-import { readColumn, readTable } from '../../lib/arrow/columns';
 import { readAllParts, writePartitioned } from '../../lib/data/partitionedDataset';
 import { runInProcess } from '../../lib/pipeline/runInProcess';
 import type { RunSpecInput } from '../../lib/pipeline/runSpec';
-import type { RunSummary } from '../../lib/pipeline/types';
 import { buildReport } from '../../lib/report/buildReport';
 import { renderReport } from '../../lib/report/renderReport';
 import { readManifest } from '../../lib/store/commit';
 import { FsStore } from '../../lib/store/fsStore';
-import type { ObjectStore } from '../../lib/store/objectStore';
 import { S3Store } from '../../lib/store/s3Store';
 import { connectClient } from '../../workers/connection';
 import { createWorker, ensureBackend } from '../../workers/worker';
 import { attribute, progressQuery } from '../../workflows';
+import { readRunResults } from '../support/runResults';
 import { ensureStack } from '../support/stack';
 import { makeTinyRun } from '../support/tinyRun';
 
@@ -40,17 +38,7 @@ after(async () => {
   await running;
 });
 
-async function results(store: ObjectStore, summary: RunSummary) {
-  const topk = readTable(await store.get(summary.files.topk));
-  const ex = readTable(await store.get(summary.files.examples));
-  return {
-    index: Array.from(readColumn<Int32Array>(topk, 'index', 'int32').values),
-    score: Array.from(readColumn<Float64Array>(topk, 'score', 'float64').values),
-    kind: Array.from(readColumn<Int32Array>(topk, 'kind', 'int32').values),
-    self: Array.from(readColumn<Float64Array>(ex, 'self_influence', 'float64').values),
-    aggregate: Array.from(readColumn<Float64Array>(ex, 'aggregate', 'float64').values),
-  };
-}
+const results = readRunResults;
 
 async function execute(spec: RunSpecInput, id = randomUUID()) {
   const client = await connectClient(config);

@@ -12,7 +12,6 @@ import {
   WorkflowNotFoundError,
 } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
-import { readColumn, readTable } from '../../lib/arrow/columns';
 import { runInProcess } from '../../lib/pipeline/runInProcess';
 import type { RunSpecInput } from '../../lib/pipeline/runSpec';
 import type { FeaturizeResult, RunSummary } from '../../lib/pipeline/types';
@@ -23,6 +22,7 @@ import { connectClient } from '../../workers/connection';
 import { ensureBackend } from '../../workers/worker';
 import type { attribute } from '../../workflows';
 import { type PrivateStack, startPrivateStack } from '../support/privateStack';
+import { readRunResults } from '../support/runResults';
 import { makeTinyRun } from '../support/tinyRun';
 import { spawnWorkerProcess, type WorkerProcess } from '../support/workerProcess';
 
@@ -63,14 +63,8 @@ function startWorker(queue: string, chunkRows = CHUNK_ROWS): WorkerProcess {
 }
 
 async function results(store: ObjectStore, summary: RunSummary) {
-  const topk = readTable(await store.get(summary.files.topk));
-  const ex = readTable(await store.get(summary.files.examples));
   return {
-    index: Array.from(readColumn<Int32Array>(topk, 'index', 'int32').values),
-    score: Array.from(readColumn<Float64Array>(topk, 'score', 'float64').values),
-    kind: Array.from(readColumn<Int32Array>(topk, 'kind', 'int32').values),
-    self: Array.from(readColumn<Float64Array>(ex, 'self_influence', 'float64').values),
-    aggregate: Array.from(readColumn<Float64Array>(ex, 'aggregate', 'float64').values),
+    ...(await readRunResults(store, summary)),
     topSelfInfluence: summary.topSelfInfluence,
     runPrefix: summary.runPrefix,
   };
