@@ -68,11 +68,12 @@ function makeColumn(name: string, c: ColumnSpec, rows: number): Data {
   return makeData({ type: list, length: rows, nullCount: 0, child: leaf } as any);
 }
 
-/** Encodes columns of equal row count as one Arrow IPC file (one record batch). */
+/** Encodes columns of equal row count as one Arrow IPC file or stream (one record batch). */
 export function writeColumns(
   rows: number,
   columns: Record<string, ColumnSpec>,
   metadata: Record<string, string> = {},
+  format: 'file' | 'stream' = 'file',
 ): Uint8Array {
   const data = Object.entries(columns).map(([name, c]) => makeColumn(name, c, rows));
   const fields = Object.keys(columns).map((name, i) => new Field(name, data[i].type, false));
@@ -84,7 +85,33 @@ export function writeColumns(
     children: data,
   });
   const table = new Table(schema, [new RecordBatch(schema, struct)]);
-  return tableToIPC(table, 'file');
+  return tableToIPC(table, format);
+}
+
+/** The end-of-stream marker of the Arrow IPC stream format (continuation, zero length). */
+export const STREAM_END = Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0);
+
+/**
+ * An Arrow IPC stream's schema message and its record-batch messages (without the end marker).
+ * Streams of one schema concatenate: schema, the batches of each, then STREAM_END is one
+ * stream, which is how a file is written chunk by chunk with each byte sent once.
+ */
+export function splitStream(bytes: Uint8Array): { schema: Uint8Array; batches: Uint8Array } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const tail = bytes.subarray(bytes.byteLength - STREAM_END.byteLength);
+  if (
+    bytes.byteLength < 16 ||
+    view.getUint32(0, true) !== 0xffffffff ||
+    !tail.every((b, i) => b === STREAM_END[i])
+  ) {
+    throw new Error('not an Arrow IPC stream (continuation marker or end marker missing)');
+  }
+  // A schema message has no body: the marker, its metadata length, then the metadata.
+  const schemaEnd = 8 + view.getInt32(4, true);
+  return {
+    schema: bytes.subarray(0, schemaEnd),
+    batches: bytes.subarray(schemaEnd, bytes.byteLength - STREAM_END.byteLength),
+  };
 }
 
 /** Parses IPC bytes, naming the file in the error when they are not Arrow. */

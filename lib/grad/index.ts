@@ -3,7 +3,7 @@ export { blockSqNorms, concatBlocks } from './blockMath';
 export { type ExactDots, exactDots } from './dotProducts';
 export { type BatchFactors, computeFactors, type ModelPlan, planModel } from './factors';
 export { type FeaturizeOptions, featurize, featurizeFactors } from './featurize';
-export { decodeFloat16, encodeFloat16, roundToFloat16 } from './float16';
+export { decodeFloat16, encodeFloat16, roundToFloat16, toHalf } from './float16';
 export { LoraDense, type LoraDenseArgs, loraDense } from './LoraDense';
 export { checkProjector, projectBlocks, projectedSize } from './projectors';
 export type {

@@ -30,10 +30,15 @@ export interface FeatureFile {
 
 const META_KEY = 'tda.features';
 
-/** With `f.gradBits` (float16 only), those bits are stored instead of encoding the gradients. */
+/**
+ * With `f.gradBits` (float16 only), those bits are stored instead of encoding the gradients.
+ * Featurize writes the stream format, chunk by chunk (lib/store/chunkedUpload.ts); readers take
+ * either format.
+ */
 export function writeFeatureFile(
   f: Omit<FeatureFile, 'meta'>,
   meta: Omit<FeatureFileMeta, 'layers'>,
+  format: 'file' | 'stream' = 'file',
 ): Uint8Array {
   const { grads } = f.features;
   const rows = grads.rows;
@@ -51,7 +56,7 @@ export function writeFeatureFile(
     columns.layer_sq_norm = { values: f.features.layerSqNorm, width: grads.layers.length };
   }
   const full: FeatureFileMeta = { ...meta, layers: grads.layers };
-  return writeColumns(rows, columns, { [META_KEY]: JSON.stringify(full) });
+  return writeColumns(rows, columns, { [META_KEY]: JSON.stringify(full) }, format);
 }
 
 export function readFeatureFile(bytes: Uint8Array, what = 'feature file'): FeatureFile {

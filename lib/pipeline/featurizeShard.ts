@@ -1,7 +1,9 @@
+import { STREAM_END, splitStream } from '../arrow/columns';
 import { readPart, readPartitionedInfo } from '../data/partitionedDataset';
+import { ChunkedUpload, type ChunkedUploadState, concatBytes } from '../store/chunkedUpload';
 import { readManifest, Transaction } from '../store/commit';
-import { type FeatureFile, readFeatureFile, writeFeatureFile } from './featureFile';
-import { concatFeatures, featurizeDataset } from './featurizeDataset';
+import { writeFeatureFile } from './featureFile';
+import { featurizeDataset } from './featurizeDataset';
 import type { RunContext } from './runContext';
 import type { FeaturizeResult, Plan, ShardTask } from './types';
 
@@ -15,21 +17,27 @@ export interface ChunkState {
   rows: number;
   /** The attempt's chunk size: a retry on a worker configured differently must use the same. */
   chunkRows?: number;
+  /** Where the feature file's upload stands (parts sent, chunks pending). */
+  upload?: ChunkedUploadState;
 }
 
 export interface FeaturizeHooks {
-  /** A retried attempt's id and how many chunks it saved (from its last heartbeat). */
-  resume?: { attemptId: string; chunks: number; chunkRows?: number };
+  /** A retried attempt's state (from its last heartbeat). */
+  resume?: ChunkState;
   /** After each chunk is saved: heartbeat here. Throwing stops the work (cancellation). */
   onChunk?: (state: ChunkState) => void;
   /** Rows per chunk (default CHUNK_ROWS); smaller means finer resume points and heartbeats. */
   chunkRows?: number;
 }
 
+/** The committed feature file of a (checkpoint, shard): an Arrow IPC stream. */
+export const FEATURES_FILE = 'features.arrows';
+
 /**
  * Per-example features of one (checkpoint, shard), committed under a key derived from the
- * checkpoint hash, the featurize settings and the shard's content: a repeated run reuses it. Each
- * chunk is saved under the attempt's prefix first, so a retry resumes after the last saved one.
+ * checkpoint hash, the featurize settings and the shard's content: a repeated run reuses it.
+ * The file is an Arrow stream written chunk by chunk as the parts of one multipart upload, so
+ * each byte goes to the store once and a retry resumes after the last saved chunk.
  */
 export async function featurizeShard(
   ctx: RunContext,
@@ -51,22 +59,17 @@ export async function featurizeShard(
   const info = await readPartitionedInfo(store, set.prefix);
   const part = await readPart(store, set.prefix, info, shard.part);
   const model = await ctx.model(plan.checkpoints[task.checkpoint].key);
-  const meta = fileMeta(plan, task.checkpoint);
+  // Every chunk carries the shard's metadata, so the chunks' schemas are one schema.
+  const meta = { ...fileMeta(plan, task.checkpoint), offset: shard.offset };
   const chunkRows = hooks.resume?.chunkRows ?? hooks.chunkRows ?? CHUNK_ROWS;
   if (!Number.isInteger(chunkRows) || chunkRows < 1) {
     throw new Error(`chunkRows must be a positive integer, got ${chunkRows}`);
   }
-  const chunks: FeatureFile[] = [];
+  const upload = await ChunkedUpload.open(store, tx.keyOf(FEATURES_FILE), hooks.resume?.upload);
   const nChunks = Math.ceil(rows / chunkRows);
-  const resumed = hooks.resume ? Math.min(hooks.resume.chunks, nChunks) : 0;
-  for (let k = 0; k < nChunks; k++) {
+  for (let k = upload.resumedChunks; k < nChunks; k++) {
     const start = shard.start + k * chunkRows;
     const end = Math.min(shard.end, start + chunkRows);
-    const chunkKey = `${tx.attemptPrefix}/chunk-${k}.arrow`;
-    if (k < resumed) {
-      chunks.push(readFeatureFile(await store.get(chunkKey), chunkKey));
-      continue;
-    }
     const features = featurizeDataset(model, part, start, end, {
       layers: plan.spec.layers,
       // Unrounded: the file stores float16 once, and what it stores is what every stage reads.
@@ -76,45 +79,31 @@ export async function featurizeShard(
     });
     const ids = part.ids.subarray(start, end);
     const labels = part.labels.subarray(start, end);
-    const offset = shard.offset + (start - shard.start);
-    const bytes = writeFeatureFile({ ids, labels, features }, { ...meta, offset });
-    chunks.push(readFeatureFile(bytes));
-    await store.put(chunkKey, bytes);
-    hooks.onChunk?.({ attemptId, chunks: k + 1, rows: end - shard.start, chunkRows });
+    const { schema, batches } = splitStream(
+      writeFeatureFile({ ids, labels, features }, meta, 'stream'),
+    );
+    await upload.append(k === 0 ? concatBytes([schema, batches]) : batches);
+    hooks.onChunk?.({
+      attemptId,
+      chunks: k + 1,
+      rows: end - shard.start,
+      chunkRows,
+      upload: upload.state,
+    });
   }
-  const features = concatFeatures(chunks.map((c) => c.features));
-  const gradBits = chunks[0].gradBits
-    ? concatBits(chunks.map((c) => c.gradBits as Uint16Array))
-    : undefined;
-  const ids = part.ids.slice(shard.start, shard.end);
-  const labels = part.labels.slice(shard.start, shard.end);
-  await tx.put(
-    'features.arrow',
-    writeFeatureFile({ ids, labels, features, gradBits }, { ...meta, offset: shard.offset }),
-  );
+  tx.adopt(FEATURES_FILE, await upload.finish(STREAM_END));
   await tx.commit({
     rows,
     checkpointStep: plan.checkpoints[task.checkpoint].step,
     shard: shard.hash,
   });
-  for (let k = 0; k < nChunks; k++) await store.delete(`${tx.attemptPrefix}/chunk-${k}.arrow`);
   return {
     prefix,
     rows,
     cached: false,
     seconds: (performance.now() - t0) / 1000,
-    resumedChunks: resumed,
+    resumedChunks: upload.resumedChunks,
   };
-}
-
-function concatBits(parts: Uint16Array[]): Uint16Array {
-  const out = new Uint16Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 function fileMeta(plan: Plan, c: number) {

@@ -5,6 +5,7 @@ import { readCommitted } from '../store/commit';
 import { getJson, type ObjectStore } from '../store/objectStore';
 import { type FeatureFile, readFeatureFile } from './featureFile';
 import { concatFeatures } from './featurizeDataset';
+import { FEATURES_FILE } from './featurizeShard';
 import { featureKey } from './keys';
 import type { Plan } from './types';
 
@@ -59,8 +60,8 @@ export class RunContext {
     c: number,
   ): Promise<FeatureFile> {
     const prefix = this.featurePrefix(plan, set, shard, c);
-    const bytes = await readCommitted(this.store, prefix, 'features.arrow');
-    return readFeatureFile(bytes, `${prefix}/features.arrow`);
+    const bytes = await readCommitted(this.store, prefix, FEATURES_FILE);
+    return readFeatureFile(bytes, `${prefix}/${FEATURES_FILE}`);
   }
 
   /** Every query's features at checkpoint c (queries are few: they fit in memory). */

@@ -33,19 +33,21 @@ export async function tensorScores(
     checkSameDim(t.grads, q.grads, method);
     const eta = method === 'tracin' ? checkpoints[c].learningRate : 1;
     const d = t.grads.dim;
-    // Transposed once up front: wasm's fast path is the untransposed product.
-    const tt = tf.tidy(() => tf.transpose(tf.tensor2d(t.grads.data, [nt, d])));
+    // The training rows are the product's left operand and the queries its right: wasm's matMul
+    // packs the right operand, and packing 1,000 queries instead of 10,000 training rows makes
+    // the product 1.9 times faster (bench:scale). The result is train-major; it is added to the
+    // query-major scores in tiles so both sides stay in cache.
+    const tt = tf.tensor2d(t.grads.data, [nt, d]);
     try {
       for (let q0 = 0; q0 < nq; q0 += queryBlock) {
         const rows = Math.min(queryBlock, nq - q0);
         const block = tf.tidy(() => {
           const qb = tf.tensor2d(q.grads.data.subarray(q0 * d, (q0 + rows) * d), [rows, d]);
-          return tf.matMul(qb, tt);
+          return tf.matMul(tt, qb, false, true);
         });
         const s = block.dataSync() as Float32Array;
         block.dispose();
-        const base = q0 * nt;
-        for (let k = 0; k < s.length; k++) out.data[base + k] += eta * s[k];
+        addTransposed(out.data, nt, q0, s, rows, eta);
         // Let the worker's event loop run (heartbeats, workflow tasks) between products.
         await new Promise((resolve) => setImmediate(resolve));
       }
@@ -65,4 +67,23 @@ export async function tensorScores(
     }
   }
   return out;
+}
+
+/** out[(q0 + j) * nt + i] += eta * s[i * rows + j]: a train-major block into query-major scores. */
+function addTransposed(
+  out: Float64Array,
+  nt: number,
+  q0: number,
+  s: Float32Array,
+  rows: number,
+  eta: number,
+): void {
+  const TILE = 64;
+  for (let i0 = 0; i0 < nt; i0 += TILE) {
+    const i1 = Math.min(nt, i0 + TILE);
+    for (let j = 0; j < rows; j++) {
+      const base = (q0 + j) * nt;
+      for (let i = i0; i < i1; i++) out[base + i] += eta * s[i * rows + j];
+    }
+  }
 }

@@ -12,7 +12,12 @@ export const MANIFEST = 'MANIFEST.json';
 export interface CommittedFile {
   key: string;
   bytes: number;
+  /**
+   * SHA-256 of the bytes; for a file uploaded in `parts` parts (ChunkedUpload), SHA-256 of the
+   * parts' SHA-256 digests, in order (as S3 forms a multipart ETag from the parts' MD5s).
+   */
   sha256: string;
+  parts?: number;
 }
 
 export interface Manifest<M = unknown> {
@@ -36,11 +41,20 @@ export class Transaction {
 
   async put(name: string, body: Uint8Array | string): Promise<CommittedFile> {
     const bytes = typeof body === 'string' ? new TextEncoder().encode(body) : body;
-    const key = `${this.attemptPrefix}/${name}`;
-    await this.store.put(key, bytes);
-    const file = { key, bytes: bytes.byteLength, sha256: sha256(bytes) };
-    this.files[name] = file;
-    return file;
+    await this.store.put(this.keyOf(name), bytes);
+    return this.adopt(name, { bytes: bytes.byteLength, sha256: sha256(bytes) });
+  }
+
+  /** Where this attempt writes `name`, for files written some other way (ChunkedUpload). */
+  keyOf(name: string): string {
+    return `${this.attemptPrefix}/${name}`;
+  }
+
+  /** Records a file already written at keyOf(name), to be committed with the others. */
+  adopt(name: string, file: Omit<CommittedFile, 'key'>): CommittedFile {
+    const committed = { key: this.keyOf(name), ...file };
+    this.files[name] = committed;
+    return committed;
   }
 
   /**

@@ -1,15 +1,32 @@
-import { randomUUID } from 'node:crypto';
-import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  appendFile,
+  copyFile,
+  mkdir,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { checkKey, NotFoundError, type ObjectStore } from './objectStore';
+import { checkKey, NoSuchUploadError, NotFoundError, type ObjectStore } from './objectStore';
 
 /** The local-filesystem store, for file:// URIs and single-machine use. */
 export class FsStore implements ObjectStore {
   readonly uri: string;
   private readonly root: string;
 
-  constructor(root: string) {
+  /**
+   * A filesystem has no minimum part size; a test can set S3's (S3_MIN_PART_BYTES) to exercise
+   * the code that must respect it.
+   */
+  constructor(
+    root: string,
+    readonly minPartBytes = 0,
+  ) {
     this.root = resolve(root);
     this.uri = pathToFileURL(this.root).href;
   }
@@ -84,5 +101,107 @@ export class FsStore implements ObjectStore {
         throw new NotFoundError(this.uri, fromKey);
       throw e;
     }
+  }
+
+  // An upload is a marker file beside the target plus one file per part, all ending in
+  // ".partial" so list() never shows them; complete() joins the parts and renames atomically.
+  private uploadPath(key: string, uploadId: string, part?: number): string {
+    if (!/^[0-9a-f-]{36}$/.test(uploadId)) {
+      throw new NoSuchUploadError(this.uri, key, uploadId);
+    }
+    return `${this.path(key)}.${uploadId}.${part ?? 'upload'}.partial`;
+  }
+
+  private async checkUpload(key: string, uploadId: string): Promise<void> {
+    try {
+      await stat(this.uploadPath(key, uploadId));
+    } catch {
+      throw new NoSuchUploadError(this.uri, key, uploadId);
+    }
+  }
+
+  /** The upload's files in the target's directory, by name. */
+  private async uploadFiles(key: string, uploadId: string): Promise<string[]> {
+    const path = this.path(key);
+    const prefix = `${basename(path)}.${uploadId}.`;
+    try {
+      return (await readdir(dirname(path)))
+        .filter((n) => n.startsWith(prefix))
+        .map((n) => join(dirname(path), n));
+    } catch {
+      return [];
+    }
+  }
+
+  async createUpload(key: string): Promise<string> {
+    const uploadId = randomUUID();
+    const marker = this.uploadPath(key, uploadId);
+    await mkdir(dirname(marker), { recursive: true });
+    await writeFile(marker, '');
+    return uploadId;
+  }
+
+  async uploadPart(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    body: Uint8Array,
+  ): Promise<string> {
+    await this.checkUpload(key, uploadId);
+    const path = this.uploadPath(key, uploadId, partNumber);
+    const tmp = `${path}.${randomUUID()}.partial`;
+    await writeFile(tmp, body);
+    await rename(tmp, path);
+    return `"${createHash('md5').update(body).digest('hex')}"`;
+  }
+
+  async listParts(key: string, uploadId: string): Promise<{ partNumber: number; etag: string }[]> {
+    await this.checkUpload(key, uploadId);
+    const out: { partNumber: number; etag: string }[] = [];
+    for (const file of await this.uploadFiles(key, uploadId)) {
+      const m = /\.(\d+)\.partial$/.exec(file);
+      if (!m) continue;
+      const etag = `"${createHash('md5')
+        .update(await readFile(file))
+        .digest('hex')}"`;
+      out.push({ partNumber: Number(m[1]), etag });
+    }
+    return out.sort((a, b) => a.partNumber - b.partNumber);
+  }
+
+  async completeUpload(
+    key: string,
+    uploadId: string,
+    parts: { partNumber: number; etag: string }[],
+  ): Promise<void> {
+    const held = new Map((await this.listParts(key, uploadId)).map((p) => [p.partNumber, p.etag]));
+    const path = this.path(key);
+    const tmp = `${path}.${randomUUID()}.partial`;
+    await writeFile(tmp, '');
+    try {
+      for (const [i, p] of parts.entries()) {
+        if (held.get(p.partNumber) !== p.etag) {
+          throw new Error(
+            `part ${p.partNumber} of upload "${uploadId}" for "${key}" does not match its ETag`,
+          );
+        }
+        const bytes = await readFile(this.uploadPath(key, uploadId, p.partNumber));
+        if (i < parts.length - 1 && bytes.byteLength < this.minPartBytes) {
+          throw new Error(
+            `part ${p.partNumber} of "${key}" is ${bytes.byteLength} bytes, under the minimum ${this.minPartBytes}`,
+          );
+        }
+        await appendFile(tmp, bytes);
+      }
+      await rename(tmp, path);
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw e;
+    }
+    await this.abortUpload(key, uploadId);
+  }
+
+  async abortUpload(key: string, uploadId: string): Promise<void> {
+    for (const file of await this.uploadFiles(key, uploadId)) await rm(file, { force: true });
   }
 }

@@ -14,6 +14,37 @@ export interface ObjectStore {
   delete(key: string): Promise<void>;
   /** Server-side copy (same store). */
   copy(fromKey: string, toKey: string): Promise<void>;
+
+  /**
+   * Multipart uploads: parts sent once each, in any order, that complete() joins into one object
+   * (invisible until then). Every part but the last must hold at least minPartBytes (S3: 5 MiB).
+   */
+  readonly minPartBytes: number;
+  createUpload(key: string): Promise<string>;
+  /** Returns the part's ETag; throws NoSuchUploadError when the upload is gone. */
+  uploadPart(key: string, uploadId: string, partNumber: number, body: Uint8Array): Promise<string>;
+  /** The parts the store holds for the upload; throws NoSuchUploadError when it is gone. */
+  listParts(key: string, uploadId: string): Promise<{ partNumber: number; etag: string }[]>;
+  completeUpload(
+    key: string,
+    uploadId: string,
+    parts: { partNumber: number; etag: string }[],
+  ): Promise<void>;
+  abortUpload(key: string, uploadId: string): Promise<void>;
+}
+
+/** S3's rule for every part of a multipart upload but the last. */
+export const S3_MIN_PART_BYTES = 5 * 1024 * 1024;
+
+export class NoSuchUploadError extends Error {
+  constructor(
+    readonly uri: string,
+    readonly key: string,
+    readonly uploadId: string,
+  ) {
+    super(`no multipart upload "${uploadId}" for key "${key}" in ${uri} (aborted or expired)`);
+    this.name = 'NoSuchUploadError';
+  }
 }
 
 export class NotFoundError extends Error {

@@ -1,16 +1,27 @@
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  ListPartsCommand,
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Config } from '../config';
-import { checkKey, NotFoundError, type ObjectStore } from './objectStore';
+import {
+  checkKey,
+  NoSuchUploadError,
+  NotFoundError,
+  type ObjectStore,
+  S3_MIN_PART_BYTES,
+} from './objectStore';
 
 /** Objects above this go up as a multipart upload (S3's minimum part is 5 MiB). */
 const MULTIPART_THRESHOLD = 16 * 1024 * 1024;
@@ -40,6 +51,7 @@ function isNotFound(e: unknown): boolean {
 /** An S3 (or S3-compatible) bucket, optionally under a key prefix. */
 export class S3Store implements ObjectStore {
   readonly uri: string;
+  readonly minPartBytes = S3_MIN_PART_BYTES;
   readonly client: S3Client;
 
   constructor(
@@ -134,4 +146,101 @@ export class S3Store implements ObjectStore {
       throw e;
     }
   }
+
+  async createUpload(key: string): Promise<string> {
+    const res = await this.client.send(
+      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.key(key) }),
+    );
+    if (!res.UploadId) throw new Error(`no upload id for "${key}" from ${this.uri}`);
+    return res.UploadId;
+  }
+
+  async uploadPart(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    body: Uint8Array,
+  ): Promise<string> {
+    try {
+      const res = await this.client.send(
+        new UploadPartCommand({
+          Bucket: this.bucket,
+          Key: this.key(key),
+          UploadId: uploadId,
+          PartNumber: partNumber,
+          Body: body,
+        }),
+      );
+      if (!res.ETag) throw new Error(`no ETag for part ${partNumber} of "${key}" from ${this.uri}`);
+      return res.ETag;
+    } catch (e) {
+      if (isNoSuchUpload(e)) throw new NoSuchUploadError(this.uri, key, uploadId);
+      throw e;
+    }
+  }
+
+  async listParts(key: string, uploadId: string): Promise<{ partNumber: number; etag: string }[]> {
+    const out: { partNumber: number; etag: string }[] = [];
+    let marker: string | undefined;
+    try {
+      do {
+        const res = await this.client.send(
+          new ListPartsCommand({
+            Bucket: this.bucket,
+            Key: this.key(key),
+            UploadId: uploadId,
+            PartNumberMarker: marker,
+          }),
+        );
+        for (const p of res.Parts ?? []) {
+          if (p.PartNumber && p.ETag) out.push({ partNumber: p.PartNumber, etag: p.ETag });
+        }
+        marker = res.IsTruncated ? res.NextPartNumberMarker : undefined;
+      } while (marker);
+    } catch (e) {
+      if (isNoSuchUpload(e)) throw new NoSuchUploadError(this.uri, key, uploadId);
+      throw e;
+    }
+    return out.sort((a, b) => a.partNumber - b.partNumber);
+  }
+
+  async completeUpload(
+    key: string,
+    uploadId: string,
+    parts: { partNumber: number; etag: string }[],
+  ): Promise<void> {
+    try {
+      await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: this.key(key),
+          UploadId: uploadId,
+          MultipartUpload: {
+            Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })),
+          },
+        }),
+      );
+    } catch (e) {
+      if (isNoSuchUpload(e)) throw new NoSuchUploadError(this.uri, key, uploadId);
+      throw e;
+    }
+  }
+
+  async abortUpload(key: string, uploadId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new AbortMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: this.key(key),
+          UploadId: uploadId,
+        }),
+      );
+    } catch (e) {
+      if (!isNoSuchUpload(e)) throw e;
+    }
+  }
+}
+
+function isNoSuchUpload(e: unknown): boolean {
+  return (e as { name?: string }).name === 'NoSuchUpload';
 }

@@ -89,11 +89,14 @@ function start(spec: RunSpecInput, taskQueue: string) {
   });
 }
 
-/** Chunk files of unfinished featurize attempts, by attempt folder. */
+/**
+ * Saved chunks of unfinished featurize attempts, by attempt folder: the tiny run's feature files
+ * are smaller than a multipart part, so every chunk is a pending object until the end.
+ */
 async function attemptChunks(): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const k of await s3.list('features/')) {
-    const m = /^(.*\/_attempts\/[^/]+)\/chunk-\d+\.arrow$/.exec(k);
+    const m = /^(.*\/_attempts\/[^/]+)\/features\.arrows\.chunk-\d+$/.exec(k);
     if (m) out.set(m[1], (out.get(m[1]) ?? 0) + 1);
   }
   return out;

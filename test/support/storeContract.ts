@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { test } from 'node:test';
+import { ChunkedUpload, concatBytes } from '../../lib/store/chunkedUpload';
 import { collectGarbage, readCommitted, readManifest, Transaction } from '../../lib/store/commit';
-import { NotFoundError, type ObjectStore } from '../../lib/store/objectStore';
+import { NoSuchUploadError, NotFoundError, type ObjectStore } from '../../lib/store/objectStore';
 
 /** The ObjectStore contract, run against each implementation. */
 export function storeContract(
@@ -62,6 +63,97 @@ export function storeContract(
     assert.deepEqual(Array.from(await readCommitted(store, p, 'out.bin')), [7, 7]);
     assert.equal(await collectGarbage(store, p), 2, 'the crashed and the late attempt');
     assert.deepEqual(Array.from(await readCommitted(store, p, 'out.bin')), [7, 7]);
+  });
+
+  /** Bytes whose every 4 KiB page differs, so a misplaced part cannot go unnoticed. */
+  const bytesOf = (n: number, seed: number) => {
+    const b = new Uint8Array(n);
+    for (let i = 0; i < n; i += 1024) b[i] = (i / 1024 + seed) & 255;
+    return b;
+  };
+
+  test(`${name}: a multipart upload is invisible until complete, and parts obey the minimum`, async () => {
+    const store = await open();
+    const key = `contract/${randomUUID()}/mp.bin`;
+    const big = bytesOf(Math.max(store.minPartBytes, 1024), 1);
+    const small = bytesOf(3000, 2);
+    const id = await store.createUpload(key);
+    const e1 = await store.uploadPart(key, id, 1, big);
+    const e2 = await store.uploadPart(key, id, 2, small);
+    assert.equal(await store.exists(key), false);
+    assert.deepEqual(await store.list(key.slice(0, key.lastIndexOf('/') + 1)), []);
+    assert.deepEqual(
+      (await store.listParts(key, id)).map((p) => [p.partNumber, p.etag]),
+      [
+        [1, e1],
+        [2, e2],
+      ],
+    );
+    if (store.minPartBytes > 0) {
+      // A small part that is not the last is refused at completion.
+      const bad = await store.createUpload(`${key}.bad`);
+      const b1 = await store.uploadPart(`${key}.bad`, bad, 1, small);
+      const b2 = await store.uploadPart(`${key}.bad`, bad, 2, small);
+      await assert.rejects(
+        store.completeUpload(`${key}.bad`, bad, [
+          { partNumber: 1, etag: b1 },
+          { partNumber: 2, etag: b2 },
+        ]),
+      );
+      await store.abortUpload(`${key}.bad`, bad);
+    }
+    await store.completeUpload(key, id, [
+      { partNumber: 1, etag: e1 },
+      { partNumber: 2, etag: e2 },
+    ]);
+    assert.ok(Buffer.from(await store.get(key)).equals(Buffer.from(concatBytes([big, small]))));
+    const gone = await store.createUpload(`${key}.gone`);
+    await store.abortUpload(`${key}.gone`, gone);
+    await assert.rejects(store.listParts(`${key}.gone`, gone), NoSuchUploadError);
+    await assert.rejects(store.uploadPart(`${key}.gone`, gone, 1, small), NoSuchUploadError);
+    await store.delete(key);
+  });
+
+  test(`${name}: a chunked upload resumes from a stale state and sends each part once`, async () => {
+    const store = await open();
+    const key = `contract/${randomUUID()}/chunked.bin`;
+    // Chunks of a third of a part: parts of three chunks, with chunks pending in between.
+    const third = Math.ceil(Math.max(store.minPartBytes, 3072) / 3);
+    const chunks = Array.from({ length: 8 }, (_, k) => bytesOf(third + k, k));
+    const tail = Uint8Array.of(9, 9);
+    const first = await ChunkedUpload.open(store, key);
+    const states = [];
+    for (const c of chunks.slice(0, 5)) {
+      await first.append(c);
+      states.push(first.state);
+    }
+    assert.equal(states[4].parts.length, 1);
+    assert.equal(states[4].inParts, 3);
+    assert.equal(await store.exists(key), false);
+    // The worker dies; the last heartbeat that arrived was after chunk 2 (pending, no part yet).
+    const retry = await ChunkedUpload.open(store, key, states[1]);
+    assert.equal(retry.resumedChunks, 2);
+    for (const c of chunks.slice(2)) await retry.append(c);
+    const file = await retry.finish(tail);
+    const whole = concatBytes([...chunks, tail]);
+    assert.ok(Buffer.from(await store.get(key)).equals(Buffer.from(whole)));
+    assert.equal(file.bytes, whole.byteLength);
+    assert.equal(file.parts, 3);
+    assert.deepEqual(await store.list(`${key}.`), [], 'pending chunks deleted');
+    // A state whose upload is gone starts afresh.
+    await store.abortUpload(key, states[4].uploadId as string);
+    assert.equal((await ChunkedUpload.open(store, `${key}`, states[4])).resumedChunks, 0);
+    // An object smaller than a part is one put.
+    const small = await ChunkedUpload.open(store, `${key}.small`);
+    await small.append(Uint8Array.of(1));
+    assert.deepEqual(await small.finish(tail), {
+      bytes: 3,
+      sha256: createHash('sha256')
+        .update(Uint8Array.of(1, 9, 9))
+        .digest('hex'),
+    });
+    await store.delete(key);
+    await store.delete(`${key}.small`);
   });
 
   if (opts.big) {

@@ -11,6 +11,7 @@ import {
   featurize,
   featurizeFactors,
   projectBlocks,
+  toHalf,
 } from '../../../lib/grad';
 import { initBackend } from '../../../lib/tf/backend';
 import { randomizeWeights, randomLabels, randomTensor, rng } from './naive';
@@ -134,4 +135,23 @@ test('float16 storage round trip and featurize dtype', () => {
     dtype: 'float16',
   }).data;
   assert.deepEqual(g16, decodeFloat16(encodeFloat16(g32)));
+});
+
+test('the fast float16 encoder equals the scalar reference on every exponent and tie', () => {
+  const bits: number[] = [];
+  const r = rng(11);
+  for (let e = 0; e < 256; e++) {
+    for (const sign of [0, 0x80000000]) {
+      // The mantissas around float16's rounding boundary (ties, either side) and random ones.
+      for (const m of [0, 1, 0xfff, 0x1000, 0x1001, 0x2fff, 0x3000, 0x3001, 0x7fffff, 0x7ff000]) {
+        bits.push((sign | (e << 23) | m) >>> 0);
+      }
+      for (let k = 0; k < 40; k++) bits.push((sign | (e << 23) | Math.floor(r() * 0x800000)) >>> 0);
+    }
+  }
+  const v = new Float32Array(Uint32Array.from(bits).buffer);
+  const fast = encodeFloat16(v);
+  for (let i = 0; i < v.length; i++) {
+    assert.equal(fast[i], toHalf(v[i]), `0x${bits[i].toString(16)} (${v[i]})`);
+  }
 });

@@ -11,9 +11,9 @@ import { putJson } from '../../../lib/store/objectStore';
 import { initBackend } from '../../../lib/tf/backend';
 import { makeTinyRun } from '../../support/tinyRun';
 
-async function setup() {
+async function setup(minPartBytes = 0) {
   await initBackend('cpu');
-  const store = new FsStore(await mkdtemp(join(tmpdir(), 'tda-chunks-')));
+  const store = new FsStore(await mkdtemp(join(tmpdir(), 'tda-chunks-')), minPartBytes);
   const spec = await makeTinyRun(store, 'p', { trainRows: 100, rowsPerPart: 100 });
   const ctx = new RunContext(store);
   const plan = await buildPlan(store, { ...spec, shardSize: 100 }, (k) => ctx.model(k));
@@ -24,41 +24,48 @@ async function setup() {
   return { ctx, plan, task };
 }
 
-test('a featurize stopped mid-shard resumes from its last chunk, with the chunk size it began with', async () => {
-  const a = await setup();
-  await featurizeShard(a.ctx, a.task);
-  const whole = await a.ctx.features(a.plan, 'train', 0, 1);
+// Every chunk its own part; parts of a few chunks (chunks pending in between); one put at the end.
+for (const minPartBytes of [0, 3000, 1 << 30]) {
+  test(`a featurize stopped mid-shard resumes from its last chunk, with the chunk size it began with (parts >= ${minPartBytes} B)`, async () => {
+    const a = await setup();
+    await featurizeShard(a.ctx, a.task);
+    const whole = await a.ctx.features(a.plan, 'train', 0, 1);
 
-  const b = await setup();
-  let last: ChunkState | undefined;
-  await assert.rejects(
-    featurizeShard(b.ctx, b.task, {
+    const b = await setup(minPartBytes);
+    let last: ChunkState | undefined;
+    await assert.rejects(
+      featurizeShard(b.ctx, b.task, {
+        chunkRows: 7,
+        onChunk: (s) => {
+          last = s;
+          if (s.chunks === 3) throw new Error('worker died');
+        },
+      }),
+      /worker died/,
+    );
+    assert.deepEqual(last && { chunks: last.chunks, rows: last.rows, chunkRows: last.chunkRows }, {
+      chunks: 3,
+      rows: 21,
       chunkRows: 7,
-      onChunk: (s) => {
-        last = s;
-        if (s.chunks === 3) throw new Error('worker died');
-      },
-    }),
-    /worker died/,
-  );
-  assert.deepEqual(last && { chunks: last.chunks, rows: last.rows, chunkRows: last.chunkRows }, {
-    chunks: 3,
-    rows: 21,
-    chunkRows: 7,
+    });
+    if (minPartBytes === 3000) {
+      // The retry needs both: chunks inside a sent part and a chunk still pending.
+      assert.ok(last?.upload && last.upload.inParts > 0 && last.upload.inParts < 3);
+    }
+    const seen: number[] = [];
+    // The retry lands on a worker configured with another chunk size: the attempt's wins.
+    const r = await featurizeShard(b.ctx, b.task, {
+      resume: last,
+      chunkRows: 50,
+      onChunk: (s) => seen.push(s.chunks),
+    });
+    assert.equal(r.resumedChunks, 3);
+    assert.deepEqual(seen, [4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+    const resumed = await b.ctx.features(b.plan, 'train', 0, 1);
+    assert.deepEqual(resumed.features, whole.features);
+    assert.deepEqual(Array.from(resumed.ids), Array.from(whole.ids));
   });
-  const seen: number[] = [];
-  // The retry lands on a worker configured with another chunk size: the attempt's wins.
-  const r = await featurizeShard(b.ctx, b.task, {
-    resume: last,
-    chunkRows: 50,
-    onChunk: (s) => seen.push(s.chunks),
-  });
-  assert.equal(r.resumedChunks, 3);
-  assert.deepEqual(seen, [4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
-  const resumed = await b.ctx.features(b.plan, 'train', 0, 1);
-  assert.deepEqual(resumed.features, whole.features);
-  assert.deepEqual(Array.from(resumed.ids), Array.from(whole.ids));
-});
+}
 
 test('a bad chunk size is refused, naming it', async () => {
   const { ctx, task } = await setup();

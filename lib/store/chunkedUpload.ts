@@ -1,0 +1,142 @@
+import { createHash } from 'node:crypto';
+import { sha256 } from './commit';
+import { NoSuchUploadError, NotFoundError, type ObjectStore } from './objectStore';
+
+/** What a retry needs to carry on a ChunkedUpload (small: it rides in heartbeat details). */
+export interface ChunkedUploadState {
+  /** Chunks saved so far, in uploaded parts or as pending objects. */
+  chunks: number;
+  uploadId?: string;
+  parts: { partNumber: number; etag: string; bytes: number; sha256: string }[];
+  /** Chunks inside the uploaded parts; chunks [inParts, chunks) are pending objects. */
+  inParts: number;
+}
+
+/**
+ * One object written as an ordered sequence of chunks, resumable after any chunk, each byte sent
+ * once where it can be. Chunks are gathered into multipart-upload parts of at least the store's
+ * minimum part size (S3: 5 MiB); a chunk still waiting for its part is also saved as a small
+ * object of its own, so a retry can pick it up. An object that never fills a part is written
+ * with one put. Nothing is visible at the key until finish().
+ *
+ * Pending objects are deleted only by finish(): a retry may resume from a heartbeat older than
+ * the last flush, and must still find the chunks that heartbeat names.
+ */
+export class ChunkedUpload {
+  private pending: Uint8Array[] = [];
+
+  private constructor(
+    private readonly store: ObjectStore,
+    readonly key: string,
+    private st: ChunkedUploadState,
+    /** Chunks recovered from an earlier attempt. */
+    readonly resumedChunks: number,
+  ) {}
+
+  /**
+   * Starts an upload, or carries on the one `resume` describes. When what it describes is gone
+   * (upload aborted or expired, a pending object deleted), it starts afresh.
+   */
+  static async open(
+    store: ObjectStore,
+    key: string,
+    resume?: ChunkedUploadState,
+  ): Promise<ChunkedUpload> {
+    const fresh = () => new ChunkedUpload(store, key, { chunks: 0, parts: [], inParts: 0 }, 0);
+    if (!resume || resume.chunks === 0) return fresh();
+    try {
+      if (resume.uploadId) {
+        const held = new Map(
+          (await store.listParts(key, resume.uploadId)).map((p) => [p.partNumber, p.etag]),
+        );
+        if (resume.parts.some((p) => held.get(p.partNumber) !== p.etag)) return fresh();
+      } else if (resume.parts.length > 0) {
+        return fresh();
+      }
+      const up = new ChunkedUpload(store, key, structuredClone(resume), resume.chunks);
+      for (let k = resume.inParts; k < resume.chunks; k++) {
+        up.pending.push(await store.get(pendingKey(key, k)));
+      }
+      return up;
+    } catch (e) {
+      if (e instanceof NoSuchUploadError || e instanceof NotFoundError) return fresh();
+      throw e;
+    }
+  }
+
+  get state(): ChunkedUploadState {
+    return structuredClone(this.st);
+  }
+
+  /** Saves the next chunk: in a part once enough have gathered, else as a pending object. */
+  async append(chunk: Uint8Array): Promise<void> {
+    const k = this.st.chunks;
+    this.pending.push(chunk);
+    const bytes = this.pending.reduce((s, p) => s + p.byteLength, 0);
+    if (bytes >= this.store.minPartBytes && bytes > 0) {
+      await this.uploadPart(concatBytes(this.pending));
+      this.st.inParts = k + 1;
+      this.pending = [];
+    } else {
+      await this.store.put(pendingKey(this.key, k), chunk);
+    }
+    this.st.chunks = k + 1;
+  }
+
+  /** Writes the pending chunks and `tail` as the last bytes and makes the object visible. */
+  async finish(tail: Uint8Array): Promise<{ bytes: number; sha256: string; parts?: number }> {
+    const last = concatBytes([...this.pending, tail]);
+    let out: { bytes: number; sha256: string; parts?: number };
+    if (!this.st.uploadId) {
+      await this.store.put(this.key, last);
+      out = { bytes: last.byteLength, sha256: sha256(last) };
+    } else {
+      await this.uploadPart(last);
+      const { uploadId, parts } = this.st;
+      await this.store.completeUpload(this.key, uploadId, parts);
+      const h = createHash('sha256');
+      for (const p of parts) h.update(Buffer.from(p.sha256, 'hex'));
+      out = {
+        bytes: parts.reduce((s, p) => s + p.bytes, 0),
+        sha256: h.digest('hex'),
+        parts: parts.length,
+      };
+    }
+    await this.deletePending();
+    return out;
+  }
+
+  /** Drops the multipart upload and the pending objects (a failed or cancelled attempt). */
+  async abort(): Promise<void> {
+    if (this.st.uploadId) await this.store.abortUpload(this.key, this.st.uploadId);
+    await this.deletePending();
+  }
+
+  /** Every pending object, also those of chunks since sent in a part (and by other attempts). */
+  private async deletePending(): Promise<void> {
+    for (const k of await this.store.list(pendingKey(this.key, ''))) await this.store.delete(k);
+  }
+
+  private async uploadPart(body: Uint8Array): Promise<void> {
+    this.st.uploadId ??= await this.store.createUpload(this.key);
+    const partNumber = this.st.parts.length + 1;
+    const etag = await this.store.uploadPart(this.key, this.st.uploadId, partNumber, body);
+    this.st.parts.push({ partNumber, etag, bytes: body.byteLength, sha256: sha256(body) });
+  }
+}
+
+export function pendingKey(key: string, chunk: number | ''): string {
+  return `${key}.chunk-${chunk}`;
+}
+
+/** The byte arrays joined (the one array itself when there is one). */
+export function concatBytes(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.byteLength, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.byteLength;
+  }
+  return out;
+}
