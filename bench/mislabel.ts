@@ -5,7 +5,9 @@
  * Last lines: one JSON object per dataset, Fashion-MNIST last.
  *
  * Sizes (environment): MISLABEL_FMNIST_N (default 60000), MISLABEL_SPAM_N (default all),
- * MISLABEL_EPOCHS_FMNIST, MISLABEL_EPOCHS_SPAM, MISLABEL_SKIP_SPAM=1, MISLABEL_SKIP_FMNIST=1.
+ * MISLABEL_EPOCHS_FMNIST, MISLABEL_EPOCHS_SPAM, MISLABEL_SKIP_SPAM=1, MISLABEL_SKIP_FMNIST=1,
+ * MISLABEL_METHODS (comma-separated subset), MISLABEL_EKFAC_DAMPING (relative, default 0.1),
+ * MISLABEL_TRACIN_CKPTS (comma-separated checkpoint indices TracIn sums over; default all).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -14,7 +16,11 @@ import { sliceRows } from '../lib/data/dataset';
 import { importFashionMnist } from '../lib/data/importIdx';
 import { importSpamAssassin } from '../lib/data/importText';
 import { flipLabels } from '../lib/data/labelNoise';
-import { type MislabelBenchmarkReport, mislabelBenchmark } from '../lib/eval/mislabelBenchmark';
+import {
+  type MislabelBenchmarkReport,
+  type MislabelMethod,
+  mislabelBenchmark,
+} from '../lib/eval/mislabelBenchmark';
 import { initBackend } from '../lib/tf/backend';
 
 const NOISE = 0.1;
@@ -23,6 +29,12 @@ const env = (name: string, fallback: number) => {
   return v === undefined || v === '' ? fallback : Number(v);
 };
 const log = (line: string) => console.log(line);
+
+/** MISLABEL_METHODS=loss,ekfacSelf runs a subset (default: all). */
+function methodsFromEnv(): MislabelMethod[] | undefined {
+  const v = process.env.MISLABEL_METHODS;
+  return v ? (v.split(',') as MislabelMethod[]) : undefined;
+}
 
 const glorot = (seed: number) => tfl.initializers.glorotUniform({ seed });
 
@@ -72,6 +84,9 @@ async function fashionMnist(): Promise<MislabelBenchmarkReport> {
       },
       epochs: env('MISLABEL_EPOCHS_FMNIST', 4),
       projector: { kind: 'kronecker', k1: 16, k2: 16, seed: 11 },
+      ekfac: { damping: env('MISLABEL_EKFAC_DAMPING', 0.1) },
+      tracInCheckpoints: process.env.MISLABEL_TRACIN_CKPTS?.split(',').map(Number),
+      methods: methodsFromEnv(),
       log,
     });
   } finally {
@@ -133,6 +148,9 @@ async function spamAssassin(): Promise<MislabelBenchmarkReport> {
       },
       epochs: env('MISLABEL_EPOCHS_SPAM', 5),
       projector: { kind: 'kronecker', k1: 16, k2: 16, seed: 12 },
+      // EK-FAC needs dense layer inputs: the Embedding's are one-hot.
+      ekfacLayers: { names: ['hidden', 'logits'] },
+      methods: methodsFromEnv(),
       log,
     });
   } finally {

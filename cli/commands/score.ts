@@ -17,11 +17,12 @@ Any method on small data in this process, no Temporal (every example's gradients
 Methods: ${IN_MEMORY_METHODS.join(', ')}.
   influenceCG / influenceLiSSA: exact Hessian-vector products (Dense models), solved by
   conjugate gradient or LiSSA; influenceProjected: damped Gauss-Newton in the projected space;
+  influenceEkfac: EK-FAC (Kronecker eigenbasis, refitted eigenvalues, true Fisher) per layer;
   dataInf: DataInf's closed form per layer; clusters: k-medoids on TracIn similarity.
 Options:
   --projector JSON         e.g. '{"kind":"kronecker","k1":16,"k2":16}' (default: exact gradients)
   --top-k K                proponents and opponents per query (default 10)
-  --damping L              λ of (H + λI) (default 0.01)
+  --damping L              λ of (H + λI) (default 0.01; influenceEkfac: × the mean eigenvalue, 0.1)
   --k N                    clusters (default 8)
   --out FILE               write the results as JSON
   --store URI              s3://bucket/prefix, file:///dir or a local path (default: the bucket)`;

@@ -11,12 +11,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { CheckpointInfo, ExampleFeatures } from '../features';
+import { computeFactors, planModel } from '../grad/factors';
 import { featurize } from '../grad/featurize';
-import type { FeaturizeSpec, LayerSelection, ProjectorSpec } from '../grad/types';
+import type { FactorBlock, FeaturizeSpec, LayerSelection, ProjectorSpec } from '../grad/types';
 import type { DataInfOptions } from '../methods/dataInf';
 import { dataInfSelfScores } from '../methods/dataInfSelf';
+import { type EkfacOptions, ekfacSelfScores, fitEkfac } from '../methods/influence/ekfac';
 import { influenceSelfScores } from '../methods/influence/influenceSelf';
 import { type CurvatureOptions, projectedCurvature } from '../methods/influence/projectedCurvature';
+import { sampledLabels } from '../methods/influence/sampledLabels';
 import { selfInfluence } from '../methods/selfInfluence';
 import { forwardLogits, planChain } from '../train/forward';
 import { crossEntropyPerExample } from '../train/loss';
@@ -32,6 +35,7 @@ export const MISLABEL_METHODS = [
   'loss',
   'influenceSelf',
   'dataInfSelf',
+  'ekfacSelf',
 ] as const;
 export type MislabelMethod = (typeof MISLABEL_METHODS)[number];
 
@@ -58,6 +62,14 @@ export interface MislabelBenchmarkInput {
   methods?: MislabelMethod[];
   curvature?: CurvatureOptions;
   dataInf?: DataInfOptions;
+  ekfac?: EkfacOptions;
+  /**
+   * EK-FAC's curvature from gradients with labels sampled from the model (true Fisher, the
+   * default) or with the observed labels (empirical Fisher).
+   */
+  ekfacFisher?: 'sampled' | 'empirical';
+  /** Layers EK-FAC covers (default `layers`); it needs layers with dense inputs (no Embedding). */
+  ekfacLayers?: LayerSelection;
   log?: (line: string) => void;
 }
 
@@ -142,6 +154,57 @@ function featurizeChunked(
     if (f.layerSqNorm && out.layerSqNorm) out.layerSqNorm.set(f.layerSqNorm, s * L);
   }
   if (!out) throw new Error('mislabelBenchmark: no examples to featurize');
+  return out;
+}
+
+/** The training set's unprojected gradient factors at the model's weights, a batch at a time. */
+function* factorBatches(
+  model: LayersModel,
+  host: Float32Array,
+  shape: number[],
+  labels: Int32Array,
+  layers: LayerSelection | undefined,
+  batch: number,
+): Generator<FactorBlock[]> {
+  const plan = planModel(model, layers);
+  for (let s = 0; s < shape[0]; s += batch) {
+    const m = Math.min(batch, shape[0] - s);
+    const xb = rowChunk(host, shape, s, m);
+    try {
+      yield computeFactors(plan, xb, labels.subarray(s, s + m)).blocks;
+    } finally {
+      xb.dispose();
+    }
+  }
+}
+
+/** EK-FAC self-influence at the model's weights: fit (two passes), then score (a third). */
+function ekfacSelf(
+  model: LayersModel,
+  host: Float32Array,
+  shape: number[],
+  labels: Int32Array,
+  layers: LayerSelection | undefined,
+  batch: number,
+  opts: EkfacOptions | undefined,
+  fisherKind: 'sampled' | 'empirical',
+): Float64Array {
+  // The true Fisher by default: labels sampled from the model, not the (noisy) observed ones.
+  const fitLabels = new Int32Array(shape[0]);
+  for (let s = 0; s < shape[0]; s += batch) {
+    const m = Math.min(batch, shape[0] - s);
+    const xb = rowChunk(host, shape, s, m);
+    fitLabels.set(sampledLabels(model, xb, 1000 + s), s);
+    xb.dispose();
+  }
+  const fisher = fisherKind === 'empirical' ? labels : fitLabels;
+  const ekfac = fitEkfac(() => factorBatches(model, host, shape, fisher, layers, batch), opts);
+  const out = new Float64Array(shape[0]);
+  let s = 0;
+  for (const blocks of factorBatches(model, host, shape, labels, layers, batch)) {
+    out.set(ekfacSelfScores(ekfac, blocks), s);
+    s += blocks[0].rows;
+  }
   return out;
 }
 
@@ -313,6 +376,22 @@ export async function mislabelBenchmark(
       });
       scores = s;
       seconds = finalFeatSeconds + sec;
+    } else if (m === 'ekfacSelf') {
+      writeWeights(model, saved[finalIndex].weights);
+      const [s, sec] = time(() =>
+        ekfacSelf(
+          model,
+          xHost,
+          input.x.shape,
+          input.labels,
+          input.ekfacLayers ?? input.layers,
+          batch,
+          input.ekfac,
+          input.ekfacFisher ?? 'sampled',
+        ),
+      );
+      scores = s;
+      seconds = sec;
     } else {
       const [s, sec] = time(() => dataInfSelfScores(fin, input.dataInf));
       scores = s;

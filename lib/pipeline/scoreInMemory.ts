@@ -1,13 +1,18 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
+import type { Dataset } from '../data/dataset';
 import { readAllParts } from '../data/partitionedDataset';
 import type { CheckpointInfo, ExampleFeatures } from '../features';
-import type { FeaturizeSpec } from '../grad/types';
+import { concatBlocks } from '../grad/blockMath';
+import { computeFactors, planModel } from '../grad/factors';
+import type { FactorBlock, FeaturizeSpec } from '../grad/types';
 import type { ScoreMatrix } from '../methods/blockProduct';
 import { type Clustering, tracInClusters } from '../methods/clustering';
 import { scoreMethod } from '../methods/index';
 import { conjugateGradient } from '../methods/influence/conjugateGradient';
+import { ekfacInfluence, fitEkfac } from '../methods/influence/ekfac';
 import { meanLossHvp } from '../methods/influence/hvp';
 import { lissa } from '../methods/influence/lissa';
+import { sampledLabels } from '../methods/influence/sampledLabels';
 import { selfInfluence } from '../methods/selfInfluence';
 import { checkpointPrefix, readCheckpointManifest } from '../model/checkpoints';
 import { loadModel } from '../model/storeIO';
@@ -23,6 +28,7 @@ export const IN_MEMORY_METHODS = [
   'influenceCG',
   'influenceLiSSA',
   'influenceProjected',
+  'influenceEkfac',
   'dataInf',
   'clusters',
 ] as const;
@@ -36,7 +42,10 @@ export interface InMemoryJob {
   /** Default: exact flattened gradients (projector none), which exact influence needs. */
   featurize?: FeaturizeSpec;
   topK?: number;
-  /** Damping λ of (H + λI) for influence functions (default 0.01). */
+  /**
+   * Damping λ of (H + λI) for influence functions (default 0.01); for influenceEkfac, λ as a
+   * multiple of each layer's mean eigenvalue (default 0.1).
+   */
   damping?: number;
   /** Clusters for 'clusters' (default 8). */
   k?: number;
@@ -128,6 +137,41 @@ export async function scoreInMemory(store: ObjectStore, job: InMemoryJob): Promi
       } finally {
         x.dispose();
       }
+      break;
+    }
+    case 'influenceEkfac': {
+      const model = models[models.length - 1];
+      const plan = planModel(model, spec.layers);
+      const batch = spec.batchSize ?? 256;
+      // The curvature is the true Fisher: loss gradients with labels sampled from the model.
+      // Scores use the observed labels (queries: the test function).
+      const batches = (
+        ds: Dataset,
+        how: 'sampled' | 'observed',
+        test?: FeaturizeSpec['testFunction'],
+      ): FactorBlock[][] => {
+        const out: FactorBlock[][] = [];
+        for (let s = 0; s < ds.rows; s += batch) {
+          const e = Math.min(ds.rows, s + batch);
+          const x = inputTensor(model, ds, s, e);
+          try {
+            const observed = ds.labels.subarray(s, e);
+            const labels =
+              how === 'sampled' ? sampledLabels(model, x, (job.seed ?? 0) + s) : observed;
+            const unlabeled = labels.some((l) => l < 0);
+            out.push(computeFactors(plan, x, unlabeled ? null : labels, test).blocks);
+          } finally {
+            x.dispose();
+          }
+        }
+        return out;
+      };
+      const ekfac = fitEkfac(() => batches(train, 'sampled'), { damping: job.damping ?? 0.1 });
+      scores = ekfacInfluence(
+        ekfac,
+        concatBlocks(batches(query, 'observed', spec.testFunction)),
+        concatBlocks(batches(train, 'observed')),
+      );
       break;
     }
     case 'influenceProjected':

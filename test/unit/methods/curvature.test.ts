@@ -26,6 +26,7 @@ import {
 } from '../../../lib/methods/influence/projectedCurvature';
 import {
   blobs,
+  dataInfReference,
   maxAbs,
   maxAbsDiff,
   mlp,
@@ -105,42 +106,6 @@ test('projected Gauss-Newton influence equals a float64 explicit solve, also sha
   const rankDeficient = randomFeatures(3, k, 33);
   assert.throws(() => projectedCurvature(rankDeficient, { damping: 0 }), /not positive definite/);
 });
-
-/** DataInf written out directly from the formula, in float64. */
-function dataInfReference(train: ExampleFeatures, query: ExampleFeatures): Float64Array {
-  const n = train.grads.rows;
-  const nq = query.grads.rows;
-  const D = train.grads.dim;
-  const g = stored(train);
-  const qg = stored(query);
-  const out = new Float64Array(nq * n);
-  for (const l of train.grads.layers) {
-    const dl = l.size;
-    const at = (arr: Float64Array, row: number, c: number) => arr[row * D + l.offset + c];
-    let sum = 0;
-    const sq = new Float64Array(n);
-    for (let j = 0; j < n; j++) {
-      for (let c = 0; c < dl; c++) sq[j] += at(g, j, c) ** 2;
-      sum += sq[j];
-    }
-    const lambda = (0.1 * sum) / (n * dl);
-    for (let q = 0; q < nq; q++) {
-      const r = new Float64Array(dl);
-      for (let j = 0; j < n; j++) {
-        let qdot = 0;
-        for (let c = 0; c < dl; c++) qdot += at(qg, q, c) * at(g, j, c);
-        const w = qdot / (lambda + sq[j]) / n;
-        for (let c = 0; c < dl; c++) r[c] += w * at(g, j, c);
-      }
-      for (let i = 0; i < n; i++) {
-        let s = 0;
-        for (let c = 0; c < dl; c++) s += (at(qg, q, c) - r[c]) * at(g, i, c);
-        out[q * n + i] += s / lambda;
-      }
-    }
-  }
-  return out;
-}
 
 const d = 4;
 const H = 6;

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { readColumn, readTable } from '../../../lib/arrow/columns';
+import { readAllParts } from '../../../lib/data/partitionedDataset';
 import { runInProcess } from '../../../lib/pipeline/runInProcess';
 import type { RunSpecInput } from '../../../lib/pipeline/runSpec';
 import { scoreInMemory } from '../../../lib/pipeline/scoreInMemory';
@@ -105,4 +106,40 @@ test('projected influence, DataInf and clusters run on the same features; bad re
     scoreInMemory(store, { ...job, checkpoints: 'nope.json', method: 'gradDot' }),
     /nope\.json/,
   );
+});
+
+test('EK-FAC influence from the command-line runner: proponents share the query label', async () => {
+  const job = { checkpoints: spec.checkpoints, train: spec.train, query: spec.query, topK: 5 };
+  const ek = await scoreInMemory(store, { ...job, method: 'influenceEkfac' });
+  // The full-space damped empirical Fisher (no projection), for comparison only: EK-FAC fits
+  // the true Fisher (sampled labels) layer by layer, so the two differ.
+  const exact = await scoreInMemory(store, { ...job, method: 'influenceProjected' });
+  const a = ek.scores!.data;
+  const b = exact.scores!.data;
+  const mean = (x: Float64Array) => x.reduce((s, v) => s + v, 0) / x.length;
+  const [ma, mb] = [mean(a), mean(b)];
+  let sab = 0;
+  let saa = 0;
+  let sbb = 0;
+  for (let i = 0; i < a.length; i++) {
+    sab += (a[i] - ma) * (b[i] - mb);
+    saa += (a[i] - ma) ** 2;
+    sbb += (b[i] - mb) ** 2;
+  }
+  console.log(
+    `EK-FAC vs exact empirical-Fisher influence: Pearson r = ${(sab / Math.sqrt(saa * sbb)).toFixed(3)}`,
+  );
+  const train = await readAllParts(store, spec.train);
+  const query = await readAllParts(store, spec.query);
+  let same = 0;
+  let opposite = 0;
+  for (let q = 0; q < 6; q++) {
+    for (const i of ek.topk!.proponents[q].index)
+      same += Number(train.labels[i] === query.labels[q]);
+    for (const i of ek.topk!.opponents[q].index)
+      opposite += Number(train.labels[i] === query.labels[q]);
+  }
+  console.log(`top-5 proponents with the query's label: ${same}/30; opponents: ${opposite}/30`);
+  assert.ok(same >= 24, `${same}/30 proponents share the query label`);
+  assert.ok(opposite < same);
 });
