@@ -167,13 +167,24 @@ function* factorBatches(
   batch: number,
 ): Generator<FactorBlock[]> {
   const plan = planModel(model, layers);
-  for (let s = 0; s < shape[0]; s += batch) {
-    const m = Math.min(batch, shape[0] - s);
-    const xb = rowChunk(host, shape, s, m);
+  for (const { x, start, rows } of inputBatches(host, shape, batch)) {
+    yield computeFactors(plan, x, labels.subarray(start, start + rows)).blocks;
+  }
+}
+
+/** Consecutive row batches of the host inputs as tensors, each disposed after its turn. */
+function* inputBatches(
+  host: Float32Array,
+  shape: number[],
+  batch: number,
+): Generator<{ x: tf.Tensor; start: number; rows: number }> {
+  for (let start = 0; start < shape[0]; start += batch) {
+    const rows = Math.min(batch, shape[0] - start);
+    const x = rowChunk(host, shape, start, rows);
     try {
-      yield computeFactors(plan, xb, labels.subarray(s, s + m)).blocks;
+      yield { x, start, rows };
     } finally {
-      xb.dispose();
+      x.dispose();
     }
   }
 }
@@ -191,11 +202,8 @@ function ekfacSelf(
 ): Float64Array {
   // The true Fisher by default: labels sampled from the model, not the (noisy) observed ones.
   const fitLabels = new Int32Array(shape[0]);
-  for (let s = 0; s < shape[0]; s += batch) {
-    const m = Math.min(batch, shape[0] - s);
-    const xb = rowChunk(host, shape, s, m);
-    fitLabels.set(sampledLabels(model, xb, 1000 + s), s);
-    xb.dispose();
+  for (const { x, start } of inputBatches(host, shape, batch)) {
+    fitLabels.set(sampledLabels(model, x, 1000 + start), start);
   }
   const fisher = fisherKind === 'empirical' ? labels : fitLabels;
   const ekfac = fitEkfac(() => factorBatches(model, host, shape, fisher, layers, batch), opts);

@@ -1,6 +1,7 @@
 import { STREAM_END, splitStream } from '../arrow/columns';
+import { concatBytes } from '../bytes';
 import { readPart, readPartitionedInfo } from '../data/partitionedDataset';
-import { ChunkedUpload, type ChunkedUploadState, concatBytes } from '../store/chunkedUpload';
+import { ChunkedUpload, type ChunkedUploadState } from '../store/chunkedUpload';
 import { readManifest, Transaction } from '../store/commit';
 import { writeFeatureFile } from './featureFile';
 import { featurizeDataset } from './featurizeDataset';

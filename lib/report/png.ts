@@ -1,4 +1,5 @@
 import { deflateSync } from 'node:zlib';
+import { concatBytes } from '../bytes';
 
 /**
  * A minimal PNG encoder (8-bit grey, RGB or RGBA, no filtering) so that reports can inline
@@ -66,13 +67,7 @@ export function encodePng(
     chunk('IDAT', deflateSync(raw)),
     chunk('IEND', new Uint8Array(0)),
   ];
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /** Pixels in [0, 1] (clamped; NaN as 0) to 8-bit values. */

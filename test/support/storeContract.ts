@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { test } from 'node:test';
-import { ChunkedUpload, concatBytes } from '../../lib/store/chunkedUpload';
+import { concatBytes } from '../../lib/bytes';
+import { ChunkedUpload } from '../../lib/store/chunkedUpload';
 import { collectGarbage, readCommitted, readManifest, Transaction } from '../../lib/store/commit';
 import { NoSuchUploadError, NotFoundError, type ObjectStore } from '../../lib/store/objectStore';
 

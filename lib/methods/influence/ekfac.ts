@@ -72,54 +72,56 @@ function subBatch(layer: { inDim: number; outDim: number }): number {
 }
 
 /**
- * For one position per example (Dense), M = u vᵀ with u = Q_Sᵀδ and v = Q_Aᵀa, so Σ_ij M_ij² w_ij
- * = Σ_ij u_i² w_ij v_j²: a product with w instead of an out × in matrix per example.
- * Returns [u², v²] for rows [r0, r1) as [b, out] and [b, in] tensors (caller disposes).
+ * u = Q_Sᵀδ_t and v = Q_Aᵀa_t for every position t of examples [r0, r1): [b·P, out] and [b·P, in]
+ * tensors (caller disposes).
  */
-function rotatedSquares(
+function rotatedFactors(
   b: FactorBlock,
   l: EkfacLayer,
-  qA: tf.Tensor2D,
-  qS: tf.Tensor2D,
+  basis: Bases,
   r0: number,
   r1: number,
 ): [tf.Tensor2D, tf.Tensor2D] {
   const a = checkBlock(b);
+  const P = b.positions;
   return tf.tidy(() => {
-    const n = r1 - r0;
-    const at = tf.tensor2d(a.subarray(r0 * l.inDim, r1 * l.inDim), [n, l.inDim]);
-    const dt = tf.tensor2d(b.delta.subarray(r0 * l.outDim, r1 * l.outDim), [n, l.outDim]);
-    return [tf.square(tf.matMul(dt, qS)), tf.square(tf.matMul(at, qA))];
+    const n = (r1 - r0) * P;
+    const at = tf.tensor2d(a.subarray(r0 * P * l.inDim, r1 * P * l.inDim), [n, l.inDim]);
+    const dt = tf.tensor2d(b.delta.subarray(r0 * P * l.outDim, r1 * P * l.outDim), [n, l.outDim]);
+    return [tf.matMul(dt, basis.qS), tf.matMul(at, basis.qA)];
   });
+}
+
+/**
+ * For one position per example (Dense), M = u vᵀ, so Σ_ij M_ij² w_ij = Σ_ij u_i² w_ij v_j²: a
+ * product with w instead of an out × in matrix per example. Returns [u², v²].
+ */
+function rotatedSquares(
+  b: FactorBlock,
+  l: EkfacLayer,
+  basis: Bases,
+  r0: number,
+  r1: number,
+): [tf.Tensor2D, tf.Tensor2D] {
+  const [u, v] = rotatedFactors(b, l, basis, r0, r1);
+  const out = tf.tidy(() => [tf.square(u), tf.square(v)] as [tf.Tensor2D, tf.Tensor2D]);
+  tf.dispose([u, v]);
+  return out;
 }
 
 /** Rows per product on the one-position path (memory rows × (in + out), not rows × in × out). */
 const DENSE_ROWS = 1024;
 
-/**
- * M = Q_Sᵀ G Q_A for examples [r0, r1) of a block, as a [b, out, in] tensor (caller disposes).
- */
-function rotated(
-  b: FactorBlock,
-  l: EkfacLayer,
-  qA: tf.Tensor2D,
-  qS: tf.Tensor2D,
-  r0: number,
-  r1: number,
-): tf.Tensor3D {
+/** M = Σ_t u_t v_tᵀ = Q_Sᵀ G Q_A for examples [r0, r1), as [b, out, in] (caller disposes). */
+function rotated(b: FactorBlock, l: EkfacLayer, basis: Bases, r0: number, r1: number): tf.Tensor3D {
+  const [u, v] = rotatedFactors(b, l, basis, r0, r1);
+  const n = r1 - r0;
   const P = b.positions;
-  const a = checkBlock(b);
-  return tf.tidy(() => {
-    const n = r1 - r0;
-    const at = tf.tensor2d(a.subarray(r0 * P * l.inDim, r1 * P * l.inDim), [n * P, l.inDim]);
-    const dt = tf.tensor2d(b.delta.subarray(r0 * P * l.outDim, r1 * P * l.outDim), [
-      n * P,
-      l.outDim,
-    ]);
-    const v = tf.reshape(tf.matMul(at, qA), [n, P, l.inDim]);
-    const u = tf.reshape(tf.matMul(dt, qS), [n, P, l.outDim]);
-    return tf.matMul(u, v, true, false) as tf.Tensor3D;
-  });
+  const m = tf.tidy(() =>
+    tf.matMul(tf.reshape(u, [n, P, l.outDim]), tf.reshape(v, [n, P, l.inDim]), true, false),
+  ) as tf.Tensor3D;
+  tf.dispose([u, v]);
+  return m;
 }
 
 export function fitEkfac(pass: FactorPass, opts: EkfacOptions = {}): Ekfac {
@@ -166,7 +168,7 @@ export function fitEkfac(pass: FactorPass, opts: EkfacOptions = {}): Ekfac {
         if (b.positions === 1) {
           for (let r0 = 0; r0 < b.rows; r0 += DENSE_ROWS) {
             const r1 = Math.min(b.rows, r0 + DENSE_ROWS);
-            const [u2, v2] = rotatedSquares(b, l, bases[k].qA, bases[k].qS, r0, r1);
+            const [u2, v2] = rotatedSquares(b, l, bases[k], r0, r1);
             addInto(
               l.lambda,
               tf.tidy(() => tf.matMul(u2, v2, true, false)),
@@ -177,7 +179,7 @@ export function fitEkfac(pass: FactorPass, opts: EkfacOptions = {}): Ekfac {
         }
         const step = subBatch(l);
         for (let r0 = 0; r0 < b.rows; r0 += step) {
-          const m = rotated(b, l, bases[k].qA, bases[k].qS, r0, Math.min(b.rows, r0 + step));
+          const m = rotated(b, l, bases[k], r0, Math.min(b.rows, r0 + step));
           addInto(
             l.lambda,
             tf.tidy(() => tf.sum(tf.square(m), 0)),
@@ -262,7 +264,7 @@ export function ekfacSelfScores(ekfac: Ekfac, blocks: FactorBlock[]): Float64Arr
       if (b.positions === 1) {
         for (let r0 = 0; r0 < rows; r0 += DENSE_ROWS) {
           const r1 = Math.min(rows, r0 + DENSE_ROWS);
-          const [u2, v2] = rotatedSquares(b, l, bases[k].qA, bases[k].qS, r0, r1);
+          const [u2, v2] = rotatedSquares(b, l, bases[k], r0, r1);
           const s = tf.tidy(() => tf.sum(tf.mul(tf.matMul(u2, bases[k].w), v2), 1)).dataSync();
           tf.dispose([u2, v2]);
           for (let i = 0; i < s.length; i++) out[r0 + i] += s[i];
@@ -271,7 +273,7 @@ export function ekfacSelfScores(ekfac: Ekfac, blocks: FactorBlock[]): Float64Arr
       }
       const step = subBatch(l);
       for (let r0 = 0; r0 < rows; r0 += step) {
-        const m = rotated(b, l, bases[k].qA, bases[k].qS, r0, Math.min(rows, r0 + step));
+        const m = rotated(b, l, bases[k], r0, Math.min(rows, r0 + step));
         const s = tf.tidy(() => tf.sum(tf.mul(tf.square(m), bases[k].w), [1, 2])).dataSync();
         m.dispose();
         for (let i = 0; i < s.length; i++) out[r0 + i] += s[i];
@@ -298,15 +300,15 @@ export function ekfacInfluence(
   const out = emptyScores(nq, nt);
   withBases(ekfac.layers, (bases) => {
     ekfac.layers.forEach((l, k) => {
-      const { qA, qS, w } = bases[k];
+      const { w } = bases[k];
       const d = l.outDim * l.inDim;
-      const mq = rotated(query[k], l, qA, qS, 0, nq);
+      const mq = rotated(query[k], l, bases[k], 0, nq);
       const pre = tf.tidy(() => tf.reshape(tf.mul(mq, w), [nq, d]));
       mq.dispose();
       const step = subBatch(l);
       for (let r0 = 0; r0 < nt; r0 += step) {
         const r1 = Math.min(nt, r0 + step);
-        const mt = rotated(train[k], l, qA, qS, r0, r1);
+        const mt = rotated(train[k], l, bases[k], r0, r1);
         const s = tf
           .tidy(() => tf.matMul(pre, tf.reshape(mt, [r1 - r0, d]), false, true))
           .dataSync();

@@ -8,6 +8,7 @@ import { symmetricEigen } from '../../../lib/linalg/symmetricEigen';
 import { ekfacInfluence, ekfacSelfScores, fitEkfac } from '../../../lib/methods/influence/ekfac';
 import { initBackend } from '../../../lib/tf/backend';
 import { randomizeWeights, randomLabels, randomTensor } from '../grad/naive';
+import { maxRelErr, solveDense } from './fixtures';
 
 /** Per-example gradient matrices G_i = Σ_t δ_t a_tᵀ (out × in, row-major) in float64. */
 function gradients(b: FactorBlock): Float64Array[] {
@@ -24,28 +25,6 @@ function gradients(b: FactorBlock): Float64Array[] {
     }
     return g;
   });
-}
-
-/** x with H x = y, by Gaussian elimination with partial pivoting (float64). */
-function solve(h: Float64Array, y: Float64Array, n: number): Float64Array {
-  const m = Float64Array.from(h);
-  const x = Float64Array.from(y);
-  for (let c = 0; c < n; c++) {
-    let p = c;
-    for (let r = c + 1; r < n; r++) if (Math.abs(m[r * n + c]) > Math.abs(m[p * n + c])) p = r;
-    for (let k = 0; k < n; k++) [m[c * n + k], m[p * n + k]] = [m[p * n + k], m[c * n + k]];
-    [x[c], x[p]] = [x[p], x[c]];
-    for (let r = c + 1; r < n; r++) {
-      const f = m[r * n + c] / m[c * n + c];
-      for (let k = c; k < n; k++) m[r * n + k] -= f * m[c * n + k];
-      x[r] -= f * x[c];
-    }
-  }
-  for (let c = n - 1; c >= 0; c--) {
-    for (let k = c + 1; k < n; k++) x[c] -= m[c * n + k] * x[k];
-    x[c] /= m[c * n + c];
-  }
-  return x;
 }
 
 /**
@@ -91,26 +70,16 @@ function reference(train: FactorBlock[], query: FactorBlock[], damping: number) 
         for (let q = 0; q < D; q++) h[p * D + q] += (lambda[n] + lam) * e[p] * e[q];
     });
     gq.forEach((g, q) => {
-      const x = solve(h, g, D);
+      const x = solveDense(h, g, D);
       gt.forEach((t, i) => {
         scores[q * nt + i] += dot(x, t);
       });
     });
     gt.forEach((t, i) => {
-      self[i] += dot(solve(h, t, D), t);
+      self[i] += dot(solveDense(h, t, D), t);
     });
   });
   return { scores, self };
-}
-
-function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let scale = 0;
-  let err = 0;
-  for (let i = 0; i < a.length; i++) {
-    scale = Math.max(scale, Math.abs(b[i]));
-    err = Math.max(err, Math.abs(a[i] - b[i]));
-  }
-  return err / scale;
 }
 
 function check(model: tfl.LayersModel, inShape: number[], classes: number) {

@@ -309,3 +309,8 @@ export function dataInfReference(train: ExampleFeatures, query: ExampleFeatures)
   }
   return out;
 }
+
+/** max |a − b| relative to max |b|. */
+export function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  return maxAbsDiff(a, b) / maxAbs(b);
+}

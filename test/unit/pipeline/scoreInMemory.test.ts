@@ -11,6 +11,7 @@ import { scoreInMemory } from '../../../lib/pipeline/scoreInMemory';
 import { FsStore } from '../../../lib/store/fsStore';
 import { initBackend } from '../../../lib/tf/backend';
 import { makeTinyRun } from '../../support/tinyRun';
+import { pearson } from '../methods/fixtures';
 
 let store: FsStore;
 let spec: RunSpecInput;
@@ -114,21 +115,8 @@ test('EK-FAC influence from the command-line runner: proponents share the query 
   // The full-space damped empirical Fisher (no projection), for comparison only: EK-FAC fits
   // the true Fisher (sampled labels) layer by layer, so the two differ.
   const exact = await scoreInMemory(store, { ...job, method: 'influenceProjected' });
-  const a = ek.scores!.data;
-  const b = exact.scores!.data;
-  const mean = (x: Float64Array) => x.reduce((s, v) => s + v, 0) / x.length;
-  const [ma, mb] = [mean(a), mean(b)];
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  for (let i = 0; i < a.length; i++) {
-    sab += (a[i] - ma) * (b[i] - mb);
-    saa += (a[i] - ma) ** 2;
-    sbb += (b[i] - mb) ** 2;
-  }
-  console.log(
-    `EK-FAC vs exact empirical-Fisher influence: Pearson r = ${(sab / Math.sqrt(saa * sbb)).toFixed(3)}`,
-  );
+  const r = pearson(ek.scores!.data, exact.scores!.data);
+  console.log(`EK-FAC vs exact empirical-Fisher influence: Pearson r = ${r.toFixed(3)}`);
   const train = await readAllParts(store, spec.train);
   const query = await readAllParts(store, spec.query);
   let same = 0;

@@ -7,6 +7,7 @@ import { gradDot } from '../../../lib/methods/gradDot';
 import { tracIn } from '../../../lib/methods/tracIn';
 import { tensorScores } from '../../../lib/pipeline/tensorScores';
 import { initBackend } from '../../../lib/tf/backend';
+import { maxRelErr } from '../methods/fixtures';
 
 function features(rows: number, dim: number, seed: number): ExampleFeatures {
   let s = seed;
@@ -19,16 +20,6 @@ function features(rows: number, dim: number, seed: number): ExampleFeatures {
     loss: new Float32Array(rows),
     sqNorm,
   };
-}
-
-function maxRelErr(a: Float64Array, b: Float64Array): number {
-  let scale = 0;
-  let err = 0;
-  for (let i = 0; i < a.length; i++) {
-    scale = Math.max(scale, Math.abs(b[i]));
-    err = Math.max(err, Math.abs(a[i] - b[i]));
-  }
-  return err / scale;
 }
 
 for (const backend of ['cpu', 'wasm'] as const) {
