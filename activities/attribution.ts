@@ -45,10 +45,11 @@ export function createAttributionActivities(store: ObjectStore, opts: Attributio
         featurizeShard(ctx, task, {
           resume: actx.info.heartbeatDetails as ChunkState | undefined,
           chunkRows: opts.chunkRows,
-          onChunk: (state) => {
-            actx.heartbeat(state);
-            if (actx.cancellationSignal.aborted) throw actx.cancellationSignal.reason;
-          },
+          onChunk: (state) => actx.heartbeat(state),
+          cancelled: () =>
+            actx.cancellationSignal.aborted
+              ? (actx.cancellationSignal.reason ?? 'cancelled')
+              : undefined,
         }),
       );
     },

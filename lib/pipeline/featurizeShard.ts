@@ -25,8 +25,13 @@ export interface ChunkState {
 export interface FeaturizeHooks {
   /** A retried attempt's state (from its last heartbeat). */
   resume?: ChunkState;
-  /** After each chunk is saved: heartbeat here. Throwing stops the work (cancellation). */
+  /** After each chunk is saved: heartbeat here. Throwing stops the work (resumable). */
   onChunk?: (state: ChunkState) => void;
+  /**
+   * Checked after each chunk: a returned reason means the work was cancelled for good, so the
+   * attempt's upload and pending chunks are deleted and the reason is thrown.
+   */
+  cancelled?: () => unknown;
   /** Rows per chunk (default CHUNK_ROWS); smaller means finer resume points and heartbeats. */
   chunkRows?: number;
 }
@@ -91,6 +96,11 @@ export async function featurizeShard(
       chunkRows,
       upload: upload.state,
     });
+    const reason = hooks.cancelled?.();
+    if (reason !== undefined) {
+      await upload.abort();
+      throw reason;
+    }
   }
   tx.adopt(FEATURES_FILE, await upload.finish(STREAM_END));
   await tx.commit({

@@ -7,7 +7,7 @@ import { buildPlan } from '../../../lib/pipeline/buildPlan';
 import { type ChunkState, featurizeShard } from '../../../lib/pipeline/featurizeShard';
 import { RunContext } from '../../../lib/pipeline/runContext';
 import { FsStore } from '../../../lib/store/fsStore';
-import { putJson } from '../../../lib/store/objectStore';
+import { NoSuchUploadError, putJson } from '../../../lib/store/objectStore';
 import { initBackend } from '../../../lib/tf/backend';
 import { makeTinyRun } from '../../support/tinyRun';
 
@@ -73,4 +73,33 @@ test('a bad chunk size is refused, naming it', async () => {
     featurizeShard(ctx, task, { chunkRows: 0 }),
     /chunkRows must be a positive integer, got 0/,
   );
+});
+
+test('a cancelled featurize deletes its upload and pending chunks, and commits nothing', async () => {
+  // Every chunk a part (the multipart upload exists), or every chunk pending (no upload yet).
+  for (const minPartBytes of [0, 1 << 30]) {
+    const { ctx, plan, task } = await setup(minPartBytes);
+    let last: ChunkState | undefined;
+    await assert.rejects(
+      featurizeShard(ctx, task, {
+        chunkRows: 7,
+        onChunk: (s) => {
+          last = s;
+        },
+        cancelled: () =>
+          last && last.chunks >= 3 ? new Error('cancelled by the user') : undefined,
+      }),
+      /cancelled by the user/,
+    );
+    const prefix = ctx.featurePrefix(plan, 'train', 0, 1);
+    assert.equal(last?.chunks, 3);
+    assert.deepEqual(await ctx.store.list(`${prefix}/`), [], 'no pending chunk, no manifest');
+    if (minPartBytes === 0) {
+      const key = `${prefix}/_attempts/${last?.attemptId}/features.arrows`;
+      await assert.rejects(
+        ctx.store.listParts(key, last?.upload?.uploadId as string),
+        NoSuchUploadError,
+      );
+    }
+  }
 });
