@@ -68,6 +68,8 @@ export interface MislabelBenchmarkInput {
    * default) or with the observed labels (empirical Fisher).
    */
   ekfacFisher?: 'sampled' | 'empirical';
+  /** The projected influence function's curvature: empirical Fisher (default) or sampled labels. */
+  influenceFisher?: 'sampled' | 'empirical';
   /** Layers EK-FAC covers (default `layers`); it needs layers with dense inputs (no Embedding). */
   ekfacLayers?: LayerSelection;
   log?: (line: string) => void;
@@ -379,7 +381,21 @@ export async function mislabelBenchmark(
       seconds = sec;
     } else if (m === 'influenceSelf') {
       const [s, sec] = time(() => {
-        const curvature = projectedCurvature(fin, input.curvature);
+        let fit = fin;
+        if (input.influenceFisher === 'sampled') {
+          // The true Fisher: the same projection of gradients with labels sampled from the model.
+          writeWeights(model, saved[finalIndex].weights);
+          const sampled = new Int32Array(n);
+          for (const { x, start } of inputBatches(xHost, input.x.shape, batch)) {
+            sampled.set(sampledLabels(model, x, 2000 + start), start);
+          }
+          fit = featurizeChunked(model, xHost, input.x.shape, sampled, {
+            layers: input.layers,
+            projector: input.projector,
+            batchSize: batch,
+          });
+        }
+        const curvature = projectedCurvature(fit, input.curvature);
         return influenceSelfScores(fin, curvature);
       });
       scores = s;
