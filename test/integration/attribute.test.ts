@@ -3,10 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure } from '@temporalio/common';
-import type { Worker } from '@temporalio/worker';
 import { readAllParts, writePartitioned } from '../../lib/data/partitionedDataset';
 import { runInProcess } from '../../lib/pipeline/runInProcess';
 import type { RunSpecInput } from '../../lib/pipeline/runSpec';
@@ -16,27 +15,18 @@ import { readManifest } from '../../lib/store/commit';
 import { FsStore } from '../../lib/store/fsStore';
 import { S3Store } from '../../lib/store/s3Store';
 import { connectClient } from '../../workers/connection';
-import { createWorker, ensureBackend } from '../../workers/worker';
+import { ensureBackend } from '../../workers/worker';
 import { attribute, progressQuery } from '../../workflows';
 import { readRunResults } from '../support/runResults';
 import { ensureStack } from '../support/stack';
+import { useTestWorker } from '../support/testWorker';
 import { makeTinyRun } from '../support/tinyRun';
 
 const config = ensureStack();
-const taskQueue = `attribute-${randomUUID()}`;
 const s3 = new S3Store(config.s3);
-let worker: Worker;
-let running: Promise<void>;
 
-before(async () => {
-  await ensureBackend(config);
-  worker = await createWorker(config, { taskQueue, concurrency: 2 });
-  running = worker.run();
-});
-after(async () => {
-  worker.shutdown();
-  await running;
-});
+before(() => ensureBackend(config));
+const taskQueue = useTestWorker(config, 'attribute');
 
 const results = readRunResults;
 

@@ -7,7 +7,6 @@ import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
-import type { Worker } from '@temporalio/worker';
 import type { AuditPlan } from '../../lib/audit/planAudit';
 import { type AuditSummary, readRanking } from '../../lib/audit/reportAudit';
 import { runAuditInProcess } from '../../lib/audit/runAuditInProcess';
@@ -27,27 +26,21 @@ import {
   unpauseAuditSchedule,
 } from '../../workers/auditSchedules';
 import { connectClient } from '../../workers/connection';
-import { createWorker } from '../../workers/worker';
 import { audit as auditWorkflow } from '../../workflows';
 import { ensureStack } from '../support/stack';
+import { useTestWorker } from '../support/testWorker';
 import { blobs, makeTinyRun } from '../support/tinyRun';
 
 const config = ensureStack();
-const taskQueue = `audit-${randomUUID()}`;
 const s3 = new S3Store(config.s3);
-let worker: Worker;
-let running: Promise<void>;
 let client: Client;
 
+const taskQueue = useTestWorker(config, 'audit');
 before(async () => {
-  worker = await createWorker(config, { taskQueue, concurrency: 2 });
-  running = worker.run();
   client = await connectClient(config);
 });
 after(async () => {
   await client.connection.close();
-  worker.shutdown();
-  await running;
 });
 
 /** Triggers the schedule and waits for the audit it starts. */

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import { writeColumns } from '../../lib/arrow/columns';
 import { type Dataset, writeDataset } from '../../lib/data/dataset';
 import { cosine, spearman } from '../../lib/eval/agreement';
@@ -16,27 +15,16 @@ import { S3Store } from '../../lib/store/s3Store';
 import { readWeights } from '../../lib/train/trainer';
 import { connectClient } from '../../workers/connection';
 import { spawnWorkerProcess } from '../../workers/spawnWorkers';
-import { createWorker } from '../../workers/worker';
 import { evaluate, furtherTraining, goldProgressQuery } from '../../workflows';
 import type { FurtherTrainingInput } from '../../workflows/furtherTraining';
 import { ensureStack } from '../support/stack';
+import { useTestWorker } from '../support/testWorker';
 import { gaussianData, mlp, tf } from '../unit/train/helpers';
 
 await tf.setBackend('cpu');
 const config = ensureStack();
 const store = new S3Store(config.s3);
-const taskQueue = `gold-${randomUUID()}`;
-let worker: Worker;
-let running: Promise<void>;
-
-before(async () => {
-  worker = await createWorker(config, { taskQueue, concurrency: 2 });
-  running = worker.run();
-});
-after(async () => {
-  worker.shutdown();
-  await running;
-});
+const taskQueue = useTestWorker(config, 'gold');
 
 interface Problem {
   prefix: string;

@@ -1,28 +1,16 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, test } from 'node:test';
-import type { Worker } from '@temporalio/worker';
+import { test } from 'node:test';
 import { smokeVectors } from '../../activities/smoke';
 import { sha256 } from '../../lib/store/commit';
 import { S3Store } from '../../lib/store/s3Store';
 import { connectClient } from '../../workers/connection';
-import { createWorker } from '../../workers/worker';
 import { smokeWorkflow } from '../../workflows';
 import { ensureStack } from '../support/stack';
+import { useTestWorker } from '../support/testWorker';
 
 const config = ensureStack();
-const taskQueue = `smoke-${randomUUID()}`;
-let worker: Worker;
-let running: Promise<void>;
-
-before(async () => {
-  worker = await createWorker(config, { taskQueue, concurrency: 2 });
-  running = worker.run();
-});
-after(async () => {
-  worker.shutdown();
-  await running;
-});
+const taskQueue = useTestWorker(config, 'smoke');
 
 test('smoke workflow: Arrow to S3 and back, zero-copy, through the real Temporal server', async () => {
   const client = await connectClient(config);
