@@ -191,6 +191,21 @@ function* inputBatches(
   }
 }
 
+/** A label per training row sampled from the model (seeded per batch), for true-Fisher curvature. */
+function sampledTrainLabels(
+  model: LayersModel,
+  host: Float32Array,
+  shape: number[],
+  batch: number,
+  seed: number,
+): Int32Array {
+  const out = new Int32Array(shape[0]);
+  for (const { x, start } of inputBatches(host, shape, batch)) {
+    out.set(sampledLabels(model, x, seed + start), start);
+  }
+  return out;
+}
+
 /** EK-FAC self-influence at the model's weights: fit (two passes), then score (a third). */
 function ekfacSelf(
   model: LayersModel,
@@ -203,11 +218,8 @@ function ekfacSelf(
   fisherKind: 'sampled' | 'empirical',
 ): Float64Array {
   // The true Fisher by default: labels sampled from the model, not the (noisy) observed ones.
-  const fitLabels = new Int32Array(shape[0]);
-  for (const { x, start } of inputBatches(host, shape, batch)) {
-    fitLabels.set(sampledLabels(model, x, 1000 + start), start);
-  }
-  const fisher = fisherKind === 'empirical' ? labels : fitLabels;
+  const fisher =
+    fisherKind === 'empirical' ? labels : sampledTrainLabels(model, host, shape, batch, 1000);
   const ekfac = fitEkfac(() => factorBatches(model, host, shape, fisher, layers, batch), opts);
   const out = new Float64Array(shape[0]);
   let s = 0;
@@ -385,10 +397,7 @@ export async function mislabelBenchmark(
         if (input.influenceFisher === 'sampled') {
           // The true Fisher: the same projection of gradients with labels sampled from the model.
           writeWeights(model, saved[finalIndex].weights);
-          const sampled = new Int32Array(n);
-          for (const { x, start } of inputBatches(xHost, input.x.shape, batch)) {
-            sampled.set(sampledLabels(model, x, 2000 + start), start);
-          }
+          const sampled = sampledTrainLabels(model, xHost, input.x.shape, batch, 2000);
           fit = featurizeChunked(model, xHost, input.x.shape, sampled, {
             layers: input.layers,
             projector: input.projector,

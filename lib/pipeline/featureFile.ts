@@ -24,14 +24,11 @@ export interface FeatureFile {
   labels: Int32Array;
   features: ExampleFeatures;
   meta: FeatureFileMeta;
-  /** float16 files: the stored bit patterns of features.grads.data (so joins need no re-encoding). */
-  gradBits?: Uint16Array;
 }
 
 const META_KEY = 'tda.features';
 
 /**
- * With `f.gradBits` (float16 only), those bits are stored instead of encoding the gradients.
  * Featurize writes the stream format, chunk by chunk (lib/store/chunkedUpload.ts); readers take
  * either format.
  */
@@ -49,7 +46,7 @@ export function writeFeatureFile(
     sq_norm: { values: f.features.sqNorm },
     grad:
       meta.dtype === 'float16'
-        ? { values: f.gradBits ?? encodeFloat16(grads.data), width: grads.dim, type: 'float16' }
+        ? { values: encodeFloat16(grads.data), width: grads.dim, type: 'float16' }
         : { values: grads.data, width: grads.dim },
   };
   if (f.features.layerSqNorm) {
@@ -64,11 +61,9 @@ export function readFeatureFile(bytes: Uint8Array, what = 'feature file'): Featu
   const raw = metadataOf(table)[META_KEY];
   if (!raw) throw new Error(`${what} has no "${META_KEY}" metadata: not a feature file`);
   const meta = JSON.parse(raw) as FeatureFileMeta;
-  let gradBits: Uint16Array | undefined;
   let grad: { values: Float32Array; width: number };
   if (meta.dtype === 'float16') {
     const c = readColumn<Uint16Array>(table, 'grad', 'float16', what);
-    gradBits = c.values;
     grad = { values: decodeFloat16(c.values), width: c.width };
   } else {
     grad = readColumn<Float32Array>(table, 'grad', 'float32', what);
@@ -87,6 +82,5 @@ export function readFeatureFile(bytes: Uint8Array, what = 'feature file'): Featu
         : undefined,
     },
     meta,
-    gradBits,
   };
 }

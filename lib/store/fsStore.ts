@@ -152,7 +152,7 @@ export class FsStore implements ObjectStore {
     const tmp = `${path}.${randomUUID()}.partial`;
     await writeFile(tmp, body);
     await rename(tmp, path);
-    return `"${createHash('md5').update(body).digest('hex')}"`;
+    return etagOf(body);
   }
 
   async listParts(key: string, uploadId: string): Promise<{ partNumber: number; etag: string }[]> {
@@ -161,10 +161,7 @@ export class FsStore implements ObjectStore {
     for (const file of await this.uploadFiles(key, uploadId)) {
       const m = /\.(\d+)\.partial$/.exec(file);
       if (!m) continue;
-      const etag = `"${createHash('md5')
-        .update(await readFile(file))
-        .digest('hex')}"`;
-      out.push({ partNumber: Number(m[1]), etag });
+      out.push({ partNumber: Number(m[1]), etag: etagOf(await readFile(file)) });
     }
     return out.sort((a, b) => a.partNumber - b.partNumber);
   }
@@ -174,18 +171,20 @@ export class FsStore implements ObjectStore {
     uploadId: string,
     parts: { partNumber: number; etag: string }[],
   ): Promise<void> {
-    const held = new Map((await this.listParts(key, uploadId)).map((p) => [p.partNumber, p.etag]));
+    await this.checkUpload(key, uploadId);
     const path = this.path(key);
     const tmp = `${path}.${randomUUID()}.partial`;
     await writeFile(tmp, '');
     try {
       for (const [i, p] of parts.entries()) {
-        if (held.get(p.partNumber) !== p.etag) {
+        const bytes = await readFile(this.uploadPath(key, uploadId, p.partNumber)).catch(
+          () => undefined,
+        );
+        if (!bytes || etagOf(bytes) !== p.etag) {
           throw new Error(
             `part ${p.partNumber} of upload "${uploadId}" for "${key}" does not match its ETag`,
           );
         }
-        const bytes = await readFile(this.uploadPath(key, uploadId, p.partNumber));
         if (i < parts.length - 1 && bytes.byteLength < this.minPartBytes) {
           throw new Error(
             `part ${p.partNumber} of "${key}" is ${bytes.byteLength} bytes, under the minimum ${this.minPartBytes}`,
@@ -204,4 +203,9 @@ export class FsStore implements ObjectStore {
   async abortUpload(key: string, uploadId: string): Promise<void> {
     for (const file of await this.uploadFiles(key, uploadId)) await rm(file, { force: true });
   }
+}
+
+/** A part's ETag as S3 forms it for a single-part body: the quoted hex MD5. */
+function etagOf(bytes: Uint8Array): string {
+  return `"${createHash('md5').update(bytes).digest('hex')}"`;
 }
