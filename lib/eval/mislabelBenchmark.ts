@@ -17,7 +17,10 @@ import type { FactorBlock, FeaturizeSpec, LayerSelection, ProjectorSpec } from '
 import type { DataInfOptions } from '../methods/dataInf';
 import { dataInfSelfScores } from '../methods/dataInfSelf';
 import { type EkfacOptions, ekfacSelfScores, fitEkfac } from '../methods/influence/ekfac';
-import { influenceSelfScores } from '../methods/influence/influenceSelf';
+import {
+  influenceSelfOverCheckpoints,
+  influenceSelfScores,
+} from '../methods/influence/influenceSelf';
 import { type CurvatureOptions, projectedCurvature } from '../methods/influence/projectedCurvature';
 import { sampledLabels } from '../methods/influence/sampledLabels';
 import { selfInfluence } from '../methods/selfInfluence';
@@ -25,7 +28,7 @@ import { forwardLogits, planChain } from '../train/forward';
 import { crossEntropyPerExample } from '../train/loss';
 import { writeWeights } from '../train/trainer';
 import type { TrainConfig } from '../train/trainState';
-import { trainWithCheckpoints } from '../train/trainWithCheckpoints';
+import { type SavedCheckpoint, trainWithCheckpoints } from '../train/trainWithCheckpoints';
 import { DEFAULT_FRACTIONS, mislabelReport } from './mislabel';
 
 export const MISLABEL_METHODS = [
@@ -34,6 +37,7 @@ export const MISLABEL_METHODS = [
   'gradDotSelf',
   'loss',
   'influenceSelf',
+  'influenceSelfCheckpoints',
   'dataInfSelf',
   'ekfacSelf',
 ] as const;
@@ -73,6 +77,8 @@ export interface MislabelBenchmarkInput {
   /** Layers EK-FAC covers (default `layers`); it needs layers with dense inputs (no Embedding). */
   ekfacLayers?: LayerSelection;
   log?: (line: string) => void;
+  /** Receives each method's per-example scores (for offline analysis of rankings). */
+  onScores?: (method: string, scores: Float64Array) => void;
 }
 
 export interface MislabelMethodResult {
@@ -275,8 +281,56 @@ function toResult(
   };
 }
 
+/** The benchmark's model trained on the noisy labels, with its checkpoints (reusable across passes). */
+export interface TrainedMislabelModel {
+  model: LayersModel;
+  saved: SavedCheckpoint[];
+  trainSeconds: number;
+  trainAccuracy: number;
+  testAccuracy?: number;
+}
+
+export async function trainMislabelModel(
+  input: MislabelBenchmarkInput,
+): Promise<TrainedMislabelModel> {
+  const log = input.log ?? (() => {});
+  const batch = input.featurizeBatchSize ?? 512;
+  const model = input.makeModel();
+  const t0 = performance.now();
+  const saved = await trainWithCheckpoints(
+    model,
+    { x: input.x, labels: input.labels },
+    {
+      config: input.train,
+      epochs: input.epochs,
+      checkpointEvery: input.checkpointEvery,
+      onStep: ({ step, totalSteps, loss }) => {
+        if (step % 100 === 0 || step === totalSteps) {
+          log(`  step ${step}/${totalSteps} batch loss ${loss.toFixed(4)}`);
+        }
+      },
+    },
+  );
+  const trainSeconds = (performance.now() - t0) / 1000;
+  const trainAccuracy = evaluate(model, input.x, input.labels, batch).accuracy;
+  const testAccuracy = input.test
+    ? evaluate(model, input.test.x, input.test.labels, batch).accuracy
+    : undefined;
+  log(
+    `${input.dataset}: trained ${input.epochs} epochs (${saved.length} checkpoints at steps ${saved.map((c) => c.step).join(', ')}) in ${trainSeconds.toFixed(1)} s; ` +
+      `accuracy on noisy training labels ${trainAccuracy.toFixed(4)}` +
+      (testAccuracy !== undefined ? `, test ${testAccuracy.toFixed(4)}` : ''),
+  );
+  return { model, saved, trainSeconds, trainAccuracy, testAccuracy };
+}
+
+/**
+ * Ranks by every requested method. `trained`: a model from trainMislabelModel on the same input
+ * (then the caller disposes it); otherwise one is trained here and disposed at the end.
+ */
 export async function mislabelBenchmark(
   input: MislabelBenchmarkInput,
+  trained?: TrainedMislabelModel,
 ): Promise<MislabelBenchmarkReport> {
   const log = input.log ?? (() => {});
   const n = input.x.shape[0];
@@ -298,33 +352,10 @@ export async function mislabelBenchmark(
   const fractions = DEFAULT_FRACTIONS;
   const batch = input.featurizeBatchSize ?? 512;
 
-  const model = input.makeModel();
-  const t0 = performance.now();
-  const saved = await trainWithCheckpoints(
-    model,
-    { x: input.x, labels: input.labels },
-    {
-      config: input.train,
-      epochs: input.epochs,
-      checkpointEvery: input.checkpointEvery,
-      onStep: ({ step, totalSteps, loss }) => {
-        if (step % 100 === 0 || step === totalSteps) {
-          log(`  step ${step}/${totalSteps} batch loss ${loss.toFixed(4)}`);
-        }
-      },
-    },
-  );
-  const trainSeconds = (performance.now() - t0) / 1000;
+  const own = trained === undefined;
+  const run = trained ?? (await trainMislabelModel(input));
+  const { model, saved, trainSeconds } = run;
   const checkpoints = saved.map(({ step, learningRate }) => ({ step, learningRate }));
-  const trainEval = evaluate(model, input.x, input.labels, batch);
-  const testAccuracy = input.test
-    ? evaluate(model, input.test.x, input.test.labels, batch).accuracy
-    : undefined;
-  log(
-    `${input.dataset}: trained ${input.epochs} epochs (${saved.length} checkpoints at steps ${checkpoints.map((c) => c.step).join(', ')}) in ${trainSeconds.toFixed(1)} s; ` +
-      `accuracy on noisy training labels ${trainEval.accuracy.toFixed(4)}` +
-      (testAccuracy !== undefined ? `, test ${testAccuracy.toFixed(4)}` : ''),
-  );
 
   const xHost = input.x.dataSync() as Float32Array;
   const finalIndex = saved.length - 1;
@@ -335,13 +366,19 @@ export async function mislabelBenchmark(
     }
   }
   const wantTracIn = methods.some((m) => m === 'tracInSelf' || m === 'tracInSelfProjected');
-  const needed = new Set<number>([finalIndex, ...(wantTracIn ? tracInIdx : [])]);
+  const wantIfCkpt = methods.includes('influenceSelfCheckpoints');
+  const needed = new Set<number>([finalIndex, ...(wantTracIn || wantIfCkpt ? tracInIdx : [])]);
   const tracExact = new Float64Array(n);
   const tracProjected = new Float64Array(n);
+  const ifCkpt = new Float64Array(n);
   let tracSeconds = 0;
+  let ifCkptSeconds = 0;
   let tracInFeatSeconds = 0;
   let finalFeatures: ExampleFeatures | null = null;
   let finalFeatSeconds = 0;
+  const add = (into: Float64Array, s: Float64Array) => {
+    for (let i = 0; i < n; i++) into[i] += s[i];
+  };
   // One checkpoint's features at a time: n × k per checkpoint would not all fit for large n.
   for (const c of [...needed].sort((a, b) => a - b)) {
     writeWeights(model, saved[c].weights);
@@ -355,18 +392,26 @@ export async function mislabelBenchmark(
     log(
       `  featurized checkpoint ${c} (step ${saved[c].step}): dim ${feat.grads.dim}, ${sec.toFixed(1)} s`,
     );
-    if (wantTracIn && tracInIdx.includes(c)) {
+    if (tracInIdx.includes(c)) {
       tracInFeatSeconds += sec;
       const cp = [checkpoints[c]];
-      const [[e, p], s] = time(() => [
-        selfInfluence([feat], cp, 'exact'),
-        selfInfluence([feat], cp, 'projected'),
-      ]);
-      tracSeconds += s;
-      for (let i = 0; i < n; i++) {
-        tracExact[i] += e[i];
-        tracProjected[i] += p[i];
+      if (wantTracIn) {
+        const [[e, p], s] = time(() => [
+          selfInfluence([feat], cp, 'exact'),
+          selfInfluence([feat], cp, 'projected'),
+        ]);
+        tracSeconds += s;
+        add(tracExact, e);
+        add(tracProjected, p);
+        input.onScores?.(`tracInSelf@${c}`, e);
       }
+      if (wantIfCkpt) {
+        const [s, sec] = time(() => influenceSelfOverCheckpoints([feat], cp, input.curvature));
+        ifCkptSeconds += sec;
+        add(ifCkpt, s);
+        input.onScores?.(`influenceSelfCheckpoints@${c}`, s);
+      }
+      input.onScores?.(`loss@${c}`, Float64Array.from(feat.loss));
     }
     if (c === finalIndex) {
       finalFeatures = feat;
@@ -382,6 +427,9 @@ export async function mislabelBenchmark(
     if (m === 'tracInSelf' || m === 'tracInSelfProjected') {
       scores = m === 'tracInSelf' ? tracExact : tracProjected;
       seconds = tracInFeatSeconds + tracSeconds / 2;
+    } else if (m === 'influenceSelfCheckpoints') {
+      scores = ifCkpt;
+      seconds = tracInFeatSeconds + ifCkptSeconds;
     } else if (m === 'gradDotSelf') {
       const [s, sec] = time(() => Float64Array.from(fin.sqNorm));
       scores = s;
@@ -430,6 +478,7 @@ export async function mislabelBenchmark(
       scores = s;
       seconds = finalFeatSeconds + sec;
     }
+    input.onScores?.(m, scores);
     results[m] = toResult(scores, flipped, fractions, seconds);
     const r = results[m];
     log(
@@ -437,7 +486,7 @@ export async function mislabelBenchmark(
         `@20% ${r.found_at_20pct.toFixed(3)}  @30% ${r.found_at_30pct.toFixed(3)}  AUC ${r.auc.toFixed(4)}  ${seconds.toFixed(1)} s`,
     );
   }
-  model.dispose();
+  if (own) model.dispose();
   return {
     dataset: input.dataset,
     noise,
@@ -447,7 +496,7 @@ export async function mislabelBenchmark(
     checkpoints,
     projector: input.projector,
     train_seconds: trainSeconds,
-    train_accuracy: trainEval.accuracy,
-    ...(testAccuracy !== undefined ? { test_accuracy: testAccuracy } : {}),
+    train_accuracy: run.trainAccuracy,
+    ...(run.testAccuracy !== undefined ? { test_accuracy: run.testAccuracy } : {}),
   };
 }

@@ -4,10 +4,14 @@
  * ‖L⁻¹ g_i‖², so L⁻¹ is formed once (k³/3) and each example costs one k×k product row.
  * High values flag examples the rest of the data does not explain (mislabeled or rare).
  */
-import type { ExampleFeatures } from '../../features';
+import type { CheckpointInfo, ExampleFeatures } from '../../features';
 import { accumulateProduct } from '../blockProduct';
-import { checkFeatures } from '../validate';
-import type { ProjectedCurvature } from './projectedCurvature';
+import { checkCheckpoints, checkFeatures } from '../validate';
+import {
+  type CurvatureOptions,
+  type ProjectedCurvature,
+  projectedCurvature,
+} from './projectedCurvature';
 
 /** L⁻¹ of a lower-triangular k×k L (row-major), by forward substitution per column. */
 export function lowerTriangularInverse(l: Float64Array, k: number): Float64Array {
@@ -57,5 +61,35 @@ export function influenceSelfScores(
       out[start + i] = s;
     }
   }
+  return out;
+}
+
+/**
+ * Influence-function self-influence along training: Σ_c η_c g_i(θ_c)ᵀ (F_c + λ_c I)⁻¹ g_i(θ_c),
+ * TracIn-CP's learning-rate-weighted checkpoint sum with each checkpoint's own damped curvature.
+ * Why: a flipped label that the model has memorised by θ_f scores low there (small gradient, small
+ * loss) but high at the checkpoints before; the curvature whitens the directions every example
+ * moves along (the input scale of each layer), which plain ‖g‖² does not.
+ *
+ * `curvature`: options to build each checkpoint's curvature from `train[c]` (the whole training
+ * set), or one curvature per checkpoint fitted elsewhere (for `train` a shard).
+ */
+export function influenceSelfOverCheckpoints(
+  train: ExampleFeatures[],
+  checkpoints: CheckpointInfo[],
+  curvature: CurvatureOptions | ProjectedCurvature[] = {},
+): Float64Array {
+  checkCheckpoints(train, null, checkpoints, 'influenceSelfOverCheckpoints');
+  if (Array.isArray(curvature) && curvature.length !== checkpoints.length) {
+    throw new Error(
+      `influenceSelfOverCheckpoints: ${curvature.length} curvatures for ${checkpoints.length} checkpoints`,
+    );
+  }
+  const out = new Float64Array(train[0].grads.rows);
+  checkpoints.forEach((cp, c) => {
+    const fc = Array.isArray(curvature) ? curvature[c] : projectedCurvature(train[c], curvature);
+    const s = influenceSelfScores(train[c], fc);
+    for (let i = 0; i < s.length; i++) out[i] += cp.learningRate * s[i];
+  });
   return out;
 }

@@ -5,7 +5,13 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { ExampleFeatures } from '../../../lib/features';
 import { computeFactors, featurize, loraDense, planModel } from '../../../lib/grad';
 import type { LayerSelection } from '../../../lib/grad/types';
+import { dataInfSelfScores } from '../../../lib/methods/dataInfSelf';
 import { scoreMethod } from '../../../lib/methods/index';
+import {
+  influenceSelfOverCheckpoints,
+  influenceSelfScores,
+} from '../../../lib/methods/influence/influenceSelf';
+import { projectedCurvature } from '../../../lib/methods/influence/projectedCurvature';
 import { selfInfluence } from '../../../lib/methods/selfInfluence';
 import { initBackend } from '../../../lib/tf/backend';
 import { naiveGradients, randomizeWeights, randomLabels, randomTensor } from '../grad/naive';
@@ -182,5 +188,37 @@ for (const fam of families) {
       cks.reduce((s, ck, c) => s + ck.learningRate * dot(naiveT[c][i], naiveT[c][i]), 0),
     );
     assert.ok(maxAbsDiff(self, selfRef) / maxAbs(selfRef) < 1e-5, `${fam.name} self-influence`);
+    // Curvature-weighted self-scores: gᵀ(F_c + λI)⁻¹g with each checkpoint's own dense Fisher,
+    // at θ_f and summed over checkpoints with η_c; DataInf's is the diagonal of its score matrix.
+    const fisherSelf = (gs: Float64Array[]) => {
+      const f = new Float64Array(D * D);
+      for (const g of gs)
+        for (let i = 0; i < D; i++) for (let j = 0; j < D; j++) f[i * D + j] += (g[i] * g[j]) / n;
+      for (let i = 0; i < D; i++) f[i * D + i] += damping;
+      return gs.map((g) => dot(solveDense(f, g, D), g));
+    };
+    const perCk = naiveT.map(fisherSelf);
+    const dataInfTT = dataInfReference(asFeatures(gT), asFeatures(gT));
+    const selfRefs: [string, ArrayLike<number>, ArrayLike<number>][] = [
+      [
+        'influenceSelfScores',
+        influenceSelfScores(train[1], projectedCurvature(train[1], { damping })),
+        perCk[1],
+      ],
+      [
+        'influenceSelfOverCheckpoints',
+        influenceSelfOverCheckpoints(train, cks, { damping }),
+        perCk[0].map((v, i) => cks[0].learningRate * v + cks[1].learningRate * perCk[1][i]),
+      ],
+      [
+        'dataInfSelfScores',
+        dataInfSelfScores(train[1]),
+        Float64Array.from({ length: n }, (_, i) => dataInfTT[i * n + i]),
+      ],
+    ];
+    for (const [name, got, want] of selfRefs) {
+      const err = maxAbsDiff(got, want) / maxAbs(want);
+      assert.ok(err < 1e-4, `${fam.name} ${name}: relative error ${err}`);
+    }
   });
 }
