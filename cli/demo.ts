@@ -18,7 +18,7 @@ import { runAttribution } from './attributeRun';
 /**
  * The main job on real data: Fashion-MNIST with 10% of training labels flipped, an MLP trained
  * with checkpoints, TracIn-CP over all 60,000 training examples for 100 test queries and a
- * self-influence audit, through Temporal on the local stack; writes the HTML report and says how
+ * mislabel audit by the influence self-score, through Temporal on the local stack; writes the HTML report and says how
  * many flipped labels the audit found in its top 10%.
  */
 export async function runDemo(
@@ -79,6 +79,9 @@ export async function runDemo(
       projector: { kind: 'kronecker', k1: 32, k2: 32, seed: 0, dtype: 'float16' },
       topK: 20,
       shardSize: 10_000,
+      // The mislabel ranking: the influence self-score over the last layer's stored features,
+      // summed over the checkpoints (bench:mislabel: the best attribution ranking).
+      selfScore: { kind: 'influence', layers: 'last' },
     });
     console.log(`attribution done in ${seconds.toFixed(1)} s: ${summary.runPrefix} (${elapsed()})`);
 
@@ -96,7 +99,7 @@ export async function runDemo(
         detection.foundAt.find((x) => x.fraction === f)?.found ?? Number.NaN;
       const found10 = Math.round(at(0.1) * detection.flippedTotal);
       console.log(
-        `self-influence audit: ${found10} of ${detection.flippedTotal} flipped labels (${(100 * at(0.1)).toFixed(1)}%) ` +
+        `self-influence audit (influence over checkpoints, last layer): ${found10} of ${detection.flippedTotal} flipped labels (${(100 * at(0.1)).toFixed(1)}%) ` +
           `are in the top 10% of training examples; top 20%: ${(100 * at(0.2)).toFixed(1)}%; ROC AUC ${detection.auc.toFixed(3)}`,
       );
       console.log(

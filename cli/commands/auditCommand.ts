@@ -66,6 +66,7 @@ export async function runAuditCommand(config: Config, args: string[]): Promise<v
           topK: num('top-k'),
           shardSize: num('shard-size'),
           projector: opt.has('projector') ? JSON.parse(need(opt, 'projector')) : undefined,
+          selfScore: opt.has('self-score') ? JSON.parse(need(opt, 'self-score')) : undefined,
         };
         const id = await createAuditSchedule(client, {
           audit,

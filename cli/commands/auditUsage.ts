@@ -1,6 +1,7 @@
 /** The `tda audit` lines of the CLI's usage (kept apart so `tda --help` loads no client). */
 export const AUDIT_USAGE = `  audit schedule --name N --data PREFIX --checkpoints KEY --cron "0 2 * * *"
                  [--top-k K] [--shard-size S] [--projector JSON] [--queue Q] [--paused]
+                 [--self-score '{"kind":"influence","layers":"last"}']
                            nightly self-influence audits of the batches under PREFIX
   audit list               audit schedules: cron, paused, next and recent runs
   audit pause|unpause NAME

@@ -6,8 +6,9 @@ const usage = `Usage: tda demo [--out DIR] [--queries N] [--workers N]
 
 The main job on real data: imports Fashion-MNIST with 10% of training labels flipped, trains an
 MLP with 3 checkpoints, runs TracIn-CP over all 60,000 training examples for N test queries
-(default 100) and a self-influence audit through Temporal, writes DIR/report.html (default
-out/demo) and prints how many flipped labels the audit found in its top 10%.`;
+(default 100) and a mislabel audit (influence self-score) through Temporal, writes
+DIR/report.html (default out/demo) and prints how many flipped labels the audit found in its
+top 10%.`;
 
 export const demo: Command = {
   name: 'demo',

@@ -1,7 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { loadConfig } from '../../lib/config';
-import { projectorSchema } from '../../lib/pipeline/runSpec';
+import { topIndices } from '../../lib/pipeline/reduce';
+import { projectorSchema, type SelfScoreInput } from '../../lib/pipeline/runSpec';
 import {
   IN_MEMORY_METHODS,
   type InMemoryMethod,
@@ -24,6 +25,10 @@ Options:
   --top-k K                proponents and opponents per query (default 10)
   --damping L              λ of (H + λI) (default 0.01; influenceEkfac: × the mean eigenvalue, 0.1)
   --k N                    clusters (default 8)
+  --self S                 self-score for the mislabel ranking: tracin (default, Σ_c η_c ‖g_c‖²)
+                           or influence (Σ_c η_c g_cᵀ(F_c + λ_c I)⁻¹g_c over every checkpoint)
+  --self-layers L          influence self-score: last (default), all, or layer names a,b
+  --self-damping R         influence self-score: λ_c = R × mean eigenvalue of F_c (default 0.01)
   --out FILE               write the results as JSON
   --store URI              s3://bucket/prefix, file:///dir or a local path (default: the bucket)`;
 
@@ -40,6 +45,9 @@ export const scoreCommand: Command = {
     'top-k': { type: 'string' },
     damping: { type: 'string' },
     k: { type: 'string' },
+    self: { type: 'string' },
+    'self-layers': { type: 'string' },
+    'self-damping': { type: 'string' },
     out: { type: 'string' },
     store: { type: 'string' },
   },
@@ -47,6 +55,21 @@ export const scoreCommand: Command = {
     const method = requireString(values, 'method', usage) as InMemoryMethod;
     if (!IN_MEMORY_METHODS.includes(method))
       throw new UsageError(`unknown method "${method}"\n\n${usage}`);
+    const selfKind = (values.self as string | undefined) ?? 'tracin';
+    if (selfKind !== 'tracin' && selfKind !== 'influence')
+      throw new UsageError(`unknown self-score "${selfKind}" (known: tracin, influence)`);
+    const layersArg = (values['self-layers'] as string | undefined) ?? 'last';
+    const selfScore: SelfScoreInput =
+      selfKind === 'tracin'
+        ? { kind: 'tracin' as const }
+        : {
+            kind: 'influence' as const,
+            layers:
+              layersArg === 'last' || layersArg === 'all'
+                ? layersArg
+                : { names: layersArg.split(',') },
+            relativeDamping: numberOption(values, 'self-damping', 0.01),
+          };
     let projector: ReturnType<typeof projectorSchema.parse> | undefined;
     if (values.projector) {
       const p = projectorSchema.safeParse(JSON.parse(values.projector as string));
@@ -67,6 +90,7 @@ export const scoreCommand: Command = {
       topK: numberOption(values, 'top-k', 10),
       damping: values.damping === undefined ? undefined : numberOption(values, 'damping', 0.01),
       k: numberOption(values, 'k', 8),
+      selfScore,
     });
     console.log(`${method}: ${r.seconds.toFixed(2)} s`);
     if (r.topk) {
@@ -80,6 +104,8 @@ export const scoreCommand: Command = {
         console.log(`         opponents  ${fmt(r.topk.opponents[q])}`);
       }
     }
+    const top = topIndices(r.selfInfluence, Math.min(10, r.selfInfluence.length));
+    console.log(`highest ${selfKind} self-scores (mislabel suspects): ${top.join(', ')}`);
     if (r.clusters) {
       for (const [i, c] of r.clusters.clusters.entries()) {
         console.log(`cluster ${i}: ${c.members.length} members, medoid ${c.medoid}`);
@@ -94,6 +120,7 @@ export const scoreCommand: Command = {
           method,
           seconds: r.seconds,
           topk: r.topk,
+          selfScore: selfKind,
           selfInfluence: Array.from(r.selfInfluence),
           clusters: r.clusters && { clusters: r.clusters.clusters, cost: r.clusters.cost },
         }),

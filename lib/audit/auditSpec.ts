@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { DEFAULT_PROJECTOR, layerSelectionSchema, projectorSchema } from '../pipeline/runSpec';
+import {
+  DEFAULT_PROJECTOR,
+  layerSelectionSchema,
+  projectorSchema,
+  selfScoreSchema,
+} from '../pipeline/runSpec';
 import { zodIssues } from '../zodIssues';
 
 /**
@@ -19,6 +24,8 @@ export const auditInputSchema = z
     checkpoints: z.string().min(1),
     projector: projectorSchema.default(DEFAULT_PROJECTOR),
     layers: layerSelectionSchema.default('all'),
+    /** The self-score examples are ranked by (see RunSpec.selfScore). */
+    selfScore: selfScoreSchema.default({ kind: 'tracin' }),
     /** Length of the suspicious list the audits compare. */
     topK: z.number().int().min(1).max(10_000).default(100),
     /** Rows per shard; keep it equal to the attribution runs' to share their features. */

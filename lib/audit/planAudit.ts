@@ -1,6 +1,6 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { checkpointPrefix, readCheckpointManifest } from '../model/checkpoints';
-import { isTransient } from '../pipeline/buildPlan';
+import { isTransient, layerSelectionProblem } from '../pipeline/buildPlan';
 import { canonical, featureKey, featureSpecHash } from '../pipeline/keys';
 import { planShards } from '../pipeline/plan';
 import { parseRunSpec } from '../pipeline/runSpec';
@@ -89,6 +89,9 @@ export async function planAudit(
       `checkpoints: the model has ${model.outputs[0].shape[1]} outputs but the data has ${classes.length} classes`,
     );
   }
+
+  const layerProblem = layerSelectionProblem(model, spec.layers, spec.selfScore);
+  if (layerProblem) throw new AuditInputError(layerProblem);
 
   const plan: AuditPlan = {
     spec,

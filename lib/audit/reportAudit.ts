@@ -1,7 +1,10 @@
 import { metadataOf, readColumn, readTable, writeColumns } from '../arrow/columns';
 import type { CheckpointInfo, ExampleFeatures } from '../features';
+import { selectLayers } from '../methods/selectLayers';
 import { selfInfluence } from '../methods/selfInfluence';
+import { influenceSelfPasses } from '../pipeline/influenceSelfPasses';
 import type { RunContext } from '../pipeline/runContext';
+import type { SelfScoreSpec } from '../pipeline/runSpec';
 import type { Plan } from '../pipeline/types';
 import { renderReport } from '../report/renderReport';
 import { readCommitted, readManifest, Transaction } from '../store/commit';
@@ -11,6 +14,16 @@ import { type Comparison, compareRankings, type Ranking, rankExamples } from './
 import { readAuditPlan } from './planAudit';
 
 export const AUDIT_METHOD = 'TracIn-CP self-influence (exact gradient norms)';
+
+/** The audit's method in words, from its self-score spec. */
+export function auditMethod(self: SelfScoreSpec): string {
+  if (self.kind === 'tracin') return AUDIT_METHOD;
+  const layers =
+    typeof self.layers === 'string'
+      ? `${self.layers} layer${self.layers === 'all' ? 's' : ''}`
+      : self.layers.names.join(', ');
+  return `influence self-influence over checkpoints (${layers}, damping ${self.relativeDamping} × mean eigenvalue)`;
+}
 const META_KEY = 'tda.audit';
 
 interface TopEntry {
@@ -93,6 +106,31 @@ export async function reportAudit(
     }
   }
   if (row !== n) throw new Error(`audit ${plan.prefix}: features cover ${row} rows, data ${n}`);
+  const self = plan.spec.selfScore;
+  if (self.kind === 'influence') {
+    // The curvature needs every shard of every batch: two more passes over their features.
+    const parts: [Plan, number][] = [];
+    for (const b of plan.batches) {
+      const batchPlan = await getJson<Plan>(store, b.planKey);
+      for (let s = 0; s < batchPlan.train.shards.length; s++) parts.push([batchPlan, s]);
+    }
+    const perPart = await influenceSelfPasses({
+      parts: parts.length,
+      checkpoints: cks,
+      read: async (p, c) =>
+        selectLayers(
+          (await ctx.features(parts[p][0], 'train', parts[p][1], c)).features,
+          self.layers,
+        ),
+      curvature: { relativeDamping: self.relativeDamping },
+      onPart: () => onProgress(++read),
+    });
+    let at = 0;
+    for (const v of perPart) {
+      scores.set(v, at);
+      at += v.length;
+    }
+  }
   const names = plan.batches.map((b) => b.name);
   const ranking = rankExamples(names, batch, ids, scores, labels);
 
@@ -157,7 +195,7 @@ export async function reportAudit(
     checkpoints: plan.spec.checkpoints,
     modelHash: last.hash,
     checkpointCount: plan.checkpoints.length,
-    method: AUDIT_METHOD,
+    method: auditMethod(self),
     rows: n,
     batches: plan.batches.map((b, i) => ({
       name: b.name,
@@ -243,7 +281,7 @@ function renderAuditHtml(s: AuditSummary, classes: string[], scores: Float64Arra
     queries: [],
     distributions: [{ name: 'self-influence', values: scores }],
     mislabels: {
-      method: 'TracIn self-influence',
+      method: s.method,
       rows: s.top.map((t) => ({
         id: t.id,
         score: t.score,

@@ -1,10 +1,12 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { type PartitionedInfo, readPartitionedInfo } from '../data/partitionedDataset';
+import { planModel } from '../grad/factors';
+import type { LayerSelection } from '../grad/types';
 import { checkpointPrefix, readCheckpointManifest } from '../model/checkpoints';
 import { NotFoundError, type ObjectStore } from '../store/objectStore';
 import { featureSpecHash, runPrefixFor } from './keys';
 import { planShards } from './plan';
-import { parseRunSpec, type RunSpecInput, SpecError } from './runSpec';
+import { parseRunSpec, type RunSpecInput, type SelfScoreSpec, SpecError } from './runSpec';
 import type { Plan } from './types';
 
 /**
@@ -67,6 +69,8 @@ export async function buildPlan(
       `checkpoints: the model has ${outUnits} outputs but the data has ${train.classes.length} classes`,
     );
   }
+  const layerProblem = layerSelectionProblem(model, spec.layers, spec.selfScore);
+  if (layerProblem) throw new SpecError(layerProblem);
   const fsh = featureSpecHash(spec);
   return {
     spec,
@@ -112,4 +116,28 @@ function limitRows(info: PartitionedInfo, limit: number): PartitionedInfo {
     left -= p.rows;
   }
   return { ...info, rows: Math.min(limit, info.rows), parts };
+}
+
+/**
+ * What is wrong with the featurized layers or the influence self-score's layers for this model,
+ * if anything: found at plan time, so a bad name fails the run at once instead of every featurize
+ * or the reduce stage being retried. Returns the message with its field.
+ */
+export function layerSelectionProblem(
+  model: tfl.LayersModel,
+  layers: LayerSelection,
+  self: SelfScoreSpec,
+): string | null {
+  let plan: ReturnType<typeof planModel>;
+  try {
+    plan = planModel(model, layers);
+  } catch (e) {
+    return `layers: ${(e as Error).message}`;
+  }
+  if (self.kind !== 'influence' || typeof self.layers === 'string') return null;
+  const featured = plan.steps.filter((s) => s.selected).map((s) => s.layer.name);
+  const missing = self.layers.names.filter((n) => !featured.includes(n));
+  return missing.length === 0
+    ? null
+    : `selfScore.layers: ${missing.map((n) => `"${n}"`).join(', ')} not among the featurized layers (${featured.join(', ')})`;
 }

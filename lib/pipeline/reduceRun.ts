@@ -1,6 +1,8 @@
+import { selectLayers } from '../methods/selectLayers';
 import { readCommitted, readManifest, Transaction } from '../store/commit';
+import { influenceSelfPasses } from './influenceSelfPasses';
 import { RunReducer, topIndices, writeResults } from './reduce';
-import type { RunContext } from './runContext';
+import { checkpointInfos, type RunContext } from './runContext';
 import { partialPrefix } from './scoreShard';
 import { readShardScores } from './shardScores';
 import type { RunSummary } from './types';
@@ -27,6 +29,22 @@ export async function reduceRun(
     onProgress(s);
   }
   const results = reducer.finish();
+  const self = plan.spec.selfScore;
+  if (self.kind === 'influence') {
+    // The curvature needs every shard: two more passes over the stored training features.
+    const shards = plan.train.shards;
+    const scores = await influenceSelfPasses({
+      parts: shards.length,
+      checkpoints: checkpointInfos(plan),
+      read: async (s, c) =>
+        selectLayers((await ctx.features(plan, 'train', s, c)).features, self.layers),
+      curvature: { relativeDamping: self.relativeDamping },
+      onPart: (_, s) => onProgress(s),
+    });
+    scores.forEach((v, s) => {
+      results.selfInfluence.set(v, shards[s].offset);
+    });
+  }
   const files = writeResults(results);
   const tx = new Transaction(store, plan.runPrefix);
   const topk = await tx.put('topk.arrow', files.topk);
@@ -41,6 +59,7 @@ export async function reduceRun(
     checkpoints: plan.checkpoints.length,
     topK: plan.spec.topK,
     files: { topk: topk.key, examples: examples.key, plan: planKey },
+    selfScore: self.kind,
     topSelfInfluence: top.map((i) => ({ id: i, score: results.selfInfluence[i] })),
   };
   return (await tx.commit(summary)).meta;

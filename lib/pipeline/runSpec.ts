@@ -32,6 +32,28 @@ export const layerSelectionSchema = z.union([
   z.object({ names: z.array(z.string().min(1)).min(1) }),
 ]);
 
+/**
+ * The per-example self-score behind the mislabel ranking. 'tracin': Σ_c η_c ‖g_i(θ_c)‖² (exact
+ * norms), computed while scoring. 'influence': Σ_c η_c g_iᵀ(F_c + λ_c I)⁻¹g_i over the stored
+ * features of the chosen layers (default the last, where it ranks best in bench:mislabel and k is
+ * small), λ_c = relativeDamping × the mean eigenvalue of F_c; two more passes over the training
+ * features at the reduce stage, each a k×k product per example.
+ */
+export const selfScoreSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('tracin') }).strict(),
+  z
+    .object({
+      kind: z.literal('influence'),
+      layers: z
+        .union([z.enum(['all', 'last']), z.object({ names: z.array(z.string().min(1)).min(1) })])
+        .default('last'),
+      relativeDamping: z.number().positive().max(1e6).default(0.01),
+    })
+    .strict(),
+]);
+export type SelfScoreSpec = z.output<typeof selfScoreSchema>;
+export type SelfScoreInput = z.input<typeof selfScoreSchema>;
+
 export const testFunctionSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('loss') }),
   z.object({
@@ -67,8 +89,8 @@ export const runSpecSchema = z
     /** Use only the first N query rows. */
     queryLimit: z.number().int().min(1).optional(),
     method: z.enum(PIPELINE_METHODS).default('tracin'),
-    /** Also rank every training example by self-influence (the mislabel audit). */
-    selfInfluence: z.boolean().default(true),
+    /** The self-score every training example is ranked by (the mislabel audit). */
+    selfScore: selfScoreSchema.default({ kind: 'tracin' }),
     /** Final-model-only: use just the last checkpoint, with learning rate 1. */
     finalModelOnly: z.boolean().default(false),
     projector: projectorSchema.default(DEFAULT_PROJECTOR),

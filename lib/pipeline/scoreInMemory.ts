@@ -11,14 +11,18 @@ import { scoreMethod } from '../methods/index';
 import { conjugateGradient } from '../methods/influence/conjugateGradient';
 import { ekfacInfluence, fitEkfac } from '../methods/influence/ekfac';
 import { meanLossHvp } from '../methods/influence/hvp';
+import { influenceSelfOverCheckpoints } from '../methods/influence/influenceSelf';
 import { lissa } from '../methods/influence/lissa';
 import { sampledLabels } from '../methods/influence/sampledLabels';
+import { selectLayers } from '../methods/selectLayers';
 import { selfInfluence } from '../methods/selfInfluence';
 import { checkpointPrefix, readCheckpointManifest } from '../model/checkpoints';
 import { loadModel } from '../model/storeIO';
 import { TopKAccumulator, type TopKPartial } from '../reduce/topK';
 import type { ObjectStore } from '../store/objectStore';
+import { zodIssues } from '../zodIssues';
 import { featurizeDataset, inputTensor } from './featurizeDataset';
+import { type SelfScoreInput, selfScoreSchema } from './runSpec';
 
 /** Every method the in-memory runner knows; the distributed pipeline runs the first three. */
 export const IN_MEMORY_METHODS = [
@@ -47,6 +51,8 @@ export interface InMemoryJob {
    * multiple of each layer's mean eigenvalue (default 0.1).
    */
   damping?: number;
+  /** The per-example self-score (RunSpec.selfScore; default TracIn-CP's). */
+  selfScore?: SelfScoreInput;
   /** Clusters for 'clusters' (default 8). */
   k?: number;
   seed?: number;
@@ -88,13 +94,25 @@ export async function scoreInMemory(store: ObjectStore, job: InMemoryJob): Promi
     train: featurizeDataset(m, train, 0, train.rows, spec),
     query: featurizeDataset(m, query, 0, query.rows, spec),
   });
-  // Final-model methods need only the last checkpoint; TracIn and clustering need all of them.
-  const all = job.method === 'tracin' || job.method === 'clusters';
+  // Final-model methods need only the last checkpoint; TracIn, clustering and the influence
+  // self-score need all of them.
+  const parsed = selfScoreSchema.safeParse(job.selfScore ?? { kind: 'tracin' });
+  if (!parsed.success) throw new Error(`bad self-score:\n${zodIssues(parsed.error)}`);
+  const selfScore = parsed.data;
+  const all =
+    job.method === 'tracin' || job.method === 'clusters' || selfScore.kind === 'influence';
   const feats = (all ? models : models.slice(-1)).map(featurizeAll);
   const trainF: ExampleFeatures[] = feats.map((f) => f.train);
   const queryF: ExampleFeatures[] = feats.map((f) => f.query);
   const cks = all ? checkpoints : [{ ...checkpoints[checkpoints.length - 1], learningRate: 1 }];
-  const self = selfInfluence(trainF, cks, 'exact');
+  const self =
+    selfScore.kind === 'influence'
+      ? influenceSelfOverCheckpoints(
+          trainF.map((f) => selectLayers(f, selfScore.layers)),
+          cks,
+          { relativeDamping: selfScore.relativeDamping },
+        )
+      : selfInfluence(trainF, cks, 'exact');
   const result = (
     r: Omit<InMemoryResult, 'method' | 'selfInfluence' | 'seconds'>,
   ): InMemoryResult => {

@@ -59,6 +59,8 @@ export interface RunSummary {
   checkpoints: number;
   topK: number;
   files: Record<string, string>;
+  /** What the self-influence column holds (RunSpec.selfScore). */
+  selfScore: 'tracin' | 'influence';
   /** Top self-influence examples (the mislabel audit), best first. */
   topSelfInfluence: { id: number; score: number }[];
 }

@@ -87,6 +87,21 @@ test('the attribute workflow on S3 reproduces the in-process runner exactly, and
   assert.notEqual(changed.summary.runPrefix, summary.runPrefix);
 });
 
+test('the influence self-score through Temporal equals the in-process runner', async () => {
+  const prefix = `it/${randomUUID()}`;
+  const spec = {
+    ...(await makeTinyRun(s3, prefix, { trainRows: 120 })),
+    selfScore: { kind: 'influence' as const, layers: 'last' as const },
+  };
+  const local = new FsStore(await mkdtemp(join(tmpdir(), 'tda-inproc-if-')));
+  await makeTinyRun(local, prefix, { trainRows: 120 });
+  const reference = await runInProcess(local, spec);
+  const { summary } = await execute(spec);
+  assert.equal(summary.selfScore, 'influence');
+  assert.deepEqual(await results(s3, summary), await results(local, reference));
+  assert.deepEqual(summary.topSelfInfluence, reference.topSelfInfluence);
+});
+
 async function expectInputFailure(spec: unknown, pattern: RegExp) {
   await assert.rejects(execute(spec as RunSpecInput), (e: unknown) => {
     assert.ok(e instanceof WorkflowFailedError, String(e));
@@ -112,6 +127,10 @@ test('bad specs and malformed inputs fail fast, non-retryably, naming the proble
     /checkpoints: no object at key/,
   );
   await expectInputFailure({ ...spec, train: `${prefix}/missing` }, /train: no data set/);
+  await expectInputFailure(
+    { ...spec, selfScore: { kind: 'influence', layers: { names: ['nope'] } } },
+    /selfScore\.layers: "nope" not among the featurized layers/,
+  );
 
   // A part whose bytes are not the ones its manifest committed.
   const m = await readManifest<unknown>(s3, spec.train);

@@ -12,6 +12,7 @@ import { runAuditInProcess } from '../../../lib/audit/runAuditInProcess';
 import { writePartitioned } from '../../../lib/data/partitionedDataset';
 import { checkpointPrefix, readCheckpointManifest } from '../../../lib/model/checkpoints';
 import { loadModel } from '../../../lib/model/storeIO';
+import { scoreInMemory } from '../../../lib/pipeline/scoreInMemory';
 import { readCommitted, readManifest } from '../../../lib/store/commit';
 import { FsStore } from '../../../lib/store/fsStore';
 import { getJson } from '../../../lib/store/objectStore';
@@ -144,6 +145,62 @@ test('audits of a growing set: only new shards featurized, exact self-influence,
   );
   assert.equal(await readManifest(store, 'audits/nightly/20250103T000000000Z'), undefined);
   for (const m of models) m.dispose();
+});
+
+test('an audit ranked by the influence self-score equals the in-memory runner on the same data', async () => {
+  const store = new FsStore(await mkdtemp(join(tmpdir(), 'tda-audit-if-')));
+  const spec = await makeTinyRun(store, 'm', { trainRows: 60, queryRows: 4 });
+  await writePartitioned(store, 'incoming/2025-01-01', blobs('night-1', 70, 6, 21), 40);
+  const projector = { kind: 'gaussian' as const, k: 8, seed: 1, dtype: 'float32' as const };
+  const selfScore = { kind: 'influence' as const, layers: 'all' as const, relativeDamping: 0.05 };
+  const audit = await runAuditInProcess(
+    store,
+    {
+      name: 'nightly-if',
+      data: 'incoming',
+      checkpoints: spec.checkpoints,
+      projector,
+      selfScore,
+      topK: 10,
+      shardSize: 25,
+      batchSize: 16,
+    },
+    '2025-01-01T02:00:00.000Z',
+  );
+  assert.match(audit.method, /influence self-influence over checkpoints \(all layers/);
+  const mem = await scoreInMemory(store, {
+    checkpoints: spec.checkpoints,
+    train: 'incoming/2025-01-01',
+    query: spec.query,
+    method: 'gradDot',
+    featurize: { projector, batchSize: 16 },
+    selfScore,
+  });
+  const ranking = readRanking(await readCommitted(store, audit.prefix, 'ranking.arrow'));
+  assert.equal(ranking.score.length, 70);
+  for (let r = 0; r < 70; r++) {
+    const want = mem.selfInfluence[ranking.id[r]];
+    assert.ok(
+      Math.abs(ranking.score[r] - want) <= 1e-4 * want,
+      `rank ${r} (row ${ranking.id[r]}): ${ranking.score[r]} vs ${want}`,
+    );
+  }
+  // An unknown layer is named at plan time, and no report is committed.
+  await assert.rejects(
+    runAuditInProcess(
+      store,
+      {
+        name: 'nightly-bad',
+        data: 'incoming',
+        checkpoints: spec.checkpoints,
+        projector,
+        selfScore: { kind: 'influence', layers: { names: ['nope'] } },
+      },
+      '2025-01-01T03:00:00.000Z',
+    ),
+    /selfScore.layers: "nope" not among the featurized layers \(hidden, logits\)/,
+  );
+  assert.equal(await readManifest(store, 'audits/nightly-bad/20250101T030000000Z'), undefined);
 });
 
 test('listBatches sees committed batches only, in name order, and checks they agree', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -51,4 +51,35 @@ test('a bad run spec is rejected before anything runs, naming each field', () =>
   const b = run('attribute', '--spec', broken);
   assert.equal(b.status, 1);
   assert.match(b.stderr, /broken\.json is not valid JSON/);
+});
+
+test('tda score runs a method in-process on a local store and ranks by the chosen self-score', async () => {
+  const { FsStore } = await import('../../../lib/store/fsStore');
+  const { initBackend } = await import('../../../lib/tf/backend');
+  const { makeTinyRun } = await import('../../support/tinyRun');
+  await initBackend('cpu', () => {});
+  const dir = mkdtempSync(join(tmpdir(), 'tda-score-'));
+  const spec = await makeTinyRun(new FsStore(dir), 'tiny', { trainRows: 60, queryRows: 3 });
+  const args = ['--store', dir, '--checkpoints', spec.checkpoints, '--train', spec.train];
+  const out = join(dir, 'out.json');
+  const r = run(
+    'score',
+    ...args,
+    '--query',
+    spec.query,
+    '--method',
+    'gradDot',
+    '--self',
+    'influence',
+    '--out',
+    out,
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /highest influence self-scores \(mislabel suspects\): \d+/);
+  const json = JSON.parse(readFileSync(out, 'utf8'));
+  assert.equal(json.selfScore, 'influence');
+  assert.equal(json.selfInfluence.length, 60);
+  const bad = run('score', ...args, '--query', spec.query, '--method', 'gradDot', '--self', 'loss');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /unknown self-score "loss"/);
 });

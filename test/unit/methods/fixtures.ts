@@ -314,3 +314,14 @@ export function dataInfReference(train: ExampleFeatures, query: ExampleFeatures)
 export function maxRelErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return maxAbsDiff(a, b) / maxAbs(b);
 }
+
+/** Row-major float32 vectors as one layer's features, with their squared norms. */
+export function asFeatures(data: Float32Array, rows: number, dim: number): ExampleFeatures {
+  const sqNorm = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < dim; j++) sqNorm[i] += data[i * dim + j] ** 2;
+  return {
+    grads: { rows, dim, data, layers: [{ name: 'l', offset: 0, size: dim }] },
+    loss: new Float32Array(rows),
+    sqNorm,
+  };
+}

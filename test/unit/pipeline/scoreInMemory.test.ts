@@ -5,13 +5,17 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { readColumn, readTable } from '../../../lib/arrow/columns';
 import { readAllParts } from '../../../lib/data/partitionedDataset';
+import { topIndices } from '../../../lib/pipeline/reduce';
 import { runInProcess } from '../../../lib/pipeline/runInProcess';
 import type { RunSpecInput } from '../../../lib/pipeline/runSpec';
 import { scoreInMemory } from '../../../lib/pipeline/scoreInMemory';
 import { FsStore } from '../../../lib/store/fsStore';
 import { initBackend } from '../../../lib/tf/backend';
 import { makeTinyRun } from '../../support/tinyRun';
-import { pearson } from '../methods/fixtures';
+import { maxRelErr, pearson } from '../methods/fixtures';
+
+/** Float32 storage so the pipeline's and the in-memory runner's features are the same numbers. */
+const projector = { kind: 'kronecker' as const, k1: 4, k2: 3, seed: 7, dtype: 'float32' as const };
 
 let store: FsStore;
 let spec: RunSpecInput;
@@ -22,13 +26,6 @@ before(async () => {
 });
 
 test('in-memory TracIn (float64 products) agrees with the pipeline runner (float32 products)', async () => {
-  const projector = {
-    kind: 'kronecker' as const,
-    k1: 4,
-    k2: 3,
-    seed: 7,
-    dtype: 'float32' as const,
-  };
   const summary = await runInProcess(store, { ...spec, projector, topK: 5 });
   const mem = await scoreInMemory(store, {
     checkpoints: spec.checkpoints,
@@ -130,4 +127,78 @@ test('EK-FAC influence from the command-line runner: proponents share the query 
   console.log(`top-5 proponents with the query's label: ${same}/30; opponents: ${opposite}/30`);
   assert.ok(same >= 24, `${same}/30 proponents share the query label`);
   assert.ok(opposite < same);
+});
+
+test('the influence self-score (curvature-weighted, summed over checkpoints) ranks the planted mislabels first', async () => {
+  const job = { checkpoints: spec.checkpoints, train: spec.train, query: spec.query };
+  const tracIn = await scoreInMemory(store, { ...job, method: 'tracin' });
+  const inf = await scoreInMemory(store, {
+    ...job,
+    method: 'gradDot',
+    selfScore: { kind: 'influence', layers: 'all', relativeDamping: 0.1 },
+  });
+  const train = await readAllParts(store, spec.train);
+  // makeTinyRun's blobs mislabel every row i with i % 17 = 5 (7 of 120).
+  const planted = new Set(Array.from({ length: 120 }, (_, i) => i).filter((i) => i % 17 === 5));
+  const foundInTop = (s: Float64Array) =>
+    topIndices(s, planted.size).filter((i) => planted.has(i)).length;
+  const [ft, fi] = [foundInTop(tracIn.selfInfluence), foundInTop(inf.selfInfluence)];
+  console.log(`planted mislabels in the top ${planted.size}: TracIn ${ft}, influence ${fi}`);
+  assert.equal(train.rows, 120);
+  assert.ok(fi >= planted.size - 1, `influence self-score found ${fi}/${planted.size}`);
+  assert.notDeepEqual(Array.from(inf.selfInfluence), Array.from(tracIn.selfInfluence));
+  await assert.rejects(
+    scoreInMemory(store, { ...job, method: 'gradDot', selfScore: { kind: 'loss' } as never }),
+    /bad self-score/,
+  );
+});
+
+test('the pipeline runner computes the influence self-score as the in-memory runner does', async () => {
+  const selfScore = { kind: 'influence' as const, layers: 'last' as const, relativeDamping: 0.05 };
+  const summary = await runInProcess(store, {
+    ...spec,
+    name: 'tiny-influence-self',
+    projector,
+    shardSize: 50,
+    selfScore,
+  });
+  assert.equal(summary.selfScore, 'influence');
+  const mem = await scoreInMemory(store, {
+    checkpoints: spec.checkpoints,
+    train: spec.train,
+    query: spec.query,
+    method: 'gradDot',
+    featurize: { projector, batchSize: 16 },
+    selfScore,
+  });
+  const self = readColumn<Float64Array>(
+    readTable(await store.get(summary.files.examples)),
+    'self_influence',
+    'float64',
+  ).values;
+  // Shards of 50 rows (three passes' worth of parts), float32 backend products vs float64.
+  assert.ok(
+    maxRelErr(self, mem.selfInfluence) < 1e-4,
+    `relative error ${maxRelErr(self, mem.selfInfluence)}`,
+  );
+  assert.deepEqual(topIndices(self, 7), topIndices(mem.selfInfluence, 7));
+});
+
+test('unknown layers in a run spec fail at plan time as a SpecError naming the field', async () => {
+  await assert.rejects(
+    runInProcess(store, {
+      ...spec,
+      selfScore: { kind: 'influence', layers: { names: ['logits', 'nope'] } },
+    }),
+    (e: Error) =>
+      e.name === 'SpecError' &&
+      /selfScore\.layers: "nope" not among the featurized layers \(hidden, logits\)/.test(
+        e.message,
+      ),
+  );
+  await assert.rejects(
+    runInProcess(store, { ...spec, layers: { names: ['zz'] } }),
+    (e: Error) =>
+      e.name === 'SpecError' && /layers: model '.*' has no layer named 'zz'/.test(e.message),
+  );
 });

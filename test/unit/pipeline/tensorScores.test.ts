@@ -7,19 +7,12 @@ import { gradDot } from '../../../lib/methods/gradDot';
 import { tracIn } from '../../../lib/methods/tracIn';
 import { tensorScores } from '../../../lib/pipeline/tensorScores';
 import { initBackend } from '../../../lib/tf/backend';
-import { maxRelErr } from '../methods/fixtures';
+import { asFeatures, maxRelErr } from '../methods/fixtures';
 
 function features(rows: number, dim: number, seed: number): ExampleFeatures {
   let s = seed;
   const rnd = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
-  const data = Float32Array.from({ length: rows * dim }, rnd);
-  const sqNorm = new Float64Array(rows);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < dim; j++) sqNorm[i] += data[i * dim + j] ** 2;
-  return {
-    grads: { rows, dim, data, layers: [{ name: 'l', offset: 0, size: dim }] },
-    loss: new Float32Array(rows),
-    sqNorm,
-  };
+  return asFeatures(Float32Array.from({ length: rows * dim }, rnd), rows, dim);
 }
 
 for (const backend of ['cpu', 'wasm'] as const) {

@@ -1,0 +1,70 @@
+import type { CheckpointInfo, ExampleFeatures } from '../features';
+import {
+  type CurvatureOptions,
+  factorCurvature,
+  type GramPartial,
+  mergeGramPartials,
+} from '../methods/influence/projectedCurvature';
+import { checkCheckpoints } from '../methods/validate';
+import { tensorGramPartial, tensorInfluenceSelf } from './tensorCurvature';
+
+export interface InfluenceSelfPassesInput {
+  /** How many parts the training set is stored in (shards, or shards of several batches). */
+  parts: number;
+  checkpoints: CheckpointInfo[];
+  /** One part's features at one checkpoint (read twice: once per pass). */
+  read: (part: number, checkpoint: number) => Promise<ExampleFeatures>;
+  curvature?: CurvatureOptions;
+  onPart?: (pass: 'curvature' | 'score', part: number) => void;
+}
+
+/**
+ * The influence self-score Σ_c η_c g_i(θ_c)ᵀ (F_c + λ_c I)⁻¹ g_i(θ_c) (influenceSelfOverCheckpoints)
+ * over a training set stored in parts, in two streaming passes so memory is one part plus k² per
+ * checkpoint, never the data set: the first sums each checkpoint's Gram matrix over every part and
+ * factors F_c + λ_c I; the second scores each part. Returns the scores part by part.
+ */
+export async function influenceSelfPasses(
+  input: InfluenceSelfPassesInput,
+): Promise<Float64Array[]> {
+  const { parts, checkpoints, read } = input;
+  if (checkpoints.length === 0) throw new Error('influenceSelf: no checkpoints');
+  const C = checkpoints.length;
+  // Reads run one part ahead of the products, so fetching and decoding overlap the arithmetic.
+  const readAll = (p: number) => {
+    const r = Promise.all(checkpoints.map((_, c) => read(p, c)));
+    // Its failure surfaces where it is awaited; until then it must not count as unhandled.
+    r.catch(() => {});
+    return r;
+  };
+  const grams: (GramPartial | null)[] = checkpoints.map(() => null);
+  let next = parts > 0 ? readAll(0) : null;
+  for (let p = 0; p < parts; p++) {
+    const feats = await (next as Promise<ExampleFeatures[]>);
+    next = p + 1 < parts ? readAll(p + 1) : readAll(0);
+    for (let c = 0; c < C; c++) {
+      const g = await tensorGramPartial(feats[c].grads);
+      const prev = grams[c];
+      grams[c] = prev ? mergeGramPartials(prev, g) : g;
+    }
+    input.onPart?.('curvature', p);
+  }
+  const curvatures = grams.map((g, c) => {
+    if (!g) throw new Error(`influenceSelf: no training rows at checkpoint ${c}`);
+    return factorCurvature(g, input.curvature);
+  });
+  const out: Float64Array[] = [];
+  for (let p = 0; p < parts; p++) {
+    const feats = await (next as Promise<ExampleFeatures[]>);
+    next = p + 1 < parts ? readAll(p + 1) : null;
+    checkCheckpoints(feats, null, checkpoints, 'influenceSelf');
+    const scores = new Float64Array(feats[0].grads.rows);
+    for (let c = 0; c < C; c++) {
+      const s = await tensorInfluenceSelf(feats[c], curvatures[c]);
+      for (let i = 0; i < s.length; i++) scores[i] += checkpoints[c].learningRate * s[i];
+    }
+    out.push(scores);
+    input.onPart?.('score', p);
+  }
+  return out;
+}
