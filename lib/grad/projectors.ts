@@ -11,10 +11,26 @@ import { roundToFloat16 } from './float16';
 import { fillRandomRows, hashName } from './random';
 import type { FactorBlock, ProjectorSpec } from './types';
 
+/**
+ * The Kronecker projector's sizes for a block: a side no larger than its k is kept exact (the
+ * identity) instead of being mapped into more dimensions than it has. Why: the logits layer of a
+ * 10-class model projected to k2 = 32 had 32 columns of rank 10 per input column, three times the
+ * work for every product downstream and only an approximation of what it could keep exactly.
+ */
+export function kroneckerSides(
+  b: Pick<FactorBlock, 'inDim' | 'outDim'>,
+  spec: { k1: number; k2: number },
+): [number, number] {
+  return [Math.min(spec.k1, b.inDim), Math.min(spec.k2, b.outDim)];
+}
+
 /** Output columns of one block under a projector. */
 export function projectedSize(b: FactorBlock, spec: ProjectorSpec): number {
   if (spec.kind === 'none') return b.inDim * b.outDim;
-  if (spec.kind === 'kronecker') return spec.k1 * spec.k2;
+  if (spec.kind === 'kronecker') {
+    const [k1, k2] = kroneckerSides(b, spec);
+    return k1 * k2;
+  }
   return spec.k;
 }
 
@@ -39,7 +55,10 @@ export function checkProjector(spec: ProjectorSpec): void {
 }
 
 const kronCache = new Map<string, Float32Array>();
-/** P (rows × cols), N(0, 1/cols) entries, keyed by (seed, block name, side). */
+/**
+ * P (rows × cols), N(0, 1/cols) entries, keyed by (seed, block name, side); the identity when
+ * cols = rows (a side kept exact, see kroneckerSides).
+ */
 export function kroneckerFactor(
   seed: number,
   key: string,
@@ -50,7 +69,8 @@ export function kroneckerFactor(
   let p = kronCache.get(id);
   if (!p) {
     p = new Float32Array(rows * cols);
-    fillRandomRows(p, 'gaussian', seed, hashName(key), 0, rows, cols, 1 / Math.sqrt(cols));
+    if (cols === rows) for (let r = 0; r < rows; r++) p[r * cols + r] = 1;
+    else fillRandomRows(p, 'gaussian', seed, hashName(key), 0, rows, cols, 1 / Math.sqrt(cols));
     if (kronCache.size > 64) kronCache.clear();
     kronCache.set(id, p);
   }
@@ -281,8 +301,8 @@ export function projectBlocks(blocks: FactorBlock[], spec: ProjectorSpec): Gradi
       }
     } else if (spec.kind === 'kronecker') {
       if (spec.engine === 'tf' && !b.tokens)
-        kroneckerTf(b, spec.k1, spec.k2, spec.seed, data, dim, col0);
-      else kroneckerJs(b, spec.k1, spec.k2, spec.seed, data, dim, col0);
+        kroneckerTf(b, ...kroneckerSides(b, spec), spec.seed, data, dim, col0);
+      else kroneckerJs(b, ...kroneckerSides(b, spec), spec.seed, data, dim, col0);
     } else dense(b, spec, data, dim, col0);
   });
   if (spec.dtype === 'float16') roundToFloat16(data);

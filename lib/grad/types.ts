@@ -49,7 +49,8 @@ export type TestFunction =
  * How per-example gradients become fixed-length vectors (serialisable; part of what featurized
  * output is addressed by). Every kind works per block and yields one column slice per block.
  * - none: the full flattened gradient (small models only);
- * - kronecker: (P_inᵀ a)(P_outᵀ δ)ᵀ summed over positions, k1·k2 columns per block;
+ * - kronecker: (P_inᵀ a)(P_outᵀ δ)ᵀ summed over positions, min(k1, in)·min(k2, out) columns per
+ *   block (a side no larger than its k is kept exact: P is the identity there);
  * - gaussian / rademacher: a dense k-column random projection of each block's flattened
  *   gradient, generated blockwise by a counter-based generator keyed by (seed, block, chunk).
  * Entries are scaled so projected inner products are unbiased estimates of the exact ones.

@@ -5,7 +5,7 @@ import type { RunSpec } from './runSpec';
  * Content addresses. Bump FEATURE_CODE_VERSION whenever the gradient engine's output for the same
  * inputs changes, so stale features are never reused.
  */
-export const FEATURE_CODE_VERSION = 'grad-2';
+export const FEATURE_CODE_VERSION = 'grad-3';
 /** Likewise for what the score and reduce stages compute from features. */
 export const SCORE_CODE_VERSION = 'score-2';
 

@@ -155,3 +155,26 @@ test('the fast float16 encoder equals the scalar reference on every exponent and
     assert.equal(fast[i], toHalf(v[i]), `0x${bits[i].toString(16)} (${v[i]})`);
   }
 });
+
+test('a Kronecker side no larger than its k is kept exact, on both engines', async () => {
+  await initBackend('cpu', () => {});
+  const exact = projectBlocks(fixtureBlocks(), { kind: 'none' });
+  for (const engine of ['js', 'tf'] as const) {
+    const both = projectBlocks(fixtureBlocks(), {
+      kind: 'kronecker',
+      k1: 64,
+      k2: 64,
+      seed: 3,
+      engine,
+    });
+    assert.deepEqual(both.layers, exact.layers, `${engine}: same columns as no projection`);
+    const err = both.data.reduce((m, v, i) => Math.max(m, Math.abs(v - exact.data[i])), 0);
+    assert.ok(err < 1e-5, `${engine}: max difference ${err}`);
+  }
+  // Only the output side kept: 'd' (9 → 4 inputs, 5 outputs) has 4 × 5 columns.
+  const half = projectBlocks(fixtureBlocks(), { kind: 'kronecker', k1: 4, k2: 8, seed: 3 });
+  assert.deepEqual(
+    half.layers.map((l) => l.size),
+    [20, 24, 12],
+  );
+});
