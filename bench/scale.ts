@@ -1,7 +1,7 @@
 /**
  * bench:scale — the attribution pipeline at scale through the real stack: synthetic
  * 784-dimensional examples, an MLP 784-256-128-10 with 3 checkpoints, Kronecker projection
- * k1 = k2 = 32 per layer (3 × 1024 dims) in float16, 1,000 queries, top-100, scored by worker
+ * k1 = k2 = 32 per layer (1024 + 1024 + 32 × 10 dims: the 10 logits are kept exact) in float16, 1,000 queries, top-100, scored by worker
  * PROCESSES (each compute concurrency 1) via the attribute workflow.
  *
  *   npm run bench:scale -- --examples 10000 [--queries 1000] [--workers 2] [--shard-size 10000]
