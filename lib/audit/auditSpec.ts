@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   DEFAULT_PROJECTOR,
+  DEFAULT_SELF_SCORE,
   layerSelectionSchema,
   projectorSchema,
   selfScoreSchema,
@@ -25,7 +26,7 @@ export const auditInputSchema = z
     projector: projectorSchema.default(DEFAULT_PROJECTOR),
     layers: layerSelectionSchema.default('all'),
     /** The self-score examples are ranked by (see RunSpec.selfScore). */
-    selfScore: selfScoreSchema.default({ kind: 'tracin' }),
+    selfScore: selfScoreSchema.default(DEFAULT_SELF_SCORE),
     /** Length of the suspicious list the audits compare. */
     topK: z.number().int().min(1).max(10_000).default(100),
     /** Rows per shard; keep it equal to the attribution runs' to share their features. */

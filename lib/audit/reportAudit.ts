@@ -4,7 +4,7 @@ import { selectLayers } from '../methods/selectLayers';
 import { selfInfluence } from '../methods/selfInfluence';
 import { influenceSelfPasses } from '../pipeline/influenceSelfPasses';
 import type { RunContext } from '../pipeline/runContext';
-import type { SelfScoreSpec } from '../pipeline/runSpec';
+import { DEFAULT_SELF_SCORE, selfScoreName } from '../pipeline/runSpec';
 import type { Plan } from '../pipeline/types';
 import { renderReport } from '../report/renderReport';
 import { readCommitted, readManifest, Transaction } from '../store/commit';
@@ -13,17 +13,6 @@ import { listAudits, writeAuditIndex } from './auditIndex';
 import { type Comparison, compareRankings, type Ranking, rankExamples } from './compareRankings';
 import { readAuditPlan } from './planAudit';
 
-export const AUDIT_METHOD = 'TracIn-CP self-influence (exact gradient norms)';
-
-/** The audit's method in words, from its self-score spec. */
-export function auditMethod(self: SelfScoreSpec): string {
-  if (self.kind === 'tracin') return AUDIT_METHOD;
-  const layers =
-    typeof self.layers === 'string'
-      ? `${self.layers} layer${self.layers === 'all' ? 's' : ''}`
-      : self.layers.names.join(', ');
-  return `influence self-influence over checkpoints (${layers}, damping ${self.relativeDamping} × mean eigenvalue)`;
-}
 const META_KEY = 'tda.audit';
 
 interface TopEntry {
@@ -85,35 +74,35 @@ export async function reportAudit(
   const ids = new Int32Array(n);
   const labels = new Int32Array(n);
   const scores = new Float64Array(n);
+  const self = plan.spec.selfScore ?? DEFAULT_SELF_SCORE;
   let row = 0;
   let read = 0;
+  // Every shard of every batch, in ranking order.
+  const parts: [Plan, number][] = [];
   for (let b = 0; b < plan.batches.length; b++) {
     const batchPlan = await getJson<Plan>(store, plan.batches[b].planKey);
     for (let s = 0; s < batchPlan.train.shards.length; s++) {
+      parts.push([batchPlan, s]);
+      // TracIn needs every checkpoint's norms; the influence score only the ids and labels here.
+      const from = self.kind === 'tracin' ? 0 : cks.length - 1;
       const feats: ExampleFeatures[] = [];
       let file: Awaited<ReturnType<RunContext['features']>> | undefined;
-      for (let c = 0; c < cks.length; c++) {
+      for (let c = from; c < cks.length; c++) {
         file = await ctx.features(batchPlan, 'train', s, c);
         feats.push(file.features);
       }
-      const si = selfInfluence(feats, cks, 'exact');
-      batch.fill(b, row, row + si.length);
+      const rows = feats[0].grads.rows;
+      batch.fill(b, row, row + rows);
       ids.set(file?.ids ?? [], row);
       labels.set(file?.labels ?? [], row);
-      scores.set(si, row);
-      row += si.length;
+      if (self.kind === 'tracin') scores.set(selfInfluence(feats, cks, 'exact'), row);
+      row += rows;
       onProgress(++read);
     }
   }
   if (row !== n) throw new Error(`audit ${plan.prefix}: features cover ${row} rows, data ${n}`);
-  const self = plan.spec.selfScore;
   if (self.kind === 'influence') {
     // The curvature needs every shard of every batch: two more passes over their features.
-    const parts: [Plan, number][] = [];
-    for (const b of plan.batches) {
-      const batchPlan = await getJson<Plan>(store, b.planKey);
-      for (let s = 0; s < batchPlan.train.shards.length; s++) parts.push([batchPlan, s]);
-    }
     const perPart = await influenceSelfPasses({
       parts: parts.length,
       checkpoints: cks,
@@ -195,7 +184,7 @@ export async function reportAudit(
     checkpoints: plan.spec.checkpoints,
     modelHash: last.hash,
     checkpointCount: plan.checkpoints.length,
-    method: auditMethod(self),
+    method: selfScoreName(self),
     rows: n,
     batches: plan.batches.map((b, i) => ({
       name: b.name,

@@ -3,6 +3,7 @@ import { readCommitted, readManifest, Transaction } from '../store/commit';
 import { influenceSelfPasses } from './influenceSelfPasses';
 import { RunReducer, topIndices, writeResults } from './reduce';
 import { checkpointInfos, type RunContext } from './runContext';
+import { DEFAULT_SELF_SCORE } from './runSpec';
 import { partialPrefix } from './scoreShard';
 import { readShardScores } from './shardScores';
 import type { RunSummary } from './types';
@@ -29,7 +30,7 @@ export async function reduceRun(
     onProgress(s);
   }
   const results = reducer.finish();
-  const self = plan.spec.selfScore;
+  const self = plan.spec.selfScore ?? DEFAULT_SELF_SCORE;
   if (self.kind === 'influence') {
     // The curvature needs every shard: two more passes over the stored training features.
     const shards = plan.train.shards;

@@ -53,6 +53,18 @@ export const selfScoreSchema = z.discriminatedUnion('kind', [
 ]);
 export type SelfScoreSpec = z.output<typeof selfScoreSchema>;
 export type SelfScoreInput = z.input<typeof selfScoreSchema>;
+/** Also what plans written before selfScore existed mean. */
+export const DEFAULT_SELF_SCORE: SelfScoreSpec = { kind: 'tracin' };
+
+/** The self-score in words, for reports and summaries. */
+export function selfScoreName(self: SelfScoreSpec): string {
+  if (self.kind === 'tracin') return 'TracIn-CP self-influence (exact gradient norms)';
+  const layers =
+    typeof self.layers === 'string'
+      ? `${self.layers} layer${self.layers === 'all' ? 's' : ''}`
+      : self.layers.names.join(', ');
+  return `influence self-influence over checkpoints (${layers}, damping ${self.relativeDamping} × mean eigenvalue)`;
+}
 
 export const testFunctionSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('loss') }),
@@ -90,7 +102,7 @@ export const runSpecSchema = z
     queryLimit: z.number().int().min(1).optional(),
     method: z.enum(PIPELINE_METHODS).default('tracin'),
     /** The self-score every training example is ranked by (the mislabel audit). */
-    selfScore: selfScoreSchema.default({ kind: 'tracin' }),
+    selfScore: selfScoreSchema.default(DEFAULT_SELF_SCORE),
     /** Final-model-only: use just the last checkpoint, with learning rate 1. */
     finalModelOnly: z.boolean().default(false),
     projector: projectorSchema.default(DEFAULT_PROJECTOR),

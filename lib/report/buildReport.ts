@@ -11,6 +11,7 @@ import { type MislabelReport, mislabelReport } from '../eval/mislabel';
 import { loadModel } from '../model/storeIO';
 import { inputTensor } from '../pipeline/featurizeDataset';
 import { topIndices } from '../pipeline/reduce';
+import { DEFAULT_SELF_SCORE, selfScoreName } from '../pipeline/runSpec';
 import type { Plan, RunSummary } from '../pipeline/types';
 import { getJson, type ObjectStore } from '../store/objectStore';
 import type { ReportData, ReportExample, ReportImage, ReportQuery } from './renderReport';
@@ -123,7 +124,7 @@ export async function buildReport(
       { name: 'Aggregate influence on the query set', values: aggregate },
     ],
     mislabels: {
-      method: 'TracIn self-influence',
+      method: selfScoreName(plan.spec.selfScore ?? DEFAULT_SELF_SCORE),
       rows: suspects.map((i, k) => ({
         ...example(i, selfInfluence[i]),
         score: selfInfluence[i],
