@@ -229,6 +229,7 @@ async function spamAssassin(): Promise<MislabelBenchmarkReport> {
       ekfacLayers: { names: ['hidden', 'logits'] },
       methods: methodsFromEnv(),
       log,
+      onScores: dumper('spam', ds.labels, ds.flipped as Uint8Array),
     });
   } finally {
     tf.dispose([x, tx]);
