@@ -20,9 +20,10 @@ export interface InfluenceSelfPassesInput {
 
 /**
  * The influence self-score Σ_c η_c g_i(θ_c)ᵀ (F_c + λ_c I)⁻¹ g_i(θ_c) (influenceSelfOverCheckpoints)
- * over a training set stored in parts, in two streaming passes so memory is one part plus k² per
- * checkpoint, never the data set: the first sums each checkpoint's Gram matrix over every part and
- * factors F_c + λ_c I; the second scores each part. Returns the scores part by part.
+ * over a training set stored in parts, in two streaming passes so memory is two parts (one read
+ * ahead) plus k² per checkpoint, never the data set: the first sums each checkpoint's Gram matrix
+ * over every part and factors F_c + λ_c I; the second scores each part. Returns the scores part by
+ * part.
  */
 export async function influenceSelfPasses(
   input: InfluenceSelfPassesInput,
