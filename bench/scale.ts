@@ -5,7 +5,7 @@
  * PROCESSES (each compute concurrency 1) via the attribute workflow.
  *
  *   npm run bench:scale -- --examples 10000 [--queries 1000] [--workers 2] [--shard-size 10000]
- *     [--engine tf|js]
+ *     [--engine tf|js] [--self-score tracin|influence]
  *
  * Reports wall time per stage (from the progress query), activity seconds per kind (from the
  * histories), examples/s featurized, bytes written, peak RSS per worker and the longest workflow
@@ -48,8 +48,13 @@ const { values } = parseArgs({
     'shard-size': { type: 'string', default: '10000' },
     /** Kronecker projection arithmetic: 'tf' (backend matMul) or 'js' (bit-identical anywhere). */
     engine: { type: 'string', default: 'tf' },
+    /** The mislabel ranking: 'tracin' (computed while scoring) or 'influence' (last layer, two more passes at reduce). */
+    'self-score': { type: 'string', default: 'tracin' },
   },
 });
+if (values['self-score'] !== 'tracin' && values['self-score'] !== 'influence') {
+  throw new Error(`--self-score must be tracin or influence, got "${values['self-score']}"`);
+}
 const N = Number(values.examples);
 const Q = Number(values.queries);
 const WORKERS = Number(values.workers);
@@ -241,6 +246,10 @@ async function main(): Promise<void> {
     topK: 100,
     shardSize: SHARD,
     queryBlock: 1000,
+    selfScore:
+      values['self-score'] === 'influence'
+        ? { kind: 'influence', layers: 'last' }
+        : { kind: 'tracin' },
   };
 
   const queue = `scale-${id}`;
