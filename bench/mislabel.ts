@@ -121,9 +121,9 @@ async function fashionMnist(): Promise<MislabelBenchmarkReport> {
       batchSize,
       seed: 7,
     },
-    // Trained until it starts fitting the flipped labels (train accuracy on the noisy labels
-    // above the clean 90%), as deep models do: the regime where the final loss stops telling
-    // flipped labels apart and the checkpoint sums keep doing so.
+    // Trained until it starts fitting the flipped labels, as deep models do (the final loss finds
+    // 89.8% at 10% after epoch 7, 78.6% after epoch 30): the regime where the final loss stops
+    // telling flipped labels apart and the checkpoint sums keep doing so.
     epochs: env('MISLABEL_EPOCHS_FMNIST', 30),
     checkpointEvery: env('MISLABEL_CKPT_EPOCHS_FMNIST', 3) * stepsPerEpoch,
     projector:
