@@ -75,51 +75,53 @@ export async function reportAudit(
   const labels = new Int32Array(n);
   const scores = new Float64Array(n);
   const self = plan.spec.selfScore ?? DEFAULT_SELF_SCORE;
-  let row = 0;
-  let read = 0;
   // Every shard of every batch, in ranking order.
-  const parts: [Plan, number][] = [];
+  const parts: { plan: Plan; shard: number; batch: number }[] = [];
   for (let b = 0; b < plan.batches.length; b++) {
     const batchPlan = await getJson<Plan>(store, plan.batches[b].planKey);
     for (let s = 0; s < batchPlan.train.shards.length; s++) {
-      parts.push([batchPlan, s]);
-      // TracIn needs every checkpoint's norms; the influence score only the ids and labels here.
-      const from = self.kind === 'tracin' ? 0 : cks.length - 1;
-      const feats: ExampleFeatures[] = [];
-      let file: Awaited<ReturnType<RunContext['features']>> | undefined;
-      for (let c = from; c < cks.length; c++) {
-        file = await ctx.features(batchPlan, 'train', s, c);
-        feats.push(file.features);
-      }
-      const rows = feats[0].grads.rows;
-      batch.fill(b, row, row + rows);
-      ids.set(file?.ids ?? [], row);
-      labels.set(file?.labels ?? [], row);
-      if (self.kind === 'tracin') scores.set(selfInfluence(feats, cks, 'exact'), row);
-      row += rows;
-      onProgress(++read);
+      parts.push({ plan: batchPlan, shard: s, batch: b });
     }
   }
-  if (row !== n) throw new Error(`audit ${plan.prefix}: features cover ${row} rows, data ${n}`);
-  if (self.kind === 'influence') {
-    // The curvature needs every shard of every batch: two more passes over their features.
-    const perPart = await influenceSelfPasses({
+  // A part's ids and labels come with whichever of its feature files is read first.
+  const rowsOf: { ids: Int32Array; labels: Int32Array }[] = [];
+  const features = async (p: number, c: number): Promise<ExampleFeatures> => {
+    const f = await ctx.features(parts[p].plan, 'train', parts[p].shard, c);
+    rowsOf[p] ??= { ids: f.ids, labels: f.labels };
+    return f.features;
+  };
+  let read = 0;
+  let perPart: Float64Array[];
+  if (self.kind === 'tracin') {
+    perPart = [];
+    for (let p = 0; p < parts.length; p++) {
+      const feats: ExampleFeatures[] = [];
+      for (let c = 0; c < cks.length; c++) feats.push(await features(p, c));
+      perPart.push(selfInfluence(feats, cks, 'exact'));
+      onProgress(++read);
+    }
+  } else {
+    // The curvature needs every shard of every batch: two passes over their features.
+    perPart = await influenceSelfPasses({
       parts: parts.length,
       checkpoints: cks,
-      read: async (p, c) =>
-        selectLayers(
-          (await ctx.features(parts[p][0], 'train', parts[p][1], c)).features,
-          self.layers,
-        ),
+      read: async (p, c) => selectLayers(await features(p, c), self.layers),
       curvature: { relativeDamping: self.relativeDamping },
       onPart: () => onProgress(++read),
     });
-    let at = 0;
-    for (const v of perPart) {
-      scores.set(v, at);
-      at += v.length;
-    }
   }
+  const covered = perPart.reduce((sum, v) => sum + v.length, 0);
+  if (covered !== n) {
+    throw new Error(`audit ${plan.prefix}: features cover ${covered} rows, data ${n}`);
+  }
+  let row = 0;
+  perPart.forEach((v, p) => {
+    batch.fill(parts[p].batch, row, row + v.length);
+    ids.set(rowsOf[p].ids, row);
+    labels.set(rowsOf[p].labels, row);
+    scores.set(v, row);
+    row += v.length;
+  });
   const names = plan.batches.map((b) => b.name);
   const ranking = rankExamples(names, batch, ids, scores, labels);
 
