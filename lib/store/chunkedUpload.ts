@@ -1,14 +1,19 @@
 import { createHash } from 'node:crypto';
 import { concatBytes } from '../bytes';
 import { sha256 } from './commit';
-import { NoSuchUploadError, NotFoundError, type ObjectStore } from './objectStore';
+import {
+  NoSuchUploadError,
+  NotFoundError,
+  type ObjectStore,
+  type UploadedPart,
+} from './objectStore';
 
 /** What a retry needs to carry on a ChunkedUpload (small: it rides in heartbeat details). */
 export interface ChunkedUploadState {
   /** Chunks saved so far, in uploaded parts or as pending objects. */
   chunks: number;
   uploadId?: string;
-  parts: { partNumber: number; etag: string; bytes: number; sha256: string }[];
+  parts: (UploadedPart & { bytes: number; sha256: string })[];
   /** Chunks inside the uploaded parts; chunks [inParts, chunks) are pending objects. */
   inParts: number;
 }

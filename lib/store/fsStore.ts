@@ -12,7 +12,13 @@ import {
 } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { checkKey, NoSuchUploadError, NotFoundError, type ObjectStore } from './objectStore';
+import {
+  checkKey,
+  NoSuchUploadError,
+  NotFoundError,
+  type ObjectStore,
+  type UploadedPart,
+} from './objectStore';
 
 /** The local-filesystem store, for file:// URIs and single-machine use. */
 export class FsStore implements ObjectStore {
@@ -155,9 +161,9 @@ export class FsStore implements ObjectStore {
     return etagOf(body);
   }
 
-  async listParts(key: string, uploadId: string): Promise<{ partNumber: number; etag: string }[]> {
+  async listParts(key: string, uploadId: string): Promise<UploadedPart[]> {
     await this.checkUpload(key, uploadId);
-    const out: { partNumber: number; etag: string }[] = [];
+    const out: UploadedPart[] = [];
     for (const file of await this.uploadFiles(key, uploadId)) {
       const m = /\.(\d+)\.partial$/.exec(file);
       if (!m) continue;
@@ -166,11 +172,7 @@ export class FsStore implements ObjectStore {
     return out.sort((a, b) => a.partNumber - b.partNumber);
   }
 
-  async completeUpload(
-    key: string,
-    uploadId: string,
-    parts: { partNumber: number; etag: string }[],
-  ): Promise<void> {
+  async completeUpload(key: string, uploadId: string, parts: UploadedPart[]): Promise<void> {
     await this.checkUpload(key, uploadId);
     const path = this.path(key);
     const tmp = `${path}.${randomUUID()}.partial`;

@@ -2,6 +2,12 @@
  * One contract for where the platform keeps its files: S3 (or any S3-compatible store) and the
  * local filesystem. Keys are '/'-separated relative paths; no leading slash.
  */
+/** A part of a multipart upload as the store reports it and completion names it. */
+export interface UploadedPart {
+  partNumber: number;
+  etag: string;
+}
+
 export interface ObjectStore {
   /** Where this store points, as a URI (s3://bucket/prefix or file:///abs/path). */
   readonly uri: string;
@@ -24,12 +30,8 @@ export interface ObjectStore {
   /** Returns the part's ETag; throws NoSuchUploadError when the upload is gone. */
   uploadPart(key: string, uploadId: string, partNumber: number, body: Uint8Array): Promise<string>;
   /** The parts the store holds for the upload; throws NoSuchUploadError when it is gone. */
-  listParts(key: string, uploadId: string): Promise<{ partNumber: number; etag: string }[]>;
-  completeUpload(
-    key: string,
-    uploadId: string,
-    parts: { partNumber: number; etag: string }[],
-  ): Promise<void>;
+  listParts(key: string, uploadId: string): Promise<UploadedPart[]>;
+  completeUpload(key: string, uploadId: string, parts: UploadedPart[]): Promise<void>;
   abortUpload(key: string, uploadId: string): Promise<void>;
 }
 

@@ -21,6 +21,7 @@ import {
   NotFoundError,
   type ObjectStore,
   S3_MIN_PART_BYTES,
+  type UploadedPart,
 } from './objectStore';
 
 /** Objects above this go up as a multipart upload (S3's minimum part is 5 MiB). */
@@ -179,8 +180,8 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  async listParts(key: string, uploadId: string): Promise<{ partNumber: number; etag: string }[]> {
-    const out: { partNumber: number; etag: string }[] = [];
+  async listParts(key: string, uploadId: string): Promise<UploadedPart[]> {
+    const out: UploadedPart[] = [];
     let marker: string | undefined;
     try {
       do {
@@ -204,11 +205,7 @@ export class S3Store implements ObjectStore {
     return out.sort((a, b) => a.partNumber - b.partNumber);
   }
 
-  async completeUpload(
-    key: string,
-    uploadId: string,
-    parts: { partNumber: number; etag: string }[],
-  ): Promise<void> {
+  async completeUpload(key: string, uploadId: string, parts: UploadedPart[]): Promise<void> {
     try {
       await this.client.send(
         new CompleteMultipartUploadCommand({

@@ -19,6 +19,8 @@ const projector = { kind: 'kronecker' as const, k1: 4, k2: 3, seed: 7, dtype: 'f
 
 let store: FsStore;
 let spec: RunSpecInput;
+/** The tiny run's checkpoints, training and query sets, for scoreInMemory. */
+const data = () => ({ checkpoints: spec.checkpoints, train: spec.train, query: spec.query });
 before(async () => {
   await initBackend('cpu', () => {});
   store = new FsStore(await mkdtemp(join(tmpdir(), 'tda-inmem-')));
@@ -28,9 +30,7 @@ before(async () => {
 test('in-memory TracIn (float64 products) agrees with the pipeline runner (float32 products)', async () => {
   const summary = await runInProcess(store, { ...spec, projector, topK: 5 });
   const mem = await scoreInMemory(store, {
-    checkpoints: spec.checkpoints,
-    train: spec.train,
-    query: spec.query,
+    ...data(),
     method: 'tracin',
     featurize: { projector, batchSize: 16 },
     topK: 5,
@@ -59,9 +59,7 @@ test('in-memory TracIn (float64 products) agrees with the pipeline runner (float
 
 test('exact influence: conjugate gradient and LiSSA solve the same system', async () => {
   const job = {
-    checkpoints: spec.checkpoints,
-    train: spec.train,
-    query: spec.query,
+    ...data(),
     damping: 1,
   };
   const cg = await scoreInMemory(store, { ...job, method: 'influenceCG' });
@@ -82,7 +80,7 @@ test('exact influence: conjugate gradient and LiSSA solve the same system', asyn
 });
 
 test('projected influence, DataInf and clusters run on the same features; bad requests are named', async () => {
-  const job = { checkpoints: spec.checkpoints, train: spec.train, query: spec.query };
+  const job = data();
   const p = await scoreInMemory(store, { ...job, method: 'influenceProjected' });
   const d = await scoreInMemory(store, { ...job, method: 'dataInf' });
   assert.equal(p.scores?.train, 120);
@@ -107,7 +105,7 @@ test('projected influence, DataInf and clusters run on the same features; bad re
 });
 
 test('EK-FAC influence from the command-line runner: proponents share the query label', async () => {
-  const job = { checkpoints: spec.checkpoints, train: spec.train, query: spec.query, topK: 5 };
+  const job = { ...data(), topK: 5 };
   const ek = await scoreInMemory(store, { ...job, method: 'influenceEkfac' });
   // The full-space damped empirical Fisher (no projection), for comparison only: EK-FAC fits
   // the true Fisher (sampled labels) layer by layer, so the two differ.
@@ -130,7 +128,7 @@ test('EK-FAC influence from the command-line runner: proponents share the query 
 });
 
 test('the influence self-score (curvature-weighted, summed over checkpoints) ranks the planted mislabels first', async () => {
-  const job = { checkpoints: spec.checkpoints, train: spec.train, query: spec.query };
+  const job = data();
   const tracIn = await scoreInMemory(store, { ...job, method: 'tracin' });
   const inf = await scoreInMemory(store, {
     ...job,
@@ -164,9 +162,7 @@ test('the pipeline runner computes the influence self-score as the in-memory run
   });
   assert.equal(summary.selfScore, 'influence');
   const mem = await scoreInMemory(store, {
-    checkpoints: spec.checkpoints,
-    train: spec.train,
-    query: spec.query,
+    ...data(),
     method: 'gradDot',
     featurize: { projector, batchSize: 16 },
     selfScore,
