@@ -120,6 +120,9 @@ async function expectInputFailure(spec: unknown, pattern: RegExp) {
 test('bad specs and malformed inputs fail fast, non-retryably, naming the problem', async () => {
   const prefix = `it/${randomUUID()}`;
   const spec = await makeTinyRun(s3, prefix, { trainRows: 60 });
+  const committedRuns = async () =>
+    (await s3.list(`runs/${spec.name}/`)).filter((k) => k.endsWith('/MANIFEST.json')).length;
+  const committedBefore = await committedRuns();
   await expectInputFailure({ ...spec, topK: 0 }, /topK/);
   await expectInputFailure({ ...spec, bogus: 1 }, /bogus/);
   await expectInputFailure(
@@ -137,10 +140,8 @@ test('bad specs and malformed inputs fail fast, non-retryably, naming the proble
   const partKey = Object.values(m!.files)[0].key;
   await s3.put(partKey, new Uint8Array([1, 2, 3, 4]));
   await expectInputFailure(spec, /does not match its manifest hash/);
-  assert.equal(
-    (await s3.list(`runs/${spec.name}/`)).filter((k) => k.endsWith('/MANIFEST.json')).length >= 0,
-    true,
-  );
+  // None of the failed runs committed a result.
+  assert.equal(await committedRuns(), committedBefore);
 });
 
 test('the report is built from a committed run: queries, proponents, opponents, suspects', async () => {

@@ -100,7 +100,7 @@ test('an Embedding model trains deterministically and resumes exactly', async ()
   const n = 12;
   const ids = Float32Array.from({ length: n * 5 }, (_, i) => (i * 7) % 20);
   const x = tf.tensor2d(ids, [n, 5]);
-  const labels = Int32Array.from({ length: n }, (_, i) => (i * 3) % 3);
+  const labels = Int32Array.from({ length: n }, (_, i) => i % 3);
   await resumesExactly(
     () => {
       const m = tfl.sequential();
