@@ -101,7 +101,8 @@ export function storeContract(
           { partNumber: 2, etag: b2 },
         ]),
         // S3 answers EntityTooSmall; FsStore emulates it with a message naming the part.
-        (e: Error) => e.name === 'EntityTooSmall' || /part 1 of .* under the minimum/.test(e.message),
+        (e: Error) =>
+          e.name === 'EntityTooSmall' || /part 1 of .* under the minimum/.test(e.message),
       );
       assert.equal(await store.exists(`${key}.bad`), false);
       await store.abortUpload(`${key}.bad`, bad);
