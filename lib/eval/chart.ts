@@ -3,6 +3,7 @@
  * line per method (a <path> each), an optional shaded confidence band (a <polygon> each), axes
  * with ticks, and a legend. No external fonts, scripts or styles.
  */
+import escapeHtml from 'escape-html';
 
 export interface ChartPoint {
   x: number;
@@ -41,15 +42,6 @@ const PALETTE = [
   '#7f7f7f',
   '#bcbd22',
 ];
-
-export function escapeXml(s: string): string {
-  return s
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&apos;');
-}
 
 /** Round tick values covering [lo, hi] with steps 1, 2 or 5 × 10^k. */
 export function niceTicks(lo: number, hi: number, target = 6): number[] {
@@ -108,7 +100,7 @@ export function lineChart(series: ChartSeries[], opts: ChartOptions = {}): strin
   parts.push(`<rect x="0" y="0" width="${width}" height="${height}" fill="#ffffff"/>`);
   if (opts.title) {
     parts.push(
-      `<text x="${n(m.left + pw / 2)}" y="22" text-anchor="middle" font-size="15">${escapeXml(opts.title)}</text>`,
+      `<text x="${n(m.left + pw / 2)}" y="22" text-anchor="middle" font-size="15">${escapeHtml(opts.title)}</text>`,
     );
   }
   // Grid and ticks.
@@ -148,13 +140,13 @@ export function lineChart(series: ChartSeries[], opts: ChartOptions = {}): strin
   );
   if (opts.xLabel) {
     parts.push(
-      `<text x="${n(m.left + pw / 2)}" y="${height - 12}" text-anchor="middle">${escapeXml(opts.xLabel)}</text>`,
+      `<text x="${n(m.left + pw / 2)}" y="${height - 12}" text-anchor="middle">${escapeHtml(opts.xLabel)}</text>`,
     );
   }
   if (opts.yLabel) {
     const cy = n(m.top + ph / 2);
     parts.push(
-      `<text x="16" y="${cy}" text-anchor="middle" transform="rotate(-90 16 ${cy})">${escapeXml(opts.yLabel)}</text>`,
+      `<text x="16" y="${cy}" text-anchor="middle" transform="rotate(-90 16 ${cy})">${escapeHtml(opts.yLabel)}</text>`,
     );
   }
   // Bands first, so lines sit on top.
@@ -174,7 +166,7 @@ export function lineChart(series: ChartSeries[], opts: ChartOptions = {}): strin
     const pts = [...s.points].filter((p) => Number.isFinite(p.y)).sort((a, b) => a.x - b.x);
     const d = pts.map((p, i) => `${i === 0 ? 'M' : 'L'}${n(sx(p.x))},${n(sy(p.y))}`).join(' ');
     parts.push(
-      `<path class="series" data-name="${escapeXml(s.name)}" d="${d}" fill="none" stroke="${color}" stroke-width="2"/>`,
+      `<path class="series" data-name="${escapeHtml(s.name)}" d="${d}" fill="none" stroke="${color}" stroke-width="2"/>`,
     );
     for (const p of pts) {
       parts.push(`<circle cx="${n(sx(p.x))}" cy="${n(sy(p.y))}" r="3" fill="${color}"/>`);
@@ -189,7 +181,7 @@ export function lineChart(series: ChartSeries[], opts: ChartOptions = {}): strin
       `<line x1="${lx}" x2="${lx + 24}" y1="${y}" y2="${y}" stroke="${color}" stroke-width="2"/>`,
     );
     parts.push(
-      `<text class="legend" x="${lx + 30}" y="${y}" dominant-baseline="middle">${escapeXml(s.name)}</text>`,
+      `<text class="legend" x="${lx + 30}" y="${y}" dominant-baseline="middle">${escapeHtml(s.name)}</text>`,
     );
   });
   parts.push('</svg>');

@@ -1,4 +1,5 @@
 /** Score distributions as inline SVG histograms (no charting library, no script needed). */
+import escapeHtml from 'escape-html';
 
 export interface Histogram {
   /** bins + 1 ascending edges. */
@@ -66,12 +67,5 @@ export function histogramSvg(
     zero = `<line class="zero" x1="${zx.toFixed(1)}" x2="${zx.toFixed(1)}" y1="${pad.t}" y2="${pad.t + ph}"/>`;
   }
   const y0 = pad.t + ph;
-  return `<svg class="histogram" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${escapeXml(opts.label ?? 'histogram')}">${bars}${zero}<line class="axis" x1="${pad.l}" x2="${W - pad.r}" y1="${y0}" y2="${y0}"/><text x="${pad.l}" y="${y0 + 14}">${fmt(lo)}</text><text x="${W - pad.r}" y="${y0 + 14}" text-anchor="end">${fmt(hi)}</text><text x="${pad.l - 4}" y="${pad.t + 8}" text-anchor="end">${max}</text><text x="${pad.l - 4}" y="${y0}" text-anchor="end">0</text>${opts.label ? `<text x="${(W + pad.l) / 2}" y="${H - 2}" text-anchor="middle">${escapeXml(opts.label)}</text>` : ''}</svg>`;
-}
-
-export function escapeXml(s: string): string {
-  return s.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-  );
+  return `<svg class="histogram" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${escapeHtml(opts.label ?? 'histogram')}">${bars}${zero}<line class="axis" x1="${pad.l}" x2="${W - pad.r}" y1="${y0}" y2="${y0}"/><text x="${pad.l}" y="${y0 + 14}">${fmt(lo)}</text><text x="${W - pad.r}" y="${y0 + 14}" text-anchor="end">${fmt(hi)}</text><text x="${pad.l - 4}" y="${pad.t + 8}" text-anchor="end">${max}</text><text x="${pad.l - 4}" y="${y0}" text-anchor="end">0</text>${opts.label ? `<text x="${(W + pad.l) / 2}" y="${H - 2}" text-anchor="middle">${escapeHtml(opts.label)}</text>` : ''}</svg>`;
 }

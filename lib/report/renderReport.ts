@@ -1,4 +1,5 @@
-import { escapeXml as esc, fmt, type Histogram, histogram, histogramSvg } from './histogram';
+import esc from 'escape-html';
+import { fmt, type Histogram, histogram, histogramSvg } from './histogram';
 import { encodePng, pngDataUrl, toBytes } from './png';
 
 /**
