@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { loadConfig } from '../../lib/config';
 import { runInProcess } from '../../lib/pipeline/runInProcess';
+import { runSpecSchema } from '../../lib/pipeline/runSpec';
 import { parseSpecFile } from '../../lib/pipeline/specFile';
 import { openStore } from '../../lib/store/openStore';
 import { connectClient } from '../../workers/connection';
@@ -8,16 +9,15 @@ import { startWorkerProcesses } from '../../workers/spawnWorkers';
 import { ensureBackend } from '../../workers/worker';
 import { runAttribution } from '../attributeRun';
 import { type Command, numberOption, requireString } from '../command';
+import { specFieldsHelp } from '../specHelp';
 
 const usage = `Usage: tda attribute --spec FILE [--workers N] [--in-process]
 
 Runs an attribution (YAML or JSON run spec, validated: errors name the field) through the
 attribute workflow, with a progress bar, and prints where the results are and the Temporal web UI
-link. Spec fields: name, checkpoints (manifest key), train and query (data set prefixes),
-queryLimit, method (tracin | gradDot | gradCos), finalModelOnly, projector
-({kind: kronecker, k1, k2, seed, dtype} | {kind: gaussian|rademacher, k, seed, dtype} |
-{kind: none}), layers (all | last | adapters | {names: [...]}), testFunction ({kind: loss} |
-{kind: logit|probability, classIndex}), topK, shardSize, queryBlock, window, shardsPerChild.
+link. Spec fields:
+${specFieldsHelp(runSpecSchema)}
+
 Options:
   --workers N              also start N local worker processes for this run (default 0: use
                            the workers already polling the task queue, started by tda worker)
