@@ -5,10 +5,10 @@ import { reduceRun } from '../lib/pipeline/reduceRun';
 import { RunContext } from '../lib/pipeline/runContext';
 import type { RunSpecInput } from '../lib/pipeline/runSpec';
 import { scoreShard } from '../lib/pipeline/scoreShard';
+import { storePlan } from '../lib/pipeline/storePlan';
 import type { PlanRef, RunSummary, ShardTask } from '../lib/pipeline/types';
 import { readManifest } from '../lib/store/commit';
 import type { ObjectStore } from '../lib/store/objectStore';
-import { putJson } from '../lib/store/objectStore';
 import { classify } from './classify';
 
 export interface AttributionOptions {
@@ -22,8 +22,7 @@ export function createAttributionActivities(store: ObjectStore, opts: Attributio
   return {
     async planRun(input: RunSpecInput): Promise<PlanRef> {
       const plan = await classify(() => buildPlan(store, input, (key) => ctx.model(key)));
-      const planKey = `${plan.runPrefix}/plan.json`;
-      await putJson(store, planKey, plan);
+      const planKey = await classify(() => storePlan(store, plan));
       ctx.rememberPlan(planKey, plan);
       const done = await readManifest<RunSummary>(store, plan.runPrefix);
       return {

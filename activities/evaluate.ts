@@ -2,18 +2,14 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { writeColumns } from '../lib/arrow/columns';
 import { type AgreementOptions, agreementOverSteps } from '../lib/eval/agreement';
 import { agreementChart } from '../lib/eval/chart';
+import { type EvalJobInput, type EvalJobSpec, parseEvalJob } from '../lib/eval/evalJobSpec';
 import { alignScores, readScoreMatrix } from '../lib/eval/scoreFile';
 import { readGoldStandard } from '../lib/gold/goldFile';
-import { readCommitted, readManifest, Transaction } from '../lib/store/commit';
+import { specAddress } from '../lib/specAddress';
+import { readCommitted, readManifest, sha256, Transaction } from '../lib/store/commit';
 import { NotFoundError, type ObjectStore } from '../lib/store/objectStore';
 
-export interface EvaluateInput extends AgreementOptions {
-  /** A committed gold standard (the goldPrefix a furtherTraining workflow returned). */
-  goldPrefix: string;
-  /** Each method's dense scores, queries × the gold standard's examples (lib/eval/scoreFile). */
-  methods: { name: string; key: string }[];
-  outputPrefix: string;
-}
+export type EvaluateInput = EvalJobInput;
 
 export interface AgreementRow {
   method: string;
@@ -29,6 +25,8 @@ export interface EvaluateSummary {
   manifestKey: string;
   files: Record<string, string>;
   rows: AgreementRow[];
+  /** The job's content address (lib/specAddress.ts): the spec and its inputs' hashes. */
+  address: string;
 }
 
 function inputError(msg: string): ApplicationFailure {
@@ -41,17 +39,42 @@ export function createEvaluateActivities(store: ObjectStore) {
      * Cosine and Spearman agreement of every method with the gold standard at each T (per query,
      * averaged over queries, bootstrap CIs), as Arrow, JSON and two SVG charts, committed.
      */
-    async evaluateAgreement(input: EvaluateInput): Promise<EvaluateSummary> {
-      const existing = await readManifest<EvaluateSummary>(store, input.outputPrefix);
-      if (existing) return existing.meta;
-      if (!Array.isArray(input.methods) || input.methods.length === 0) {
-        throw inputError('evaluate needs at least one method');
+    async evaluateAgreement(raw: EvaluateInput): Promise<EvaluateSummary> {
+      let input: EvalJobSpec;
+      try {
+        input = parseEvalJob(raw);
+      } catch (e) {
+        throw inputError((e as Error).message);
       }
       const names = input.methods.map((m) => m.name);
       if (new Set(names).size !== names.length) throw inputError('method names must be distinct');
       const goldBytes = await readCommitted(store, input.goldPrefix, 'gold.arrow').catch((e) => {
         throw e instanceof NotFoundError || /manifest/.test(String(e)) ? inputError(String(e)) : e;
       });
+      const methodBytes: Uint8Array[] = [];
+      for (const m of input.methods) {
+        try {
+          methodBytes.push(await store.get(m.key));
+        } catch (e) {
+          throw e instanceof NotFoundError
+            ? inputError(`scores of method "${m.name}" ("${m.key}"): ${e.message}`)
+            : e;
+        }
+      }
+      const address = specAddress('eval', input, {
+        gold: sha256(goldBytes),
+        methods: methodBytes.map((b) => sha256(b)),
+      });
+      const existing = await readManifest<EvaluateSummary>(store, input.outputPrefix);
+      if (existing) {
+        // Served only if it was computed for this very job and these very inputs.
+        if (existing.meta.address !== address) {
+          throw inputError(
+            `"${input.outputPrefix}" holds an evaluation of a different job or different inputs (address ${existing.meta.address ?? 'none'}, this job's ${address}); use another outputPrefix`,
+          );
+        }
+        return existing.meta;
+      }
       const gold = readGoldStandard(goldBytes, `gold standard "${input.goldPrefix}"`);
       const opts: AgreementOptions = {
         resamples: input.resamples,
@@ -60,14 +83,9 @@ export function createEvaluateActivities(store: ObjectStore) {
       };
       const results = [];
       const rows: AgreementRow[] = [];
-      for (const m of input.methods) {
+      for (const [j, m] of input.methods.entries()) {
         const what = `scores of method "${m.name}" ("${m.key}")`;
-        let bytes: Uint8Array;
-        try {
-          bytes = await store.get(m.key);
-        } catch (e) {
-          throw e instanceof NotFoundError ? inputError(`${what}: ${e.message}`) : e;
-        }
+        const bytes = methodBytes[j];
         let aligned: Float64Array;
         try {
           const s = readScoreMatrix(bytes, what);
@@ -154,6 +172,7 @@ export function createEvaluateActivities(store: ObjectStore) {
         manifestKey: `${input.outputPrefix}/MANIFEST.json`,
         files,
         rows,
+        address,
       };
       return (await tx.commit(summary)).meta;
     },

@@ -10,6 +10,7 @@ import {
   type RunResult,
 } from '../lib/gold/furtherTraining';
 import { writeGoldStandard } from '../lib/gold/goldFile';
+import { parseGoldJob } from '../lib/gold/goldJobSpec';
 import {
   checkGoldInputs,
   datasetTensor,
@@ -17,8 +18,9 @@ import {
   toTestFunction,
 } from '../lib/gold/runInputs';
 import { countRuns, type PerturbationMode, type RunKey, runAt, runId } from '../lib/gold/runPlan';
-import { canonicalJson } from '../lib/model/modelHash';
+import { canonicalJson, modelHash } from '../lib/model/modelHash';
 import { loadModel } from '../lib/model/storeIO';
+import { specAddress } from '../lib/specAddress';
 import { readCommitted, readManifest, sha256, Transaction } from '../lib/store/commit';
 import { NotFoundError, type ObjectStore } from '../lib/store/objectStore';
 import { readWeights } from '../lib/train/trainer';
@@ -77,29 +79,33 @@ export interface GoldSummary {
   queries: number;
   seeds: number[];
   runs: number;
+  /** The job's content address (goldAddress): a stored gold standard must match the request. */
+  address: string;
 }
 
 export const goldPrefixOf = (job: Pick<GoldJob, 'outputPrefix'>) => `${job.outputPrefix}/gold`;
 export const runPrefixOf = (job: Pick<GoldJob, 'outputPrefix'>, key: RunKey) =>
   `${job.outputPrefix}/runs/${runId(key)}`;
 
-/** Names what a run computes, so saved states and committed results are never mixed across jobs. */
-export function runFingerprint(job: GoldJob, key: RunKey): string {
-  return sha256(
-    canonicalJson({
-      model: job.modelPrefix,
-      train: job.trainKey,
-      queries: job.queryKey,
-      training: { normalize: 'batchSize', ...job.training },
-      steps: [...new Set(job.steps)].sort((a, b) => a - b),
-      testFunction: job.testFunction ?? { kind: 'loss' },
-      run: key,
-    }),
-  ).slice(0, 16);
+/**
+ * The job's content address: its whole parsed spec less the scheduling fields (lib/specAddress),
+ * with the model's and both data sets' content hashes. Every run and the gold standard record it.
+ */
+export function goldAddress(
+  job: GoldJob,
+  plan: GoldPlan,
+  inputs: { model: string; train: string; query: string },
+): string {
+  return specAddress('gold', { ...job, ...plan }, inputs);
 }
 
-export const stateKeyOf = (job: GoldJob, key: RunKey) =>
-  `${runPrefixOf(job, key)}/state-${runFingerprint(job, key)}.bin`;
+/** Names what a run computes, so saved states and committed results are never mixed across jobs. */
+export function runFingerprint(address: string, key: RunKey): string {
+  return sha256(canonicalJson({ job: address, run: key })).slice(0, 16);
+}
+
+export const stateKeyOf = (job: GoldJob, key: RunKey, address: string) =>
+  `${runPrefixOf(job, key)}/state-${runFingerprint(address, key)}.bin`;
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -137,27 +143,46 @@ interface Loaded {
   model: LayersModel;
   train: Dataset;
   queries: Dataset;
+  /** goldAddress of the job with these inputs. */
+  address: string;
 }
 
 async function loadInputs(store: ObjectStore, job: GoldJob, plan: GoldPlan): Promise<Loaded> {
   await ensureBackend();
+  await asInputError('invalid further-training input', () => parseGoldJob({ ...job, ...plan }));
   const model = await asInputError(`model at "${job.modelPrefix}"`, () =>
     loadModel(store, job.modelPrefix),
   );
   try {
-    const train = await asInputError(`training data "${job.trainKey}"`, async () =>
-      readDataset(await store.get(job.trainKey), `training data "${job.trainKey}"`),
-    );
-    const queries = await asInputError(`query data "${job.queryKey}"`, async () =>
-      readDataset(await store.get(job.queryKey), `query data "${job.queryKey}"`),
-    );
+    const read = (key: string, what: string) =>
+      asInputError(what, async () => {
+        const bytes = await store.get(key);
+        return { ds: readDataset(bytes, what), hash: sha256(bytes) };
+      });
+    const train = await read(job.trainKey, `training data "${job.trainKey}"`);
+    const queries = await read(job.queryKey, `query data "${job.queryKey}"`);
     await asInputError('invalid further-training input', () =>
-      checkGoldInputs(model, train, queries, job, plan),
+      checkGoldInputs(model, train.ds, queries.ds, job, plan),
     );
-    return { model, train, queries };
+    const address = goldAddress(job, plan, {
+      model: await modelHash(model),
+      train: train.hash,
+      query: queries.hash,
+    });
+    return { model, train: train.ds, queries: queries.ds, address };
   } catch (e) {
     model.dispose();
     throw e;
+  }
+}
+
+/** A committed gold standard is served only for the job (and inputs) it was computed for. */
+function checkGoldAddress(prefix: string, stored: string | undefined, address: string): void {
+  if (stored !== address) {
+    throw ApplicationFailure.nonRetryable(
+      `"${prefix}" holds a gold standard of a different job or different inputs (address ${stored ?? 'none'}, this job's ${address}); use another outputPrefix`,
+      'InputError',
+    );
   }
 }
 
@@ -169,10 +194,11 @@ export function createFurtherTrainingActivities(store: ObjectStore) {
   return {
     /** Validates a job once before any run starts; says whether it is already committed. */
     async prepareGold(input: { job: GoldJob; plan: GoldPlan }): Promise<PrepareResult> {
-      const { model, train, queries } = await loadInputs(store, input.job, input.plan);
+      const { model, train, queries, address } = await loadInputs(store, input.job, input.plan);
       model.dispose();
       const m = input.plan.examples?.length ?? train.rows;
       const manifest = await readManifest<GoldSummary>(store, goldPrefixOf(input.job));
+      if (manifest) checkGoldAddress(goldPrefixOf(input.job), manifest.meta.address, address);
       return {
         trainRows: train.rows,
         queryRows: queries.rows,
@@ -193,9 +219,12 @@ export function createFurtherTrainingActivities(store: ObjectStore) {
       const { job, run } = input;
       const id = runId(run);
       const prefix = runPrefixOf(job, run);
-      const fingerprint = runFingerprint(job, run);
+      const started = Date.now();
+      const { model, train, queries, address } = await loadInputs(store, job, input.plan);
+      const fingerprint = runFingerprint(address, run);
       const done = await readManifest<{ fingerprint: string; resumedFrom: number }>(store, prefix);
       if (done) {
+        model.dispose();
         if (done.meta.fingerprint !== fingerprint) {
           throw ApplicationFailure.nonRetryable(
             `"${prefix}" already holds a run of a different job (fingerprint ${done.meta.fingerprint}, this one ${fingerprint}); use another outputPrefix`,
@@ -204,9 +233,7 @@ export function createFurtherTrainingActivities(store: ObjectStore) {
         }
         return { runId: id, prefix, resumedFrom: done.meta.resumedFrom, cached: true };
       }
-      const started = Date.now();
-      const { model, train, queries } = await loadInputs(store, job, input.plan);
-      const stateKey = stateKeyOf(job, run);
+      const stateKey = stateKeyOf(job, run, address);
       const x = datasetTensor(model, train, 'training data');
       const qx = datasetTensor(model, queries, 'query data');
       try {
@@ -275,8 +302,14 @@ export function createFurtherTrainingActivities(store: ObjectStore) {
     }): Promise<GoldSummary> {
       const { job, plan } = input;
       const goldPrefix = goldPrefixOf(job);
+      const loaded = await loadInputs(store, job, plan);
+      loaded.model.dispose();
+      const { address } = loaded;
       const existing = await readManifest<GoldSummary>(store, goldPrefix);
-      if (existing) return existing.meta;
+      if (existing) {
+        checkGoldAddress(goldPrefix, existing.meta.address, address);
+        return existing.meta;
+      }
       const examples = plan.examples ?? allRows(input.trainRows);
       const total = countRuns(examples.length, plan.seeds.length);
       const baselines: RunResult[] = [];
@@ -285,7 +318,7 @@ export function createFurtherTrainingActivities(store: ObjectStore) {
         const key = runAt(examples, plan.seeds, plan.mode, r);
         const bytes = await readCommitted(store, runPrefixOf(job, key), 'result.json');
         const rec = JSON.parse(new TextDecoder().decode(bytes)) as RunRecord;
-        if (rec.fingerprint !== runFingerprint(job, key)) {
+        if (rec.fingerprint !== runFingerprint(address, key)) {
           throw ApplicationFailure.nonRetryable(
             `run ${runId(key)} under "${job.outputPrefix}" was computed for a different job`,
             'InputError',
@@ -315,6 +348,7 @@ export function createFurtherTrainingActivities(store: ObjectStore) {
         JSON.stringify(
           {
             job,
+            address,
             mode: plan.mode,
             steps: gold.steps,
             examples: gold.examples,
@@ -336,6 +370,7 @@ export function createFurtherTrainingActivities(store: ObjectStore) {
         queries: gold.queries,
         seeds: gold.seeds,
         runs: total,
+        address,
       };
       return (await tx.commit(summary)).meta;
     },

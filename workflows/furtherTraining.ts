@@ -16,34 +16,11 @@ import type {
   GoldPlan,
   GoldSummary,
 } from '../activities/furtherTraining';
-import { countRuns, type PerturbationMode, runAt } from '../lib/gold/runPlan';
-import type { OptimizerConfig } from '../lib/train/optimizer';
-import type { TrainConfig } from '../lib/train/trainState';
+import type { GoldJobInput } from '../lib/gold/goldJobSpec';
+import { countRuns, runAt } from '../lib/gold/runPlan';
 
 /** The further-training gold standard as a job: every (seed, example) run, then the average. */
-export interface FurtherTrainingInput extends Omit<GoldJob, 'training'> {
-  /** Optimizer (SGD when absent), learning rate, batch size, loss normalisation. */
-  training: Omit<TrainConfig, 'seed' | 'optimizer'> & { optimizer?: OptimizerConfig };
-  /** Training-example indices to perturb; all rows when absent. */
-  examples?: number[];
-  seeds: number[];
-  /** remove (default) or upweight by ε. */
-  mode?: PerturbationMode;
-  /** Runs in flight at once per child workflow (default 8). */
-  window?: number;
-  /** Runs per child workflow (default 500), so no history grows past a few thousand events. */
-  runsPerChild?: number;
-  /** Child workflows in flight at once (default 4). */
-  childWindow?: number;
-  /** A run's heartbeat timeout: how soon a crashed worker's run is retried (default 1 minute). */
-  heartbeatTimeout?: string;
-  /** A run's start-to-close timeout (default 12 hours). */
-  runTimeout?: string;
-  /** Task queue of the training runs (e.g. a GPU queue); defaults to the workflow's. */
-  taskQueue?: string;
-  /** Set by continue-as-new: where the parent stopped. */
-  resume?: { nextRun: number; runsDone: number; trainRows: number };
-}
+export type FurtherTrainingInput = GoldJobInput;
 
 export interface GoldProgress {
   stage: 'prepare' | 'runs' | 'reduce' | 'done';
@@ -84,15 +61,24 @@ function planOf(input: FurtherTrainingInput): GoldPlan {
 }
 
 function jobOf(input: FurtherTrainingInput): GoldJob {
+  // Everything but the plan and how the runs are scheduled: a field added to the job schema
+  // reaches the runs, and their content address, without being listed here.
+  const {
+    examples: _e,
+    seeds: _s,
+    mode: _m,
+    window: _w,
+    runsPerChild: _r,
+    childWindow: _c,
+    heartbeatTimeout: _h,
+    runTimeout: _t,
+    taskQueue: _q,
+    resume: _z,
+    ...job
+  } = input;
   return {
-    modelPrefix: input.modelPrefix,
-    trainKey: input.trainKey,
-    queryKey: input.queryKey,
-    outputPrefix: input.outputPrefix,
-    training: { ...input.training, optimizer: input.training.optimizer ?? { kind: 'sgd' } },
-    steps: input.steps,
-    ...(input.testFunction ? { testFunction: input.testFunction } : {}),
-    ...(input.checkpointEvery !== undefined ? { checkpointEvery: input.checkpointEvery } : {}),
+    ...job,
+    training: { ...job.training, optimizer: job.training.optimizer ?? { kind: 'sgd' } },
   };
 }
 

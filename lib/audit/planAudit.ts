@@ -1,10 +1,17 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { checkpointPrefix, readCheckpointManifest } from '../model/checkpoints';
 import { isTransient, layerSelectionProblem } from '../pipeline/buildPlan';
-import { canonical, featureKey, featureSpecHash } from '../pipeline/keys';
+import {
+  canonical,
+  FEATURE_CODE_VERSION,
+  featureKey,
+  featureSpecHash,
+  SCORE_CODE_VERSION,
+} from '../pipeline/keys';
 import { planShards } from '../pipeline/plan';
 import { parseRunSpec } from '../pipeline/runSpec';
 import type { Plan } from '../pipeline/types';
+import { addressBody, checkSameAddress } from '../specAddress';
 import { MANIFEST, readManifest, sha256 } from '../store/commit';
 import { getJson, type ObjectStore, putJson } from '../store/objectStore';
 import {
@@ -34,6 +41,8 @@ export interface AuditPlan {
   featureSpecHash: string;
   classes: string[];
   rows: number;
+  /** What the report is a function of (auditAddressBody): a stored audit must match it. */
+  address: unknown;
   batches: { name: string; prefix: string; rows: number; shards: number; planKey: string }[];
 }
 
@@ -102,8 +111,14 @@ export async function planAudit(
     featureSpecHash: '',
     classes,
     rows: 0,
+    address: auditAddressBody(spec, checkpoints, batches),
     batches: [],
   };
+  if (done) {
+    // A retried workflow names the same report: it must be this audit's.
+    const stored = await readAuditPlan(store, planKey);
+    checkSameAddress(stored.address, plan.address, planKey, (m) => new AuditInputError(m));
+  }
   const batchPlans: Plan[] = [];
   for (const b of batches) {
     const runSpec = parseRunSpec({
@@ -130,7 +145,11 @@ export async function planAudit(
     };
     const h = sha256(canonical(body)).slice(0, 24);
     // Content-addressed: every audit that sees this batch with this model reuses the plan.
-    const batchPlan: Plan = { ...body, runPrefix: `${auditRoot(spec.name)}/plans/${h}` };
+    const batchPlan: Plan = {
+      ...body,
+      address: h,
+      runPrefix: `${auditRoot(spec.name)}/plans/${h}`,
+    };
     const key = `${batchPlan.runPrefix}.json`;
     if (!(await store.exists(key))) await putJson(store, key, batchPlan);
     batchPlans.push(batchPlan);
@@ -168,6 +187,29 @@ export async function planAudit(
     completed: done?.meta,
   };
   return { plan, ref };
+}
+
+/**
+ * Everything an audit's report is a function of: the whole spec less its scheduling fields
+ * (lib/specAddress.ts), the checkpoints, each batch's parts and the code versions.
+ */
+export function auditAddressBody(
+  spec: AuditSpec,
+  checkpoints: { step: number; learningRate: number; hash: string }[],
+  batches: { name: string; info: { parts: { sha256: string; rows: number }[] } }[],
+): unknown {
+  return addressBody('audit', spec, {
+    checkpoints: checkpoints.map((c) => ({
+      step: c.step,
+      learningRate: c.learningRate,
+      hash: c.hash,
+    })),
+    batches: batches.map((b) => ({
+      name: b.name,
+      parts: b.info.parts.map((p) => ({ sha256: p.sha256, rows: p.rows })),
+    })),
+    code: [FEATURE_CODE_VERSION, SCORE_CODE_VERSION],
+  });
 }
 
 export function readAuditPlan(store: ObjectStore, planKey: string): Promise<AuditPlan> {

@@ -4,7 +4,7 @@ import { planModel } from '../grad/factors';
 import type { LayerSelection } from '../grad/types';
 import { checkpointPrefix, readCheckpointManifest } from '../model/checkpoints';
 import { NotFoundError, type ObjectStore } from '../store/objectStore';
-import { featureSpecHash, runPrefixFor } from './keys';
+import { featureSpecHash, runAddressBody, runPrefixFor } from './keys';
 import { planShards } from './plan';
 import { parseRunSpec, type RunSpecInput, type SelfScoreSpec, SpecError } from './runSpec';
 import type { Plan } from './types';
@@ -72,15 +72,11 @@ export async function buildPlan(
   const layerProblem = layerSelectionProblem(model, spec.layers, spec.selfScore);
   if (layerProblem) throw new SpecError(layerProblem);
   const fsh = featureSpecHash(spec);
+  const inputs = { checkpoints, train, query, featureSpecHash: fsh };
   return {
     spec,
-    runPrefix: runPrefixFor(
-      spec,
-      checkpoints.map((c) => c.hash),
-      train,
-      query,
-      fsh,
-    ),
+    runPrefix: runPrefixFor(spec, inputs),
+    address: runAddressBody(spec, inputs),
     checkpoints,
     train: {
       prefix: spec.train,

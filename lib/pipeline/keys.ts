@@ -1,5 +1,8 @@
+import { addressBody, canonical } from '../specAddress';
 import { sha256 } from '../store/commit';
 import type { RunSpec } from './runSpec';
+
+export { canonical };
 
 /**
  * Content addresses. Bump FEATURE_CODE_VERSION whenever the gradient engine's output for the same
@@ -8,20 +11,6 @@ import type { RunSpec } from './runSpec';
 export const FEATURE_CODE_VERSION = 'grad-3';
 /** Likewise for what the score and reduce stages compute from features. */
 export const SCORE_CODE_VERSION = 'score-2';
-
-/** Stable JSON: object keys sorted, so equal values hash equally. */
-export function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .filter((k) => o[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
 
 export function featureSpecHash(spec: Pick<RunSpec, 'projector' | 'layers' | 'testFunction'>) {
   return sha256(
@@ -39,25 +28,33 @@ export function featureKey(checkpointHash: string, specHash: string, shardHash: 
   return `features/${checkpointHash.slice(0, 24)}/${specHash}/${shardHash}`;
 }
 
-export function runPrefixFor(
-  spec: RunSpec,
-  checkpointHashes: string[],
-  train: { parts: { sha256: string; rows: number }[] },
-  query: { parts: { sha256: string; rows: number }[] },
-  specHash: string,
-): string {
-  const h = sha256(
-    canonical({
-      method: spec.method,
-      topK: spec.topK,
-      shardSize: spec.shardSize,
-      queryBlock: spec.queryBlock,
-      checkpoints: checkpointHashes,
-      train: train.parts,
-      query: query.parts,
-      features: specHash,
-      code: SCORE_CODE_VERSION,
-    }),
-  ).slice(0, 16);
-  return `runs/${spec.name}/${h}`;
+/** What a run's results depend on besides its spec: each input's content and the code. */
+export interface RunInputs {
+  checkpoints: { step: number; learningRate: number; hash: string }[];
+  train: { parts: { sha256: string; rows: number }[] };
+  query: { parts: { sha256: string; rows: number }[] };
+  featureSpecHash: string;
+}
+
+/**
+ * Everything a run's results are a function of: the whole parsed spec less its scheduling fields
+ * (lib/specAddress.ts), the checkpoints (weights and learning rates), the data parts used and the
+ * code versions. Stored in the plan; a stored plan whose body differs is never served.
+ */
+export function runAddressBody(spec: RunSpec, inputs: RunInputs): unknown {
+  return addressBody('run', spec, {
+    checkpoints: inputs.checkpoints.map((c) => ({
+      step: c.step,
+      learningRate: c.learningRate,
+      hash: c.hash,
+    })),
+    train: inputs.train.parts.map((p) => ({ sha256: p.sha256, rows: p.rows })),
+    query: inputs.query.parts.map((p) => ({ sha256: p.sha256, rows: p.rows })),
+    features: inputs.featureSpecHash,
+    code: SCORE_CODE_VERSION,
+  });
+}
+
+export function runPrefixFor(spec: RunSpec, inputs: RunInputs): string {
+  return `runs/${spec.name}/${sha256(canonical(runAddressBody(spec, inputs))).slice(0, 16)}`;
 }

@@ -1,11 +1,11 @@
 import type { ObjectStore } from '../store/objectStore';
-import { putJson } from '../store/objectStore';
 import { buildPlan } from './buildPlan';
 import { featurizeShard } from './featurizeShard';
 import { reduceRun } from './reduceRun';
 import { RunContext } from './runContext';
 import type { RunSpecInput } from './runSpec';
 import { scoreShard } from './scoreShard';
+import { storePlan } from './storePlan';
 import type { RunSummary } from './types';
 
 /**
@@ -19,8 +19,7 @@ export async function runInProcess(
 ): Promise<RunSummary> {
   const ctx = new RunContext(store);
   const plan = await buildPlan(store, spec, (key) => ctx.model(key));
-  const planKey = `${plan.runPrefix}/plan.json`;
-  await putJson(store, planKey, plan);
+  const planKey = await storePlan(store, plan);
   ctx.rememberPlan(planKey, plan);
   for (let c = 0; c < plan.checkpoints.length; c++) {
     for (let s = 0; s < plan.query.shards.length; s++) {

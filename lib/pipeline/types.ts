@@ -5,6 +5,8 @@ import type { RunSpec } from './runSpec';
 export interface Plan {
   spec: RunSpec;
   runPrefix: string;
+  /** What the results are a function of (keys.ts runAddressBody): compared before reuse. */
+  address: unknown;
   checkpoints: { step: number; learningRate: number; key: string; hash: string }[];
   train: { prefix: string; rows: number; shards: Shard[] };
   query: { prefix: string; rows: number; shards: Shard[] };

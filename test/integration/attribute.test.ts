@@ -87,17 +87,24 @@ test('the attribute workflow on S3 reproduces the in-process runner exactly, and
   assert.notEqual(changed.summary.runPrefix, summary.runPrefix);
 });
 
-test('the influence self-score through Temporal equals the in-process runner', async () => {
+test('tracin then the influence self-score through Temporal: two runs, the second equal to the in-process runner', async () => {
   const prefix = `it/${randomUUID()}`;
-  const spec = {
-    ...(await makeTinyRun(s3, prefix, { trainRows: 120 })),
-    selfScore: { kind: 'influence' as const, layers: 'last' as const },
-  };
+  const base = await makeTinyRun(s3, prefix, { trainRows: 120 });
+  // The same spec but for its self-score: the first run's results must not be served again.
+  const tracin = await execute({ ...base, selfScore: { kind: 'tracin' } });
+  assert.equal(tracin.summary.selfScore, 'tracin');
+  const spec = { ...base, selfScore: { kind: 'influence' as const, layers: 'last' as const } };
   const local = new FsStore(await mkdtemp(join(tmpdir(), 'tda-inproc-if-')));
   await makeTinyRun(local, prefix, { trainRows: 120 });
   const reference = await runInProcess(local, spec);
   const { summary } = await execute(spec);
   assert.equal(summary.selfScore, 'influence');
+  assert.notEqual(summary.runPrefix, tracin.summary.runPrefix);
+  assert.notDeepEqual(
+    (await results(s3, summary)).self,
+    (await results(s3, tracin.summary)).self,
+    'the committed self-scores differ',
+  );
   assert.deepEqual(await results(s3, summary), await results(local, reference));
   assert.deepEqual(summary.topSelfInfluence, reference.topSelfInfluence);
 });

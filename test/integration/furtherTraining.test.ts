@@ -170,6 +170,16 @@ test('furtherTraining end to end equals the in-process gold standard; evaluate s
     args: [input],
   });
   assert.deepEqual(again, summary);
+  // A different job (another T) under the same outputPrefix: its committed runs and gold
+  // standard are refused, not served.
+  await assert.rejects(
+    client.workflow.execute(furtherTraining, {
+      taskQueue,
+      workflowId: `gold-${randomUUID()}`,
+      args: [{ ...input, steps: [2, 6] }],
+    }),
+    (e: unknown) => rootMessage(e, /holds a gold standard of a different job or different inputs/),
+  );
 
   // Evaluate: the gold itself at T=5 (Arrow, columns shuffled), its negation (JSON), and noise.
   const m = got.examples.length;
@@ -233,6 +243,22 @@ test('furtherTraining end to end equals the in-process gold standard; evaluate s
   assert.ok(Math.abs(row('noise', 2).spearman - s) < 1e-9);
   const [lo, hi] = row('noise', 2).cosineCI;
   assert.ok(lo <= c + 1e-12 && c - 1e-12 <= hi, `CI [${lo}, ${hi}] holds ${c}`);
+  // The same outputPrefix for fewer resamples: the committed evaluation is not served.
+  await assert.rejects(
+    client.workflow.execute(evaluate, {
+      taskQueue,
+      workflowId: `eval-${randomUUID()}`,
+      args: [
+        {
+          goldPrefix: summary.goldPrefix,
+          methods: [{ name: 'gold', key: `${p.prefix}/m-gold.arrow` }],
+          outputPrefix: `${p.prefix}/eval`,
+          resamples: 100,
+        },
+      ],
+    }),
+    (e: unknown) => rootMessage(e, /holds an evaluation of a different job or different inputs/),
+  );
   const evManifest = await readManifest(store, `${p.prefix}/eval`);
   assert.deepEqual(Object.keys(evManifest!.files).sort(), [
     'agreement.arrow',
@@ -339,6 +365,18 @@ test('a worker killed mid-run: a new worker resumes the saved runs and the resul
   }
 });
 
+/** The innermost cause of a workflow failure is a non-retryable InputError matching `pattern`. */
+function rootMessage(e: unknown, pattern: RegExp): true {
+  assert.ok(e instanceof WorkflowFailedError, `got ${e}`);
+  let cause: unknown = e.cause;
+  while ((cause as { cause?: unknown })?.cause) cause = (cause as { cause?: unknown }).cause;
+  const app = cause as { message: string; nonRetryable?: boolean; type?: string };
+  assert.match(app.message, pattern);
+  assert.equal(app.nonRetryable, true);
+  assert.equal(app.type, 'InputError');
+  return true;
+}
+
 async function expectInputFailure(input: FurtherTrainingInput, pattern: RegExp) {
   const client = await connectClient(config);
   const started = Date.now();
@@ -350,14 +388,8 @@ async function expectInputFailure(input: FurtherTrainingInput, pattern: RegExp) 
     });
     assert.fail('the workflow should have failed');
   } catch (e) {
-    assert.ok(e instanceof WorkflowFailedError, `got ${e}`);
     // workflow failure ← activity failure ← application failure (the named problem)
-    let cause: unknown = e.cause;
-    while ((cause as { cause?: unknown })?.cause) cause = (cause as { cause?: unknown }).cause;
-    const app = cause as { message: string; nonRetryable?: boolean; type?: string };
-    assert.match(app.message, pattern);
-    assert.equal(app.nonRetryable, true);
-    assert.equal(app.type, 'InputError');
+    rootMessage(e, pattern);
   } finally {
     await client.connection.close();
   }
@@ -409,6 +441,6 @@ test('bad input fails fast with a non-retryable error naming the problem and com
         batchSize: 4,
       },
     }),
-    /unknown optimizer kind "rmsprop"/,
+    /training\.optimizer\.kind: Invalid discriminator value\. Expected 'sgd' \| 'momentum' \| 'adam'/,
   );
 });

@@ -117,6 +117,15 @@ test('audits of a growing set: only new shards featurized, exact self-influence,
 
   // A repeated audit at the same time returns the committed one; the index lists both.
   assert.deepEqual(await runAuditInProcess(store, input, '2025-01-02T02:00:00.000Z'), second);
+  // The same name and time for another self-score: the committed report is not served.
+  await assert.rejects(
+    runAuditInProcess(
+      store,
+      { ...input, selfScore: { kind: 'influence' } },
+      '2025-01-02T02:00:00.000Z',
+    ),
+    /plan\.json holds a result computed for a different spec .*spec\.selfScore/,
+  );
   assert.deepEqual(
     (await listAudits(store, 'nightly')).map((a) => a.stamp),
     ['20250101T020000000Z', '20250102T020000000Z'],
