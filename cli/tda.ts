@@ -4,6 +4,7 @@ import { audit } from './commands/audit';
 import { demo } from './commands/demo';
 import { evalCommand, gold } from './commands/gold';
 import { importCommand } from './commands/import';
+import { modelCommand } from './commands/model';
 import { reportCommand } from './commands/report';
 import { scoreCommand } from './commands/score';
 import { smoke } from './commands/smoke';
@@ -16,6 +17,7 @@ const COMMANDS: Command[] = [
   worker,
   importCommand,
   trainCommand,
+  modelCommand,
   attributeCommand,
   scoreCommand,
   reportCommand,

@@ -2,7 +2,7 @@ import { basename, dirname } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { FsStore } from '../store/fsStore';
-import { getJson, type ObjectStore } from '../store/objectStore';
+import { getJson, NotFoundError, type ObjectStore } from '../store/objectStore';
 
 /**
  * TensorFlow.js LayersModels in any ObjectStore, as the standard `model.json` + `weights.bin`
@@ -94,7 +94,16 @@ export async function loadModelArtifacts(
     const parts: Uint8Array[] = [];
     for (const group of manifest) {
       specs.push(...group.weights);
-      for (const path of group.paths) parts.push(await store.get(weightKey(prefix, path)));
+      for (const path of group.paths) {
+        try {
+          parts.push(await store.get(weightKey(prefix, path)));
+        } catch (e) {
+          if (!(e instanceof NotFoundError)) throw e;
+          throw new Error(
+            `${key} in ${store.uri} names weight file "${path}", which is missing (${e.message})`,
+          );
+        }
+      }
     }
     const total = parts.reduce((s, p) => s + p.byteLength, 0);
     const data = new Uint8Array(total);
