@@ -9,12 +9,27 @@ export interface LayerSlice {
   name: string;
   offset: number;
   size: number;
+  /**
+   * Present when the slice stores the layer gradient's factors instead of the gradient (or its
+   * projection): positions × inDim inputs a_t, then positions × outDim output gradients δ_t
+   * (projected by P_in, P_out under a Kronecker projector). The vector they stand for is
+   * Σ_t a_t ⊗ δ_t (inDim × outDim, row-major), so ⟨g, g'⟩ = Σ_{t,s} (a_t·a'_s)(δ_t·δ'_s).
+   */
+  factors?: FactorLayout;
+}
+
+/** Sizes of a factored slice (size = positions · (inDim + outDim)). */
+export interface FactorLayout {
+  positions: number;
+  inDim: number;
+  outDim: number;
 }
 
 /**
- * Per-example vectors of one example set, row-major (rows × dim): projected gradients under any
- * projector, or for small models with projector 'none' the full flattened gradients over the
- * selected parameters (layer blocks in `layers` order).
+ * Per-example features of one example set, row-major (rows × dim), one column slice per layer
+ * block in `layers` order: the full flattened gradient (projector 'none'), its projection, or
+ * where smaller the gradient's factors (LayerSlice.factors). Methods that need vectors expand
+ * factors with lib/methods/factoredFeatures.ts; products read them as they are.
  */
 export interface GradientMatrix {
   rows: number;

@@ -1,9 +1,11 @@
 /** Public API of the gradient engine. */
 export { blockSqNorms, concatBlocks } from './blockMath';
 export { type ExactDots, exactDots } from './dotProducts';
+export { factorLayout } from './factorStorage';
 export { type BatchFactors, computeFactors, type ModelPlan, planModel } from './factors';
 export { type FeaturizeOptions, featurize, featurizeFactors } from './featurize';
 export { decodeFloat16, encodeFloat16, roundToFloat16, toHalf } from './float16';
+export { kroneckerFactor, kroneckerSides } from './kroneckerFactor';
 export { LoraDense, type LoraDenseArgs, loraDense } from './LoraDense';
 export { checkProjector, projectBlocks, projectedSize } from './projectors';
 export type {

@@ -7,25 +7,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GradientMatrix, LayerSlice } from '../features';
 import { addGradient } from './blockMath';
+import { factorLayout, writeFactors } from './factorStorage';
 import { roundToFloat16 } from './float16';
+import { kroneckerFactor, kroneckerSides, projectVector } from './kroneckerFactor';
 import { fillRandomRows, hashName } from './random';
 import type { FactorBlock, ProjectorSpec } from './types';
 
-/**
- * The Kronecker projector's sizes for a block: a side no larger than its k is kept exact (the
- * identity) instead of being mapped into more dimensions than it has. Why: the logits layer of a
- * 10-class model projected to k2 = 32 had 32 columns of rank 10 per input column, three times the
- * work for every product downstream and only an approximation of what it could keep exactly.
- */
-export function kroneckerSides(
-  b: Pick<FactorBlock, 'inDim' | 'outDim'>,
-  spec: { k1: number; k2: number },
-): [number, number] {
-  return [Math.min(spec.k1, b.inDim), Math.min(spec.k2, b.outDim)];
-}
-
-/** Output columns of one block under a projector. */
+/** Output columns of one block under a projector (its factors' when those are smaller). */
 export function projectedSize(b: FactorBlock, spec: ProjectorSpec): number {
+  const f = factorLayout(b, spec);
+  if (f) return f.positions * (f.inDim + f.outDim);
   if (spec.kind === 'none') return b.inDim * b.outDim;
   if (spec.kind === 'kronecker') {
     const [k1, k2] = kroneckerSides(b, spec);
@@ -51,47 +42,6 @@ export function checkProjector(spec: ProjectorSpec): void {
     if (!posInt(spec.k)) throw new Error(`${spec.kind} projector needs a positive integer k`);
   } else {
     throw new Error(`unknown projector kind '${(spec as { kind: string }).kind}'`);
-  }
-}
-
-const kronCache = new Map<string, Float32Array>();
-/**
- * P (rows × cols), N(0, 1/cols) entries, keyed by (seed, block name, side); the identity when
- * cols = rows (a side kept exact, see kroneckerSides).
- */
-export function kroneckerFactor(
-  seed: number,
-  key: string,
-  rows: number,
-  cols: number,
-): Float32Array {
-  const id = `${seed}|${key}|${rows}|${cols}`;
-  let p = kronCache.get(id);
-  if (!p) {
-    p = new Float32Array(rows * cols);
-    if (cols === rows) for (let r = 0; r < rows; r++) p[r * cols + r] = 1;
-    else fillRandomRows(p, 'gaussian', seed, hashName(key), 0, rows, cols, 1 / Math.sqrt(cols));
-    if (kronCache.size > 64) kronCache.clear();
-    kronCache.set(id, p);
-  }
-  return p;
-}
-
-/** u[j] (+)= Σ_p x[x0+p]·P[p, j], skipping zero inputs (ReLU outputs, padding). */
-function projectVector(
-  x: ArrayLike<number>,
-  x0: number,
-  n: number,
-  P: Float32Array,
-  k: number,
-  u: Float64Array,
-) {
-  u.fill(0);
-  for (let p = 0; p < n; p++) {
-    const v = x[x0 + p];
-    if (v === 0) continue;
-    const b = p * k;
-    for (let j = 0; j < k; j++) u[j] += v * P[b + j];
   }
 }
 
@@ -277,7 +227,8 @@ function dense(
 
 /**
  * Projects a batch's factor blocks into a GradientMatrix (rows × Σ block sizes), one column
- * slice per block, under the given projector.
+ * slice per block, under the given projector; a block whose (projected) factors are smaller than
+ * its (projected) gradient keeps those instead (factorStorage.ts).
  */
 export function projectBlocks(blocks: FactorBlock[], spec: ProjectorSpec): GradientMatrix {
   checkProjector(spec);
@@ -285,14 +236,19 @@ export function projectBlocks(blocks: FactorBlock[], spec: ProjectorSpec): Gradi
   let dim = 0;
   for (const b of blocks) {
     const size = projectedSize(b, spec);
-    layers.push({ name: b.name, offset: dim, size });
+    const factors = factorLayout(b, spec);
+    layers.push(
+      factors ? { name: b.name, offset: dim, size, factors } : { name: b.name, offset: dim, size },
+    );
     dim += size;
   }
   const rows = blocks[0]?.rows ?? 0;
   const data = new Float32Array(rows * dim);
   blocks.forEach((b, idx) => {
     const col0 = layers[idx].offset;
-    if (spec.kind === 'none') {
+    const factors = layers[idx].factors;
+    if (factors) writeFactors(b, factors, spec, data, dim, col0);
+    else if (spec.kind === 'none') {
       const g = new Float64Array(b.inDim * b.outDim);
       for (let i = 0; i < rows; i++) {
         g.fill(0);

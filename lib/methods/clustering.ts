@@ -7,6 +7,7 @@
  */
 import type { CheckpointInfo, ExampleFeatures } from '../features';
 import { accumulateProduct, type RowMatrix } from './blockProduct';
+import { vectorFeatures } from './factoredFeatures';
 import { checkCheckpoints } from './validate';
 
 export interface Cluster {
@@ -43,9 +44,10 @@ export function seededRandom(seed: number): () => number {
 
 /** The TracIn embedding: rows [√η_1 g_i(θ_1), …, √η_C g_i(θ_C)] in float64. */
 export function tracInEmbedding(
-  features: ExampleFeatures[],
+  featuresIn: ExampleFeatures[],
   checkpoints: CheckpointInfo[],
 ): RowMatrix {
+  const features = featuresIn.map(vectorFeatures);
   checkCheckpoints(features, null, checkpoints, 'tracInEmbedding');
   const n = features[0].grads.rows;
   const dims = features.map((f) => f.grads.dim);

@@ -17,6 +17,7 @@ import {
   rowSqNorms,
   type ScoreMatrix,
 } from './blockProduct';
+import { vectorFeatures } from './factoredFeatures';
 import { scoresFromPreconditioned } from './influence/influenceScores';
 import { checkFeatures, checkSameDim } from './validate';
 
@@ -35,7 +36,8 @@ export interface DataInfDampingPartial {
   layerSizes: number[];
 }
 
-export function dataInfDampingPartial(train: ExampleFeatures): DataInfDampingPartial {
+export function dataInfDampingPartial(trainIn: ExampleFeatures): DataInfDampingPartial {
+  const train = vectorFeatures(trainIn);
   checkFeatures(train, 'dataInf train', true);
   const layers = layersOf(train.grads);
   return {
@@ -84,10 +86,12 @@ export interface DataInfPassOne {
 }
 
 export function dataInfPassOne(
-  train: ExampleFeatures,
-  query: ExampleFeatures,
+  trainIn: ExampleFeatures,
+  queryIn: ExampleFeatures,
   lambdas: number[],
 ): DataInfPassOne {
+  const train = vectorFeatures(trainIn);
+  const query = vectorFeatures(queryIn);
   checkFeatures(train, 'dataInf train', true);
   checkFeatures(query, 'dataInf query');
   checkSameDim(train.grads, query.grads, 'dataInf');
@@ -120,10 +124,11 @@ export function mergeDataInfPassOne(a: DataInfPassOne, b: DataInfPassOne): DataI
 
 /** u_q = Σ_l (1/λ_l)(q_l − r_l) per query: the vectors every training shard is scored against. */
 export function dataInfPrecondition(
-  query: ExampleFeatures,
+  queryIn: ExampleFeatures,
   passOne: DataInfPassOne,
   lambdas: number[],
 ): RowMatrix {
+  const query = vectorFeatures(queryIn);
   checkFeatures(query, 'dataInf query');
   if (passOne.count === 0) throw new Error('dataInf: empty training set');
   if (passOne.queries !== query.grads.rows || passOne.dim !== query.grads.dim) {
@@ -145,10 +150,12 @@ export function dataInfPrecondition(
 
 /** In-process DataInf over one training set (all passes). */
 export function dataInf(
-  train: ExampleFeatures,
-  query: ExampleFeatures,
+  trainIn: ExampleFeatures,
+  queryIn: ExampleFeatures,
   options: DataInfOptions = {},
 ): ScoreMatrix {
+  const train = vectorFeatures(trainIn);
+  const query = vectorFeatures(queryIn);
   checkFeatures(train, 'dataInf train');
   const lambdas = dataInfDamping(dataInfDampingPartial(train), options);
   const u = dataInfPrecondition(query, dataInfPassOne(train, query, lambdas), lambdas);

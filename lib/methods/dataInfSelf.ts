@@ -9,6 +9,7 @@
 import type { ExampleFeatures } from '../features';
 import { accumulateProduct, rowSqNorms } from './blockProduct';
 import { type DataInfOptions, dataInfDamping, dataInfDampingPartial, layersOf } from './dataInf';
+import { vectorFeatures } from './factoredFeatures';
 import { gramPartial } from './influence/projectedCurvature';
 import { checkFeatures } from './validate';
 
@@ -31,9 +32,10 @@ function layerColumns(
 }
 
 export function dataInfSelfScores(
-  train: ExampleFeatures,
+  trainIn: ExampleFeatures,
   options: DataInfOptions = {},
 ): Float64Array {
+  const train = vectorFeatures(trainIn);
   checkFeatures(train, 'dataInfSelf train');
   const lambdas = dataInfDamping(dataInfDampingPartial(train), options);
   const n = train.grads.rows;

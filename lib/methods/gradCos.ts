@@ -3,7 +3,8 @@
  * (often mislabeled) examples from being the top opponents of every query.
  */
 import type { ExampleFeatures } from '../features';
-import { accumulateProduct, emptyScores, rowSqNorms, type ScoreMatrix } from './blockProduct';
+import { emptyScores, type ScoreMatrix } from './blockProduct';
+import { accumulateFeatureProduct, featureSqNorms } from './factoredFeatures';
 import { checkFeatures, checkSameDim } from './validate';
 
 export interface GradCosOptions {
@@ -16,7 +17,7 @@ export interface GradCosOptions {
 
 /** Per-row norms used by Grad-Cos; zero norms stay zero (their scores are 0). */
 export function cosineNorms(f: ExampleFeatures, norm: 'vector' | 'exact'): Float64Array {
-  const sq = norm === 'exact' ? f.sqNorm : rowSqNorms(f.grads);
+  const sq = norm === 'exact' ? f.sqNorm : featureSqNorms(f.grads);
   if (!sq || sq.length !== f.grads.rows) {
     throw new Error('gradCos: exact norms requested but sqNorm is missing or has the wrong length');
   }
@@ -35,7 +36,7 @@ export function gradCos(
   checkSameDim(train.grads, query.grads, 'gradCos');
   const norm = options.norm ?? 'vector';
   const out = emptyScores(query.grads.rows, train.grads.rows);
-  accumulateProduct(query.grads, train.grads, out.data);
+  accumulateFeatureProduct(query.grads, train.grads, out.data);
   const tn = cosineNorms(train, norm);
   const qn = cosineNorms(query, norm);
   const n = train.grads.rows;

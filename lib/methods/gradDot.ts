@@ -1,6 +1,7 @@
 /** Grad-Dot: s_i = g_i(θ_f) · q(θ_f). Positive = proponent. */
 import type { ExampleFeatures } from '../features';
-import { accumulateProduct, emptyScores, type ScoreMatrix } from './blockProduct';
+import { emptyScores, type ScoreMatrix } from './blockProduct';
+import { accumulateFeatureProduct } from './factoredFeatures';
 import { checkFeatures, checkSameDim } from './validate';
 
 export function gradDot(train: ExampleFeatures, query: ExampleFeatures): ScoreMatrix {
@@ -8,6 +9,6 @@ export function gradDot(train: ExampleFeatures, query: ExampleFeatures): ScoreMa
   checkFeatures(query, 'gradDot query');
   checkSameDim(train.grads, query.grads, 'gradDot');
   const out = emptyScores(query.grads.rows, train.grads.rows);
-  accumulateProduct(query.grads, train.grads, out.data);
+  accumulateFeatureProduct(query.grads, train.grads, out.data);
   return out;
 }

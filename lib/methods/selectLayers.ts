@@ -1,4 +1,5 @@
-import type { ExampleFeatures } from '../features';
+import type { ExampleFeatures, LayerSlice } from '../features';
+import { featureSqNorms } from './factoredFeatures';
 
 /** Layers of stored features a method should see: every one, the last, or named ones. */
 export type FeatureLayers = 'all' | 'last' | { names: string[] };
@@ -37,18 +38,18 @@ export function selectLayers(f: ExampleFeatures, which: FeatureLayers): ExampleF
       o += size;
       if (f.layerSqNorm) sqNorm[r] += f.layerSqNorm[r * layers.length + i];
     }
-    if (!f.layerSqNorm) {
-      for (let c = r * width; c < (r + 1) * width; c++) sqNorm[r] += out[c] * out[c];
-    }
   }
   let offset = 0;
-  const sliced = picked.map((i) => {
-    const l = { name: layers[i].name, offset, size: layers[i].size };
-    offset += l.size;
+  const sliced: LayerSlice[] = picked.map((i) => {
+    const { name, size, factors } = layers[i];
+    const l = factors ? { name, offset, size, factors } : { name, offset, size };
+    offset += size;
     return l;
   });
+  const grads = { rows, dim: width, data: out, layers: sliced };
+  if (!f.layerSqNorm) sqNorm.set(featureSqNorms(grads));
   return {
-    grads: { rows, dim: width, data: out, layers: sliced },
+    grads,
     loss: f.loss,
     sqNorm,
     layerSqNorm: f.layerSqNorm

@@ -4,7 +4,7 @@
  * the stored (possibly projected) vectors, for comparison with projected scores.
  */
 import type { CheckpointInfo, ExampleFeatures } from '../features';
-import { rowSqNorms } from './blockProduct';
+import { featureSqNorms } from './factoredFeatures';
 import { checkCheckpoints } from './validate';
 
 export type SelfInfluenceVariant = 'exact' | 'projected';
@@ -25,7 +25,7 @@ export function selfInfluence(
         throw new Error(`selfInfluence: checkpoint ${c} has no exact sqNorm of length ${n}`);
       }
     } else {
-      sq = rowSqNorms(train[c].grads);
+      sq = featureSqNorms(train[c].grads);
     }
     for (let i = 0; i < n; i++) {
       if (!Number.isFinite(sq[i])) throw new Error(`selfInfluence: non-finite sqNorm at row ${i}`);

@@ -3,7 +3,8 @@
  * over the interval each stands for. Positive = proponent. Works on any shard of the training set.
  */
 import type { CheckpointInfo, ExampleFeatures } from '../features';
-import { accumulateProduct, emptyScores, type ScoreMatrix } from './blockProduct';
+import { emptyScores, type ScoreMatrix } from './blockProduct';
+import { accumulateFeatureProduct } from './factoredFeatures';
 import { checkCheckpoints } from './validate';
 
 export function tracIn(
@@ -14,7 +15,7 @@ export function tracIn(
   checkCheckpoints(train, query, checkpoints, 'tracIn');
   const out = emptyScores(query[0].grads.rows, train[0].grads.rows);
   checkpoints.forEach((cp, c) => {
-    accumulateProduct(query[c].grads, train[c].grads, out.data, { alpha: cp.learningRate });
+    accumulateFeatureProduct(query[c].grads, train[c].grads, out.data, cp.learningRate);
   });
   return out;
 }

@@ -1,5 +1,6 @@
 /** Input checks shared by the methods: clear errors instead of silent NaN scores. */
 import type { CheckpointInfo, ExampleFeatures, GradientMatrix } from '../features';
+import { checkSameLayout } from './factoredFeatures';
 
 export function checkMatrix(m: GradientMatrix, what: string, allowEmpty = false): void {
   if (!m?.data) throw new Error(`${what}: missing gradient matrix`);
@@ -45,6 +46,7 @@ export function checkSameDim(a: GradientMatrix, b: GradientMatrix, what: string)
   if (a.dim !== b.dim) {
     throw new Error(`${what}: train dim ${a.dim} does not match query dim ${b.dim}`);
   }
+  checkSameLayout(a, b, what);
 }
 
 /** Checks a per-checkpoint list of features against the checkpoints. */

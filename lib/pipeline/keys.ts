@@ -6,9 +6,12 @@ export { canonical };
 
 /**
  * Content addresses. Bump FEATURE_CODE_VERSION whenever the gradient engine's output for the same
- * inputs changes, so stale features are never reused.
+ * inputs changes, so stale features are never reused. Each layer's storage form (factors or
+ * (projected) gradient, lib/grad/factorStorage.ts) is a function of the projector and the model's
+ * layer sizes, both in the address, under the rule of this version: grad-4 stores factors where
+ * they are smaller.
  */
-export const FEATURE_CODE_VERSION = 'grad-3';
+export const FEATURE_CODE_VERSION = 'grad-4';
 /** Likewise for what the score and reduce stages compute from features. */
 export const SCORE_CODE_VERSION = 'score-2';
 

@@ -7,6 +7,7 @@ import { computeFactors, planModel } from '../grad/factors';
 import type { FactorBlock, FeaturizeSpec } from '../grad/types';
 import type { ScoreMatrix } from '../methods/blockProduct';
 import { type Clustering, tracInClusters } from '../methods/clustering';
+import { gradientVectors } from '../methods/factoredFeatures';
 import { scoreMethod } from '../methods/index';
 import { conjugateGradient } from '../methods/influence/conjugateGradient';
 import { ekfacInfluence, fitEkfac } from '../methods/influence/ekfac';
@@ -140,9 +141,10 @@ export async function scoreInMemory(store: ObjectStore, job: InMemoryJob): Promi
       const x = inputTensor(model, train, 0, train.rows);
       try {
         const { hvp, dim } = meanLossHvp(model, x, train.labels);
-        if (dim !== trainF[0].grads.dim) {
+        const gradDim = gradientVectors(trainF[trainF.length - 1].grads).dim;
+        if (dim !== gradDim) {
           throw new Error(
-            `exact influence: the Hessian covers ${dim} parameters but the gradients ${trainF[0].grads.dim}; ` +
+            `exact influence: the Hessian covers ${dim} parameters but the gradients ${gradDim}; ` +
               'it supports Dense layers only',
           );
         }

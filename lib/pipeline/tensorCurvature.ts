@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ExampleFeatures, GradientMatrix } from '../features';
+import { gradientVectors, vectorFeatures } from '../methods/factoredFeatures';
 import { lowerTriangularInverse } from '../methods/influence/influenceSelf';
 import type { GramPartial, ProjectedCurvature } from '../methods/influence/projectedCurvature';
 import { checkFeatures, checkMatrix } from '../methods/validate';
@@ -17,7 +18,8 @@ const rowsOf = (m: GradientMatrix, start: number, rows: number) =>
   tf.tensor2d(m.data.subarray(start * m.dim, (start + rows) * m.dim), [rows, m.dim]);
 
 /** Σ g_i g_iᵀ over the rows (a shard): the same partial as gramPartial. */
-export async function tensorGramPartial(grads: GradientMatrix): Promise<GramPartial> {
+export async function tensorGramPartial(gradsIn: GradientMatrix): Promise<GramPartial> {
+  const grads = gradientVectors(gradsIn);
   checkMatrix(grads, 'projectedCurvature shard', true);
   const k = grads.dim;
   const gram = new Float64Array(k * k);
@@ -38,9 +40,10 @@ export async function tensorGramPartial(grads: GradientMatrix): Promise<GramPart
 
 /** g_iᵀ (F + λI)⁻¹ g_i for every row: the same scores as influenceSelfScores. */
 export async function tensorInfluenceSelf(
-  train: ExampleFeatures,
+  trainIn: ExampleFeatures,
   curvature: ProjectedCurvature,
 ): Promise<Float64Array> {
+  const train = vectorFeatures(trainIn);
   checkFeatures(train, 'influenceSelf train', true);
   const k = curvature.dim;
   if (train.grads.dim !== k) {

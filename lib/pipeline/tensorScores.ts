@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { CheckpointInfo, ExampleFeatures } from '../features';
+import type { CheckpointInfo, ExampleFeatures, GradientMatrix } from '../features';
 import { emptyScores, type ScoreMatrix } from '../methods/blockProduct';
 import { cosineNorms } from '../methods/gradCos';
 import { checkCheckpoints, checkFeatures, checkSameDim } from '../methods/validate';
@@ -37,13 +37,22 @@ export async function tensorScores(
     // packs the right operand, and packing 1,000 queries instead of 10,000 training rows makes
     // the product 1.9 times faster (bench:scale). The result is train-major; it is added to the
     // query-major scores in tiles so both sides stay in cache.
-    const tt = tf.tensor2d(t.grads.data, [nt, d]);
+    const groups = columnGroups(t.grads);
+    const trainCols = tf.tidy(() => {
+      const tt = tf.tensor2d(t.grads.data, [nt, d]);
+      return groups.map((g) => g.slices.map(([c0, w]) => columnsOf(tt, c0, w)));
+    });
     try {
       for (let q0 = 0; q0 < nq; q0 += queryBlock) {
         const rows = Math.min(queryBlock, nq - q0);
         const block = tf.tidy(() => {
           const qb = tf.tensor2d(q.grads.data.subarray(q0 * d, (q0 + rows) * d), [rows, d]);
-          return tf.matMul(tt, qb, false, true);
+          let sum: tf.Tensor | null = null;
+          groups.forEach((g, k) => {
+            const p = groupProduct(g, trainCols[k], (c0, w) => columnsOf(qb, c0, w));
+            sum = sum ? tf.add(sum, p) : p;
+          });
+          return sum as unknown as tf.Tensor;
         });
         const s = block.dataSync() as Float32Array;
         block.dispose();
@@ -52,7 +61,7 @@ export async function tensorScores(
         await new Promise((resolve) => setImmediate(resolve));
       }
     } finally {
-      tt.dispose();
+      tf.dispose(trainCols.flat());
     }
   }
   if (method === 'gradCos') {
@@ -67,6 +76,67 @@ export async function tensorScores(
     }
   }
   return out;
+}
+
+/**
+ * The products a feature vector splits into: runs of plain columns (one matMul each), and
+ * factored layers, whose T input and T output column blocks give ⟨g, g'⟩ = Σ_{t,s} (A_t A'_sᵀ) ⊙
+ * (D_t D'_sᵀ) (lib/methods/factoredFeatures.ts). `slices` are [first column, width].
+ */
+interface ColumnGroup {
+  positions: number;
+  /** Plain: one slice. Factored: T input slices, then T output slices. */
+  slices: [number, number][];
+}
+
+function columnGroups(m: GradientMatrix): ColumnGroup[] {
+  const layers =
+    m.layers && m.layers.length > 0 ? m.layers : [{ name: '', offset: 0, size: m.dim }];
+  const groups: ColumnGroup[] = [];
+  for (const l of layers) {
+    const f = l.factors;
+    if (!f) {
+      const prev = groups[groups.length - 1];
+      const last = prev?.slices[0];
+      if (prev && prev.positions === 0 && last[0] + last[1] === l.offset) last[1] += l.size;
+      else groups.push({ positions: 0, slices: [[l.offset, l.size]] });
+      continue;
+    }
+    const slices: [number, number][] = [];
+    for (let t = 0; t < f.positions; t++) slices.push([l.offset + t * f.inDim, f.inDim]);
+    const d0 = l.offset + f.positions * f.inDim;
+    for (let t = 0; t < f.positions; t++) slices.push([d0 + t * f.outDim, f.outDim]);
+    groups.push({ positions: f.positions, slices });
+  }
+  return groups;
+}
+
+function columnsOf(m: tf.Tensor2D, c0: number, w: number): tf.Tensor2D {
+  // A clone shares the data: all columns cost nothing.
+  return c0 === 0 && w === m.shape[1] ? tf.clone(m) : tf.slice(m, [0, c0], [-1, w]);
+}
+
+/** Train-major product of one group: train columns given, query columns sliced on demand. */
+function groupProduct(
+  g: ColumnGroup,
+  train: tf.Tensor2D[],
+  query: (c0: number, w: number) => tf.Tensor2D,
+): tf.Tensor {
+  const T = g.positions;
+  if (T === 0) return tf.matMul(train[0], query(...g.slices[0]), false, true);
+  let sum: tf.Tensor | null = null;
+  for (let s = 0; s < T; s++) {
+    const qa = query(...g.slices[s]);
+    const qd = query(...g.slices[T + s]);
+    for (let t = 0; t < T; t++) {
+      const p = tf.mul(
+        tf.matMul(train[t], qa, false, true),
+        tf.matMul(train[T + t], qd, false, true),
+      );
+      sum = sum ? tf.add(sum, p) : p;
+    }
+  }
+  return sum as unknown as tf.Tensor;
 }
 
 /** out[(q0 + j) * nt + i] += eta * s[i * rows + j]: a train-major block into query-major scores. */

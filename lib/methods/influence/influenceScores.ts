@@ -5,13 +5,15 @@
  */
 import type { ExampleFeatures } from '../../features';
 import { accumulateProduct, emptyScores, type RowMatrix, type ScoreMatrix } from '../blockProduct';
+import { vectorFeatures } from '../factoredFeatures';
 import { checkFeatures, checkSameDim } from '../validate';
 
 /** Applies an inverse-curvature solve to each query vector; returns queries × dim in float64. */
 export function preconditionQueries(
-  query: ExampleFeatures,
+  queryIn: ExampleFeatures,
   solve: (q: Float64Array) => Float64Array,
 ): RowMatrix {
+  const query = vectorFeatures(queryIn);
   checkFeatures(query, 'influence query');
   const { rows, dim, data } = query.grads;
   const out = new Float64Array(rows * dim);
@@ -27,8 +29,9 @@ export function preconditionQueries(
 /** s[q, i] = q̃_q · g_i for a (shard of the) training set. */
 export function scoresFromPreconditioned(
   preconditioned: RowMatrix,
-  train: ExampleFeatures,
+  trainIn: ExampleFeatures,
 ): ScoreMatrix {
+  const train = vectorFeatures(trainIn);
   checkFeatures(train, 'influence train');
   if (preconditioned.dim !== train.grads.dim) {
     throw new Error(
@@ -41,10 +44,12 @@ export function scoresFromPreconditioned(
 }
 
 export function influenceScores(
-  train: ExampleFeatures,
-  query: ExampleFeatures,
+  trainIn: ExampleFeatures,
+  queryIn: ExampleFeatures,
   solve: (q: Float64Array) => Float64Array,
 ): ScoreMatrix {
+  const train = vectorFeatures(trainIn);
+  const query = vectorFeatures(queryIn);
   checkFeatures(train, 'influence train');
   checkSameDim(train.grads, query.grads, 'influence');
   return scoresFromPreconditioned(preconditionQueries(query, solve), train);

@@ -6,6 +6,7 @@
  */
 import type { CheckpointInfo, ExampleFeatures } from '../../features';
 import { accumulateProduct } from '../blockProduct';
+import { vectorFeatures } from '../factoredFeatures';
 import { checkCheckpoints, checkFeatures } from '../validate';
 import {
   type CurvatureOptions,
@@ -32,9 +33,10 @@ const ROWS_PER_CHUNK = 1024;
 
 /** g_iᵀ (F + λI)⁻¹ g_i for every row of `train` (a shard or the whole set). */
 export function influenceSelfScores(
-  train: ExampleFeatures,
+  trainIn: ExampleFeatures,
   curvature: ProjectedCurvature,
 ): Float64Array {
+  const train = vectorFeatures(trainIn);
   checkFeatures(train, 'influenceSelf train', true);
   const k = curvature.dim;
   if (train.grads.dim !== k) {
@@ -75,10 +77,11 @@ export function influenceSelfScores(
  * set), or one curvature per checkpoint fitted elsewhere (for `train` a shard).
  */
 export function influenceSelfOverCheckpoints(
-  train: ExampleFeatures[],
+  trainIn: ExampleFeatures[],
   checkpoints: CheckpointInfo[],
   curvature: CurvatureOptions | ProjectedCurvature[] = {},
 ): Float64Array {
+  const train = trainIn.map(vectorFeatures);
   checkCheckpoints(train, null, checkpoints, 'influenceSelfOverCheckpoints');
   if (Array.isArray(curvature) && curvature.length !== checkpoints.length) {
     throw new Error(

@@ -5,6 +5,7 @@
  */
 import type { ExampleFeatures, GradientMatrix } from '../../features';
 import { accumulateProduct, type ScoreMatrix } from '../blockProduct';
+import { gradientVectors, vectorFeatures } from '../factoredFeatures';
 import { checkFeatures, checkMatrix } from '../validate';
 import { cholesky, choleskySolve } from './cholesky';
 import { preconditionQueries, scoresFromPreconditioned } from './influenceScores';
@@ -20,7 +21,8 @@ export interface GramPartial {
 const ROWS_PER_BLOCK = 256;
 
 /** Gram partial of one shard (transposed in blocks so the shared product helper does the work). */
-export function gramPartial(grads: GradientMatrix): GramPartial {
+export function gramPartial(gradsIn: GradientMatrix): GramPartial {
+  const grads = gradientVectors(gradsIn);
   checkMatrix(grads, 'projectedCurvature shard', true);
   const k = grads.dim;
   const gram = new Float64Array(k * k);
@@ -77,9 +79,10 @@ export function factorCurvature(
 
 /** Convenience: the curvature of an in-memory training set. */
 export function projectedCurvature(
-  train: ExampleFeatures,
+  trainIn: ExampleFeatures,
   options: CurvatureOptions = {},
 ): ProjectedCurvature {
+  const train = vectorFeatures(trainIn);
   checkFeatures(train, 'projectedCurvature train');
   return factorCurvature(gramPartial(train.grads), options);
 }
@@ -90,10 +93,12 @@ export function projectedSolve(curvature: ProjectedCurvature): (q: Float64Array)
 
 /** Scores of a (shard of the) training set against queries, with curvature computed beforehand. */
 export function projectedInfluence(
-  train: ExampleFeatures,
-  query: ExampleFeatures,
+  trainIn: ExampleFeatures,
+  queryIn: ExampleFeatures,
   curvature: ProjectedCurvature,
 ): ScoreMatrix {
+  const train = vectorFeatures(trainIn);
+  const query = vectorFeatures(queryIn);
   if (query.grads.dim !== curvature.dim) {
     throw new Error(
       `projectedInfluence: query dim ${query.grads.dim} does not match curvature dim ${curvature.dim}`,

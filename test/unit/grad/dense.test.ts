@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { featurize, featurizeFactors } from '../../../lib/grad';
+import { gradientVectors } from '../../../lib/methods/factoredFeatures';
 import { initBackend } from '../../../lib/tf/backend';
 import {
   maxAbsDiff,
@@ -32,7 +33,8 @@ test('Dense: factored per-example gradients equal naive autodiff (softmax output
   const f = featurize(model, xs, ys, { projector: { kind: 'none' }, batchSize: 4 });
   const { blocks } = featurizeFactors(model, xs, ys, {});
   const ref = naiveGradients(model, xs, ys, blocks);
-  const { err, scale } = maxAbsDiff(rowsOf(f.grads.data, 9, f.grads.dim), ref.grads);
+  const v = gradientVectors(f.grads);
+  const { err, scale } = maxAbsDiff(rowsOf(v.data, 9, v.dim), ref.grads);
   assert.ok(scale > 0.01, 'gradients are not trivially zero');
   assert.ok(err <= 1e-6 * Math.max(1, scale), `max abs error ${err}`);
   assert.deepEqual(
@@ -51,7 +53,10 @@ test('Dense: last-layer and named selections', () => {
   const xs = randomTensor([3, 5], 4);
   const ys = randomLabels(3, 4, 5);
   const last = featurize(model, xs, ys, { layers: 'last', projector: { kind: 'none' } });
-  assert.deepEqual(last.grads.layers, [{ name: 'out', offset: 0, size: 7 * 4 }]);
+  // Exact factors (6 inputs + the bias's 1, 4 outputs) are smaller than the 7 × 4 gradient.
+  assert.deepEqual(last.grads.layers, [
+    { name: 'out', offset: 0, size: 7 + 4, factors: { positions: 1, inDim: 7, outDim: 4 } },
+  ]);
   const named = featurize(model, xs, ys, {
     layers: { names: ['d2'] },
     projector: { kind: 'none' },

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { exactDots, featurize, featurizeFactors, loraDense } from '../../../lib/grad';
+import { accumulateFeatureProduct, gradientVectors } from '../../../lib/methods/factoredFeatures';
 import { initBackend } from '../../../lib/tf/backend';
 import {
   maxAbsDiff,
@@ -28,7 +29,9 @@ function checkAgainstNaive(
   const f = featurize(model, xs, ys, { ...spec, projector: { kind: 'none' } });
   const { blocks } = featurizeFactors(model, xs, ys, spec);
   const ref = naiveGradients(model, xs, ys, blocks, opts.fn);
-  const { err, scale } = maxAbsDiff(rowsOf(f.grads.data, n, f.grads.dim), ref.grads);
+  // Layers stored as factors (where smaller) must stand for exactly the naive gradient.
+  const v = gradientVectors(f.grads);
+  const { err, scale } = maxAbsDiff(rowsOf(v.data, n, v.dim), ref.grads);
   assert.ok(scale > 1e-3, `gradients are not trivially zero (${scale})`);
   assert.ok(err <= 2e-6 * Math.max(1, scale), `max abs error ${err} (scale ${scale})`);
   for (let i = 0; i < n; i++) {
@@ -36,17 +39,21 @@ function checkAgainstNaive(
     const sq = ref.grads[i].reduce((s, v) => s + v * v, 0);
     assert.ok(Math.abs(f.sqNorm[i] - sq) <= 1e-5 * sq, `sqNorm ${f.sqNorm[i]} vs ${sq}`);
   }
-  // Exact dots from factors against the flattened naive gradients.
+  // Exact dots from factor blocks and from the stored features against the naive gradients.
   const { total } = exactDots(blocks, blocks);
+  const stored = new Float64Array(n * n);
+  accumulateFeatureProduct(f.grads, f.grads, stored);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) {
       let d = 0;
       for (let p = 0; p < ref.grads[i].length; p++) d += ref.grads[i][p] * ref.grads[j][p];
       const tol = 1e-5 * Math.sqrt(f.sqNorm[i] * f.sqNorm[j]) + 1e-9;
-      assert.ok(
-        Math.abs(total[i * n + j] - d) <= tol,
-        `dot ${i},${j}: ${total[i * n + j]} vs ${d}`,
-      );
+      for (const [what, got] of [
+        ['factor blocks', total[i * n + j]],
+        ['stored features', stored[i * n + j]],
+      ] as const) {
+        assert.ok(Math.abs(got - d) <= tol, `dot ${i},${j} (${what}): ${got} vs ${d}`);
+      }
     }
   }
   return f;
@@ -107,7 +114,7 @@ test('LoRA adapters on Dense: gradients w.r.t. A and B only; serialization round
   const ys = randomLabels(5, 3, 43);
   const f = checkAgainstNaive(m, xs, ys, { layers: 'adapters' });
   assert.deepEqual(
-    f.grads.layers.map((l) => [l.name, l.size]),
+    gradientVectors(f.grads).layers.map((l) => [l.name, l.size]),
     [
       ['lora1/A', 5 * 2],
       ['lora1/B', 2 * 6],
@@ -161,5 +168,5 @@ test('unsupported selected layer is named in the error', () => {
   );
   // Selecting around it works: the unselected layer just runs forward.
   const f = featurize(m, xs, [0, 1], { layers: 'last', projector: { kind: 'none' } });
-  assert.equal(f.grads.dim, 5 * 2);
+  assert.equal(gradientVectors(f.grads).dim, 5 * 2);
 });

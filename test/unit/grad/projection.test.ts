@@ -171,10 +171,11 @@ test('a Kronecker side no larger than its k is kept exact, on both engines', asy
     const err = both.data.reduce((m, v, i) => Math.max(m, Math.abs(v - exact.data[i])), 0);
     assert.ok(err < 1e-5, `${engine}: max difference ${err}`);
   }
-  // Only the output side kept: 'd' (9 → 4 inputs, 5 outputs) has 4 × 5 columns.
+  // Only the output side kept: 'd' (9 → 4 inputs, 5 outputs) stands for 4 × 5 columns, stored
+  // as its 4 + 5 projected factors (factorStorage.test.ts).
   const half = projectBlocks(fixtureBlocks(), { kind: 'kronecker', k1: 4, k2: 8, seed: 3 });
   assert.deepEqual(
     half.layers.map((l) => l.size),
-    [20, 24, 12],
+    [4 + 5, 24, 12],
   );
 });

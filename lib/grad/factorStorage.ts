@@ -1,0 +1,66 @@
+/**
+ * Per layer, features store whatever is smaller (SPEC "Feature storage"): a block's gradient
+ * Σ_t a_t ⊗ δ_t (inDim·outDim numbers, or k1·k2 under a Kronecker projector) or its factors
+ * (T·(inDim + outDim), or T·(k1 + k2) projected: the Kronecker projection of a rank-T sum is the
+ * sum of the projected outer products, so projected factors are exactly the projected gradient).
+ * A Dense layer's exact factors (785 + 256 numbers for 784 → 256 with the bias's 1 appended) are
+ * far smaller than its gradient and often than any projection of it.
+ */
+import type { FactorLayout } from '../features';
+import { kroneckerFactor, kroneckerSides, projectVector } from './kroneckerFactor';
+import type { FactorBlock, ProjectorSpec } from './types';
+
+/**
+ * The factored layout of a block under a projector, or null when the (projected) gradient is
+ * no larger. Embedding blocks (one-hot inputs) and dense random projections never factor.
+ */
+export function factorLayout(b: FactorBlock, spec: ProjectorSpec): FactorLayout | null {
+  if (b.tokens) return null;
+  let sides: [number, number];
+  if (spec.kind === 'none') sides = [b.inDim, b.outDim];
+  else if (spec.kind === 'kronecker') sides = kroneckerSides(b, spec);
+  else return null;
+  const [k1, k2] = sides;
+  return b.positions * (k1 + k2) < k1 * k2
+    ? { positions: b.positions, inDim: k1, outDim: k2 }
+    : null;
+}
+
+/**
+ * Writes each example's factors (a_1..a_T then δ_1..δ_T, projected by P_in / P_out under a
+ * Kronecker projector) into out[i·stride + col0 ...].
+ */
+export function writeFactors(
+  b: FactorBlock,
+  layout: FactorLayout,
+  spec: ProjectorSpec,
+  out: Float32Array,
+  stride: number,
+  col0: number,
+): void {
+  const { rows, positions: T, inDim, outDim } = b;
+  const a = b.a as Float32Array;
+  const { inDim: k1, outDim: k2 } = layout;
+  if (spec.kind !== 'kronecker') {
+    for (let i = 0; i < rows; i++) {
+      const o = i * stride + col0;
+      out.set(a.subarray(i * T * inDim, (i + 1) * T * inDim), o);
+      out.set(b.delta.subarray(i * T * outDim, (i + 1) * T * outDim), o + T * inDim);
+    }
+    return;
+  }
+  const Pin = kroneckerFactor(spec.seed, `${b.name}#in`, inDim, k1);
+  const Pout = kroneckerFactor(spec.seed, `${b.name}#out`, outDim, k2);
+  const u = new Float64Array(k1);
+  const v = new Float64Array(k2);
+  for (let i = 0; i < rows; i++) {
+    const o = i * stride + col0;
+    for (let t = 0; t < T; t++) {
+      const pos = i * T + t;
+      projectVector(a, pos * inDim, inDim, Pin, k1, u);
+      projectVector(b.delta, pos * outDim, outDim, Pout, k2, v);
+      for (let j = 0; j < k1; j++) out[o + t * k1 + j] = u[j];
+      for (let j = 0; j < k2; j++) out[o + T * k1 + t * k2 + j] = v[j];
+    }
+  }
+}

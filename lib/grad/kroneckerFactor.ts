@@ -1,0 +1,61 @@
+/**
+ * The Kronecker projector's parts shared by the projected gradient (projectors.ts) and the
+ * projected factors (factorStorage.ts): its per-side sizes, its random factors P_in and P_out,
+ * and one side's projection of a vector.
+ */
+import { fillRandomRows, hashName } from './random';
+import type { FactorBlock } from './types';
+
+/**
+ * The Kronecker projector's sizes for a block: a side no larger than its k is kept exact (the
+ * identity) instead of being mapped into more dimensions than it has. Why: the logits layer of a
+ * 10-class model projected to k2 = 32 had 32 columns of rank 10 per input column, three times the
+ * work for every product downstream and only an approximation of what it could keep exactly.
+ */
+export function kroneckerSides(
+  b: Pick<FactorBlock, 'inDim' | 'outDim'>,
+  spec: { k1: number; k2: number },
+): [number, number] {
+  return [Math.min(spec.k1, b.inDim), Math.min(spec.k2, b.outDim)];
+}
+
+const kronCache = new Map<string, Float32Array>();
+/**
+ * P (rows × cols), N(0, 1/cols) entries, keyed by (seed, block name, side); the identity when
+ * cols = rows (a side kept exact, see kroneckerSides).
+ */
+export function kroneckerFactor(
+  seed: number,
+  key: string,
+  rows: number,
+  cols: number,
+): Float32Array {
+  const id = `${seed}|${key}|${rows}|${cols}`;
+  let p = kronCache.get(id);
+  if (!p) {
+    p = new Float32Array(rows * cols);
+    if (cols === rows) for (let r = 0; r < rows; r++) p[r * cols + r] = 1;
+    else fillRandomRows(p, 'gaussian', seed, hashName(key), 0, rows, cols, 1 / Math.sqrt(cols));
+    if (kronCache.size > 64) kronCache.clear();
+    kronCache.set(id, p);
+  }
+  return p;
+}
+
+/** u[j] (+)= Σ_p x[x0+p]·P[p, j], skipping zero inputs (ReLU outputs, padding). */
+export function projectVector(
+  x: ArrayLike<number>,
+  x0: number,
+  n: number,
+  P: Float32Array,
+  k: number,
+  u: Float64Array,
+) {
+  u.fill(0);
+  for (let p = 0; p < n; p++) {
+    const v = x[x0 + p];
+    if (v === 0) continue;
+    const b = p * k;
+    for (let j = 0; j < k; j++) u[j] += v * P[b + j];
+  }
+}
