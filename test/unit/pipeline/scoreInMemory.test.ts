@@ -27,35 +27,50 @@ before(async () => {
   spec = await makeTinyRun(store, 'tiny', { trainRows: 120, queryRows: 6 });
 });
 
-test('in-memory TracIn (float64 products) agrees with the pipeline runner (float32 products)', async () => {
-  const summary = await runInProcess(store, { ...spec, projector, topK: 5 });
-  const mem = await scoreInMemory(store, {
-    ...data(),
-    method: 'tracin',
-    featurize: { projector, batchSize: 16 },
-    topK: 5,
+/** Exact factors (projector none: every Dense layer stores a, δ) and projected factors. */
+const exact = { kind: 'none' as const, dtype: 'float32' as const };
+for (const [what, p] of [
+  ['Kronecker-projected', projector],
+  ['exact', exact],
+] as const) {
+  test(`in-memory TracIn (float64 products) agrees with the pipeline runner (float32 products), ${what} factors`, async () => {
+    const summary = await runInProcess(store, {
+      ...spec,
+      name: `tiny-${p.kind}`,
+      projector: p,
+      topK: 5,
+    });
+    const mem = await scoreInMemory(store, {
+      ...data(),
+      method: 'tracin',
+      featurize: { projector: p, batchSize: 16 },
+      topK: 5,
+    });
+    const topk = readTable(await store.get(summary.files.topk));
+    const idx = readColumn<Int32Array>(topk, 'index', 'int32').values;
+    const score = readColumn<Float64Array>(topk, 'score', 'float64').values;
+    const kind = readColumn<Int32Array>(topk, 'kind', 'int32').values;
+    const q = readColumn<Int32Array>(topk, 'query', 'int32').values;
+    const pro0 = [...idx].filter((_, r) => q[r] === 0 && kind[r] === 1);
+    assert.deepEqual(pro0, mem.topk?.proponents[0].index);
+    const s0 = [...score].filter((_, r) => q[r] === 0 && kind[r] === 1);
+    // float32 products vs float64: agree to float32 precision of the largest score.
+    const scale = Math.max(...s0.map(Math.abs));
+    for (let j = 0; j < s0.length; j++) {
+      const diff = Math.abs(s0[j] - (mem.topk?.proponents[0].score[j] as number));
+      assert.ok(
+        diff <= 1e-5 * scale,
+        `score ${j}: ${s0[j]} vs ${mem.topk?.proponents[0].score[j]}`,
+      );
+    }
+    const self = readColumn<Float64Array>(
+      readTable(await store.get(summary.files.examples)),
+      'self_influence',
+      'float64',
+    );
+    assert.deepEqual(Array.from(self.values), Array.from(mem.selfInfluence));
   });
-  const topk = readTable(await store.get(summary.files.topk));
-  const idx = readColumn<Int32Array>(topk, 'index', 'int32').values;
-  const score = readColumn<Float64Array>(topk, 'score', 'float64').values;
-  const kind = readColumn<Int32Array>(topk, 'kind', 'int32').values;
-  const q = readColumn<Int32Array>(topk, 'query', 'int32').values;
-  const pro0 = [...idx].filter((_, r) => q[r] === 0 && kind[r] === 1);
-  assert.deepEqual(pro0, mem.topk?.proponents[0].index);
-  const s0 = [...score].filter((_, r) => q[r] === 0 && kind[r] === 1);
-  // float32 products vs float64: agree to float32 precision of the largest score.
-  const scale = Math.max(...s0.map(Math.abs));
-  for (let j = 0; j < s0.length; j++) {
-    const diff = Math.abs(s0[j] - (mem.topk?.proponents[0].score[j] as number));
-    assert.ok(diff <= 1e-5 * scale, `score ${j}: ${s0[j]} vs ${mem.topk?.proponents[0].score[j]}`);
-  }
-  const self = readColumn<Float64Array>(
-    readTable(await store.get(summary.files.examples)),
-    'self_influence',
-    'float64',
-  );
-  assert.deepEqual(Array.from(self.values), Array.from(mem.selfInfluence));
-});
+}
 
 test('exact influence: conjugate gradient and LiSSA solve the same system', async () => {
   const job = {
