@@ -1,12 +1,44 @@
 import type { CheckpointInfo, ExampleFeatures } from '../features';
+import { ekfacSelfScores } from '../methods/influence/ekfac';
+import {
+  factorKfac,
+  kfacPartial,
+  mergeKfacPartials,
+  storedFactorBlocks,
+} from '../methods/influence/kfac';
 import {
   type CurvatureOptions,
   factorCurvature,
-  type GramPartial,
   mergeGramPartials,
 } from '../methods/influence/projectedCurvature';
 import { checkCheckpoints } from '../methods/validate';
 import { tensorGramPartial, tensorInfluenceSelf } from './tensorCurvature';
+
+/** How one kind of curvature is accumulated from parts, factored once, and applied. */
+interface CurvatureKind<P, C> {
+  partial: (f: ExampleFeatures) => Promise<P>;
+  merge: (a: P, b: P) => P;
+  factor: (p: P, options?: CurvatureOptions) => C;
+  scores: (f: ExampleFeatures, c: C) => Promise<Float64Array>;
+}
+
+const gram: CurvatureKind<
+  Awaited<ReturnType<typeof tensorGramPartial>>,
+  ReturnType<typeof factorCurvature>
+> = {
+  partial: (f) => tensorGramPartial(f.grads),
+  merge: mergeGramPartials,
+  factor: factorCurvature,
+  scores: tensorInfluenceSelf,
+};
+
+const what = 'influence self-score (K-FAC)';
+const kfac: CurvatureKind<ReturnType<typeof kfacPartial>, ReturnType<typeof factorKfac>> = {
+  partial: async (f) => kfacPartial(storedFactorBlocks(f, what)),
+  merge: mergeKfacPartials,
+  factor: (p, o) => factorKfac(p, { relativeDamping: o?.relativeDamping }),
+  scores: async (f, c) => ekfacSelfScores(c, storedFactorBlocks(f, what)),
+};
 
 export interface InfluenceSelfPassesInput {
   /** How many parts the training set is stored in (shards, or shards of several batches). */
@@ -15,6 +47,8 @@ export interface InfluenceSelfPassesInput {
   /** One part's features at one checkpoint (read twice: once per pass). */
   read: (part: number, checkpoint: number) => Promise<ExampleFeatures>;
   curvature?: CurvatureOptions;
+  /** 'gram' (default): the stored vectors' Gram; 'kfac': Kronecker factors from stored factors. */
+  curvatureKind?: 'gram' | 'kfac';
   onPart?: (pass: 'curvature' | 'score', part: number) => void;
 }
 
@@ -25,8 +59,13 @@ export interface InfluenceSelfPassesInput {
  * over every part and factors F_c + λ_c I; the second scores each part. Returns the scores part by
  * part.
  */
-export async function influenceSelfPasses(
+export function influenceSelfPasses(input: InfluenceSelfPassesInput): Promise<Float64Array[]> {
+  return input.curvatureKind === 'kfac' ? passes(input, kfac) : passes(input, gram);
+}
+
+async function passes<P, Cv>(
   input: InfluenceSelfPassesInput,
+  kind: CurvatureKind<P, Cv>,
 ): Promise<Float64Array[]> {
   const { parts, checkpoints, read } = input;
   if (checkpoints.length === 0) throw new Error('influenceSelf: no checkpoints');
@@ -38,21 +77,21 @@ export async function influenceSelfPasses(
     r.catch(() => {});
     return r;
   };
-  const grams: (GramPartial | null)[] = checkpoints.map(() => null);
+  const partials: (P | null)[] = checkpoints.map(() => null);
   let next = parts > 0 ? readAll(0) : null;
   for (let p = 0; p < parts; p++) {
     const feats = await (next as Promise<ExampleFeatures[]>);
     next = p + 1 < parts ? readAll(p + 1) : readAll(0);
     for (let c = 0; c < C; c++) {
-      const g = await tensorGramPartial(feats[c].grads);
-      const prev = grams[c];
-      grams[c] = prev ? mergeGramPartials(prev, g) : g;
+      const g = await kind.partial(feats[c]);
+      const prev = partials[c];
+      partials[c] = prev ? kind.merge(prev, g) : g;
     }
     input.onPart?.('curvature', p);
   }
-  const curvatures = grams.map((g, c) => {
+  const curvatures = partials.map((g, c) => {
     if (!g) throw new Error(`influenceSelf: no training rows at checkpoint ${c}`);
-    return factorCurvature(g, input.curvature);
+    return kind.factor(g, input.curvature);
   });
   const out: Float64Array[] = [];
   for (let p = 0; p < parts; p++) {
@@ -61,7 +100,7 @@ export async function influenceSelfPasses(
     checkCheckpoints(feats, null, checkpoints, 'influenceSelf');
     const scores = new Float64Array(feats[0].grads.rows);
     for (let c = 0; c < C; c++) {
-      const s = await tensorInfluenceSelf(feats[c], curvatures[c]);
+      const s = await kind.scores(feats[c], curvatures[c]);
       for (let i = 0; i < s.length; i++) scores[i] += checkpoints[c].learningRate * s[i];
     }
     out.push(scores);

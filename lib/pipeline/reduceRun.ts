@@ -40,6 +40,7 @@ export async function reduceRun(
       read: async (s, c) =>
         selectLayers((await ctx.features(plan, 'train', s, c)).features, self.layers),
       curvature: { relativeDamping: self.relativeDamping },
+      curvatureKind: self.curvature,
       onPart: (_, s) => onProgress(s),
     });
     scores.forEach((v, s) => {

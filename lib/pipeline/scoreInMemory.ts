@@ -12,7 +12,10 @@ import { scoreMethod } from '../methods/index';
 import { conjugateGradient } from '../methods/influence/conjugateGradient';
 import { ekfacInfluence, fitEkfac } from '../methods/influence/ekfac';
 import { meanLossHvp } from '../methods/influence/hvp';
-import { influenceSelfOverCheckpoints } from '../methods/influence/influenceSelf';
+import {
+  influenceSelfOverCheckpoints,
+  kfacSelfOverCheckpoints,
+} from '../methods/influence/influenceSelf';
 import { lissa } from '../methods/influence/lissa';
 import { sampledLabels } from '../methods/influence/sampledLabels';
 import { selectLayers } from '../methods/selectLayers';
@@ -106,9 +109,13 @@ export async function scoreInMemory(store: ObjectStore, job: InMemoryJob): Promi
   const trainF: ExampleFeatures[] = feats.map((f) => f.train);
   const queryF: ExampleFeatures[] = feats.map((f) => f.query);
   const cks = all ? checkpoints : [{ ...checkpoints[checkpoints.length - 1], learningRate: 1 }];
+  const influenceSelf =
+    selfScore.kind === 'influence' && selfScore.curvature === 'kfac'
+      ? kfacSelfOverCheckpoints
+      : influenceSelfOverCheckpoints;
   const self =
     selfScore.kind === 'influence'
-      ? influenceSelfOverCheckpoints(
+      ? influenceSelf(
           trainF.map((f) => selectLayers(f, selfScore.layers)),
           cks,
           { relativeDamping: selfScore.relativeDamping },

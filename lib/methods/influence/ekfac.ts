@@ -15,6 +15,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { FactorBlock } from '../../grad/types';
 import { symmetricEigen } from '../../linalg/symmetricEigen';
 import { emptyScores, type ScoreMatrix } from '../blockProduct';
+import { type KfacPartial, kfacPartial, mergeKfacPartials, symmetrize } from './kfac';
 
 export interface EkfacLayer {
   name: string;
@@ -128,35 +129,22 @@ export function fitEkfac(pass: FactorPass, opts: EkfacOptions = {}): Ekfac {
   const dampingFactor = opts.damping ?? 0.1;
   if (!(dampingFactor >= 0)) throw new Error(`EK-FAC: damping must be ≥ 0, got ${dampingFactor}`);
   // Pass 1: covariances (unnormalised: only their eigenvectors are used).
-  let shapes: { name: string; inDim: number; outDim: number }[] | null = null;
-  let covA: Float64Array[] = [];
-  let covS: Float64Array[] = [];
-  let examples = 0;
+  let cov: KfacPartial | null = null;
   for (const blocks of pass()) {
-    if (!shapes) {
-      shapes = blocks.map((b) => ({ name: b.name, inDim: b.inDim, outDim: b.outDim }));
-      covA = shapes.map((s) => new Float64Array(s.inDim * s.inDim));
-      covS = shapes.map((s) => new Float64Array(s.outDim * s.outDim));
-    }
-    checkLayers(shapes, blocks);
-    examples += blocks[0]?.rows ?? 0;
-    blocks.forEach((b, k) => {
-      const a = checkBlock(b);
-      const n = b.rows * b.positions;
-      tf.tidy(() => {
-        const at = tf.tensor2d(a, [n, b.inDim]);
-        const dt = tf.tensor2d(b.delta, [n, b.outDim]);
-        addInto(covA[k], tf.matMul(at, at, true, false));
-        addInto(covS[k], tf.matMul(dt, dt, true, false));
-      });
-    });
+    if (cov) checkLayers(cov.layers, blocks);
+    blocks.forEach(checkBlock);
+    const p = kfacPartial(blocks);
+    cov = cov ? mergeKfacPartials(cov, p) : p;
   }
-  if (!shapes || examples === 0) throw new Error('EK-FAC: no training examples to fit on');
-  const layers: EkfacLayer[] = shapes.map((s, k) => ({
-    ...s,
-    qA: Float32Array.from(symmetricEigen(symmetrize(covA[k], s.inDim), s.inDim).vectors),
-    qS: Float32Array.from(symmetricEigen(symmetrize(covS[k], s.outDim), s.outDim).vectors),
-    lambda: new Float64Array(s.outDim * s.inDim),
+  if (!cov || cov.examples === 0) throw new Error('EK-FAC: no training examples to fit on');
+  const examples = cov.examples;
+  const layers: EkfacLayer[] = cov.layers.map((l) => ({
+    name: l.name,
+    inDim: l.inDim,
+    outDim: l.outDim,
+    qA: Float32Array.from(symmetricEigen(symmetrize(l.a, l.inDim), l.inDim).vectors),
+    qS: Float32Array.from(symmetricEigen(symmetrize(l.s, l.outDim), l.outDim).vectors),
+    lambda: new Float64Array(l.outDim * l.inDim),
     damping: 0,
   }));
   // Pass 2: eigenvalue correction, Λ_ij = E[M_ij²].
@@ -200,17 +188,6 @@ export function fitEkfac(pass: FactorPass, opts: EkfacOptions = {}): Ekfac {
     if (!(l.damping > 0) && dampingFactor > 0) l.damping = 1e-12;
   }
   return { layers, examples };
-}
-
-function symmetrize(m: Float64Array, n: number): Float64Array {
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < i; j++) {
-      const x = 0.5 * (m[i * n + j] + m[j * n + i]);
-      m[i * n + j] = x;
-      m[j * n + i] = x;
-    }
-  }
-  return m;
 }
 
 function checkLayers(

@@ -8,6 +8,8 @@ import type { CheckpointInfo, ExampleFeatures } from '../../features';
 import { accumulateProduct } from '../blockProduct';
 import { vectorFeatures } from '../factoredFeatures';
 import { checkCheckpoints, checkFeatures } from '../validate';
+import { type Ekfac, ekfacSelfScores } from './ekfac';
+import { factorKfac, kfacPartial, storedFactorBlocks } from './kfac';
 import {
   type CurvatureOptions,
   type ProjectedCurvature,
@@ -92,6 +94,35 @@ export function influenceSelfOverCheckpoints(
   checkpoints.forEach((cp, c) => {
     const fc = Array.isArray(curvature) ? curvature[c] : projectedCurvature(train[c], curvature);
     const s = influenceSelfScores(train[c], fc);
+    for (let i = 0; i < s.length; i++) out[i] += cp.learningRate * s[i];
+  });
+  return out;
+}
+
+/**
+ * The same self-score with each checkpoint's curvature K-FAC-factored from the stored factors
+ * (kfac.ts): Σ_c η_c g_iᵀ(F_c + λ_c I)⁻¹g_i with F_c ≈ E[δδᵀ] ⊗ E[aaᵀ] per layer (block-diagonal
+ * over layers), λ_c = relativeDamping × each layer's mean eigenvalue. For features stored as
+ * factors, whose exact curvature would be (in·out)² numbers. `curvatures`: one per checkpoint
+ * fitted elsewhere (for `train` a shard), else fitted on `train` (the whole training set).
+ */
+export function kfacSelfOverCheckpoints(
+  train: ExampleFeatures[],
+  checkpoints: CheckpointInfo[],
+  options: { relativeDamping?: number } = {},
+  curvatures?: Ekfac[],
+): Float64Array {
+  checkCheckpoints(train, null, checkpoints, 'kfacSelfOverCheckpoints');
+  if (curvatures && curvatures.length !== checkpoints.length) {
+    throw new Error(
+      `kfacSelfOverCheckpoints: ${curvatures.length} curvatures for ${checkpoints.length} checkpoints`,
+    );
+  }
+  const out = new Float64Array(train[0].grads.rows);
+  checkpoints.forEach((cp, c) => {
+    const blocks = storedFactorBlocks(train[c], 'influence self-score (K-FAC)');
+    const fc = curvatures?.[c] ?? factorKfac(kfacPartial(blocks), options);
+    const s = ekfacSelfScores(fc, blocks);
     for (let i = 0; i < s.length; i++) out[i] += cp.learningRate * s[i];
   });
   return out;

@@ -166,34 +166,46 @@ test('the influence self-score (curvature-weighted, summed over checkpoints) ran
   );
 });
 
-test('the pipeline runner computes the influence self-score as the in-memory runner does', async () => {
-  const selfScore = { kind: 'influence' as const, layers: 'last' as const, relativeDamping: 0.05 };
-  const summary = await runInProcess(store, {
-    ...spec,
-    name: 'tiny-influence-self',
-    projector,
-    shardSize: 50,
-    selfScore,
+// The Gram of stored vectors, and K-FAC from stored factors (projected, and exact).
+for (const [curvature, p] of [
+  ['gram', projector],
+  ['kfac', projector],
+  ['kfac', exact],
+] as const) {
+  test(`the pipeline runner computes the influence self-score as the in-memory runner does (${curvature}, projector ${p.kind})`, async () => {
+    const selfScore = {
+      kind: 'influence' as const,
+      layers: 'last' as const,
+      relativeDamping: 0.05,
+      curvature,
+    };
+    const summary = await runInProcess(store, {
+      ...spec,
+      name: `tiny-influence-self-${curvature}-${p.kind}`,
+      projector: p,
+      shardSize: 50,
+      selfScore,
+    });
+    assert.equal(summary.selfScore, 'influence');
+    const mem = await scoreInMemory(store, {
+      ...data(),
+      method: 'gradDot',
+      featurize: { projector: p, batchSize: 16 },
+      selfScore,
+    });
+    const self = readColumn<Float64Array>(
+      readTable(await store.get(summary.files.examples)),
+      'self_influence',
+      'float64',
+    ).values;
+    // Shards of 50 rows (three passes' worth of parts), float32 backend products vs float64.
+    assert.ok(
+      maxRelErr(self, mem.selfInfluence) < 1e-4,
+      `relative error ${maxRelErr(self, mem.selfInfluence)}`,
+    );
+    assert.deepEqual(topIndices(self, 7), topIndices(mem.selfInfluence, 7));
   });
-  assert.equal(summary.selfScore, 'influence');
-  const mem = await scoreInMemory(store, {
-    ...data(),
-    method: 'gradDot',
-    featurize: { projector, batchSize: 16 },
-    selfScore,
-  });
-  const self = readColumn<Float64Array>(
-    readTable(await store.get(summary.files.examples)),
-    'self_influence',
-    'float64',
-  ).values;
-  // Shards of 50 rows (three passes' worth of parts), float32 backend products vs float64.
-  assert.ok(
-    maxRelErr(self, mem.selfInfluence) < 1e-4,
-    `relative error ${maxRelErr(self, mem.selfInfluence)}`,
-  );
-  assert.deepEqual(topIndices(self, 7), topIndices(mem.selfInfluence, 7));
-});
+}
 
 test('unknown layers in a run spec fail at plan time as a SpecError naming the field', async () => {
   await assert.rejects(
