@@ -5,7 +5,8 @@
  * PROCESSES (each compute concurrency 1) via the attribute workflow.
  *
  *   npm run bench:scale -- --examples 10000 [--queries 1000] [--workers 2] [--shard-size 10000]
- *     [--engine tf|js] [--self-score tracin|influence]
+ *     [--engine tf|js] [--self-score tracin|influence] [--projector kronecker|none]
+ *     [--curvature gram|kfac]
  *
  * Reports wall time per stage (from the progress query), activity seconds per kind (from the
  * histories), examples/s featurized, bytes written, peak RSS per worker and the longest workflow
@@ -16,8 +17,6 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import type { Client } from '@temporalio/client';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { loadConfig } from '../lib/config';
@@ -25,11 +24,8 @@ import { type Dataset, writeDataset } from '../lib/data/dataset';
 import type { PartitionedInfo } from '../lib/data/partitionedDataset';
 import { Rng } from '../lib/data/rng';
 import { saveCheckpoint } from '../lib/model/checkpoints';
-import { featureKey } from '../lib/pipeline/keys';
 import type { RunSpecInput } from '../lib/pipeline/runSpec';
-import type { Plan, Progress, RunSummary } from '../lib/pipeline/types';
 import { sha256, Transaction } from '../lib/store/commit';
-import { getJson } from '../lib/store/objectStore';
 import { S3Store } from '../lib/store/s3Store';
 import { initBackend } from '../lib/tf/backend';
 import { resume, train } from '../lib/train/trainer';
@@ -39,6 +35,7 @@ import { chooseFeaturizeQueue } from '../workers/featurizeQueue';
 import { spawnWorkerProcess } from '../workers/spawnWorkers';
 import type { WorkerReport } from '../workers/workerProcess';
 import type { attribute } from '../workflows';
+import { runStats, watchRun } from './runStats';
 
 const { values } = parseArgs({
   options: {
@@ -50,8 +47,18 @@ const { values } = parseArgs({
     engine: { type: 'string', default: 'tf' },
     /** The mislabel ranking: 'tracin' (computed while scoring) or 'influence' (last layer, two more passes at reduce). */
     'self-score': { type: 'string', default: 'tracin' },
+    /** 'kronecker' (32×32, float16) or 'none' (exact: every Dense layer stores its factors). */
+    projector: { type: 'string', default: 'kronecker' },
+    /** The influence self-score's curvature: 'gram' (stored vectors) or 'kfac' (from factors). */
+    curvature: { type: 'string', default: 'gram' },
   },
 });
+if (values.projector !== 'kronecker' && values.projector !== 'none') {
+  throw new Error(`--projector must be kronecker or none, got "${values.projector}"`);
+}
+if (values.curvature !== 'gram' && values.curvature !== 'kfac') {
+  throw new Error(`--curvature must be gram or kfac, got "${values.curvature}"`);
+}
 if (values['self-score'] !== 'tracin' && values['self-score'] !== 'influence') {
   throw new Error(`--self-score must be tracin or influence, got "${values['self-score']}"`);
 }
@@ -111,54 +118,6 @@ async function writeSynthetic(
   const { x: _x, ids: _i, labels: _l, ...meta } = first!;
   await tx.commit({ ...meta, rows: n, parts });
   return { bytes, first: first! };
-}
-
-async function sizeUnder(s3: S3Store, bucket: string, prefix: string): Promise<number> {
-  let total = 0;
-  let token: string | undefined;
-  do {
-    const res = await s3.client.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
-    );
-    for (const o of res.Contents ?? []) total += o.Size ?? 0;
-    token = res.IsTruncated ? res.NextContinuationToken : undefined;
-  } while (token);
-  return total;
-}
-
-interface HistoryStats {
-  events: number;
-  activities: Record<string, { count: number; seconds: number }>;
-}
-
-/** Every run of a workflow id (following continue-as-new back), its events and activity times. */
-async function historyOf(client: Client, workflowId: string): Promise<HistoryStats[]> {
-  const out: HistoryStats[] = [];
-  let runId: string | undefined;
-  for (;;) {
-    const h = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-    const events = h.events ?? [];
-    const scheduled = new Map<string, string>();
-    const activities: HistoryStats['activities'] = {};
-    for (const ev of events) {
-      const s = ev.activityTaskScheduledEventAttributes;
-      if (s) scheduled.set(String(ev.eventId), s.activityType?.name ?? '?');
-      const c = ev.activityTaskCompletedEventAttributes;
-      if (c) {
-        const type = scheduled.get(String(c.scheduledEventId)) ?? '?';
-        const data = c.result?.payloads?.[0]?.data;
-        const r = data ? JSON.parse(Buffer.from(data).toString('utf8')) : {};
-        const key = type;
-        activities[key] ??= { count: 0, seconds: 0 };
-        activities[key].count++;
-        activities[key].seconds += typeof r.seconds === 'number' ? r.seconds : 0;
-      }
-    }
-    out.push({ events: events.length, activities });
-    const prev = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;
-    if (!prev) return out;
-    runId = prev;
-  }
 }
 
 async function main(): Promise<void> {
@@ -235,20 +194,23 @@ async function main(): Promise<void> {
     train: `${prefix}/train`,
     query: `${prefix}/query`,
     method: 'tracin',
-    projector: {
-      kind: 'kronecker',
-      k1: 32,
-      k2: 32,
-      seed: 0,
-      dtype: 'float16',
-      engine: values.engine as 'js' | 'tf',
-    },
+    projector:
+      values.projector === 'none'
+        ? { kind: 'none', dtype: 'float32' }
+        : {
+            kind: 'kronecker',
+            k1: 32,
+            k2: 32,
+            seed: 0,
+            dtype: 'float16',
+            engine: values.engine as 'js' | 'tf',
+          },
     topK: 100,
     shardSize: SHARD,
     queryBlock: 1000,
     selfScore:
       values['self-score'] === 'influence'
-        ? { kind: 'influence', layers: 'last' }
+        ? { kind: 'influence', layers: 'last', curvature: values.curvature as 'gram' | 'kfac' }
         : { kind: 'tracin' },
   };
 
@@ -270,97 +232,28 @@ async function main(): Promise<void> {
   const client = await connectClient(config);
   const featurizeQueue = await chooseFeaturizeQueue(client, config);
   const workflowId = `scale-${id}`;
-  t = performance.now();
   const handle = await client.workflow.start<typeof attribute>('attribute', {
     taskQueue: queue,
     workflowId,
     args: [{ spec, featurizeQueue }],
   });
-  const stageStart: Record<string, number> = {};
-  let last = '';
-  let summary: RunSummary | undefined;
-  const done = handle.result().then((s) => {
-    summary = s;
-  });
-  while (!summary) {
-    await Promise.race([done, new Promise((r) => setTimeout(r, 2000))]);
-    const p: Progress | undefined = (await handle.query('progress').catch(() => undefined)) as
-      | Progress
-      | undefined;
-    const now = (performance.now() - t) / 1000;
-    if (p && !(p.stage in stageStart)) stageStart[p.stage] = now;
-    const line = p
-      ? `${p.stage} shards ${p.shardsDone}/${p.shardsTotal} ex ${p.examplesDone}/${p.examplesTotal}`
-      : '';
-    if (line !== last) log(`${now.toFixed(1)} s: ${line}`);
-    last = line;
-  }
-  await done;
-  const wall = (performance.now() - t) / 1000;
-  stageStart.done ??= wall;
+  const watched = await watchRun(handle, log);
+  const wall = watched.wall;
   log(`workflow done in ${wall.toFixed(1)} s`);
 
   await Promise.all([...workers, workflowWorker].map((w) => w.stop()));
   const reports: WorkerReport[] = workers.map((_, i) =>
     JSON.parse(readFileSync(join(reportDir, `worker-${i}.json`), 'utf8')),
   );
-
-  const plan = await getJson<Plan>(s3, `${summary!.runPrefix}/plan.json`);
-  let bytes = await sizeUnder(s3, config.s3.bucket, `${summary!.runPrefix}/`);
-  let featureBytes = 0;
-  for (const set of ['train', 'query'] as const) {
-    for (const sh of plan[set].shards) {
-      for (const ck of plan.checkpoints) {
-        featureBytes += await sizeUnder(
-          s3,
-          config.s3.bucket,
-          `${featureKey(ck.hash, plan.featureSpecHash, sh.hash)}/`,
-        );
-      }
-    }
-  }
-  bytes += featureBytes;
-
-  const histories: { id: string; runs: HistoryStats[] }[] = [
-    { id: workflowId, runs: await historyOf(client, workflowId) },
-  ];
-  for (let s = 0; s < plan.train.shards.length; s += plan.spec.shardsPerChild) {
-    histories.push({
-      id: `${workflowId}-shards-${s}`,
-      runs: await historyOf(client, `${workflowId}-shards-${s}`),
-    });
-  }
+  const { stages, activity, maxEvents, featureBytes, bytes } = await runStats(
+    client,
+    s3,
+    config.s3.bucket,
+    workflowId,
+    watched,
+    log,
+  );
   await client.connection.close();
-  const activity: Record<string, { count: number; seconds: number }> = {};
-  let maxEvents = 0;
-  for (const h of histories) {
-    for (const r of h.runs) {
-      maxEvents = Math.max(maxEvents, r.events);
-      for (const [k, v] of Object.entries(r.activities)) {
-        activity[k] ??= { count: 0, seconds: 0 };
-        activity[k].count += v.count;
-        activity[k].seconds += v.seconds;
-      }
-    }
-    log(
-      `history ${h.id}: ${h.runs.length} run(s), events ${h.runs.map((r) => r.events).join(' + ')}`,
-    );
-  }
-  // Stage start times as polled; a stage shorter than the poll interval starts when the next does.
-  const order = ['plan', 'featurize-queries', 'shards', 'reduce', 'done'];
-  const starts = order.map(() => wall);
-  for (let i = order.length - 2; i >= 0; i--) {
-    starts[i] = i === 0 ? 0 : (stageStart[order[i]] ?? starts[i + 1]);
-  }
-  const stages: Record<string, number> = {};
-  for (let i = 0; i + 1 < order.length; i++) {
-    stages[order[i]] = Number((starts[i + 1] - starts[i]).toFixed(2));
-  }
-  for (const [k, v] of Object.entries(activity)) {
-    log(
-      `activity ${k}: ${v.count} × avg ${(v.seconds / Math.max(1, v.count)).toFixed(2)} s = ${v.seconds.toFixed(1)} s`,
-    );
-  }
   const featurizeSeconds = activity.featurizeShard?.seconds ?? 0;
   // Featurized examples: every training row at every checkpoint, plus the queries.
   const featurized = (N + Q) * 3;
@@ -376,6 +269,9 @@ async function main(): Promise<void> {
       queries: Q,
       workers: WORKERS,
       backend,
+      projector: values.projector,
+      self_score: values['self-score'],
+      curvature: values.curvature,
       wall_s: Number(wall.toFixed(2)),
       stage_wall_s: stages,
       activity_seconds: Object.fromEntries(

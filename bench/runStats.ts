@@ -1,0 +1,165 @@
+/**
+ * What the pipeline benchmarks (bench:scale, bench:main) measure about one attribute run: wall
+ * time per stage from the progress query, activity seconds per kind and the longest history
+ * from the workflow histories, and the bytes the run wrote to S3.
+ */
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { featureKey } from '../lib/pipeline/keys';
+import type { Plan, Progress, RunSummary } from '../lib/pipeline/types';
+import { getJson } from '../lib/store/objectStore';
+import type { S3Store } from '../lib/store/s3Store';
+import type { attribute } from '../workflows';
+
+export async function sizeUnder(s3: S3Store, bucket: string, prefix: string): Promise<number> {
+  let total = 0;
+  let token: string | undefined;
+  do {
+    const res = await s3.client.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
+    for (const o of res.Contents ?? []) total += o.Size ?? 0;
+    token = res.IsTruncated ? res.NextContinuationToken : undefined;
+  } while (token);
+  return total;
+}
+
+export interface HistoryStats {
+  events: number;
+  activities: Record<string, { count: number; seconds: number }>;
+}
+
+/** Every run of a workflow id (following continue-as-new back), its events and activity times. */
+export async function historyOf(client: Client, workflowId: string): Promise<HistoryStats[]> {
+  const out: HistoryStats[] = [];
+  let runId: string | undefined;
+  for (;;) {
+    const h = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    const events = h.events ?? [];
+    const scheduled = new Map<string, string>();
+    const activities: HistoryStats['activities'] = {};
+    for (const ev of events) {
+      const s = ev.activityTaskScheduledEventAttributes;
+      if (s) scheduled.set(String(ev.eventId), s.activityType?.name ?? '?');
+      const c = ev.activityTaskCompletedEventAttributes;
+      if (c) {
+        const type = scheduled.get(String(c.scheduledEventId)) ?? '?';
+        const data = c.result?.payloads?.[0]?.data;
+        const r = data ? JSON.parse(Buffer.from(data).toString('utf8')) : {};
+        activities[type] ??= { count: 0, seconds: 0 };
+        activities[type].count++;
+        activities[type].seconds += typeof r.seconds === 'number' ? r.seconds : 0;
+      }
+    }
+    out.push({ events: events.length, activities });
+    const prev = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;
+    if (!prev) return out;
+    runId = prev;
+  }
+}
+
+/** Polls a run's progress until it finishes; returns its summary, wall time and stage starts. */
+export async function watchRun(
+  handle: WorkflowHandle<typeof attribute>,
+  log: (m: string) => void,
+  pollMs = 2000,
+): Promise<{ summary: RunSummary; wall: number; stageStart: Record<string, number> }> {
+  const t = performance.now();
+  const stageStart: Record<string, number> = {};
+  let last = '';
+  let summary: RunSummary | undefined;
+  const done = handle.result().then((s) => {
+    summary = s;
+  });
+  while (!summary) {
+    await Promise.race([done, new Promise((r) => setTimeout(r, pollMs))]);
+    const p = (await handle.query('progress').catch(() => undefined)) as Progress | undefined;
+    const now = (performance.now() - t) / 1000;
+    if (p && !(p.stage in stageStart)) stageStart[p.stage] = now;
+    const line = p
+      ? `${p.stage} shards ${p.shardsDone}/${p.shardsTotal} ex ${p.examplesDone}/${p.examplesTotal}`
+      : '';
+    if (line !== last) log(`${now.toFixed(1)} s: ${line}`);
+    last = line;
+  }
+  await done;
+  const wall = (performance.now() - t) / 1000;
+  stageStart.done ??= wall;
+  return { summary: summary as RunSummary, wall, stageStart };
+}
+
+export interface RunStats {
+  /** Wall seconds per stage (plan, featurize-queries, shards, reduce). */
+  stages: Record<string, number>;
+  activity: Record<string, { count: number; seconds: number }>;
+  maxEvents: number;
+  featureBytes: number;
+  /** Features plus everything under the run's prefix. */
+  bytes: number;
+  plan: Plan;
+}
+
+/** Bytes, activity times and history lengths of a finished run. */
+export async function runStats(
+  client: Client,
+  s3: S3Store,
+  bucket: string,
+  workflowId: string,
+  watched: { summary: RunSummary; wall: number; stageStart: Record<string, number> },
+  log: (m: string) => void,
+): Promise<RunStats> {
+  const { summary, wall, stageStart } = watched;
+  const plan = await getJson<Plan>(s3, `${summary.runPrefix}/plan.json`);
+  let bytes = await sizeUnder(s3, bucket, `${summary.runPrefix}/`);
+  let featureBytes = 0;
+  for (const set of ['train', 'query'] as const) {
+    for (const sh of plan[set].shards) {
+      for (const ck of plan.checkpoints) {
+        featureBytes += await sizeUnder(
+          s3,
+          bucket,
+          `${featureKey(ck.hash, plan.featureSpecHash, sh.hash)}/`,
+        );
+      }
+    }
+  }
+  bytes += featureBytes;
+  const histories: { id: string; runs: HistoryStats[] }[] = [
+    { id: workflowId, runs: await historyOf(client, workflowId) },
+  ];
+  for (let s = 0; s < plan.train.shards.length; s += plan.spec.shardsPerChild) {
+    const id = `${workflowId}-shards-${s}`;
+    histories.push({ id, runs: await historyOf(client, id) });
+  }
+  const activity: RunStats['activity'] = {};
+  let maxEvents = 0;
+  for (const h of histories) {
+    for (const r of h.runs) {
+      maxEvents = Math.max(maxEvents, r.events);
+      for (const [k, v] of Object.entries(r.activities)) {
+        activity[k] ??= { count: 0, seconds: 0 };
+        activity[k].count += v.count;
+        activity[k].seconds += v.seconds;
+      }
+    }
+    log(
+      `history ${h.id}: ${h.runs.length} run(s), events ${h.runs.map((r) => r.events).join(' + ')}`,
+    );
+  }
+  // Stage start times as polled; a stage shorter than the poll interval starts when the next does.
+  const order = ['plan', 'featurize-queries', 'shards', 'reduce', 'done'];
+  const starts = order.map(() => wall);
+  for (let i = order.length - 2; i >= 0; i--) {
+    starts[i] = i === 0 ? 0 : (stageStart[order[i]] ?? starts[i + 1]);
+  }
+  const stages: Record<string, number> = {};
+  for (let i = 0; i + 1 < order.length; i++) {
+    stages[order[i]] = Number((starts[i + 1] - starts[i]).toFixed(2));
+  }
+  for (const [k, v] of Object.entries(activity)) {
+    log(
+      `activity ${k}: ${v.count} × avg ${(v.seconds / Math.max(1, v.count)).toFixed(2)} s = ${v.seconds.toFixed(1)} s`,
+    );
+  }
+  return { stages, activity, maxEvents, featureBytes, bytes, plan };
+}
