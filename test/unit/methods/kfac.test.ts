@@ -42,7 +42,10 @@ function stored(blocks: FactorBlock[]): ExampleFeatures {
     'both layers stored as factors',
   );
   const sqNorm = new Float64Array(grads.rows);
-  for (const b of blocks) blockSqNorms(b).forEach((v, i) => (sqNorm[i] += v));
+  for (const b of blocks)
+    blockSqNorms(b).forEach((v, i) => {
+      sqNorm[i] += v;
+    });
   return { grads, loss: new Float32Array(grads.rows), sqNorm };
 }
 
@@ -97,7 +100,9 @@ test('K-FAC self-score from stored factors equals the dense Kronecker curvature,
   const got = kfacSelfOverCheckpoints(blocks.map(stored), cks, { relativeDamping: rel });
   const want = new Float64Array(24);
   blocks.forEach((b, c) => {
-    reference(b, rel).forEach((v, i) => (want[i] += cks[c].learningRate * v));
+    reference(b, rel).forEach((v, i) => {
+      want[i] += cks[c].learningRate * v;
+    });
   });
   const err = maxAbsDiff(got, want) / maxAbs(want);
   assert.ok(err < 1e-4, `relative error ${err}`);
