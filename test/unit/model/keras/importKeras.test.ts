@@ -15,8 +15,14 @@ const FIXTURES = fileURLToPath(new URL('../../../fixtures/keras/', import.meta.u
 const fixture = (f: string) => new Uint8Array(readFileSync(`${FIXTURES}${f}`));
 const json = (f: string) => JSON.parse(new TextDecoder().decode(fixture(f)));
 
-for (const [name, dtype, types] of [
+for (const [name, dtype, types, file = `${name}.keras`] of [
   ['mlp_sequential', 'float32', ['Dense', 'Dropout']],
+  [
+    'churn_functional',
+    'float32',
+    ['BatchNormalization', 'Add', 'Dropout'],
+    'churn_functional.step80.keras',
+  ],
   [
     'residual_functional',
     'float32',
@@ -30,7 +36,7 @@ for (const [name, dtype, types] of [
   ['text_conv1d', 'int32', ['Embedding', 'Conv1D', 'AveragePooling1D', 'Reshape']],
 ] as const) {
   test(`${name}.keras imports and predicts what Keras predicted (to 1e-5)`, async () => {
-    const model = await importKeras(fixture(`${name}.keras`), `${name}.keras`);
+    const model = await importKeras(fixture(file), file);
     const classes = model.layers.map((l) => l.getClassName());
     for (const t of types) assert.ok(classes.includes(t), `${name} has a ${t}: ${classes}`);
     const x = tf.tensor(json(`${name}.inputs.json`), undefined, dtype);
