@@ -2,13 +2,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../lib/config';
-import { importFashionMnist } from '../lib/data/importIdx';
-import { flipLabels } from '../lib/data/labelNoise';
-import { writePartitioned } from '../lib/data/partitionedDataset';
-import { trainJob } from '../lib/jobs/trainJob';
+import { mainJobSpec, prepareMainJob } from '../lib/jobs/mainJob';
 import { buildReport } from '../lib/report/buildReport';
 import { renderReport } from '../lib/report/renderReport';
-import { readManifest } from '../lib/store/commit';
 import { S3Store } from '../lib/store/s3Store';
 import { connectClient } from '../workers/connection';
 import { startWorkerProcesses } from '../workers/spawnWorkers';
@@ -30,35 +26,7 @@ export async function runDemo(
   const store = new S3Store(config.s3);
   await ensureBackend(config);
 
-  const trainKey = 'demo/fashion-mnist/train-flip10-seed1';
-  const queryKey = 'demo/fashion-mnist/t10k';
-  if (!(await readManifest(store, trainKey))) {
-    const train = flipLabels(importFashionMnist('train'), 0.1, 1);
-    await writePartitioned(store, trainKey, train, 10_000);
-    await writePartitioned(store, queryKey, importFashionMnist('t10k'), 10_000);
-    console.log(
-      `imported Fashion-MNIST (60,000 + 10,000), 10% of training labels flipped (${elapsed()})`,
-    );
-  }
-
-  const checkpoints = 'demo/models/fashion-mlp/checkpoints.json';
-  await trainJob(
-    store,
-    {
-      data: trainKey,
-      checkpoints,
-      name: 'fashion-mlp',
-      architecture: { kind: 'mlp', hidden: [256, 128] },
-      config: {
-        optimizer: { kind: 'momentum', momentum: 0.9 },
-        learningRate: 0.02,
-        batchSize: 128,
-        seed: 1,
-      },
-      epochs: 3,
-    },
-    (m) => console.log(`train: ${m}`),
-  );
+  await prepareMainJob(store, (m) => console.log(`${m} (${elapsed()})`));
   console.log(`model trained with 3 checkpoints (${elapsed()})`);
 
   const pool = await startWorkerProcesses(opts.workers ?? availableParallelism(), {
@@ -69,20 +37,7 @@ export async function runDemo(
   );
   const client = await connectClient(config);
   try {
-    const { summary, seconds } = await runAttribution(config, client, {
-      name: 'fashion-mnist-demo',
-      checkpoints,
-      train: trainKey,
-      query: queryKey,
-      queryLimit: opts.queries ?? 100,
-      method: 'tracin',
-      projector: { kind: 'kronecker', k1: 32, k2: 32, seed: 0, dtype: 'float16' },
-      topK: 20,
-      shardSize: 10_000,
-      // The mislabel ranking: the influence self-score over the last layer's stored features,
-      // summed over the checkpoints (bench:mislabel: the best attribution ranking).
-      selfScore: { kind: 'influence', layers: 'last' },
-    });
+    const { summary, seconds } = await runAttribution(config, client, mainJobSpec(opts.queries));
     console.log(`attribution done in ${seconds.toFixed(1)} s: ${summary.runPrefix} (${elapsed()})`);
 
     const { data, detection } = await buildReport(store, summary, {

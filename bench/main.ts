@@ -1,0 +1,301 @@
+/**
+ * bench:main — the main job's attribution (lib/jobs/mainJob.ts, `npm start`) with exact scores:
+ * Fashion-MNIST (10% of training labels flipped), the MLP 784-256-128-10 with 3 checkpoints,
+ * TracIn-CP over all layers for 60,000 training examples × 100 queries, projector none (every
+ * Dense layer stores its factors a, δ: scores are (aᵢ·a_q)(δᵢ·δ_q), exact), and the influence
+ * self-score over the last layer with K-FAC curvature from the stored factors; through Temporal
+ * and S3 with worker processes. This run's cached features and results are deleted first, so
+ * every run does the work.
+ *
+ *   npm run bench:main [-- --workers 2 --queries 100 --captum]
+ *
+ * Prints stage times, bytes written, scoring GFLOP/s, featurize ex/s per worker beside the
+ * gradient engine's own rate on the same model measured in this process after the run (what
+ * bench:grads measures), the mislabel audit, and with --captum Captum's TracInCP on the same
+ * data and checkpoints (bench/captum/setup.sh installs it from PyPI) with the agreement of its
+ * scores with ours. Last line: one JSON object.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { readColumn, readTable } from '../lib/arrow/columns';
+import { loadConfig } from '../lib/config';
+import { readAllParts } from '../lib/data/partitionedDataset';
+import { MAIN_JOB, mainJobSpec, prepareMainJob } from '../lib/jobs/mainJob';
+import { checkpointPrefix, readCheckpointManifest } from '../lib/model/checkpoints';
+import { buildPlan } from '../lib/pipeline/buildPlan';
+import { featurizeDataset } from '../lib/pipeline/featurizeDataset';
+import { RunContext } from '../lib/pipeline/runContext';
+import type { RunSpecInput } from '../lib/pipeline/runSpec';
+import { buildReport } from '../lib/report/buildReport';
+import { S3Store } from '../lib/store/s3Store';
+import { initBackend } from '../lib/tf/backend';
+import { ensureStack } from '../test/support/stack';
+import { connectClient } from '../workers/connection';
+import { chooseFeaturizeQueue } from '../workers/featurizeQueue';
+import { spawnWorkerProcess } from '../workers/spawnWorkers';
+import type { WorkerReport } from '../workers/workerProcess';
+import type { attribute } from '../workflows';
+import { runStats, watchRun } from './runStats';
+
+const { values } = parseArgs({
+  options: {
+    workers: { type: 'string', default: '2' },
+    queries: { type: 'string', default: '100' },
+    /** Run Captum's TracInCP on the same data (needs bash bench/captum/setup.sh first). */
+    captum: { type: 'boolean', default: false },
+  },
+});
+const WORKERS = Number(values.workers);
+const Q = Number(values.queries);
+const log = (m: string) => console.log(`[main] ${m}`);
+const VENV_PYTHON = join(import.meta.dirname, 'captum', '.venv', 'bin', 'python');
+
+/** Deletes every key under a prefix (this run's cached features or results). */
+async function deletePrefix(s3: S3Store, prefix: string): Promise<number> {
+  const keys = await s3.list(prefix);
+  for (const k of keys) await s3.delete(k);
+  return keys.length;
+}
+
+/** Examples/s of the gradient engine alone (factors, exact storage) on one model, in process. */
+function engineRate(model: tfl.LayersModel, ds: Awaited<ReturnType<typeof readAllParts>>) {
+  const spec = { projector: { kind: 'none' as const }, batchSize: 256 };
+  const rows = Math.min(4096, ds.rows);
+  featurizeDataset(model, ds, 0, 1024, spec); // warm-up
+  let n = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < 3000) {
+    featurizeDataset(model, ds, 0, rows, spec);
+    n += rows;
+  }
+  return n / ((performance.now() - t0) / 1000);
+}
+
+/** Writes the data, labels and checkpoint weights Captum's script reads (raw little-endian). */
+async function exportForCaptum(
+  ctx: RunContext,
+  train: Awaited<ReturnType<typeof readAllParts>>,
+  query: Awaited<ReturnType<typeof readAllParts>>,
+): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'tda-captum-'));
+  const bytes = (a: Float32Array | Int32Array) =>
+    new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const dim = (train.x as Float32Array).length / train.rows;
+  writeFileSync(join(dir, 'train_x.f32'), bytes(train.x as Float32Array));
+  writeFileSync(join(dir, 'train_y.i32'), bytes(train.labels));
+  writeFileSync(join(dir, 'query_x.f32'), bytes((query.x as Float32Array).subarray(0, Q * dim)));
+  writeFileSync(join(dir, 'query_y.i32'), bytes(query.labels.subarray(0, Q)));
+  const manifest = await readCheckpointManifest(ctx.store, MAIN_JOB.checkpoints);
+  let layers: { in: number; out: number }[] = [];
+  for (const [c, ck] of manifest.checkpoints.entries()) {
+    const model = await ctx.model(checkpointPrefix(MAIN_JOB.checkpoints, ck));
+    const dense = model.layers.filter((l) => l.getClassName() === 'Dense');
+    layers = dense.map((l) => {
+      const [kernel, bias] = l.getWeights();
+      const [i, o] = kernel.shape;
+      const k = dense.indexOf(l);
+      writeFileSync(join(dir, `ck${c}_${k}_kernel.f32`), bytes(kernel.dataSync() as Float32Array));
+      writeFileSync(join(dir, `ck${c}_${k}_bias.f32`), bytes(bias.dataSync() as Float32Array));
+      return { in: i, out: o };
+    });
+  }
+  writeFileSync(
+    join(dir, 'meta.json'),
+    JSON.stringify({
+      train: train.rows,
+      queries: Q,
+      dim,
+      layers,
+      checkpoints: manifest.checkpoints.map((c) => ({ learningRate: c.learningRate })),
+    }),
+  );
+  return dir;
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const probe = await connectClient(config).catch(() => undefined);
+  if (probe) await probe.connection.close();
+  else ensureStack();
+  const backend = await initBackend(config.backend);
+  const s3 = new S3Store(config.s3);
+  await prepareMainJob(s3, log);
+
+  const spec: RunSpecInput = {
+    ...mainJobSpec(Q),
+    name: 'bench-main',
+    projector: { kind: 'none', dtype: 'float32' },
+    selfScore: { kind: 'influence', layers: 'last', curvature: 'kfac' },
+  };
+  // The plan names this run's feature and result keys: delete them so the run does the work.
+  const ctx = new RunContext(s3);
+  const plan = await buildPlan(s3, spec, (k) => ctx.model(k));
+  let deleted = await deletePrefix(s3, `${plan.runPrefix}/`);
+  for (const set of ['train', 'query'] as const) {
+    for (let s = 0; s < plan[set].shards.length; s++) {
+      for (let c = 0; c < plan.checkpoints.length; c++) {
+        deleted += await deletePrefix(s3, `${ctx.featurePrefix(plan, set, s, c)}/`);
+      }
+    }
+  }
+  log(`backend ${backend}, ${WORKERS} workers; deleted ${deleted} cached objects of this run`);
+
+  const id = randomUUID().slice(0, 8);
+  const queue = `main-${id}`;
+  const reportDir = mkdtempSync(join(tmpdir(), 'tda-main-'));
+  const workers = Array.from({ length: WORKERS }, (_, i) =>
+    spawnWorkerProcess({
+      queue,
+      concurrency: 1,
+      role: 'activities',
+      report: join(reportDir, `worker-${i}.json`),
+    }),
+  );
+  const workflowWorker = spawnWorkerProcess({ queue, role: 'workflows' });
+  await Promise.all([...workers, workflowWorker].map((w) => w.ready));
+  const client = await connectClient(config);
+  const featurizeQueue = await chooseFeaturizeQueue(client, config);
+  const workflowId = `main-${id}`;
+  const handle = await client.workflow.start<typeof attribute>('attribute', {
+    taskQueue: queue,
+    workflowId,
+    args: [{ spec, featurizeQueue }],
+  });
+  const watched = await watchRun(handle, log);
+  log(`attribution done in ${watched.wall.toFixed(1)} s`);
+  await Promise.all([...workers, workflowWorker].map((w) => w.stop()));
+  const reports: WorkerReport[] = workers.map((_, i) =>
+    JSON.parse(readFileSync(join(reportDir, `worker-${i}.json`), 'utf8')),
+  );
+  const stats = await runStats(client, s3, config.s3.bucket, workflowId, watched, log);
+  await client.connection.close();
+
+  // Scoring work: per checkpoint and factored layer, two products n × q × (in + out).
+  const meta = (await ctx.features(plan, 'train', 0, 0)).meta;
+  const width = meta.layers.reduce((s, l) => s + l.size, 0);
+  const n = plan.train.rows;
+  const q = plan.query.rows;
+  const C = plan.checkpoints.length;
+  const scoreFlop = 2 * n * q * width * C;
+  const denseParams = meta.layers.reduce(
+    (s, l) => s + (l.factors ? l.factors.inDim * l.factors.outDim : l.size),
+    0,
+  );
+  const scoreSeconds = stats.activity.scoreShard?.seconds ?? 0;
+  const featurizeSeconds = stats.activity.featurizeShard?.seconds ?? 0;
+  const featurized = (n + q) * C;
+  log(
+    `stored per example and checkpoint: ${width} numbers (layers ${meta.layers
+      .map((l) => `${l.name} ${l.factors ? `${l.factors.inDim}+${l.factors.outDim}` : l.size}`)
+      .join(', ')}) for ${denseParams} parameters`,
+  );
+
+  // The engine's own rate on the same model and rows, now that the workers are gone.
+  const train = await readAllParts(s3, MAIN_JOB.train);
+  const last = plan.checkpoints[C - 1];
+  const manifest = await readCheckpointManifest(s3, MAIN_JOB.checkpoints);
+  const lastModel = await ctx.model(
+    checkpointPrefix(MAIN_JOB.checkpoints, manifest.checkpoints[C - 1]),
+  );
+  const engine = engineRate(lastModel, train);
+  log(`engine (in process, factors, exact): ${engine.toFixed(0)} ex/s; checkpoint ${last.step}`);
+
+  const { detection } = await buildReport(s3, watched.summary, { title: 'bench:main' });
+  const found = (f: number) => detection?.foundAt.find((x) => x.fraction === f)?.found ?? null;
+
+  let captum: Record<string, unknown> | null = null;
+  if (values.captum) {
+    if (!existsSync(VENV_PYTHON)) {
+      throw new Error('--captum: no venv at bench/captum/.venv (run bash bench/captum/setup.sh)');
+    }
+    const query = await readAllParts(s3, MAIN_JOB.query);
+    const dir = await exportForCaptum(ctx, train, query);
+    log(`Captum TracInCP on the same data and checkpoints (${dir})...`);
+    const out = execFileSync(
+      VENV_PYTHON,
+      [join(import.meta.dirname, 'captum', 'tracin_cp.py'), dir],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+        maxBuffer: 1 << 26,
+      },
+    );
+    captum = JSON.parse(out.trim().split('\n').pop() as string) as Record<string, unknown>;
+    // Agreement on our top-k lists: Captum's scores at our proponents, and its own top-k.
+    const cs = new Float32Array(readFileSync(join(dir, 'captum_scores.f32')).buffer.slice(0));
+    const t = readTable(await s3.get(watched.summary.files.topk));
+    const col = (name: string) => readColumn<Int32Array>(t, name, 'int32').values;
+    const [tq, tk, ti] = [col('query'), col('kind'), col('index')];
+    const ts = readColumn<Float64Array>(t, 'score', 'float64').values;
+    let maxRel = 0;
+    let overlap = 0;
+    let lists = 0;
+    for (let qi = 0; qi < q; qi++) {
+      const rows = Array.from(tq.keys()).filter((r) => tq[r] === qi && tk[r] === 1);
+      const pro = { index: rows.map((r) => ti[r]), score: rows.map((r) => ts[r]) };
+      if (rows.length === 0) continue;
+      const row = cs.subarray(qi * n, (qi + 1) * n);
+      const scale = Math.max(...pro.score.map(Math.abs));
+      pro.index.forEach((i: number, r: number) => {
+        maxRel = Math.max(maxRel, Math.abs(row[i] - pro.score[r]) / scale);
+      });
+      const k = pro.index.length;
+      const top = Array.from(row.keys())
+        .sort((a, b) => row[b] - row[a])
+        .slice(0, k);
+      overlap += top.filter((i) => pro.index.includes(i)).length / k;
+      lists++;
+    }
+    captum.max_rel_diff_at_our_topk = maxRel;
+    captum.topk_overlap = overlap / Math.max(1, lists);
+    log(`Captum: ${JSON.stringify(captum)}`);
+  }
+
+  const peak = Math.max(...reports.map((r) => r.maxRssMb));
+  const result = {
+    train: n,
+    queries: q,
+    checkpoints: C,
+    workers: WORKERS,
+    backend,
+    projector: 'none (exact factors)',
+    self_score: 'influence, last layer, K-FAC',
+    attribution_s: Number(watched.wall.toFixed(2)),
+    stage_wall_s: stats.stages,
+    activity_seconds: Object.fromEntries(
+      Object.entries(stats.activity).map(([k, v]) => [k, Number(v.seconds.toFixed(2))]),
+    ),
+    stored_numbers_per_example: width,
+    parameters: denseParams,
+    feature_bytes: stats.featureBytes,
+    bytes_written: stats.bytes,
+    score_gflop: Number((scoreFlop / 1e9).toFixed(1)),
+    score_gflop_s: Number((scoreFlop / 1e9 / Math.max(1e-9, scoreSeconds)).toFixed(2)),
+    featurize_ex_s_per_worker: Number((featurized / Math.max(1e-9, featurizeSeconds)).toFixed(0)),
+    engine_ex_s: Number(engine.toFixed(0)),
+    peak_rss_mb: Number(peak.toFixed(1)),
+    max_history_events: stats.maxEvents,
+    flipped_found_top10: found(0.1),
+    flipped_found_top20: found(0.2),
+    auc: detection?.auc ?? null,
+    captum,
+    speedup_vs_captum:
+      captum && typeof captum.influence_s === 'number'
+        ? Number((captum.influence_s / watched.wall).toFixed(1))
+        : null,
+  };
+  console.log(JSON.stringify(result));
+}
+
+main().then(
+  () => process.exit(0),
+  (e: Error) => {
+    console.error(`bench:main: ${e.stack ?? e.message}`);
+    process.exit(1);
+  },
+);
