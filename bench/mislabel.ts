@@ -1,8 +1,10 @@
 /**
  * Mislabel detection (SPEC §8): flip 10% of training labels, train with checkpoints, rank the
  * training set by each method's self-score, report the fraction of flipped labels found in the
- * top 5/10/20/30% and the ROC AUC. Fashion-MNIST (MLP) and SpamAssassin (Embedding + pooling).
- * Last lines: one JSON object per dataset, Fashion-MNIST last.
+ * top 5/10/20/30% and the ROC AUC. Fashion-MNIST (MLP), SpamAssassin (Embedding + pooling) and
+ * scikit-learn's classification CSVs (MLP). Beside them, on the same rows, noisy labels and k-fold
+ * split, the confident-learning baseline people use (cleanlab with scikit-learn classifiers:
+ * bench/confidentLearning.ts). Last lines: one JSON object per dataset, Fashion-MNIST last.
  *
  * Sizes (environment): MISLABEL_FMNIST_N (default 60000), MISLABEL_SPAM_N (default all),
  * MISLABEL_EPOCHS_FMNIST, MISLABEL_EPOCHS_SPAM, MISLABEL_SKIP_SPAM=1, MISLABEL_SKIP_FMNIST=1,
@@ -12,26 +14,34 @@
  * (exact gradients; Fashion-MNIST, with MISLABEL_LAYERS=last), MISLABEL_IF_DAMPING (the projected
  * influence function's damping relative to the mean eigenvalue, default 0.1),
  * MISLABEL_LR_FMNIST (default 0.05), MISLABEL_CKPT_EPOCHS_FMNIST (epochs between checkpoints,
- * default 3), MISLABEL_DUMP_DIR (write every ranking's scores; see dumper).
+ * default 3), MISLABEL_DUMP_DIR (write every ranking's scores; see dumper), MISLABEL_FOLDS (k of
+ * the k-fold split, default 5), MISLABEL_SKIP_CLEANLAB=1, MISLABEL_CLEANLAB=hgb|mlp (one
+ * classifier), MISLABEL_SKIP_CSV=1, MISLABEL_CSV (comma-separated files under .data/sklearn,
+ * default breast_cancer.csv,wine_data.csv,iris.csv,digits.csv.gz), MISLABEL_EPOCHS_CSV.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { Dataset } from '../lib/data/dataset';
 import { sliceRows } from '../lib/data/dataset';
+import { importCsv, sklearnDataDir } from '../lib/data/importCsv';
 import { importFashionMnist } from '../lib/data/importIdx';
 import { importSpamAssassin } from '../lib/data/importText';
 import { flipLabels } from '../lib/data/labelNoise';
+import { kFolds } from '../lib/data/split';
 import {
   MISLABEL_METHODS,
   type MislabelBenchmarkInput,
   type MislabelBenchmarkReport,
   type MislabelMethod,
   mislabelBenchmark,
+  type TrainedMislabelModel,
   trainMislabelModel,
 } from '../lib/eval/mislabelBenchmark';
 import type { LayerSelection } from '../lib/grad/types';
 import { initBackend } from '../lib/tf/backend';
+import { bagOfWords, type ConfidentLearningResult, confidentLearning } from './confidentLearning';
 
 const NOISE = 0.1;
 const env = (name: string, fallback: number) => {
@@ -69,6 +79,94 @@ function dumper(prefix: string, labels: Int32Array, flipped: Uint8Array) {
 
 const glorot = (seed: number) => tfl.initializers.glorotUniform({ seed });
 
+const FOLDS = env('MISLABEL_FOLDS', 5);
+
+/** A report with the confident-learning baseline's rankings, and which of them found most at 10%. */
+type BenchReport = MislabelBenchmarkReport & {
+  folds?: number;
+  cleanlab_best?: { method: string; found_at_10pct: number };
+};
+
+/**
+ * cleanlab on the same rows, noisy labels and a k-fold split, unless MISLABEL_SKIP_CLEANLAB.
+ * `x`: the features (rows × dims) the scikit-learn classifiers see.
+ */
+function cleanlabBeside(
+  prefix: string,
+  ds: { rows: number; labels: Int32Array; flipped?: Uint8Array; classes: string[] },
+  x: Float32Array,
+  dims: number,
+  mlp: { hidden: number[]; epochs: number },
+): Record<string, ConfidentLearningResult> {
+  if (process.env.MISLABEL_SKIP_CLEANLAB) return {};
+  log(`  cleanlab (confident learning), ${FOLDS}-fold out-of-fold probabilities:`);
+  return confidentLearning({
+    x,
+    rows: ds.rows,
+    dims,
+    classes: ds.classes.length,
+    labels: ds.labels,
+    folds: kFolds(ds.rows, FOLDS, 101),
+    k: FOLDS,
+    mlpHidden: mlp.hidden,
+    mlpEpochs: mlp.epochs,
+    flipped: ds.flipped as Uint8Array,
+    methods: process.env.MISLABEL_CLEANLAB?.split(','),
+    log,
+    onScores: dumper(prefix, ds.labels, ds.flipped as Uint8Array),
+  });
+}
+
+/** The report with the baseline's rankings added to its methods. */
+function withBaseline(
+  report: MislabelBenchmarkReport,
+  baseline: Record<string, ConfidentLearningResult>,
+): BenchReport {
+  const names = Object.keys(baseline);
+  if (names.length === 0) return report;
+  Object.assign(report.methods, baseline);
+  const best = names.reduce((a, b) =>
+    baseline[b].found_at_10pct > baseline[a].found_at_10pct ? b : a,
+  );
+  return {
+    ...report,
+    folds: FOLDS,
+    cleanlab_best: { method: best, found_at_10pct: baseline[best].found_at_10pct },
+  };
+}
+
+/** Methods of the second pass, over the last layer's gradients, reported as NAME@lastLayer. */
+const LAST_LAYER_METHODS: MislabelMethod[] = [
+  'influenceSelfCheckpoints',
+  'influenceSelf',
+  'tracInSelf',
+  'gradDotSelf',
+  'ekfacSelf',
+  'dataInfSelf',
+];
+
+/** The same trained model with gradients of the last layer only, added as NAME@lastLayer. */
+async function lastLayerPass(
+  report: MislabelBenchmarkReport,
+  base: MislabelBenchmarkInput,
+  trained: TrainedMislabelModel,
+  prefix: string,
+  ds: { labels: Int32Array; flipped?: Uint8Array },
+): Promise<void> {
+  log(`${base.dataset} again, gradients of the last layer only:`);
+  const last = await mislabelBenchmark(
+    {
+      ...base,
+      layers: 'last',
+      methods: LAST_LAYER_METHODS,
+      curvature: { relativeDamping: env('MISLABEL_IF_DAMPING_LAST', 0.01) },
+      onScores: dumper(prefix, ds.labels, ds.flipped as Uint8Array),
+    },
+    trained,
+  );
+  for (const [name, r] of Object.entries(last.methods)) report.methods[`${name}@lastLayer`] = r;
+}
+
 function fashionModel(): tfl.LayersModel {
   return tfl.sequential({
     name: 'fmnist-mlp',
@@ -98,7 +196,7 @@ const FMNIST_ALL_LAYER_METHODS: MislabelMethod[] = MISLABEL_METHODS.filter(
   (m) => m !== 'influenceSelfCheckpoints',
 );
 
-async function fashionMnist(): Promise<MislabelBenchmarkReport> {
+async function fashionMnist(): Promise<BenchReport> {
   const n = env('MISLABEL_FMNIST_N', 60000);
   const full = importFashionMnist('train', { limit: n });
   const ds = flipLabels(full, NOISE, 42);
@@ -108,6 +206,11 @@ async function fashionMnist(): Promise<MislabelBenchmarkReport> {
   const tx = tf.tensor2d(test.x as Float32Array, [test.rows, 784]);
   const batchSize = 128;
   const stepsPerEpoch = Math.ceil(ds.rows / batchSize);
+  const epochs = env('MISLABEL_EPOCHS_FMNIST', 30);
+  const baseline = cleanlabBeside('fmnist', ds, ds.x as Float32Array, 784, {
+    hidden: [256, 128],
+    epochs,
+  });
   const base: MislabelBenchmarkInput = {
     dataset: 'fashion-mnist',
     x,
@@ -124,7 +227,7 @@ async function fashionMnist(): Promise<MislabelBenchmarkReport> {
     // Trained until it starts fitting the flipped labels, as deep models do (the final loss finds
     // 89.8% at 10% after epoch 7, 78.6% after epoch 30): the regime where the final loss stops
     // telling flipped labels apart and the checkpoint sums keep doing so.
-    epochs: env('MISLABEL_EPOCHS_FMNIST', 30),
+    epochs,
     checkpointEvery: env('MISLABEL_CKPT_EPOCHS_FMNIST', 3) * stepsPerEpoch,
     projector:
       process.env.MISLABEL_PROJECTOR === 'none'
@@ -142,36 +245,18 @@ async function fashionMnist(): Promise<MislabelBenchmarkReport> {
   const trained = await trainMislabelModel(base);
   try {
     const report = await mislabelBenchmark(base, trained);
-    if (process.env.MISLABEL_LAYERS || process.env.MISLABEL_METHODS) return report;
-    // The same trained model with gradients of the last layer only, where the curvature-weighted
-    // scores do best; reported as NAME@lastLayer.
-    log('Fashion-MNIST again, gradients of the last layer only:');
-    const last = await mislabelBenchmark(
-      {
-        ...base,
-        layers: 'last',
-        methods: [
-          'influenceSelfCheckpoints',
-          'influenceSelf',
-          'tracInSelf',
-          'gradDotSelf',
-          'ekfacSelf',
-          'dataInfSelf',
-        ],
-        curvature: { relativeDamping: env('MISLABEL_IF_DAMPING_LAST', 0.01) },
-        onScores: dumper('fmnistLast', ds.labels, ds.flipped as Uint8Array),
-      },
-      trained,
-    );
-    for (const [name, r] of Object.entries(last.methods)) report.methods[`${name}@lastLayer`] = r;
-    return report;
+    if (!process.env.MISLABEL_LAYERS && !process.env.MISLABEL_METHODS) {
+      // Where the curvature-weighted scores do best.
+      await lastLayerPass(report, base, trained, 'fmnistLast', ds);
+    }
+    return withBaseline(report, baseline);
   } finally {
     trained.model.dispose();
     tf.dispose([x, tx]);
   }
 }
 
-async function spamAssassin(): Promise<MislabelBenchmarkReport> {
+async function spamAssassin(): Promise<BenchReport> {
   const vocabSize = 5000;
   const seqLen = 128;
   const { train, test } = importSpamAssassin({ vocabSize, seqLen, seed: 0 });
@@ -179,6 +264,15 @@ async function spamAssassin(): Promise<MislabelBenchmarkReport> {
   const ds: Dataset = flipLabels(sliceRows(train, 0, Math.min(limit, train.rows)), NOISE, 43);
   log(
     `SpamAssassin: ${ds.rows} training e-mails (of ${train.rows}), ${NOISE * 100}% labels flipped`,
+  );
+  const epochs = env('MISLABEL_EPOCHS_SPAM', 5);
+  // scikit-learn sees what the Embedding + average pooling sees: each token's share of the text.
+  const baseline = cleanlabBeside(
+    'spam',
+    ds,
+    bagOfWords(ds.tokens as Int32Array, ds.rows, seqLen, vocabSize),
+    vocabSize - 1,
+    { hidden: [32, 16], epochs },
   );
   const toX = (d: Dataset) =>
     tf.tensor2d(Float32Array.from(d.tokens as Int32Array), [d.rows, seqLen]);
@@ -210,7 +304,7 @@ async function spamAssassin(): Promise<MislabelBenchmarkReport> {
       ],
     });
   try {
-    return await mislabelBenchmark({
+    const report = await mislabelBenchmark({
       dataset: 'spam-assassin',
       x,
       labels: ds.labels,
@@ -223,7 +317,7 @@ async function spamAssassin(): Promise<MislabelBenchmarkReport> {
         batchSize: 64,
         seed: 8,
       },
-      epochs: env('MISLABEL_EPOCHS_SPAM', 5),
+      epochs,
       projector: { kind: 'kronecker', k1: 16, k2: 16, seed: 12 },
       // EK-FAC needs dense layer inputs: the Embedding's are one-hot.
       ekfacLayers: { names: ['hidden', 'logits'] },
@@ -231,14 +325,89 @@ async function spamAssassin(): Promise<MislabelBenchmarkReport> {
       log,
       onScores: dumper('spam', ds.labels, ds.flipped as Uint8Array),
     });
+    return withBaseline(report, baseline);
   } finally {
     tf.dispose([x, tx]);
   }
 }
 
+const CSV_FILES = ['breast_cancer.csv', 'wine_data.csv', 'iris.csv', 'digits.csv.gz'];
+
+/** One of scikit-learn's classification CSVs (standardized), an MLP d-64-32-classes. */
+async function sklearnCsv(file: string, seed: number): Promise<BenchReport> {
+  const { dataset: full } = importCsv(join(sklearnDataDir(), file), {
+    name: file.replace(/\..*$/, ''),
+    standardize: true,
+  });
+  const ds = flipLabels(full, NOISE, seed);
+  const d = ds.shape[0];
+  const k = ds.classes.length;
+  log(`${ds.name}: ${ds.rows} examples × ${d} features, ${k} classes, ${NOISE * 100}% flipped`);
+  const batchSize = 32;
+  const epochs = env('MISLABEL_EPOCHS_CSV', 30);
+  const baseline = cleanlabBeside(ds.name, ds, ds.x as Float32Array, d, {
+    hidden: [64, 32],
+    epochs,
+  });
+  const x = tf.tensor2d(ds.x as Float32Array, [ds.rows, d]);
+  const base: MislabelBenchmarkInput = {
+    dataset: ds.name,
+    x,
+    labels: ds.labels,
+    flipped: ds.flipped as Uint8Array,
+    makeModel: () =>
+      tfl.sequential({
+        name: `${ds.name}-mlp`,
+        layers: [
+          tfl.layers.dense({
+            name: 'h1',
+            inputShape: [d],
+            units: 64,
+            activation: 'relu',
+            kernelInitializer: glorot(21),
+          }),
+          tfl.layers.dense({
+            name: 'h2',
+            units: 32,
+            activation: 'relu',
+            kernelInitializer: glorot(22),
+          }),
+          tfl.layers.dense({ name: 'logits', units: k, kernelInitializer: glorot(23) }),
+        ],
+      }),
+    train: {
+      optimizer: { kind: 'momentum', momentum: 0.9 },
+      learningRate: env('MISLABEL_LR_CSV', 0.05),
+      batchSize,
+      seed: 9,
+    },
+    epochs,
+    checkpointEvery: Math.max(1, Math.round(epochs / 10)) * Math.ceil(ds.rows / batchSize),
+    projector: { kind: 'kronecker', k1: 16, k2: 16, seed: 13 },
+    methods: methodsFromEnv() ?? FMNIST_ALL_LAYER_METHODS,
+    log,
+    onScores: dumper(ds.name, ds.labels, ds.flipped as Uint8Array),
+  };
+  const trained = await trainMislabelModel(base);
+  try {
+    const report = await mislabelBenchmark(base, trained);
+    if (!process.env.MISLABEL_METHODS) {
+      await lastLayerPass(report, base, trained, `${ds.name}Last`, ds);
+    }
+    return withBaseline(report, baseline);
+  } finally {
+    trained.model.dispose();
+    x.dispose();
+  }
+}
+
 async function main() {
   log(`backend: ${await initBackend('wasm')}`);
-  const reports: MislabelBenchmarkReport[] = [];
+  const reports: BenchReport[] = [];
+  if (!process.env.MISLABEL_SKIP_CSV) {
+    const files = process.env.MISLABEL_CSV?.split(',') ?? CSV_FILES;
+    for (const [i, f] of files.entries()) reports.push(await sklearnCsv(f, 44 + i));
+  }
   if (!process.env.MISLABEL_SKIP_SPAM) reports.push(await spamAssassin());
   if (!process.env.MISLABEL_SKIP_FMNIST) reports.push(await fashionMnist());
   for (const r of reports) console.log(JSON.stringify(r));

@@ -37,3 +37,18 @@ function renumber(ds: Dataset): Dataset {
   for (let i = 0; i < ds.rows; i++) ds.ids[i] = i;
   return ds;
 }
+
+/**
+ * A seeded k-fold assignment of rows 0..n-1: row i's fold in [0, k). Folds differ in size by at
+ * most one (a seeded permutation dealt round-robin), so every method given the same (n, k, seed)
+ * holds out the same rows.
+ */
+export function kFolds(n: number, k: number, seed: number): Int32Array {
+  if (!Number.isInteger(k) || k < 2 || k > n) {
+    throw new Error(`k-fold split needs an integer k in [2, ${n}] (the rows), got ${k}`);
+  }
+  const p = permutation(n, seed);
+  const fold = new Int32Array(n);
+  for (let r = 0; r < n; r++) fold[p[r]] = r % k;
+  return fold;
+}

@@ -263,7 +263,8 @@ function evaluate(
   return { loss, accuracy: correct / n };
 }
 
-function toResult(
+/** One ranking scored as the benchmark reports it (found@5/10/20/30%, AUC, seconds). */
+export function toResult(
   scores: Float64Array,
   flipped: boolean[],
   fractions: number[],
