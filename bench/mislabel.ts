@@ -30,6 +30,7 @@ import { importFashionMnist } from '../lib/data/importIdx';
 import { importSpamAssassin } from '../lib/data/importText';
 import { flipLabels } from '../lib/data/labelNoise';
 import { kFolds } from '../lib/data/split';
+import { DEFAULT_FRACTIONS } from '../lib/eval/mislabel';
 import {
   MISLABEL_METHODS,
   type MislabelBenchmarkInput,
@@ -37,9 +38,12 @@ import {
   type MislabelMethod,
   mislabelBenchmark,
   type TrainedMislabelModel,
+  toResult,
   trainMislabelModel,
 } from '../lib/eval/mislabelBenchmark';
+import { outOfFoldScores } from '../lib/eval/outOfFold';
 import type { LayerSelection } from '../lib/grad/types';
+import { rankAverage } from '../lib/methods/rankAverage';
 import { initBackend } from '../lib/tf/backend';
 import { bagOfWords, type ConfidentLearningResult, confidentLearning } from './confidentLearning';
 
@@ -85,7 +89,67 @@ const FOLDS = env('MISLABEL_FOLDS', 5);
 type BenchReport = MislabelBenchmarkReport & {
   folds?: number;
   cleanlab_best?: { method: string; found_at_10pct: number };
+  /** Accuracy of each tda fold model on its held-out rows (given labels). */
+  oof_heldout_accuracy?: number[];
 };
+
+/** The in-sample ranking the out-of-fold scores are also combined with (the best so far). */
+const IN_SAMPLE_BEST = 'influenceSelfCheckpoints@lastLayer';
+
+/**
+ * tda's out-of-fold rankings (lib/eval/outOfFold) on the same k-fold split as cleanlab, and rank
+ * averages with the in-sample best, added to the report as oof:NAME and mix:NAME. Seconds
+ * include training the fold models. Unless MISLABEL_SKIP_OOF.
+ */
+async function outOfFoldBeside(
+  report: BenchReport,
+  base: MislabelBenchmarkInput,
+  inSample: Map<string, Float64Array>,
+): Promise<void> {
+  if (process.env.MISLABEL_SKIP_OOF) return;
+  log(`${base.dataset}: tda out-of-fold, ${FOLDS} fold models:`);
+  const folds = kFolds(base.labels.length, FOLDS, 101);
+  const oof = await outOfFoldScores(base, folds, FOLDS);
+  const flipped = Array.from(base.flipped, Boolean);
+  const seconds = oof.trainSeconds + oof.scoreSeconds;
+  const rankings: Record<string, Float64Array> = {
+    'oof:selfConfidence': oof.selfConfidence,
+    'oof:selfInfluence': oof.selfInfluence,
+    'oof:rankAverage': oof.rankAverage,
+  };
+  const best = inSample.get(IN_SAMPLE_BEST);
+  if (best) {
+    rankings['mix:oofConfidence+influenceCkpt'] = rankAverage([oof.selfConfidence, best]);
+    rankings['mix:oofAll+influenceCkpt'] = rankAverage([
+      oof.selfConfidence,
+      oof.selfInfluence,
+      best,
+    ]);
+  }
+  for (const [name, scores] of Object.entries(rankings)) {
+    base.onScores?.(name, scores);
+    const r = toResult(scores, flipped, DEFAULT_FRACTIONS, seconds);
+    report.methods[name] = r;
+    log(
+      `  ${name.padEnd(20)} found@5% ${r.found_at_5pct.toFixed(3)}  @10% ${r.found_at_10pct.toFixed(3)}  ` +
+        `@20% ${r.found_at_20pct.toFixed(3)}  @30% ${r.found_at_30pct.toFixed(3)}  AUC ${r.auc.toFixed(4)}  ${seconds.toFixed(1)} s`,
+    );
+  }
+  report.folds = FOLDS;
+  report.oof_heldout_accuracy = oof.heldoutAccuracy;
+}
+
+/** onScores that also keeps the scores of `names` in `into`. */
+function keeping(
+  names: string[],
+  into: Map<string, Float64Array>,
+  then?: (method: string, scores: Float64Array) => void,
+) {
+  return (method: string, scores: Float64Array) => {
+    if (names.includes(method)) into.set(method, scores);
+    then?.(method, scores);
+  };
+}
 
 /**
  * cleanlab on the same rows, noisy labels and a k-fold split, unless MISLABEL_SKIP_CLEANLAB.
@@ -152,7 +216,8 @@ async function lastLayerPass(
   trained: TrainedMislabelModel,
   prefix: string,
   ds: { labels: Int32Array; flipped?: Uint8Array },
-): Promise<void> {
+): Promise<Map<string, Float64Array>> {
+  const kept = new Map<string, Float64Array>();
   log(`${base.dataset} again, gradients of the last layer only:`);
   const last = await mislabelBenchmark(
     {
@@ -160,11 +225,16 @@ async function lastLayerPass(
       layers: 'last',
       methods: LAST_LAYER_METHODS,
       curvature: { relativeDamping: env('MISLABEL_IF_DAMPING_LAST', 0.01) },
-      onScores: dumper(prefix, ds.labels, ds.flipped as Uint8Array),
+      onScores: keeping(
+        ['influenceSelfCheckpoints'],
+        kept,
+        dumper(prefix, ds.labels, ds.flipped as Uint8Array),
+      ),
     },
     trained,
   );
   for (const [name, r] of Object.entries(last.methods)) report.methods[`${name}@lastLayer`] = r;
+  return new Map([...kept].map(([m, s]) => [`${m}@lastLayer`, s]));
 }
 
 function fashionModel(): tfl.LayersModel {
@@ -245,11 +315,14 @@ async function fashionMnist(): Promise<BenchReport> {
   const trained = await trainMislabelModel(base);
   try {
     const report = await mislabelBenchmark(base, trained);
+    let kept = new Map<string, Float64Array>();
     if (!process.env.MISLABEL_LAYERS && !process.env.MISLABEL_METHODS) {
       // Where the curvature-weighted scores do best.
-      await lastLayerPass(report, base, trained, 'fmnistLast', ds);
+      kept = await lastLayerPass(report, base, trained, 'fmnistLast', ds);
     }
-    return withBaseline(report, baseline);
+    const out = withBaseline(report, baseline);
+    await outOfFoldBeside(out, base, kept);
+    return out;
   } finally {
     trained.model.dispose();
     tf.dispose([x, tx]);
@@ -304,7 +377,7 @@ async function spamAssassin(): Promise<BenchReport> {
       ],
     });
   try {
-    const report = await mislabelBenchmark({
+    const base: MislabelBenchmarkInput = {
       dataset: 'spam-assassin',
       x,
       labels: ds.labels,
@@ -324,8 +397,17 @@ async function spamAssassin(): Promise<BenchReport> {
       methods: methodsFromEnv(),
       log,
       onScores: dumper('spam', ds.labels, ds.flipped as Uint8Array),
-    });
-    return withBaseline(report, baseline);
+    };
+    const trained = await trainMislabelModel(base);
+    const report = await mislabelBenchmark(base, trained);
+    let kept = new Map<string, Float64Array>();
+    if (!process.env.MISLABEL_METHODS) {
+      kept = await lastLayerPass(report, base, trained, 'spamLast', ds);
+    }
+    trained.model.dispose();
+    const out = withBaseline(report, baseline);
+    await outOfFoldBeside(out, base, kept);
+    return out;
   } finally {
     tf.dispose([x, tx]);
   }
@@ -391,10 +473,13 @@ async function sklearnCsv(file: string, seed: number): Promise<BenchReport> {
   const trained = await trainMislabelModel(base);
   try {
     const report = await mislabelBenchmark(base, trained);
+    let kept = new Map<string, Float64Array>();
     if (!process.env.MISLABEL_METHODS) {
-      await lastLayerPass(report, base, trained, `${ds.name}Last`, ds);
+      kept = await lastLayerPass(report, base, trained, `${ds.name}Last`, ds);
     }
-    return withBaseline(report, baseline);
+    const out = withBaseline(report, baseline);
+    await outOfFoldBeside(out, base, kept);
+    return out;
   } finally {
     trained.model.dispose();
     x.dispose();

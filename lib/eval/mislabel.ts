@@ -3,6 +3,7 @@
  * report the fraction of flipped examples among the top 5/10/20/30% (m = round(f · n) examples
  * inspected), and the ROC AUC of the score for the flipped class (rank-based, ties averaged).
  */
+import { averageRanks } from '../methods/rankAverage';
 
 export interface MislabelReport {
   /** fraction inspected → fraction of all flipped examples found there */
@@ -26,15 +27,7 @@ function check(scores: ArrayLike<number>, flipped: ArrayLike<boolean>): void {
 export function rocAuc(scores: ArrayLike<number>, flipped: ArrayLike<boolean>): number {
   check(scores, flipped);
   const n = scores.length;
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a] - scores[b]);
-  const rank = new Float64Array(n);
-  for (let s = 0; s < n; ) {
-    let e = s;
-    while (e + 1 < n && scores[order[e + 1]] === scores[order[s]]) e++;
-    const avg = (s + e) / 2 + 1;
-    for (let t = s; t <= e; t++) rank[order[t]] = avg;
-    s = e + 1;
-  }
+  const rank = averageRanks(scores);
   let pos = 0;
   let rankSum = 0;
   for (let i = 0; i < n; i++) {

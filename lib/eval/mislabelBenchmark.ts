@@ -123,7 +123,7 @@ function rowChunk(host: Float32Array, shape: number[], start: number, m: number)
 const CHUNK_ROWS = 4096;
 
 /** featurize over row chunks (see rowChunk), concatenating the per-example outputs. */
-function featurizeChunked(
+export function featurizeChunked(
   model: LayersModel,
   host: Float32Array,
   shape: number[],
