@@ -1,7 +1,8 @@
 import { Context } from '@temporalio/activity';
 import type { AuditInput } from '../lib/audit/auditSpec';
-import { type AuditPlanRef, planAudit } from '../lib/audit/planAudit';
+import { type AuditPlanRef, planAudit, readAuditPlan } from '../lib/audit/planAudit';
 import { type AuditSummary, reportAudit } from '../lib/audit/reportAudit';
+import { type FoldSummary, trainFold } from '../lib/audit/trainFold';
 import { RunContext } from '../lib/pipeline/runContext';
 import type { ObjectStore } from '../lib/store/objectStore';
 import { classify } from './classify';
@@ -17,6 +18,19 @@ export function createAuditActivities(store: ObjectStore) {
     async planAudit(args: { audit: AuditInput; time: string }): Promise<AuditPlanRef> {
       return classify(
         async () => (await planAudit(store, args.audit, args.time, (k) => ctx.model(k))).ref,
+      );
+    },
+
+    /**
+     * One out-of-fold model: trains it (resuming from its latest checkpoint in the store after a
+     * crash), heartbeating the step, and commits its fold's scores.
+     */
+    async auditFold(args: { planKey: string; fold: number }): Promise<FoldSummary> {
+      const actx = Context.current();
+      return classify(async () =>
+        trainFold(store, await readAuditPlan(store, args.planKey), args.fold, {
+          onStep: (step, totalSteps) => actx.heartbeat({ step, totalSteps }),
+        }),
       );
     },
 

@@ -85,6 +85,9 @@ export function confidentLearning(
     const out = execFileSync(py, [join(here, 'py/confident_learning.py'), dir], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],
+      // One thread unless told otherwise, like tda's in-process rankings beside it; on a shared
+      // 2-core machine, OpenMP's two threads waiting on each other made 178 rows take a minute.
+      env: { ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '1' },
     });
     for (const line of out.trim().split('\n')) if (line) input.log?.(line);
     const meta = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as Record<

@@ -16,6 +16,11 @@ export interface AuditWorkflowInput {
   featurizeQueue?: string;
   /** Featurize activities in flight at once. */
   window?: number;
+  /**
+   * How soon a crashed worker's fold training is retried (its heartbeat timeout; default 1
+   * minute); the retry resumes from the fold's latest checkpoint in the store.
+   */
+  foldHeartbeatTimeout?: string;
   /** Featurize tasks per workflow run before continuing as new; default: when Temporal suggests. */
   tasksPerRun?: number;
   /** Set when the workflow continued as new: the plan and the counts so far. */
@@ -23,7 +28,7 @@ export interface AuditWorkflowInput {
 }
 
 export interface AuditProgress {
-  stage: 'plan' | 'featurize' | 'report' | 'done';
+  stage: 'plan' | 'featurize' | 'folds' | 'report' | 'done';
   pending: number;
   featurized: number;
   reused: number;
@@ -41,7 +46,7 @@ const { planAudit, reportAudit } = proxyActivities<Activities>({
 /**
  * One audit of a growing training set (run nightly by a Schedule): plan against the batches
  * present now, featurize only the (shard, checkpoint) pairs with no committed features, then
- * rank by self-influence, compare with the previous audit and commit the report. The audit's
+ * train the out-of-fold models when the audit asks for them, rank, compare with the previous audit and commit the report. The audit's
  * time is the workflow's clock, so a replay or a retried activity names the same report.
  */
 export async function audit(input: AuditWorkflowInput): Promise<AuditSummary> {
@@ -100,6 +105,21 @@ export async function audit(input: AuditWorkflowInput): Promise<AuditSummary> {
         reused: progress.reused,
       },
     });
+  }
+
+  if (plan.folds > 0) {
+    // The out-of-fold models, all folds at once (as many as the workers take); each resumes from
+    // its own checkpoints when retried.
+    progress.stage = 'folds';
+    const { auditFold } = proxyActivities<Activities>({
+      taskQueue: input.featurizeQueue ?? workflowInfo().taskQueue,
+      startToCloseTimeout: '24 hours',
+      heartbeatTimeout: input.foldHeartbeatTimeout ?? '1 minute',
+      retry: { ...retry, initialInterval: '1 second', maximumAttempts: 20 },
+    });
+    await Promise.all(
+      Array.from({ length: plan.folds }, (_, fold) => auditFold({ planKey: plan.planKey, fold })),
+    );
   }
 
   progress.stage = 'report';

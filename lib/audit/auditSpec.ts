@@ -7,6 +7,7 @@ import {
   selfScoreSchema,
 } from '../pipeline/runSpec';
 import { zodIssues } from '../zodIssues';
+import { outOfFoldSchema } from './outOfFoldSpec';
 
 /**
  * What one audit of a growing training set is: the data prefix under which batches arrive (each
@@ -32,6 +33,8 @@ export const auditInputSchema = z
     /** Rows per shard; keep it equal to the attribution runs' to share their features. */
     shardSize: z.number().int().min(1).max(1_000_000).default(10_000),
     batchSize: z.number().int().min(1).max(65536).default(256),
+    /** Rank by out-of-fold scores of fold models trained for the audit (lib/audit/outOfFoldSpec). */
+    outOfFold: outOfFoldSchema.optional(),
   })
   .strict();
 

@@ -1,4 +1,5 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { buildModel } from '../model/architectures';
 import { checkpointPrefix, readCheckpointManifest } from '../model/checkpoints';
 import { isTransient, layerSelectionProblem } from '../pipeline/buildPlan';
 import {
@@ -44,6 +45,8 @@ export interface AuditPlan {
   /** What the report is a function of (auditAddressBody): a stored audit must match it. */
   address: unknown;
   batches: { name: string; prefix: string; rows: number; shards: number; planKey: string }[];
+  /** With spec.outOfFold: where the fold models and their scores live (content-addressed). */
+  outOfFold?: { prefix: string; folds: number };
 }
 
 /** What a workflow carries: the plan's key and the featurize work left, compactly. */
@@ -59,9 +62,14 @@ export interface AuditPlanRef {
   /** Feature files already committed (by earlier audits or attribution runs). */
   reused: number;
   total: number;
+  /** Fold models to train (spec.outOfFold), 0 without the option. */
+  folds: number;
   /** Set when this audit was already committed (a retried workflow). */
   completed?: AuditSummary;
 }
+
+/** Bump when the fold training or scoring code changes what a fold commits. */
+export const OUT_OF_FOLD_CODE_VERSION = 'oof-1';
 
 export async function planAudit(
   store: ObjectStore,
@@ -163,6 +171,33 @@ export async function planAudit(
     plan.rows += b.info.rows;
   }
 
+  if (spec.outOfFold) {
+    const arch = spec.outOfFold.architecture;
+    try {
+      buildModel(arch, {
+        shape,
+        classes: classes.length,
+        vocabSize: batches[0].info.vocabSize,
+      }).dispose();
+    } catch (e) {
+      throw new AuditInputError(
+        `outOfFold.architecture: ${arch.kind} does not fit examples of shape [${shape}]: ${(e as Error).message}`,
+      );
+    }
+    // Everything a fold's scores are computed from: the option, the featurize settings its
+    // self-influence uses, every part of every batch (in order) and the code's version.
+    const address = {
+      version: OUT_OF_FOLD_CODE_VERSION,
+      featureCode: FEATURE_CODE_VERSION,
+      outOfFold: spec.outOfFold,
+      projector: spec.projector,
+      classes,
+      data: batches.map((b) => ({ shape: b.info.shape, parts: b.info.parts.map((p) => p.sha256) })),
+    };
+    const h = sha256(canonical(address)).slice(0, 24);
+    plan.outOfFold = { prefix: `${auditRoot(spec.name)}/folds/${h}`, folds: spec.outOfFold.folds };
+  }
+
   const pending: [number, number, number][] = [];
   let total = 0;
   for (let b = 0; b < batchPlans.length; b++) {
@@ -184,6 +219,7 @@ export async function planAudit(
     pending,
     reused: total - pending.length,
     total,
+    folds: plan.outOfFold?.folds ?? 0,
     completed: done?.meta,
   };
   return { plan, ref };
@@ -208,7 +244,11 @@ export function auditAddressBody(
       name: b.name,
       parts: b.info.parts.map((p) => ({ sha256: p.sha256, rows: p.rows })),
     })),
-    code: [FEATURE_CODE_VERSION, SCORE_CODE_VERSION],
+    code: [
+      FEATURE_CODE_VERSION,
+      SCORE_CODE_VERSION,
+      ...(spec.outOfFold ? [OUT_OF_FOLD_CODE_VERSION] : []),
+    ],
   });
 }
 

@@ -10,7 +10,10 @@ import { renderReport } from '../report/renderReport';
 import { readCommitted, readManifest, Transaction } from '../store/commit';
 import { getJson } from '../store/objectStore';
 import { listAudits, writeAuditIndex } from './auditIndex';
+import { type ClassLine, classSummary } from './classSummary';
 import { type Comparison, compareRankings, type Ranking, rankExamples } from './compareRankings';
+import { outOfFoldRanking } from './outOfFoldRanking';
+import type { OutOfFoldRanking } from './outOfFoldSpec';
 import { readAuditPlan } from './planAudit';
 
 const META_KEY = 'tda.audit';
@@ -35,7 +38,24 @@ export interface AuditSummary {
   checkpoints: string;
   modelHash: string;
   checkpointCount: number;
+  /** What the audit ranked by (the self-score, or an out-of-fold ranking). */
   method: string;
+  /** The audited model's in-sample self-score (the ranking unless outOfFold is set). */
+  selfScore: string;
+  /** Per given class: rows, suspects among the top, accuracy, unreliable detection. */
+  classes: ClassLine[];
+  /** Where the accuracy per class comes from. */
+  classAccuracy: 'out-of-fold (held-out)' | 'audited model, p(given label) > 0.5';
+  outOfFold: {
+    folds: number;
+    rankBy: OutOfFoldRanking;
+    /** The fold models' accuracy on the rows they did not see, overall and per fold. */
+    accuracy: number;
+    foldAccuracy: number[];
+    /** Per fold, the step an attempt resumed from (0: trained in one go). */
+    resumedFrom: number[];
+    prefix: string;
+  } | null;
   rows: number;
   batches: { name: string; rows: number; shards: number; newData: boolean }[];
   /** Feature files (shard × checkpoint) computed by this audit vs found committed. */
@@ -85,9 +105,12 @@ export async function reportAudit(
   }
   // A part's ids and labels come with whichever of its feature files is read first.
   const rowsOf: { ids: Int32Array; labels: Int32Array }[] = [];
+  // The audited model's loss per row (its last checkpoint): how well it fits each given label.
+  const lossOf: Float32Array[] = [];
   const features = async (p: number, c: number): Promise<ExampleFeatures> => {
     const f = await ctx.features(parts[p].plan, 'train', parts[p].shard, c);
     rowsOf[p] ??= { ids: f.ids, labels: f.labels };
+    if (c === cks.length - 1) lossOf[p] ??= f.features.loss;
     return f.features;
   };
   let read = 0;
@@ -115,15 +138,20 @@ export async function reportAudit(
     throw new Error(`audit ${plan.prefix}: features cover ${covered} rows, data ${n}`);
   }
   let row = 0;
+  const fits = new Uint8Array(n);
   perPart.forEach((v, p) => {
     batch.fill(parts[p].batch, row, row + v.length);
     ids.set(rowsOf[p].ids, row);
     labels.set(rowsOf[p].labels, row);
     scores.set(v, row);
+    lossOf[p].forEach((l, j) => {
+      fits[row + j] = l < Math.LN2 ? 1 : 0;
+    });
     row += v.length;
   });
   const names = plan.batches.map((b) => b.name);
-  const ranking = rankExamples(names, batch, ids, scores, labels);
+  const oof = plan.outOfFold ? await outOfFoldRanking(store, plan, scores) : null;
+  const ranking = rankExamples(names, batch, ids, oof ? oof.scores : scores, labels);
 
   const earlier = (await listAudits(store, plan.spec.name)).filter((a) => a.stamp < plan.stamp);
   const prev = earlier[earlier.length - 1];
@@ -154,6 +182,12 @@ export async function reportAudit(
     if (isNew[ranking.batch[r]]) newTop.push(entry(r));
   }
   const topSet = new Set(top.map((t) => `${t.batch}\u0000${t.id}`));
+  const classes = classSummary(
+    plan.classes,
+    labels,
+    top.map((t) => t.label),
+    oof ? oof.classAccuracy : fitShare(plan.classes.length, labels, fits),
+  );
 
   const tx = new Transaction(store, plan.prefix);
   const rankingFile = await tx.put(
@@ -186,7 +220,18 @@ export async function reportAudit(
     checkpoints: plan.spec.checkpoints,
     modelHash: last.hash,
     checkpointCount: plan.checkpoints.length,
-    method: selfScoreName(self),
+    method: oof ? outOfFoldName(oof.rankBy, selfScoreName(self)) : selfScoreName(self),
+    selfScore: selfScoreName(self),
+    classes,
+    classAccuracy: oof ? 'out-of-fold (held-out)' : 'audited model, p(given label) > 0.5',
+    outOfFold: oof && {
+      folds: oof.folds.length,
+      rankBy: oof.rankBy,
+      accuracy: oof.accuracy,
+      foldAccuracy: oof.folds.map((f) => f.accuracy),
+      resumedFrom: oof.folds.map((f) => f.resumedFrom),
+      prefix: (plan.outOfFold as { prefix: string }).prefix,
+    },
     rows: n,
     batches: plan.batches.map((b, i) => ({
       name: b.name,
@@ -229,6 +274,32 @@ export async function reportAudit(
   return committed;
 }
 
+/** Per class, the share of rows whose given label the audited model fits (p > 0.5). */
+function fitShare(k: number, labels: Int32Array, fits: Uint8Array): (number | null)[] {
+  const rows = new Array(k).fill(0);
+  const fit = new Array(k).fill(0);
+  labels.forEach((y, i) => {
+    if (y < 0) return;
+    rows[y]++;
+    fit[y] += fits[i];
+  });
+  return rows.map((m, c) => (m > 0 ? fit[c] / m : null));
+}
+
+/** An out-of-fold ranking in words. */
+export function outOfFoldName(r: OutOfFoldRanking, selfScore: string): string {
+  switch (r) {
+    case 'selfConfidence':
+      return 'out-of-fold self-confidence (1 − p(given label) from the fold model)';
+    case 'selfInfluence':
+      return "out-of-fold influence self-score (the fold model's checkpoints, last layer)";
+    case 'rankAverage':
+      return 'rank average of out-of-fold self-confidence and the fold influence self-score';
+    case 'rankAverageWithSelfScore':
+      return `rank average of out-of-fold self-confidence and ${selfScore}`;
+  }
+}
+
 /** Reads a committed audit ranking back (best first). */
 export function readRanking(bytes: Uint8Array, what = 'audit ranking'): Ranking {
   const table = readTable(bytes, what);
@@ -249,7 +320,21 @@ function renderAuditHtml(s: AuditSummary, classes: string[], scores: Float64Arra
     batches: s.batches.length,
     'new batches': s.newData.batches.join(', ') || 'none',
     'feature files computed / reused': `${s.featurize.featurized} / ${s.featurize.reused}`,
+    'ranked by': s.method,
   };
+  if (s.outOfFold) {
+    extra['fold models, held-out accuracy'] =
+      `${s.outOfFold.accuracy.toFixed(3)} (per fold ${s.outOfFold.foldAccuracy.map((a) => a.toFixed(3)).join(', ')})`;
+  }
+  extra[`suspects per class (top ${s.top.length})`] = s.classes
+    .map((c) => `${c.name} ${c.suspects}`)
+    .join(', ');
+  extra[`accuracy per class (${s.classAccuracy})`] = s.classes
+    .map((c) => `${c.name} ${c.accuracy === null ? '—' : c.accuracy.toFixed(2)}`)
+    .join(', ');
+  const unreliable = s.classes.filter((c) => c.unreliable);
+  extra['detection unreliable (the model has not learned the class)'] =
+    unreliable.map((c) => c.name).join(', ') || 'none';
   if (s.previous && s.comparison) {
     extra['previous audit'] = s.previous.time;
     extra['entered the top'] = s.comparison.entered.length;

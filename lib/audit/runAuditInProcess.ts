@@ -4,6 +4,7 @@ import type { ObjectStore } from '../store/objectStore';
 import { planAudit } from './planAudit';
 import type { AuditSummary } from './reportAudit';
 import { reportAudit } from './reportAudit';
+import { trainFold } from './trainFold';
 
 /**
  * One audit in one process, without Temporal: the reference the `audit` workflow must reproduce,
@@ -15,7 +16,7 @@ export async function runAuditInProcess(
   time: string,
 ): Promise<AuditSummary> {
   const ctx = new RunContext(store);
-  const { ref } = await planAudit(store, input, time, (key) => ctx.model(key));
+  const { plan, ref } = await planAudit(store, input, time, (key) => ctx.model(key));
   if (ref.completed) return ref.completed;
   let featurized = 0;
   let reused = ref.reused;
@@ -29,5 +30,6 @@ export async function runAuditInProcess(
     if (r.cached) reused++;
     else featurized++;
   }
+  for (let fold = 0; fold < ref.folds; fold++) await trainFold(store, plan, fold);
   return reportAudit(ctx, { planKey: ref.planKey, featurized, reused });
 }

@@ -18,7 +18,10 @@ export function buildModel(
   const layers: tfl.layers.Layer[] = [];
   switch (arch.kind) {
     case 'mlp':
-      layers.push(tfl.layers.flatten({ name: 'flatten', inputShape: input.shape }));
+      // Flatten takes inputs of rank ≥ 3 (with the batch); tabular rows are flat already.
+      if (input.shape.length > 1) {
+        layers.push(tfl.layers.flatten({ name: 'flatten', inputShape: input.shape }));
+      }
       for (const [i, units] of arch.hidden.entries()) {
         layers.push(
           tfl.layers.dense({
@@ -26,6 +29,7 @@ export function buildModel(
             units,
             activation: 'relu',
             kernelInitializer: init(i),
+            ...(i === 0 && input.shape.length === 1 ? { inputShape: input.shape } : {}),
           }),
         );
       }

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+
+/**
+ * An audit's out-of-fold option: train `folds` models, each on the rows outside its fold (a
+ * seeded k-fold split of all the audit's rows, batches in order), and score every row only by the
+ * model that never saw it, so no row is ranked by a model that has fitted its (possibly wrong)
+ * label. The fold models are trained from scratch with the architecture and settings here.
+ *
+ * rankBy (what the audit ranks by; every other one is reported beside it):
+ * - selfConfidence: 1 − p(given label) from the row's fold model (confident learning's ranking);
+ * - selfInfluence: the fold model's influence self-score of the row summed over the fold's
+ *   checkpoints, last layer, Σ_c η_c g_cᵀ(F_c+λI)⁻¹g_c, F_c from the fold's held-out rows;
+ * - rankAverage: the mean of those two normalised rankings (lib/methods/rankAverage);
+ * - rankAverageWithSelfScore: the mean of selfConfidence's ranking and the audit's in-sample
+ *   self-score's (the audited model's `selfScore`).
+ */
+export const OUT_OF_FOLD_RANKINGS = [
+  'selfConfidence',
+  'selfInfluence',
+  'rankAverage',
+  'rankAverageWithSelfScore',
+] as const;
+export type OutOfFoldRanking = (typeof OUT_OF_FOLD_RANKINGS)[number];
+
+const architectureSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('mlp'), hidden: z.array(z.number().int().min(1)).max(8) }).strict(),
+  z
+    .object({
+      kind: z.literal('cnn'),
+      filters: z.number().int().min(1),
+      dense: z.number().int().min(1),
+    })
+    .strict(),
+  z.object({ kind: z.literal('text'), embedding: z.number().int().min(1) }).strict(),
+]);
+
+const optimizerSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('sgd') }).strict(),
+  z
+    .object({
+      kind: z.literal('momentum'),
+      momentum: z.number().min(0).lt(1),
+      nesterov: z.boolean().optional(),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('adam'),
+      beta1: z.number().min(0).lt(1).optional(),
+      beta2: z.number().min(0).lt(1).optional(),
+      epsilon: z.number().positive().optional(),
+    })
+    .strict(),
+]);
+
+export const outOfFoldSchema = z
+  .object({
+    folds: z.number().int().min(2).max(20).default(5),
+    /** Seeds the k-fold split and the fold models' initial weights. */
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(0),
+    architecture: architectureSchema,
+    epochs: z.number().int().min(1).max(10_000),
+    /** Epochs between the fold models' checkpoints (each saved to the store; also resume points). */
+    checkpointEvery: z.number().int().min(1).max(10_000).default(1),
+    learningRate: z.number().positive().max(10),
+    batchSize: z.number().int().min(1).max(65536).default(128),
+    optimizer: optimizerSchema.default({ kind: 'momentum', momentum: 0.9 }),
+    /** The fold influence self-score's damping, relative to the mean eigenvalue. */
+    relativeDamping: z.number().positive().max(1e6).default(0.01),
+    rankBy: z.enum(OUT_OF_FOLD_RANKINGS).default('rankAverage'),
+  })
+  .strict();
+
+export type OutOfFoldSpec = z.output<typeof outOfFoldSchema>;
