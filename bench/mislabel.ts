@@ -114,12 +114,17 @@ async function outOfFoldBeside(
   const seconds = oof.trainSeconds + oof.scoreSeconds;
   const rankings: Record<string, Float64Array> = {
     'oof:selfConfidence': oof.selfConfidence,
+    'oof:selfConfidenceCheckpoints': oof.selfConfidenceCheckpoints,
     'oof:selfInfluence': oof.selfInfluence,
     'oof:rankAverage': oof.rankAverage,
   };
   const best = inSample.get(IN_SAMPLE_BEST);
   if (best) {
     rankings['mix:oofConfidence+influenceCkpt'] = rankAverage([oof.selfConfidence, best]);
+    rankings['mix:oofConfidenceCkpts+influenceCkpt'] = rankAverage([
+      oof.selfConfidenceCheckpoints,
+      best,
+    ]);
     rankings['mix:oofAll+influenceCkpt'] = rankAverage([
       oof.selfConfidence,
       oof.selfInfluence,

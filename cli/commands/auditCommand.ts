@@ -42,6 +42,20 @@ function printSummary(s: AuditSummary): void {
       `  since ${s.previous?.time}: ${c.entered.length} entered the top ${s.top.length}, ${c.left.length} left; mean |Δscore| ${c.drift.meanAbsDelta.toPrecision(3)} over ${c.drift.compared}`,
     );
   }
+  console.log(`  ranked by ${s.method}`);
+  if (s.outOfFold) {
+    console.log(
+      `  fold models (${s.outOfFold.folds}): held-out accuracy ${s.outOfFold.accuracy.toFixed(3)} (per fold ${s.outOfFold.foldAccuracy.map((a) => a.toFixed(3)).join(', ')})`,
+    );
+  }
+  console.log(
+    `  suspects per class in the top ${s.top.length}: ${s.classes.map((c) => `${c.name} ${c.suspects}`).join(', ')}`,
+  );
+  for (const c of s.classes.filter((x) => x.unreliable)) {
+    console.log(
+      `  detection unreliable in class ${c.name}: accuracy ${c.accuracy?.toFixed(2)} (${s.classAccuracy}); the model has not learned it`,
+    );
+  }
   for (const t of s.top.slice(0, 10)) {
     console.log(
       `  #${t.rank + 1} batch ${t.batch} id ${t.id} label ${t.label} score ${t.score.toPrecision(4)}${t.newData ? ' (new)' : ''}`,

@@ -4,6 +4,8 @@
  * checkpoints), then score each held-out row by its fold model only, so no row is ranked by a
  * model that has fitted its (possibly flipped) label:
  * - selfConfidence: 1 − p(given label) at the fold model's final weights (cleanlab's ranking);
+ * - selfConfidenceCheckpoints: the same averaged over the fold model's checkpoints (less swayed
+ *   by a fold model that has started to fit its own flipped labels);
  * - selfInfluence: the influence self-score summed over the fold model's checkpoints on the
  *   last layer, Σ_c η_c g_cᵀ(F_c+λI)⁻¹g_c, the curvature F_c from the fold's held-out rows;
  * - rankAverage: the mean of the two normalised rankings (lib/methods/rankAverage).
@@ -21,6 +23,7 @@ import {
 
 export interface OutOfFoldScores {
   selfConfidence: Float64Array;
+  selfConfidenceCheckpoints: Float64Array;
   selfInfluence: Float64Array;
   rankAverage: Float64Array;
   /** Per fold: accuracy of its model on its held-out rows' given labels. */
@@ -49,6 +52,7 @@ export async function outOfFoldScores(
   const per = shape.slice(1).reduce((a, b) => a * b, 1);
   const host = input.x.dataSync() as Float32Array;
   const selfConfidence = new Float64Array(n);
+  const selfConfidenceCheckpoints = new Float64Array(n);
   const selfInfluence = new Float64Array(n);
   const heldoutAccuracy: number[] = [];
   let trainSeconds = 0;
@@ -95,6 +99,9 @@ export async function outOfFoldScores(
         // 1 − e^{−loss} without rounding small losses to 0 (ties would blur the ranking).
         selfConfidence[i] = -Math.expm1(-last.loss[j]);
         selfInfluence[i] = infl[j];
+        let sum = 0;
+        for (const f of feats) sum -= Math.expm1(-f.loss[j]);
+        selfConfidenceCheckpoints[i] = sum / feats.length;
       });
       scoreSeconds += (performance.now() - t0) / 1000;
       trained.model.dispose();
@@ -107,6 +114,7 @@ export async function outOfFoldScores(
   }
   return {
     selfConfidence,
+    selfConfidenceCheckpoints,
     selfInfluence,
     rankAverage: rankAverage([selfConfidence, selfInfluence]),
     heldoutAccuracy,
