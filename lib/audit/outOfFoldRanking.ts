@@ -30,6 +30,7 @@ export async function outOfFoldRanking(
   if (!oof) throw new Error(`audit ${plan.prefix} has no out-of-fold option`);
   const n = plan.rows;
   const confidence = new Float64Array(n);
+  const confidenceCkpts = new Float64Array(n);
   const influence = new Float64Array(n);
   const seen = new Uint8Array(n);
   const folds: FoldSummary[] = [];
@@ -45,6 +46,7 @@ export async function outOfFoldRanking(
       }
       seen[r] = 1;
       confidence[r] = scores.selfConfidence[j];
+      confidenceCkpts[r] = scores.selfConfidenceCheckpoints[j];
       influence[r] = scores.selfInfluence[j];
     });
     summary.perClass.rows.forEach((m, c) => {
@@ -56,9 +58,10 @@ export async function outOfFoldRanking(
   if (missing >= 0) throw new Error(`audit ${plan.prefix}: no fold scored row ${missing}`);
   const rankings: Record<OutOfFoldRanking, Float64Array> = {
     selfConfidence: confidence,
+    selfConfidenceCheckpoints: confidenceCkpts,
     selfInfluence: influence,
     rankAverage: rankAverage([confidence, influence]),
-    rankAverageWithSelfScore: rankAverage([confidence, selfScore]),
+    rankAverageWithSelfScore: rankAverage([confidenceCkpts, selfScore]),
   };
   const total = rows.reduce((a, b) => a + b, 0);
   return {

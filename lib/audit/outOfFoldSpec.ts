@@ -8,14 +8,19 @@ import { z } from 'zod';
  *
  * rankBy (what the audit ranks by; every other one is reported beside it):
  * - selfConfidence: 1 − p(given label) from the row's fold model (confident learning's ranking);
+ * - selfConfidenceCheckpoints: the same averaged over the fold model's checkpoints, less swayed
+ *   by a fold model that has begun to fit its own rows' flipped labels;
  * - selfInfluence: the fold model's influence self-score of the row summed over the fold's
  *   checkpoints, last layer, Σ_c η_c g_cᵀ(F_c+λI)⁻¹g_c, F_c from the fold's held-out rows;
  * - rankAverage: the mean of those two normalised rankings (lib/methods/rankAverage);
- * - rankAverageWithSelfScore: the mean of selfConfidence's ranking and the audit's in-sample
- *   self-score's (the audited model's `selfScore`).
+ * - rankAverageWithSelfScore: the mean of selfConfidenceCheckpoints' ranking and the audit's
+ *   in-sample self-score's (the audited model's `selfScore`). The default: with the influence
+ *   self-score over checkpoints on the last layer it found the most flipped labels in
+ *   bench:mislabel (BENCHMARKS.md, "Against confident learning").
  */
 export const OUT_OF_FOLD_RANKINGS = [
   'selfConfidence',
+  'selfConfidenceCheckpoints',
   'selfInfluence',
   'rankAverage',
   'rankAverageWithSelfScore',
@@ -72,7 +77,7 @@ export const outOfFoldSchema = z
     optimizer: optimizerSchema.default({ kind: 'momentum', momentum: 0.9 }),
     /** The fold influence self-score's damping, relative to the mean eigenvalue. */
     relativeDamping: z.number().positive().max(1e6).default(0.01),
-    rankBy: z.enum(OUT_OF_FOLD_RANKINGS).default('rankAverage'),
+    rankBy: z.enum(OUT_OF_FOLD_RANKINGS).default('rankAverageWithSelfScore'),
   })
   .strict();
 

@@ -291,12 +291,14 @@ export function outOfFoldName(r: OutOfFoldRanking, selfScore: string): string {
   switch (r) {
     case 'selfConfidence':
       return 'out-of-fold self-confidence (1 − p(given label) from the fold model)';
+    case 'selfConfidenceCheckpoints':
+      return "out-of-fold self-confidence averaged over the fold model's checkpoints";
     case 'selfInfluence':
       return "out-of-fold influence self-score (the fold model's checkpoints, last layer)";
     case 'rankAverage':
       return 'rank average of out-of-fold self-confidence and the fold influence self-score';
     case 'rankAverageWithSelfScore':
-      return `rank average of out-of-fold self-confidence and ${selfScore}`;
+      return `rank average of out-of-fold self-confidence (over the fold checkpoints) and ${selfScore}`;
   }
 }
 

@@ -51,6 +51,8 @@ export interface FoldSummary {
 export interface FoldScores {
   row: Int32Array;
   selfConfidence: Float64Array;
+  /** 1 − p(given label) averaged over the fold model's checkpoints. */
+  selfConfidenceCheckpoints: Float64Array;
   selfInfluence: Float64Array;
   predicted: Int32Array;
 }
@@ -166,6 +168,7 @@ export async function trainFold(
       writeColumns(held.rows, {
         row: { values: scores.row },
         self_confidence: { values: scores.selfConfidence },
+        self_confidence_checkpoints: { values: scores.selfConfidenceCheckpoints },
         self_influence: { values: scores.selfInfluence },
         predicted: { values: scores.predicted },
       }),
@@ -205,6 +208,11 @@ async function scoreFold(
   const last = feats[feats.length - 1];
   // 1 − e^{−loss} = 1 − p(given label), without rounding small losses to 0.
   const selfConfidence = Float64Array.from(last.loss, (l) => -Math.expm1(-l));
+  const selfConfidenceCheckpoints = new Float64Array(held.rows);
+  for (const f of feats) {
+    for (let j = 0; j < held.rows; j++) selfConfidenceCheckpoints[j] -= Math.expm1(-f.loss[j]);
+  }
+  for (let j = 0; j < held.rows; j++) selfConfidenceCheckpoints[j] /= feats.length;
   // The model holds the last checkpoint's weights.
   const hx = inputTensor(model, held, 0, held.rows);
   const predicted = tf.tidy(() => tf.argMax(forwardLogits(planChain(model), hx), 1)).dataSync();
@@ -212,6 +220,7 @@ async function scoreFold(
   return {
     row: new Int32Array(0),
     selfConfidence,
+    selfConfidenceCheckpoints,
     selfInfluence,
     predicted: Int32Array.from(predicted),
   };
@@ -233,6 +242,12 @@ export async function readFoldScores(
     scores: {
       row: readColumn<Int32Array>(table, 'row', 'int32', what).values,
       selfConfidence: readColumn<Float64Array>(table, 'self_confidence', 'float64', what).values,
+      selfConfidenceCheckpoints: readColumn<Float64Array>(
+        table,
+        'self_confidence_checkpoints',
+        'float64',
+        what,
+      ).values,
       selfInfluence: readColumn<Float64Array>(table, 'self_influence', 'float64', what).values,
       predicted: readColumn<Int32Array>(table, 'predicted', 'int32', what).values,
     },
