@@ -81,6 +81,7 @@ export async function runAuditCommand(config: Config, args: string[]): Promise<v
           shardSize: num('shard-size'),
           projector: opt.has('projector') ? JSON.parse(need(opt, 'projector')) : undefined,
           selfScore: opt.has('self-score') ? JSON.parse(need(opt, 'self-score')) : undefined,
+          outOfFold: opt.has('out-of-fold') ? JSON.parse(need(opt, 'out-of-fold')) : undefined,
         };
         const id = await createAuditSchedule(client, {
           audit,

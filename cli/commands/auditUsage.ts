@@ -2,6 +2,7 @@
 export const AUDIT_USAGE = `  audit schedule --name N --data PREFIX --checkpoints KEY --cron "0 2 * * *"
                  [--top-k K] [--shard-size S] [--projector JSON] [--queue Q] [--paused]
                  [--self-score '{"kind":"influence","layers":"last"}']
+                 [--out-of-fold '{"architecture":{"kind":"mlp","hidden":[256,128]},"epochs":10,"learningRate":0.05}']
                            nightly self-influence audits of the batches under PREFIX
   audit list               audit schedules: cron, paused, next and recent runs
   audit pause|unpause NAME
