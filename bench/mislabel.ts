@@ -5,6 +5,8 @@
  * scikit-learn's classification CSVs (MLP). Beside them, on the same rows, noisy labels and k-fold
  * split, the confident-learning baseline people use (cleanlab with scikit-learn classifiers:
  * bench/confidentLearning.ts). Last lines: one JSON object per dataset, Fashion-MNIST last.
+ * One file over 300 lines because it is the benchmark's whole configuration: each data set's
+ * model and training settings, the passes run over it and their environment knobs, side by side.
  *
  * Sizes (environment): MISLABEL_FMNIST_N (default 60000), MISLABEL_SPAM_N (default all),
  * MISLABEL_EPOCHS_FMNIST, MISLABEL_EPOCHS_SPAM, MISLABEL_SKIP_SPAM=1, MISLABEL_SKIP_FMNIST=1,

@@ -1,3 +1,8 @@
+/**
+ * The audit's report stage. Over 300 lines because the summary's type, the ranking it is built
+ * from (in-sample or out-of-fold), the per-class lines and the HTML page are one unit: each
+ * field of the summary is computed and rendered here.
+ */
 import { metadataOf, readColumn, readTable, writeColumns } from '../arrow/columns';
 import type { CheckpointInfo, ExampleFeatures } from '../features';
 import { selectLayers } from '../methods/selectLayers';
