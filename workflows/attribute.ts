@@ -1,6 +1,5 @@
 import type { Duration } from '@temporalio/common';
 import {
-  condition,
   defineQuery,
   defineSignal,
   executeChild,
@@ -12,6 +11,7 @@ import type { Activities } from '../activities';
 import type { RunSpecInput } from '../lib/pipeline/runSpec';
 import type { PlanRef, Progress, RunSummary } from '../lib/pipeline/types';
 import { attributeShards } from './attributeShards';
+import { boundedForEach } from './boundedForEach';
 
 export interface AttributeInput {
   spec: RunSpecInput;
@@ -25,6 +25,8 @@ export interface AttributeInput {
 }
 
 export const DEFAULT_HEARTBEAT_TIMEOUT: Duration = '2 minutes';
+/** Child workflows (shard ranges) in flight at once. */
+const MAX_CHILDREN = 8;
 
 export const progressQuery = defineQuery<Progress>('progress');
 /** Sent by child workflows as each shard finishes: its row count. */
@@ -90,33 +92,24 @@ export async function attribute(input: AttributeInput): Promise<RunSummary> {
   for (let s = 0; s < plan.trainShards; s += spec.shardsPerChild) {
     ranges.push([s, Math.min(plan.trainShards, s + spec.shardsPerChild)]);
   }
-  // A bounded number of children at once keeps pending work (and this history) small.
-  const maxChildren = 8;
-  let inFlight = 0;
-  const children: Promise<void>[] = [];
-  for (const [start, end] of ranges) {
-    await condition(() => inFlight < maxChildren);
-    inFlight++;
-    children.push(
-      executeChild(attributeShards, {
-        workflowId: `${workflowInfo().workflowId}-shards-${start}`,
-        args: [
-          {
-            planKey: plan.planKey,
-            start,
-            end,
-            window: spec.window,
-            featurizeQueue: queue,
-            checkpoints: plan.checkpoints,
-            heartbeatTimeout,
-          },
-        ],
-      }).then(() => {
-        inFlight--;
-      }),
-    );
-  }
-  await Promise.all(children);
+  // A bounded number of children at once keeps pending work (and this history) small; the first
+  // child to fail fails the run at once with its error.
+  await boundedForEach(0, ranges.length, MAX_CHILDREN, (r) =>
+    executeChild(attributeShards, {
+      workflowId: `${workflowInfo().workflowId}-shards-${ranges[r][0]}`,
+      args: [
+        {
+          planKey: plan.planKey,
+          start: ranges[r][0],
+          end: ranges[r][1],
+          window: spec.window,
+          featurizeQueue: queue,
+          checkpoints: plan.checkpoints,
+          heartbeatTimeout,
+        },
+      ],
+    }),
+  );
   // Signals can trail the children's completion; the counts are only for display.
   progress.shardsDone = plan.trainShards;
   progress.examplesDone = plan.trainRows;

@@ -7,6 +7,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { shardDoneSignal as ShardDoneSignal } from './attribute';
+import { boundedForEach } from './boundedForEach';
 
 export interface AttributeShardsInput {
   planKey: string;
@@ -41,8 +42,6 @@ export async function attributeShards(input: AttributeShardsInput): Promise<void
   const parent = workflowInfo().parent;
   const shardDone = 'shardDone' as unknown as typeof ShardDoneSignal;
 
-  let next = input.start;
-  const running = new Set<Promise<void>>();
   const runShard = async (shard: number): Promise<void> => {
     const feats = [];
     for (let c = 0; c < checkpoints; c++) {
@@ -53,18 +52,12 @@ export async function attributeShards(input: AttributeShardsInput): Promise<void
     if (parent) await getExternalWorkflowHandle(parent.workflowId).signal(shardDone, scored.rows);
   };
 
-  while (next < input.end) {
-    while (running.size < input.window && next < input.end) {
-      const p: Promise<void> = runShard(next++).finally(() => running.delete(p));
-      running.add(p);
-    }
-    await Promise.race(running);
-    if (workflowInfo().continueAsNewSuggested) {
-      await Promise.all(running);
-      if (next < input.end) {
-        await continueAsNew<typeof attributeShards>({ ...input, start: next });
-      }
-    }
-  }
-  await Promise.all(running);
+  const next = await boundedForEach(
+    input.start,
+    input.end,
+    input.window,
+    runShard,
+    () => workflowInfo().continueAsNewSuggested,
+  );
+  if (next < input.end) await continueAsNew<typeof attributeShards>({ ...input, start: next });
 }

@@ -9,6 +9,7 @@ import type { Activities } from '../activities';
 import type { AuditInput } from '../lib/audit/auditSpec';
 import type { AuditPlanRef } from '../lib/audit/planAudit';
 import type { AuditSummary } from '../lib/audit/reportAudit';
+import { boundedForEach } from './boundedForEach';
 
 export interface AuditWorkflowInput {
   audit: AuditInput;
@@ -71,13 +72,13 @@ export async function audit(input: AuditWorkflowInput): Promise<AuditSummary> {
     heartbeatTimeout: '2 minutes',
     retry: { ...retry, maximumAttempts: 20 },
   });
-  const window = Math.max(1, input.window ?? 8);
-  let next = 0;
-  let stop = false;
   let done = 0;
-  const worker = async (): Promise<void> => {
-    while (!stop && next < plan.pending.length) {
-      const [b, shard, checkpoint] = plan.pending[next++];
+  const next = await boundedForEach(
+    0,
+    plan.pending.length,
+    Math.max(1, input.window ?? 8),
+    async (i) => {
+      const [b, shard, checkpoint] = plan.pending[i];
       const r = await featurizeShard({
         planKey: plan.batchPlans[b],
         set: 'train',
@@ -88,14 +89,11 @@ export async function audit(input: AuditWorkflowInput): Promise<AuditSummary> {
       // Another run may have committed it meanwhile: then it was reused, not computed.
       if (r.cached) progress.reused++;
       else progress.featurized++;
-      // A first audit of a large set has many tasks: keep the history bounded.
       done++;
-      if (workflowInfo().continueAsNewSuggested || done >= (input.tasksPerRun ?? Infinity)) {
-        stop = true;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(window, plan.pending.length) }, worker));
+    },
+    // A first audit of a large set has many tasks: keep the history bounded.
+    () => workflowInfo().continueAsNewSuggested || done >= (input.tasksPerRun ?? Infinity),
+  );
   if (next < plan.pending.length) {
     await continueAsNew<typeof audit>({
       ...input,

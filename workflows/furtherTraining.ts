@@ -1,6 +1,5 @@
 import {
   type ActivityOptions,
-  condition,
   continueAsNew,
   defineQuery,
   defineSignal,
@@ -18,6 +17,7 @@ import type {
 } from '../activities/furtherTraining';
 import type { GoldJobInput } from '../lib/gold/goldJobSpec';
 import { countRuns, runAt } from '../lib/gold/runPlan';
+import { boundedForEach } from './boundedForEach';
 
 /** The further-training gold standard as a job: every (seed, example) run, then the average. */
 export type FurtherTrainingInput = GoldJobInput;
@@ -123,54 +123,31 @@ export async function furtherTraining(input: FurtherTrainingInput): Promise<Gold
     ...(input.taskQueue ? { taskQueue: input.taskQueue } : {}),
   };
   const { workflowId } = workflowInfo();
-  let inFlight = 0;
-  let failure: unknown;
-  const children: Promise<void>[] = [];
-  let next = input.resume?.nextRun ?? 0;
-  while (next < total) {
-    await condition(() => inFlight < maxChildren || failure !== undefined);
-    if (failure !== undefined) break;
-    if (workflowInfo().continueAsNewSuggested) {
-      // Let the children in flight finish (their runs count by signal), then start afresh.
-      await Promise.all(children);
-      if (failure !== undefined) throw failure;
-      return continueAsNew<typeof furtherTraining>({
-        ...input,
-        resume: { nextRun: next, runsDone: progress.runsDone, trainRows },
-      });
-    }
-    const start = next;
-    const end = Math.min(total, start + perChild);
-    next = end;
-    inFlight++;
-    children.push(
-      executeChild(furtherTrainingRuns, {
+  const window = Math.max(1, input.window ?? 8);
+  const first = input.resume?.nextRun ?? 0;
+  // A child is a range of runs: [first + k·perChild, first + (k+1)·perChild) ∩ [0, total).
+  const children = Math.ceil((total - first) / perChild);
+  const range = (k: number) => [first + k * perChild, Math.min(total, first + (k + 1) * perChild)];
+  const stopped = await boundedForEach(
+    0,
+    children,
+    maxChildren,
+    (k) => {
+      const [start, end] = range(k);
+      return executeChild(furtherTrainingRuns, {
         workflowId: `${workflowId}/runs-${start}-${end}`,
-        args: [
-          {
-            job,
-            plan,
-            trainRows,
-            start,
-            end,
-            window: Math.max(1, input.window ?? 8),
-            activity,
-            reportTo: workflowId,
-          },
-        ],
-      }).then(
-        () => {
-          inFlight--;
-        },
-        (e) => {
-          inFlight--;
-          failure ??= e;
-        },
-      ),
-    );
+        args: [{ job, plan, trainRows, start, end, window, activity, reportTo: workflowId }],
+      });
+    },
+    // The children in flight finish (their runs count by signal), then this starts afresh.
+    () => workflowInfo().continueAsNewSuggested,
+  );
+  if (stopped < children) {
+    return continueAsNew<typeof furtherTraining>({
+      ...input,
+      resume: { nextRun: range(stopped)[0], runsDone: progress.runsDone, trainRows },
+    });
   }
-  await Promise.all(children);
-  if (failure !== undefined) throw failure;
   // Signals can trail a child's completion; the count is only for display.
   progress.runsDone = total;
 
@@ -203,35 +180,20 @@ export async function furtherTrainingRuns(input: FurtherTrainingRunsInput): Prom
       await parent.signal(runsDoneSignal, n);
     }
   };
-  let inFlight = 0;
-  let failure: unknown;
-  const runs: Promise<void>[] = [];
-  let r = input.start;
-  for (; r < input.end; r++) {
-    await condition(() => inFlight < input.window || failure !== undefined);
-    if (failure !== undefined) break;
-    if (workflowInfo().continueAsNewSuggested) break;
-    const key = runAt(examples, plan.seeds, plan.mode, r);
-    inFlight++;
-    runs.push(
-      furtherTrainingRun({ job, plan, run: key }).then(
-        async () => {
-          inFlight--;
-          unreported++;
-          await report(false);
-        },
-        (e) => {
-          inFlight--;
-          failure ??= e;
-        },
-      ),
-    );
-  }
-  await Promise.all(runs);
-  if (failure !== undefined) throw failure;
+  const next = await boundedForEach(
+    input.start,
+    input.end,
+    input.window,
+    async (r) => {
+      await furtherTrainingRun({ job, plan, run: runAt(examples, plan.seeds, plan.mode, r) });
+      unreported++;
+      await report(false);
+    },
+    () => workflowInfo().continueAsNewSuggested,
+  );
   await report(true);
-  if (r < input.end) {
-    return continueAsNew<typeof furtherTrainingRuns>({ ...input, start: r });
+  if (next < input.end) {
+    return continueAsNew<typeof furtherTrainingRuns>({ ...input, start: next });
   }
   return input.end - input.start;
 }
