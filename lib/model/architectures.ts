@@ -73,7 +73,13 @@ export function buildModel(
       break;
   }
   layers.push(
-    tfl.layers.dense({ name: 'logits', units: input.classes, kernelInitializer: init(99) }),
+    tfl.layers.dense({
+      name: 'logits',
+      units: input.classes,
+      kernelInitializer: init(99),
+      // An MLP without hidden layers on tabular rows: logistic regression.
+      ...(layers.length === 0 ? { inputShape: input.shape } : {}),
+    }),
   );
   return tfl.sequential({ name: arch.kind, layers });
 }
