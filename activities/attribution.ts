@@ -40,22 +40,27 @@ export function createAttributionActivities(store: ObjectStore, opts: Attributio
 
     async featurizeShard(task: ShardTask) {
       const actx = Context.current();
-      return classify(() =>
-        featurizeShard(ctx, task, {
-          resume: actx.info.heartbeatDetails as ChunkState | undefined,
-          chunkRows: opts.chunkRows,
-          onChunk: (state) => actx.heartbeat(state),
-          cancelled: () =>
-            actx.cancellationSignal.aborted
-              ? (actx.cancellationSignal.reason ?? 'cancelled')
-              : undefined,
-        }),
+      return classify(
+        () =>
+          featurizeShard(ctx, task, {
+            resume: actx.info.heartbeatDetails as ChunkState | undefined,
+            chunkRows: opts.chunkRows,
+            onChunk: (state) => actx.heartbeat(state),
+            cancelled: () =>
+              actx.cancellationSignal.aborted
+                ? (actx.cancellationSignal.reason ?? 'cancelled')
+                : undefined,
+          }),
+        `${task.set} shard ${task.shard}, checkpoint ${task.checkpoint}`,
       );
     },
 
     async scoreShard(args: { planKey: string; shard: number }) {
       const actx = Context.current();
-      return classify(() => scoreShard(ctx, args.planKey, args.shard, () => actx.heartbeat()));
+      return classify(
+        () => scoreShard(ctx, args.planKey, args.shard, () => actx.heartbeat()),
+        `train shard ${args.shard}`,
+      );
     },
 
     async reduceRun(planKey: string) {

@@ -6,7 +6,7 @@ import { isTransient } from '../lib/pipeline/buildPlan';
  * Runs an activity's work; a failure that is not transient (network, server) is bad input, which
  * no retry can fix: it fails the workflow at once, non-retryably, with the library's message.
  */
-export async function classify<T>(fn: () => Promise<T>): Promise<T> {
+export async function classify<T>(fn: () => Promise<T>, where?: string): Promise<T> {
   try {
     return await fn();
   } catch (e) {
@@ -14,7 +14,8 @@ export async function classify<T>(fn: () => Promise<T>): Promise<T> {
     if (Context.current().cancellationSignal.aborted) throw e;
     const err = e as Error;
     throw ApplicationFailure.nonRetryable(
-      err.message,
+      // The shard's task, so a fan-out's failure names the shard it came from.
+      where ? `${where}: ${err.message}` : err.message,
       err.name === 'SpecError' ? 'SpecError' : 'InputError',
     );
   }

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { ApplicationFailure, heartbeat } from '@temporalio/activity';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { type Dataset, readDataset } from '../lib/data/dataset';
+import type { Dataset } from '../lib/data/dataset';
+import { readDatasetRef } from '../lib/data/datasetRef';
 import {
   type FurtherTrainingSpec,
   furtherTrainingRun,
@@ -30,7 +31,7 @@ import { loadTrainState, saveTrainState, type TrainState } from '../lib/train/tr
 export interface GoldJob extends GoldJobSettings {
   /** A TF.js LayersModel (model.json + weights.bin) saved with lib/model/storeIO. */
   modelPrefix: string;
-  /** Datasets in the project's Arrow format (lib/data/dataset.ts). */
+  /** Data sets: a partitioned data set prefix (tda import) or one Arrow file (lib/data/datasetRef). */
   trainKey: string;
   queryKey: string;
   /** Runs go under <outputPrefix>/runs/<runId>, the gold standard under <outputPrefix>/gold. */
@@ -154,22 +155,19 @@ async function loadInputs(store: ObjectStore, job: GoldJob, plan: GoldPlan): Pro
     loadModel(store, job.modelPrefix),
   );
   try {
-    const read = (key: string, what: string) =>
-      asInputError(what, async () => {
-        const bytes = await store.get(key);
-        return { ds: readDataset(bytes, what), hash: sha256(bytes) };
-      });
+    const read = (ref: string, what: string) =>
+      asInputError(what, () => readDatasetRef(store, ref, what));
     const train = await read(job.trainKey, `training data "${job.trainKey}"`);
     const queries = await read(job.queryKey, `query data "${job.queryKey}"`);
     await asInputError('invalid further-training input', () =>
-      checkGoldInputs(model, train.ds, queries.ds, job, plan),
+      checkGoldInputs(model, train.dataset, queries.dataset, job, plan),
     );
     const address = goldAddress(job, plan, {
       model: await modelHash(model),
       train: train.hash,
       query: queries.hash,
     });
-    return { model, train: train.ds, queries: queries.ds, address };
+    return { model, train: train.dataset, queries: queries.dataset, address };
   } catch (e) {
     model.dispose();
     throw e;

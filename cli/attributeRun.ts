@@ -5,13 +5,9 @@ import type { RunSpecInput } from '../lib/pipeline/runSpec';
 import type { RunSummary } from '../lib/pipeline/types';
 import { attribute, progressQuery } from '../workflows';
 import { createProgressPrinter } from './progress';
+import { workflowResult, workflowUrl } from './workflowFailure';
 
-/** The Temporal web UI's page for a workflow on the local dev server. */
-export function workflowUrl(config: Config, workflowId: string): string {
-  const uiPort = process.env.TDA_TEMPORAL_UI_PORT ?? '8233';
-  const host = config.temporal.address.split(':')[0];
-  return `http://${host}:${uiPort}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(workflowId)}`;
-}
+export { workflowUrl };
 
 /** Starts the attribute workflow and shows its progress until it finishes. */
 export async function runAttribution(
@@ -42,7 +38,7 @@ export async function runAttribution(
     }
   })();
   try {
-    const summary = await handle.result();
+    const summary = await workflowResult<RunSummary>(handle, config);
     return { summary, workflowId, seconds: (performance.now() - t0) / 1000 };
   } finally {
     finished = true;

@@ -109,9 +109,13 @@ export async function startWorkerProcesses(
   n: number,
   opts: WorkerProcessOptions = {},
 ): Promise<{ pids: number[]; stop(): Promise<void> }> {
+  // The job's command prints a failure's root cause in one line (cli/workflowFailure.ts); its
+  // workers' warnings (each failed attempt with its stack) stay out of the command's output
+  // unless TDA_LOG_LEVEL asks for them.
+  const env = opts.env ?? { ...process.env, TDA_LOG_LEVEL: process.env.TDA_LOG_LEVEL ?? 'ERROR' };
   const workers = [
-    ...Array.from({ length: n }, () => spawnWorkerProcess({ ...opts, role: 'activities' })),
-    spawnWorkerProcess({ ...opts, role: 'workflows' }),
+    ...Array.from({ length: n }, () => spawnWorkerProcess({ ...opts, env, role: 'activities' })),
+    spawnWorkerProcess({ ...opts, env, role: 'workflows' }),
   ];
   try {
     await Promise.all(workers.map((w) => w.ready));

@@ -10,6 +10,7 @@ import {
   unpauseAuditSchedule,
 } from '../../workers/auditSchedules';
 import { connectClient } from '../../workers/connection';
+import { workflowResult } from '../workflowFailure';
 import { AUDIT_USAGE } from './auditUsage';
 
 function flags(args: string[]): { pos: string[]; opt: Map<string, string | true> } {
@@ -122,9 +123,10 @@ export async function runAuditCommand(config: Config, args: string[]): Promise<v
           return;
         }
         console.log(`started ${started.workflowId}`);
-        const summary: AuditSummary = await client.workflow
-          .getHandle(started.workflowId, started.runId)
-          .result();
+        const summary = await workflowResult<AuditSummary>(
+          client.workflow.getHandle(started.workflowId, started.runId),
+          config,
+        );
         printSummary(summary);
         return;
       }

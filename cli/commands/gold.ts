@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
+import type { GoldSummary } from '../../activities/furtherTraining';
 import { loadConfig } from '../../lib/config';
 import { connectClient } from '../../workers/connection';
 import { startWorkerProcesses } from '../../workers/spawnWorkers';
 import { evaluate, furtherTraining, goldProgressQuery } from '../../workflows';
-import type { EvaluateInput } from '../../workflows/evaluate';
+import type { EvaluateInput, EvaluateSummary } from '../../workflows/evaluate';
 import type { FurtherTrainingInput } from '../../workflows/furtherTraining';
 import { workflowUrl } from '../attributeRun';
 import { type Command, numberOption, requireString, UsageError } from '../command';
+import { workflowResult } from '../workflowFailure';
 
 async function readJob<T>(file: string): Promise<T> {
   const text = await readFile(file, 'utf8');
@@ -28,7 +30,8 @@ workflow: for each seed a baseline run from the final model and one run per sele
 example with it removed (or upweighted by ε), same minibatch order and dropout masks; records
 the test function on every query at each step count T; averages over seeds with standard errors.
 Each run checkpoints to the store, heartbeats and resumes after a crash. The job file (YAML or
-JSON) holds: modelPrefix, trainKey, queryKey, outputPrefix, training {learningRate, batchSize,
+JSON) holds: modelPrefix, trainKey, queryKey (data set prefixes as tda import writes them,
+or single Arrow files), outputPrefix, training {learningRate, batchSize,
 optimizer?}, steps [T...], seeds [...], examples? [...], mode? {kind: remove | upweight,
 epsilon}, checkpointEvery?, testFunction?.
   --workers N              also start N local compute worker processes (default 0)`;
@@ -61,7 +64,9 @@ export const gold: Command = {
           // Not started yet.
         }
       }, 5000);
-      const summary = await handle.result().finally(() => clearInterval(timer));
+      const summary = await workflowResult<GoldSummary>(handle, config).finally(() =>
+        clearInterval(timer),
+      );
       console.log(JSON.stringify(summary, null, 1));
     } finally {
       await client.connection.close();
@@ -88,11 +93,13 @@ export const evalCommand: Command = {
     const config = loadConfig();
     const client = await connectClient(config);
     try {
-      const summary = await client.workflow.execute(evaluate, {
+      const workflowId = `eval-${randomUUID().slice(0, 8)}`;
+      const handle = await client.workflow.start(evaluate, {
         taskQueue: config.taskQueues.cpu,
-        workflowId: `eval-${randomUUID().slice(0, 8)}`,
+        workflowId,
         args: [job],
       });
+      const summary = await workflowResult<EvaluateSummary>(handle, config);
       for (const r of summary.rows) {
         console.log(
           `${r.method.padEnd(14)} T=${String(r.step).padStart(5)}  cosine ${r.cosine.toFixed(3)} ` +

@@ -40,7 +40,10 @@ export const goldJobSchema = z
   .object({
     /** A TF.js LayersModel (model.json + weights.bin) saved with lib/model/storeIO. */
     modelPrefix: z.string().min(1),
-    /** Data sets in the project's Arrow format (lib/data/dataset.ts). */
+    /**
+     * Data sets: the prefix `tda import` writes (a partitioned data set), or the key of one Arrow
+     * file in the project's format (lib/data/datasetRef.ts).
+     */
     trainKey: z.string().min(1),
     queryKey: z.string().min(1),
     /** Runs go under <outputPrefix>/runs/<runId>, the gold standard under <outputPrefix>/gold. */

@@ -151,6 +151,73 @@ test('bad specs and malformed inputs fail fast, non-retryably, naming the proble
   assert.equal(await committedRuns(), committedBefore);
 });
 
+test('a non-retryable input error in the ninth of 24 child ranges fails the run at once with that error; nothing committed', async () => {
+  const prefix = `it/${randomUUID()}`;
+  // One shard per part and one shard per child: range 8 (the ninth child) reads only part 8.
+  const base = await makeTinyRun(s3, prefix, { trainRows: 240, rowsPerPart: 10 });
+  const spec = { ...base, shardSize: 10, shardsPerChild: 1, window: 1 };
+  const m = await readManifest<unknown>(s3, spec.train);
+  await s3.put(m!.files['part-00008.arrow'].key, new Uint8Array([1, 2, 3, 4]));
+
+  const client = await connectClient(config);
+  const workflowId = `attribute-ninth-${randomUUID()}`;
+  try {
+    const handle = await client.workflow.start(attribute, {
+      taskQueue,
+      workflowId,
+      args: [{ spec }],
+    });
+    await assert.rejects(handle.result(), (e: unknown) => {
+      assert.ok(e instanceof WorkflowFailedError, String(e));
+      // workflow ← the ninth child ← its featurize activity, not retried ← the named problem.
+      const child = e.cause;
+      assert.ok(child instanceof ChildWorkflowFailure, String(child));
+      assert.equal(child.execution.workflowId, `${workflowId}-shards-8`);
+      const activity = child.cause;
+      assert.ok(activity instanceof ActivityFailure, String(activity));
+      assert.equal(activity.activityType, 'featurizeShard');
+      const app = activity.cause;
+      assert.ok(app instanceof ApplicationFailure, String(app));
+      assert.equal(app.nonRetryable, true);
+      assert.match(
+        app.message,
+        /^train shard 8, checkpoint \d: part part-00008\.arrow of ".*" does not match its manifest hash/,
+      );
+      return true;
+    });
+    // Prompt: the first workflow task to see the child's failure failed the workflow, starting
+    // no other child and waiting for none (a task already running then may still finish).
+    const events = (await handle.fetchHistory()).events ?? [];
+    const failedAt = events.findIndex((ev) => ev.childWorkflowExecutionFailedEventAttributes);
+    assert.ok(failedAt > 0, 'a child failed');
+    const seenAt = events.findIndex(
+      (ev, i) => i > failedAt && ev.workflowTaskStartedEventAttributes,
+    );
+    const after = events.slice(seenAt + 1);
+    assert.equal(
+      after.filter((ev) => ev.startChildWorkflowExecutionInitiatedEventAttributes).length,
+      0,
+      'no child started after the failure was seen',
+    );
+    assert.equal(after.filter((ev) => ev.workflowTaskCompletedEventAttributes).length, 1);
+    assert.ok(after.at(-1)?.workflowExecutionFailedEventAttributes, 'then the workflow failed');
+  } finally {
+    await client.connection.close();
+  }
+  // Nothing committed: no run manifest under any address of this run's name.
+  const runs = await s3.list(`runs/${spec.name}/`);
+  const plans = runs.filter((k) => k.endsWith('/plan.json'));
+  for (const p of plans) {
+    const runPrefix = p.slice(0, -'/plan.json'.length);
+    const plan = JSON.parse(new TextDecoder().decode(await s3.get(p))) as {
+      train: { prefix: string };
+    };
+    if (plan.train.prefix === spec.train) {
+      assert.equal(await readManifest(s3, runPrefix), undefined, 'no run manifest');
+    }
+  }
+});
+
 test('the report is built from a committed run: queries, proponents, opponents, suspects', async () => {
   const prefix = `it/${randomUUID()}`;
   const spec = await makeTinyRun(s3, prefix, { trainRows: 90 });
