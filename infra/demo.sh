@@ -6,5 +6,4 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$TDA_ROOT"
 bash infra/setup.sh
 bash infra/stack.sh up
-export AWS_SDK_JS_SUPPRESS_NODE_DEPRECATION_WARNING=1
 bin/tda demo

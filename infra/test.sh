@@ -15,7 +15,6 @@ bash infra/stack.sh status >/dev/null 2>&1 && was_up=1
 bash infra/stack.sh up
 [ "$was_up" = 1 ] || trap 'bash infra/stack.sh down' EXIT
 
-export AWS_SDK_JS_SUPPRESS_NODE_DEPRECATION_WARNING=1
 mapfile -t files < <(find test/unit test/integration -name '*.test.ts' | sort)
 # One file at a time: integration tests restart servers and kill workers.
 node --import tsx --test --test-concurrency=1 "${files[@]}"

@@ -5,6 +5,7 @@ import { importFashionMnist } from '../../lib/data/importIdx';
 import { importSpamAssassin } from '../../lib/data/importText';
 import { flipLabels } from '../../lib/data/labelNoise';
 import { writePartitioned } from '../../lib/data/partitionedDataset';
+import { objectUri } from '../../lib/store/objectStore';
 import { openStore } from '../../lib/store/openStore';
 import { type Command, numberOption, requireString, UsageError } from '../command';
 
@@ -101,7 +102,7 @@ export const importCommand: Command = {
       if (flip > 0 && !prefix.endsWith('/test')) ds = flipLabels(ds, flip, seed);
       const info = await writePartitioned(store, prefix, ds, rowsPerPart);
       console.log(
-        `${info.rows} rows (${info.kind}, shape [${info.shape}], ${info.classes.length} classes) → ${store.uri}${prefix} in ${info.parts.length} parts`,
+        `${info.rows} rows (${info.kind}, shape [${info.shape}], ${info.classes.length} classes) → ${objectUri(store, prefix)} in ${info.parts.length} parts`,
       );
     }
   },

@@ -1,6 +1,7 @@
 import { loadConfig } from '../../lib/config';
 import { trainJob } from '../../lib/jobs/trainJob';
 import type { Architecture } from '../../lib/model/architectures';
+import { objectUri } from '../../lib/store/objectStore';
 import { openStore } from '../../lib/store/openStore';
 import type { OptimizerConfig } from '../../lib/train/optimizer';
 import { ensureBackend } from '../../workers/worker';
@@ -89,7 +90,7 @@ export const trainCommand: Command = {
       },
       console.log,
     );
-    console.log(`${m.checkpoints.length} checkpoints → ${store.uri}${out}`);
+    console.log(`${m.checkpoints.length} checkpoints → ${objectUri(store, out)}`);
     for (const c of m.checkpoints) console.log(`  step ${c.step}  lr ${c.learningRate}  ${c.key}`);
   },
 };

@@ -67,6 +67,11 @@ export function checkKey(key: string): string {
   return key;
 }
 
+/** The URI of one key in a store (s3://bucket/prefix/key, file:///root/key), for messages. */
+export function objectUri(store: ObjectStore, key: string): string {
+  return `${store.uri.replace(/\/+$/, '')}/${key.replace(/^\/+/, '')}`;
+}
+
 export async function getJson<T>(store: ObjectStore, key: string): Promise<T> {
   const bytes = await store.get(key);
   const text = new TextDecoder().decode(bytes);

@@ -29,6 +29,12 @@ const MULTIPART_THRESHOLD = 16 * 1024 * 1024;
 const PART_SIZE = 8 * 1024 * 1024;
 
 export function s3ClientConfig(s3: Config['s3'], maxAttempts = 5): S3ClientConfig {
+  // Every S3 client is built from this config, so this is the one place that silences the SDK's
+  // four-line "versions published after January 2027 will require node >=22" warning, printed
+  // once per process (each command, each worker): the project runs the Node it installs and
+  // pins the SDK's version, so the warning has nothing to tell its users. A user's own setting
+  // wins.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   return {
     region: s3.region,
     endpoint: s3.endpoint,
