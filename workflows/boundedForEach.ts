@@ -23,18 +23,37 @@ export async function boundedForEach(
     throw new Error(`in-flight limit must be a positive integer, got ${limit}`);
   }
   const running = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
   let next = start;
+  const stop = () => {
+    if (failure) throw failure.error;
+  };
   while (next < end && !stopStarting()) {
-    const p: Promise<void> = task(next++).then(() => {
-      running.delete(p);
-    });
+    const p: Promise<void> = task(next++).then(
+      () => {
+        running.delete(p);
+      },
+      (e) => {
+        // Noted at once: when several tasks settle together (one workflow activation), this
+        // runs before the loop below resumes, so no new task starts after a failure.
+        failure ??= { error: e };
+        throw e;
+      },
+    );
     // Awaited below through race/all; this only keeps a rejection no one awaits any more (after
     // an earlier failure) from being reported as unhandled.
     p.catch(() => {});
     running.add(p);
     // A full window waits for a slot; a failure anywhere rejects this at once.
-    while (running.size >= limit) await Promise.race(running);
+    while (running.size >= limit) {
+      await Promise.race(running).catch(() => {});
+      stop();
+    }
+    stop();
   }
-  while (running.size > 0) await Promise.race(running);
+  while (running.size > 0) {
+    await Promise.race(running).catch(() => {});
+    stop();
+  }
   return next;
 }

@@ -62,6 +62,20 @@ test('the first failure frees its slot, starts nothing more and rejects at once 
   await tick();
 });
 
+test('tasks that settle together with a failure (one workflow activation) start nothing new', async () => {
+  const c = controlled();
+  const run = boundedForEach(0, 100, 4, c.task);
+  await tick();
+  assert.deepEqual(c.started, [0, 1, 2, 3]);
+  // Three slots free and one task fails in the same tick: the failure wins.
+  c.pending.get(0)?.resolve();
+  c.pending.get(1)?.resolve();
+  c.pending.get(2)?.reject(new Error('range 2'));
+  c.pending.get(3)?.resolve();
+  await assert.rejects(run, /range 2/);
+  assert.deepEqual(c.started, [0, 1, 2, 3], 'nothing started after the failure');
+});
+
 test('a failure while waiting for the last tasks rejects without waiting for the others', async () => {
   const c = controlled();
   const run = boundedForEach(0, 2, 8, c.task);
