@@ -42,6 +42,7 @@ export const attributeCommand: Command = {
       console.log(
         `results: s3://${config.s3.bucket}/${summary.runPrefix}/ (${summary.manifestKey})`,
       );
+      for (const w of summary.warnings ?? []) console.log(`warning: ${w}`);
       return;
     }
     const count = numberOption(values, 'workers', 0);
@@ -55,6 +56,7 @@ export const attributeCommand: Command = {
         `results: s3://${config.s3.bucket}/${summary.runPrefix}/ (manifest ${summary.manifestKey})`,
       );
       console.log(`report:  tda report ${summary.runPrefix}`);
+      for (const w of summary.warnings ?? []) console.log(`warning: ${w}`);
     } finally {
       await client.connection.close();
       await pool?.stop();

@@ -34,6 +34,7 @@ function need(opt: Map<string, string | true>, name: string): string {
 
 function printSummary(s: AuditSummary): void {
   console.log(`audit ${s.name} at ${s.time}: ${s.rows} examples in ${s.batches.length} batches`);
+  for (const w of s.warnings ?? []) console.log(`warning: ${w}`);
   console.log(
     `  features: ${s.featurize.featurized} computed, ${s.featurize.reused} reused; new batches: ${s.newData.batches.join(', ') || 'none'}`,
   );

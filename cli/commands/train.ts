@@ -1,6 +1,8 @@
 import { loadConfig } from '../../lib/config';
-import { trainJob } from '../../lib/jobs/trainJob';
+import { readPartitionedInfo } from '../../lib/data/partitionedDataset';
+import { describeFit, trainJob } from '../../lib/jobs/trainJob';
 import type { Architecture } from '../../lib/model/architectures';
+import { notLearned } from '../../lib/model/learned';
 import { objectUri } from '../../lib/store/objectStore';
 import { openStore } from '../../lib/store/openStore';
 import type { OptimizerConfig } from '../../lib/train/optimizer';
@@ -19,7 +21,12 @@ Options:
   --lr R                   learning rate (default 0.02)
   --batch B                batch size (default 128)
   --optimizer O            sgd | momentum | adam (default momentum)
-  --seed S                 minibatch order and dropout masks (default 1)
+  --seed S                 minibatch order, dropout masks and the validation split (default 1)
+  --validation V           a held-out set every checkpoint is measured on: a fraction of --data
+                           (e.g. 0.1, not trained on) or the prefix of another data set
+  --early-stop P           stop when the validation loss has not improved for P checkpoints and
+                           keep the checkpoints up to the best one (needs --validation; --epochs
+                           is then the most)
   --name N                 model name in the manifest (default: the data set's)
   --store URI              s3://bucket/prefix, file:///dir or a local path (default: the bucket)`;
 
@@ -46,6 +53,15 @@ function parseOptimizer(s: string): OptimizerConfig {
   throw new UsageError(`unknown optimizer "${s}": sgd, momentum or adam`);
 }
 
+/** A fraction of the data (0 < F < 1) or a data set prefix. */
+function parseValidation(v: string | undefined): number | string | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d*\.?\d+$/.test(v)) return v;
+  const f = Number(v);
+  if (!(f > 0 && f < 1)) throw new UsageError(`--validation: a fraction is in (0, 1), got ${v}`);
+  return f;
+}
+
 export const trainCommand: Command = {
   name: 'train',
   summary: 'train a model and save its checkpoints with their learning rates',
@@ -62,6 +78,8 @@ export const trainCommand: Command = {
     seed: { type: 'string' },
     name: { type: 'string' },
     store: { type: 'string' },
+    validation: { type: 'string' },
+    'early-stop': { type: 'string' },
   },
   async run({ values }) {
     const config = loadConfig();
@@ -87,10 +105,18 @@ export const trainCommand: Command = {
         epochs: numberOption(values, 'epochs', 3),
         checkpointEvery:
           every === undefined ? undefined : numberOption(values, 'checkpoint-every', 0),
+        validation: parseValidation(values.validation as string | undefined),
+        earlyStop:
+          values['early-stop'] === undefined ? undefined : numberOption(values, 'early-stop', 0),
       },
       console.log,
     );
     console.log(`${m.checkpoints.length} checkpoints → ${objectUri(store, out)}`);
-    for (const c of m.checkpoints) console.log(`  step ${c.step}  lr ${c.learningRate}  ${c.key}`);
+    for (const c of m.checkpoints) {
+      console.log(`  step ${c.step}  lr ${c.learningRate}  ${c.key}  ${describeFit(c.metrics)}`);
+    }
+    const classes = (await readPartitionedInfo(store, data)).classes.length;
+    const problem = notLearned(m.checkpoints, classes);
+    if (problem) console.log(`warning: ${problem}`);
   },
 };

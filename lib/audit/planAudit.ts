@@ -1,6 +1,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { buildModel } from '../model/architectures';
 import { checkpointPrefix, readCheckpointManifest } from '../model/checkpoints';
+import { learningWarnings } from '../model/learned';
 import { isTransient, layerSelectionProblem } from '../pipeline/buildPlan';
 import {
   canonical,
@@ -42,6 +43,8 @@ export interface AuditPlan {
   featureSpecHash: string;
   classes: string[];
   rows: number;
+  /** What the user must know about the inputs (e.g. a model that has not learned). */
+  warnings?: string[];
   /** What the report is a function of (auditAddressBody): a stored audit must match it. */
   address: unknown;
   batches: { name: string; prefix: string; rows: number; shards: number; planKey: string }[];
@@ -120,6 +123,7 @@ export async function planAudit(
     classes,
     rows: 0,
     address: auditAddressBody(spec, checkpoints, batches),
+    ...learningWarnings(manifest.checkpoints, classes.length),
     batches: [],
   };
   if (done) {

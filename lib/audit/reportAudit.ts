@@ -73,6 +73,8 @@ export interface AuditSummary {
   /** Every earlier audit: how much of its top-K is still in this one's. */
   history: { stamp: string; time: string; rows: number; topOverlap: number }[];
   files: { summary: string; ranking: string; report: string; plan: string };
+  /** What the user must know about the inputs (e.g. a model that has not learned). */
+  warnings?: string[];
 }
 
 /**
@@ -269,6 +271,7 @@ export async function reportAudit(
       topOverlap: a.summary.top.filter((t) => topSet.has(`${t.batch}\u0000${t.id}`)).length,
     })),
     files: { summary: '', ranking: rankingFile.key, report: '', plan: args.planKey },
+    ...(plan.warnings ? { warnings: plan.warnings } : {}),
   };
   const html = await tx.put('report.html', renderAuditHtml(summary, plan.classes, ranking.score));
   summary.files.report = html.key;
@@ -362,6 +365,7 @@ function renderAuditHtml(s: AuditSummary, classes: string[], scores: Float64Arra
       extra,
     },
     queries: [],
+    warnings: s.warnings,
     distributions: [{ name: 'self-influence', values: scores }],
     mislabels: {
       method: s.method,

@@ -18,6 +18,12 @@ const need = (what: string, type: string) => ({
       : `${what} must be ${type}, got ${JSON.stringify(iss.input)}`,
 });
 
+const fitSchema = z.object({
+  loss: z.number(),
+  accuracy: z.number().min(0).max(1),
+  rows: z.number().int().min(1),
+});
+
 export const checkpointSchema = z.object({
   step: z
     .number(need('step', 'an integer >= 0'))
@@ -31,6 +37,16 @@ export const checkpointSchema = z.object({
   hash: z
     .string(need('hash', 'a string'))
     .regex(/^[0-9a-f]{64}$/, 'hash must be a sha256 hex digest (64 lowercase hex digits)')
+    .optional(),
+  /**
+   * How well this checkpoint fits its training set and, if one was held out, a validation set
+   * (tda train records them; lib/model/learned.ts reads them to say whether the model learned).
+   */
+  metrics: z
+    .object({
+      train: fitSchema,
+      validation: fitSchema.optional(),
+    })
     .optional(),
 });
 
@@ -140,10 +156,15 @@ export async function saveCheckpoint(
   model: tfl.LayersModel,
   store: ObjectStore,
   manifestKey: string,
-  c: { model: string; step: number; learningRate: number },
+  c: { model: string; step: number; learningRate: number; metrics?: Checkpoint['metrics'] },
 ): Promise<CheckpointManifest> {
   const key = `step-${c.step}`;
-  const entry = checkpointSchema.parse({ step: c.step, learningRate: c.learningRate, key });
+  const entry = checkpointSchema.parse({
+    step: c.step,
+    learningRate: c.learningRate,
+    key,
+    metrics: c.metrics,
+  });
   let m: CheckpointManifest | undefined;
   try {
     m = await readCheckpointManifest(store, manifestKey);

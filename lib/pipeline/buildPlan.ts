@@ -3,6 +3,7 @@ import { type PartitionedInfo, readPartitionedInfo } from '../data/partitionedDa
 import { planModel } from '../grad/factors';
 import type { LayerSelection } from '../grad/types';
 import { checkpointPrefix, readCheckpointManifest } from '../model/checkpoints';
+import { learningWarnings } from '../model/learned';
 import { NotFoundError, type ObjectStore } from '../store/objectStore';
 import { featureSpecHash, runAddressBody, runPrefixFor } from './keys';
 import { planShards } from './plan';
@@ -90,6 +91,7 @@ export async function buildPlan(
     },
     featureSpecHash: fsh,
     numClasses: train.classes.length,
+    ...learningWarnings(cks, train.classes.length),
   };
 }
 

@@ -62,6 +62,7 @@ export async function reduceRun(
     topK: plan.spec.topK,
     files: { topk: topk.key, examples: examples.key, plan: planKey },
     selfScore: self.kind,
+    ...(plan.warnings ? { warnings: plan.warnings } : {}),
     topSelfInfluence: top.map((i) => ({ id: i, score: results.selfInfluence[i] })),
   };
   return (await tx.commit(summary)).meta;

@@ -13,6 +13,8 @@ export interface Plan {
   /** Hash of the featurize settings (projector, layers, test function, code version). */
   featureSpecHash: string;
   numClasses: number;
+  /** What the user must know about the inputs (e.g. a model that has not learned). */
+  warnings?: string[];
 }
 
 /** The small summary of a plan that workflows carry. */
@@ -63,6 +65,8 @@ export interface RunSummary {
   files: Record<string, string>;
   /** What the self-influence column holds (RunSpec.selfScore). */
   selfScore: 'tracin' | 'influence';
+  /** Carried from the plan: what the user must know about the inputs. */
+  warnings?: string[];
   /** Top self-influence examples (the mislabel audit), best first. */
   topSelfInfluence: { id: number; score: number }[];
 }

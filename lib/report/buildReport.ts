@@ -119,6 +119,7 @@ export async function buildReport(
       extra: { run: summary.runPrefix, projector: JSON.stringify(plan.spec.projector) },
     },
     queries: reportQueries,
+    warnings: plan.warnings,
     distributions: [
       { name: 'Self-influence (all training examples)', values: selfInfluence },
       { name: 'Aggregate influence on the query set', values: aggregate },

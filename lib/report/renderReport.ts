@@ -82,11 +82,14 @@ export interface ReportData {
   queries: ReportQuery[];
   distributions?: ReportDistribution[];
   mislabels?: ReportMislabels;
+  /** Shown above everything (e.g. the checkpoints show a model that has not learned). */
+  warnings?: string[];
 }
 
 const CSS = `
 :root{--fg:#1d2330;--muted:#667085;--line:#e3e7ee;--pro:#11875d;--opp:#c4320a;--bg:#f7f8fa}
 *{box-sizing:border-box}body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
+.warning{background:#fff4e5;border:1px solid #f5a524;border-radius:6px;padding:10px 14px;margin:0 0 16px}
 header{background:#1d2330;color:#fff;padding:18px 28px}header h1{margin:0 0 4px;font-size:20px}header .sub{color:#b8c0cc;font-size:13px}
 main{padding:18px 28px;max-width:1400px}section{margin:0 0 28px}h2{font-size:16px;margin:0 0 10px;border-bottom:1px solid var(--line);padding-bottom:4px}
 table{border-collapse:collapse;background:#fff}td,th{border:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:middle}th{background:#eef1f5;font-weight:600}
@@ -207,6 +210,7 @@ export function renderReport(data: ReportData): string {
 <title>${esc(title)}</title><style>${CSS}</style></head>
 <body><header><h1>${esc(title)}</h1><div class="sub">Positive score = proponent (training on the example lowers the query's loss); negative = opponent.</div></header>
 <main>
+${(data.warnings ?? []).map((w) => `<section class="warning"><b>Warning:</b> ${esc(w)}</section>`).join('')}
 <section id="run"><h2>Run</h2>${runTable(data.run)}</section>
 <section id="queries"><h2>Queries</h2><div class="cards">${data.queries.map((q) => queryCard(q, data.classes)).join('') || '<span class="muted">no queries</span>'}</div></section>
 ${hists ? `<section id="distributions"><h2>Score distributions</h2><div class="hists">${hists}</div></section>` : ''}
