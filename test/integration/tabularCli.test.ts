@@ -90,6 +90,8 @@ test('CSV import → train an MLP on tabular rows → attribute through Temporal
   );
   assert.equal(trained.code, 0, trained.stderr);
   assert.match(trained.stdout, /3 checkpoints →/);
+  // Each checkpoint's fit on the training rows, as the manifest records it.
+  assert.equal(trained.stdout.match(/ {2}step \d+ .* train loss [\d.]+ acc [\d.]+/g)?.length, 3);
 
   writeFileSync(
     join(dir, 'spec.json'),
