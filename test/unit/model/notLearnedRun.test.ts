@@ -28,10 +28,16 @@ test('a run and an audit over checkpoints that show no learning say so, in the s
 
   const summary = await runInProcess(store, spec);
   assert.equal(summary.warnings?.length, 1);
-  assert.match(summary.warnings![0], /has not learned: .*near chance .*not below 1\.100 at step 10/);
+  assert.match(
+    summary.warnings![0],
+    /has not learned: .*near chance .*not below 1\.100 at step 10/,
+  );
   const report = await buildReport(store, summary);
   const html = renderReport(report.data);
-  assert.match(html, /class="warning"><b>Warning:<\/b> the checkpoints show a model that has not learned/);
+  assert.match(
+    html,
+    /class="warning"><b>Warning:<\/b> the checkpoints show a model that has not learned/,
+  );
 
   await writePartitioned(store, 'incoming/b1', blobs('b1', 40, 6, 3), 40);
   const audit = await runAuditInProcess(
