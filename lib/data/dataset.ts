@@ -21,7 +21,8 @@ import {
 /**
  * The project's dataset format: one Arrow IPC file per example set. Columns `id` and `label`
  * (Int32, -1 = unlabeled), then either `x` (FixedSizeList<Float32>[d], flat features) or `tokens`
- * (FixedSizeList<Int32>[L], 0-padded), optional `text` (Utf8 snippet for reports), and for
+ * (FixedSizeList<Int32>[L], 0-padded), optional `text` (Utf8 snippet for reports), optional `key`
+ * (Utf8: the example's id as the user's data names it, `tda import --id`), and for
  * label-noise experiments `flipped` (Bool) and `original_label` (Int32). The schema metadata says
  * what the rows are: `kind`, `shape`, `classes`, `vocab_size` (text), `name`.
  */
@@ -43,6 +44,8 @@ export interface Dataset {
   /** rows × L token ids, row-major (text). */
   tokens?: Int32Array;
   text?: string[];
+  /** The user's id of each example (`--id COL`), shown in reports in place of the row id. */
+  keys?: string[];
   /** 1 where label noise changed the label. */
   flipped?: Uint8Array;
   originalLabels?: Int32Array;
@@ -83,6 +86,7 @@ export function validateDataset(ds: Dataset, what = `dataset "${ds.name}"`): Dat
   checkLen('ids', ds.ids, rows);
   checkLen('labels', ds.labels, rows);
   checkLen('text', ds.text, rows);
+  checkLen('keys', ds.keys, rows);
   checkLen('flipped', ds.flipped, rows);
   checkLen('originalLabels', ds.originalLabels, rows);
   if (!ds.ids || !ds.labels) throw new Error(`${what}: ids and labels are required`);
@@ -187,6 +191,7 @@ export function writeDataset(ds: Dataset, opts: WriteOptions = {}): Uint8Array {
     if (part.x) cols.push(['x', listColumn(part.x, d, part.rows)]);
     if (part.tokens) cols.push(['tokens', listColumn(part.tokens, d, part.rows)]);
     if (part.text) cols.push(['text', vectorFromArray(part.text, new Utf8()).data[0]]);
+    if (part.keys) cols.push(['key', vectorFromArray(part.keys, new Utf8()).data[0]]);
     if (part.flipped) {
       cols.push([
         'flipped',
@@ -273,9 +278,11 @@ export function readDataset(bytes: Uint8Array, what = 'dataset file'): Dataset {
       `${what}: shape ${JSON.stringify(shape)} has ${exampleSize(shape)} elements per example but column "${featureName}" holds ${width}`,
     );
   }
-  const textType = fields.get('text')?.type;
-  if (textType && !DataType.isUtf8(textType)) {
-    throw new Error(`${what}: column "text" has type ${textType}, expected Utf8`);
+  for (const name of ['text', 'key']) {
+    const t = fields.get(name)?.type;
+    if (t && !DataType.isUtf8(t)) {
+      throw new Error(`${what}: column "${name}" has type ${t}, expected Utf8`);
+    }
   }
   const flippedType = fields.get('flipped')?.type;
   if (flippedType && !DataType.isBool(flippedType)) {
@@ -301,6 +308,7 @@ export function readDataset(bytes: Uint8Array, what = 'dataset file'): Dataset {
   if (kind === 'text') ds.tokens = flatColumn(table, 'tokens', width) as Int32Array;
   else ds.x = flatColumn(table, 'x', width) as Float32Array;
   if (fields.has('text')) ds.text = table.getChild('text')!.toArray() as string[];
+  if (fields.has('key')) ds.keys = table.getChild('key')!.toArray() as string[];
   if (fields.has('flipped')) {
     const v = table.getChild('flipped')!;
     const f = new Uint8Array(ds.rows);
@@ -369,6 +377,7 @@ export function sliceRows(ds: Dataset, start: number, end: number): Dataset {
   if (ds.x) out.x = ds.x.subarray(start * d, end * d);
   if (ds.tokens) out.tokens = ds.tokens.subarray(start * d, end * d);
   if (ds.text) out.text = ds.text.slice(start, end);
+  if (ds.keys) out.keys = ds.keys.slice(start, end);
   if (ds.flipped) out.flipped = ds.flipped.subarray(start, end);
   if (ds.originalLabels) out.originalLabels = ds.originalLabels.subarray(start, end);
   return out;
@@ -388,6 +397,7 @@ export function takeRows(ds: Dataset, rows: ArrayLike<number>, name = ds.name): 
   if (ds.x) out.x = new Float32Array(n * d);
   if (ds.tokens) out.tokens = new Int32Array(n * d);
   if (ds.text) out.text = new Array(n);
+  if (ds.keys) out.keys = new Array(n);
   if (ds.flipped) out.flipped = new Uint8Array(n);
   if (ds.originalLabels) out.originalLabels = new Int32Array(n);
   for (let i = 0; i < n; i++) {
@@ -400,6 +410,7 @@ export function takeRows(ds: Dataset, rows: ArrayLike<number>, name = ds.name): 
     if (ds.x) out.x!.set(ds.x.subarray(r * d, (r + 1) * d), i * d);
     if (ds.tokens) out.tokens!.set(ds.tokens.subarray(r * d, (r + 1) * d), i * d);
     if (ds.text) out.text![i] = ds.text[r];
+    if (ds.keys) out.keys![i] = ds.keys[r];
     if (ds.flipped) out.flipped![i] = ds.flipped[r];
     if (ds.originalLabels) out.originalLabels![i] = ds.originalLabels[r];
   }

@@ -1,6 +1,7 @@
 import { readCommitted, readManifest, sha256, Transaction } from '../store/commit';
 import type { ObjectStore } from '../store/objectStore';
-import { type Dataset, readDataset, sliceRows, writeDataset } from './dataset';
+import { type Dataset, readDataset, sliceRows, takeRows, writeDataset } from './dataset';
+import type { DataEncoding } from './import/encoding';
 
 /**
  * A data set on a store as parts of at most `rowsPerPart` rows, each its own Arrow IPC file,
@@ -16,6 +17,12 @@ export interface PartitionedInfo {
   vocabSize?: number;
   rows: number;
   parts: { name: string; rows: number; sha256: string }[];
+  /**
+   * How `tda import` turned the source columns into these rows (column mapping, categories,
+   * standardisation, vocabulary), committed with the parts so that query sets and later
+   * batches are encoded the same way.
+   */
+  encoding?: DataEncoding;
 }
 
 export async function writePartitioned(
@@ -25,26 +32,85 @@ export async function writePartitioned(
   rowsPerPart = 10_000,
 ): Promise<PartitionedInfo> {
   if (ds.rows === 0) throw new Error(`data set "${ds.name}" has no rows`);
-  const tx = new Transaction(store, prefix);
-  const parts: PartitionedInfo['parts'] = [];
-  for (let start = 0, i = 0; start < ds.rows; start += rowsPerPart, i++) {
-    const part = sliceRows(ds, start, Math.min(ds.rows, start + rowsPerPart));
-    const bytes = writeDataset(part);
-    const name = `part-${String(i).padStart(5, '0')}.arrow`;
-    await tx.put(name, bytes);
-    parts.push({ name, rows: part.rows, sha256: sha256(bytes) });
+  const w = new PartitionedWriter(store, prefix, rowsPerPart);
+  await w.add(ds);
+  return w.commit();
+}
+
+/**
+ * Writes a data set that arrives in chunks (a streaming import): a part goes to the store each
+ * time rowsPerPart rows are buffered, so memory holds at most one part; the manifest is written
+ * by commit() only, so a failed import leaves nothing visible, and abort() deletes its parts.
+ */
+export class PartitionedWriter {
+  private readonly tx: Transaction;
+  private readonly parts: PartitionedInfo['parts'] = [];
+  private pending: Dataset[] = [];
+  private pendingRows = 0;
+  private first: Dataset | undefined;
+  private rows = 0;
+
+  constructor(
+    private readonly store: ObjectStore,
+    readonly prefix: string,
+    private readonly rowsPerPart = 10_000,
+  ) {
+    if (!Number.isInteger(rowsPerPart) || rowsPerPart < 1) {
+      throw new Error(`rows per part must be a positive integer, got ${rowsPerPart}`);
+    }
+    this.tx = new Transaction(store, prefix);
   }
-  const info: PartitionedInfo = {
-    name: ds.name,
-    kind: ds.kind,
-    shape: ds.shape,
-    classes: ds.classes,
-    vocabSize: ds.vocabSize,
-    rows: ds.rows,
-    parts,
-  };
-  await tx.commit(info);
-  return info;
+
+  async add(chunk: Dataset): Promise<void> {
+    if (chunk.rows === 0) return;
+    this.first ??= chunk;
+    this.pending.push(chunk);
+    this.pendingRows += chunk.rows;
+    while (this.pendingRows >= this.rowsPerPart) await this.flush(this.rowsPerPart);
+  }
+
+  private async flush(rows: number): Promise<void> {
+    const all = concatDatasets(this.pending);
+    const part = sliceRows(all, 0, rows);
+    const bytes = writeDataset(part);
+    const name = `part-${String(this.parts.length).padStart(5, '0')}.arrow`;
+    await this.tx.put(name, bytes);
+    this.parts.push({ name, rows, sha256: sha256(bytes) });
+    this.rows += rows;
+    this.pending = rows < all.rows ? [takeRest(all, rows)] : [];
+    this.pendingRows = all.rows - rows;
+  }
+
+  async commit(encoding?: DataEncoding): Promise<PartitionedInfo> {
+    if (this.pendingRows > 0) await this.flush(this.pendingRows);
+    const ds = this.first;
+    if (!ds) throw new Error(`data set at "${this.prefix}" has no rows`);
+    const info: PartitionedInfo = {
+      name: ds.name,
+      kind: ds.kind,
+      shape: ds.shape,
+      classes: ds.classes,
+      vocabSize: ds.vocabSize,
+      rows: this.rows,
+      parts: this.parts,
+    };
+    if (encoding) info.encoding = encoding;
+    const m = await this.tx.commit(info);
+    return m.meta;
+  }
+
+  /** Deletes the parts written so far (nothing was committed). */
+  async abort(): Promise<void> {
+    for (const p of this.parts) await this.store.delete(this.tx.keyOf(p.name)).catch(() => {});
+  }
+}
+
+/** Rows [from, rows) copied out, so the buffered chunks they were views of can be freed. */
+function takeRest(ds: Dataset, from: number): Dataset {
+  return takeRows(
+    ds,
+    Int32Array.from({ length: ds.rows - from }, (_, i) => from + i),
+  );
 }
 
 export async function readPartitionedInfo(
@@ -108,5 +174,6 @@ export function concatDatasets(parts: Dataset[]): Dataset {
     flipped: concatArrays(parts.map((d) => d.flipped)),
     originalLabels: concatArrays(parts.map((d) => d.originalLabels)),
     text: first.text ? parts.flatMap((p) => p.text ?? []) : undefined,
+    keys: first.keys ? parts.flatMap((p) => p.keys ?? []) : undefined,
   };
 }

@@ -41,10 +41,20 @@ export function tokenize(text: string): string[] {
  * given documents (ties by spelling).
  */
 export function buildVocab(docs: Iterable<string[]>, size: number): string[] {
+  const counts = new Map<string, number>();
+  for (const doc of docs) countTokens(counts, doc);
+  return vocabFromCounts(counts, size);
+}
+
+/** Adds a document's tokens to running counts (for a vocabulary built while streaming). */
+export function countTokens(counts: Map<string, number>, doc: string[]): void {
+  for (const t of doc) counts.set(t, (counts.get(t) ?? 0) + 1);
+}
+
+/** buildVocab's vocabulary from token counts. */
+export function vocabFromCounts(counts: Map<string, number>, size: number): string[] {
   if (!Number.isInteger(size) || size < 3)
     throw new Error(`vocabulary size must be >= 3, got ${size}`);
-  const counts = new Map<string, number>();
-  for (const doc of docs) for (const t of doc) counts.set(t, (counts.get(t) ?? 0) + 1);
   const ranked = [...counts].sort(
     (a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0),
   );

@@ -3,6 +3,7 @@ import {
   appendFile,
   copyFile,
   mkdir,
+  open,
   readdir,
   readFile,
   rename,
@@ -11,6 +12,7 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import {
   checkKey,
@@ -61,6 +63,15 @@ export class FsStore implements ObjectStore {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFoundError(this.uri, key);
       throw e;
     }
+  }
+
+  async getStream(key: string): Promise<Readable> {
+    const path = this.path(key);
+    // Open first so that a missing file fails here, not on the stream's first read.
+    const handle = await open(path).catch((e: NodeJS.ErrnoException) => {
+      throw e.code === 'ENOENT' ? new NotFoundError(this.uri, key) : e;
+    });
+    return handle.createReadStream();
   }
 
   async exists(key: string): Promise<boolean> {

@@ -1,3 +1,5 @@
+import type { Readable } from 'node:stream';
+
 /**
  * One contract for where the platform keeps its files: S3 (or any S3-compatible store) and the
  * local filesystem. Keys are '/'-separated relative paths; no leading slash.
@@ -14,6 +16,8 @@ export interface ObjectStore {
   put(key: string, body: Uint8Array | string): Promise<void>;
   /** Throws NotFoundError (naming the key) when there is no such object. */
   get(key: string): Promise<Uint8Array>;
+  /** The object's bytes as a stream, for files too large to hold (imports); NotFoundError as get. */
+  getStream(key: string): Promise<Readable>;
   exists(key: string): Promise<boolean>;
   /** Every key under the prefix, sorted. */
   list(prefix: string): Promise<string[]>;

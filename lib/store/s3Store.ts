@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -102,6 +103,20 @@ export class S3Store implements ObjectStore {
       );
       if (!res.Body) throw new Error(`empty body for "${key}" in ${this.uri}`);
       return await res.Body.transformToByteArray();
+    } catch (e) {
+      if (isNotFound(e)) throw new NotFoundError(this.uri, key);
+      throw e;
+    }
+  }
+
+  async getStream(key: string): Promise<Readable> {
+    try {
+      const res = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.key(key) }),
+      );
+      if (!(res.Body instanceof Readable))
+        throw new Error(`no body stream for "${key}" in ${this.uri}`);
+      return res.Body;
     } catch (e) {
       if (isNotFound(e)) throw new NotFoundError(this.uri, key);
       throw e;

@@ -19,6 +19,9 @@ export function storeContract(
     await store.put(`${p}/sub/b.bin`, new Uint8Array([1, 2, 3]));
     assert.equal(new TextDecoder().decode(await store.get(`${p}/a.txt`)), 'hello');
     assert.deepEqual(Array.from(await store.get(`${p}/sub/b.bin`)), [1, 2, 3]);
+    const chunks: Uint8Array[] = [];
+    for await (const c of await store.getStream(`${p}/sub/b.bin`)) chunks.push(c as Uint8Array);
+    assert.deepEqual(Array.from(concatBytes(chunks)), [1, 2, 3]);
     assert.equal(await store.exists(`${p}/a.txt`), true);
     assert.equal(await store.exists(`${p}/nope`), false);
     assert.deepEqual(await store.list(`${p}/`), [`${p}/a.txt`, `${p}/sub/b.bin`]);
@@ -37,6 +40,7 @@ export function storeContract(
       return true;
     });
     await assert.rejects(store.copy('contract/missing/x', 'contract/y'), NotFoundError);
+    await assert.rejects(store.getStream('contract/missing/key.arrow'), NotFoundError);
   });
 
   test(`${name}: keys that escape are rejected`, async () => {
