@@ -72,6 +72,7 @@ export async function buildReport(
 
   const example = (i: number, s?: number): ReportExample => ({
     id: i,
+    key: rows.key(i),
     score: s,
     label: rows.label(i),
     flipped: rows.flipped(i),
@@ -87,6 +88,7 @@ export async function buildReport(
     }
     reportQueries.push({
       id: queries.ids[qi],
+      key: queries.keys?.[qi],
       givenLabel: queries.labels[qi] >= 0 ? queries.labels[qi] : undefined,
       predictedLabel: qPred[qi],
       ...contentOf(queries, qi),
@@ -228,6 +230,11 @@ class TrainingRows {
   label(i: number): number | undefined {
     const { ds, row } = this.at(i);
     return ds.labels[row];
+  }
+
+  key(i: number): string | undefined {
+    const { ds, row } = this.at(i);
+    return ds.keys?.[row];
   }
 
   flipped(i: number): boolean | undefined {

@@ -18,6 +18,8 @@ export interface ReportImage {
 
 export interface ReportExample {
   id: number;
+  /** The user's id for the example (`tda import --id`), shown in place of `id`. */
+  key?: string;
   score?: number;
   label?: number;
   image?: ReportImage;
@@ -28,6 +30,7 @@ export interface ReportExample {
 
 export interface ReportQuery {
   id: number;
+  key?: string;
   givenLabel?: number;
   predictedLabel?: number;
   image?: ReportImage;
@@ -131,12 +134,21 @@ function scoreSpan(s: number | undefined): string {
   return `<span class="score ${s >= 0 ? 'pos' : 'neg'}">${esc(fmt(s))}</span>`;
 }
 
+/** `#12` for a row id, the user's id as it is. */
+function shownId(e: { id: number; key?: string }): string {
+  return e.key ?? `#${e.id}`;
+}
+
+function keyAttr(e: { key?: string }): string {
+  return e.key === undefined ? '' : ` data-key="${esc(e.key)}"`;
+}
+
 function exampleCell(e: ReportExample, classes: string[] | undefined): string {
   const flip = e.flipped ? ' <span class="flip" title="label was flipped">flipped</span>' : '';
   const body = e.image
     ? imageTag(e.image, 64, `train ${e.id}`)
     : `<div class="snip">${esc(e.text ?? '')}</div>`;
-  return `<div class="ex${e.image ? '' : ' text'}" data-id="${e.id}">${body}<div>#${e.id} ${scoreSpan(e.score)}</div><div class="muted">${esc(labelName(classes, e.label))}${flip}</div></div>`;
+  return `<div class="ex${e.image ? '' : ' text'}" data-id="${e.id}"${keyAttr(e)}>${body}<div>${esc(shownId(e))} ${scoreSpan(e.score)}</div><div class="muted">${esc(labelName(classes, e.label))}${flip}</div></div>`;
 }
 
 function queryCard(q: ReportQuery, classes: string[] | undefined): string {
@@ -149,7 +161,7 @@ function queryCard(q: ReportQuery, classes: string[] | undefined): string {
     : `<div class="snip">${esc(q.text ?? '')}</div>`;
   const strip = (kind: 'proponents' | 'opponents', rows: ReportExample[]): string =>
     `<div class="strip ${kind}"><h3>${kind === 'proponents' ? 'Proponents (helpful, score > 0)' : 'Opponents (harmful, score < 0)'}</h3><div class="row">${rows.map((e) => exampleCell(e, classes)).join('') || '<span class="muted">none</span>'}</div></div>`;
-  return `<article class="query-card" data-query="${q.id}"><div class="query">${media}<div><b>Query #${q.id}</b></div><div class="lab">given: ${esc(labelName(classes, q.givenLabel))}</div><div class="lab${wrong ? ' wrong' : ''}">predicted: ${esc(labelName(classes, q.predictedLabel))}</div></div><div>${strip('proponents', q.proponents)}${strip('opponents', q.opponents)}</div></article>`;
+  return `<article class="query-card" data-query="${q.id}"><div class="query">${media}<div><b>Query ${esc(shownId(q))}</b></div><div class="lab">given: ${esc(labelName(classes, q.givenLabel))}</div><div class="lab${wrong ? ' wrong' : ''}">predicted: ${esc(labelName(classes, q.predictedLabel))}</div></div><div>${strip('proponents', q.proponents)}${strip('opponents', q.opponents)}</div></article>`;
 }
 
 function runTable(run: ReportRun): string {
@@ -185,7 +197,7 @@ function mislabelSection(m: ReportMislabels, classes: string[] | undefined): str
           : '';
       const flip =
         r.flipped === undefined ? '' : r.flipped ? `<span class="flip">flipped</span>${was}` : 'no';
-      return `<tr data-id="${r.id}"><td>${i + 1}</td><td>${r.id}</td><td>${media}</td><td>${esc(fmt(r.score))}</td><td>${esc(labelName(classes, r.givenLabel))}</td><td>${esc(labelName(classes, r.predictedLabel))}</td><td>${flip}</td></tr>`;
+      return `<tr data-id="${r.id}"${keyAttr(r)}><td>${i + 1}</td><td>${esc(r.key ?? String(r.id))}</td><td>${media}</td><td>${esc(fmt(r.score))}</td><td>${esc(labelName(classes, r.givenLabel))}</td><td>${esc(labelName(classes, r.predictedLabel))}</td><td>${flip}</td></tr>`;
     })
     .join('');
   return `<section id="mislabels"><h2>Suspected mislabels <span class="muted">(ranked by ${esc(m.method)})</span></h2>${detection}<table class="mislabels"><thead><tr><th>rank</th><th>id</th><th>example</th><th>score</th><th>given</th><th>predicted</th><th>flipped</th></tr></thead><tbody>${rows}</tbody></table></section>`;

@@ -234,3 +234,19 @@ test('the report renders in headless Chromium with its elements and no console e
     await browser.close();
   }
 });
+
+test("renderReport names examples by the user's id (tda import --id) where the data set has one", () => {
+  const { data } = reportData();
+  const withKeys = structuredClone(data);
+  withKeys.queries[0].key = 'order-<7>';
+  withKeys.queries[0].proponents[0].key = 'cust-0042';
+  withKeys.mislabels!.rows[0].key = 'cust-0099';
+  const html = renderReport(withKeys);
+  assert.ok(html.includes('<b>Query order-&lt;7&gt;</b>'));
+  assert.ok(html.includes('data-key="cust-0042"'));
+  assert.match(html, /data-key="cust-0099"><td>1<\/td><td>cust-0099<\/td>/);
+  // Without keys, the row ids as before.
+  const plain = renderReport(data);
+  assert.ok(plain.includes(`<b>Query #${data.queries[0].id}</b>`));
+  assert.ok(!plain.includes('data-key='));
+});
