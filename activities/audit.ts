@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
-import type { AuditInput } from '../lib/audit/auditSpec';
+import { type AuditInput, parseAuditInput } from '../lib/audit/auditSpec';
 import { type AuditPlanRef, planAudit, readAuditPlan } from '../lib/audit/planAudit';
+import { importRawFile, pendingRawFiles, type RawFile } from '../lib/audit/rawBatches';
 import { type AuditSummary, reportAudit } from '../lib/audit/reportAudit';
 import { type FoldSummary, trainFold } from '../lib/audit/trainFold';
 import { RunContext } from '../lib/pipeline/runContext';
@@ -31,6 +32,22 @@ export function createAuditActivities(store: ObjectStore) {
         trainFold(store, await readAuditPlan(store, args.planKey), args.fold, {
           onStep: (step, totalSteps) => actx.heartbeat({ step, totalSteps }),
         }),
+      );
+    },
+
+    /** Raw files (audit input `raw`) not imported or rejected yet. */
+    async pendingRawFiles(args: { audit: AuditInput }): Promise<RawFile[]> {
+      return classify(() => pendingRawFiles(store, parseAuditInput(args.audit)));
+    },
+
+    /** Imports one raw file as a batch; bad input is recorded as rejected and fails non-retryably. */
+    async importRawFile(args: {
+      audit: AuditInput;
+      file: RawFile;
+      time: string;
+    }): Promise<{ batch: string; rows: number }> {
+      return classify(() =>
+        importRawFile(store, parseAuditInput(args.audit), args.file, args.time),
       );
     },
 

@@ -1,4 +1,6 @@
 import {
+  ActivityFailure,
+  ApplicationFailure,
   continueAsNew,
   defineQuery,
   proxyActivities,
@@ -38,7 +40,7 @@ export interface AuditProgress {
 export const auditProgressQuery = defineQuery<AuditProgress>('auditProgress');
 
 const retry = { maximumAttempts: 10, nonRetryableErrorTypes: ['SpecError', 'InputError'] };
-const { planAudit, reportAudit } = proxyActivities<Activities>({
+const { planAudit, reportAudit, pendingRawFiles, importRawFile } = proxyActivities<Activities>({
   startToCloseTimeout: '1 hour',
   heartbeatTimeout: '2 minutes',
   retry,
@@ -54,6 +56,19 @@ export async function audit(input: AuditWorkflowInput): Promise<AuditSummary> {
   const progress: AuditProgress = { stage: 'plan', pending: 0, featurized: 0, reused: 0 };
   setHandler(auditProgressQuery, () => progress);
 
+  // New raw files become batches first. A file that does not match the data set's encoding
+  // fails its import once (non-retryably), is recorded as rejected and listed in the report.
+  if (!input.resume && input.audit.raw) {
+    const time = new Date().toISOString();
+    for (const file of await pendingRawFiles({ audit: input.audit })) {
+      try {
+        await importRawFile({ audit: input.audit, file, time });
+      } catch (e) {
+        const cause = e instanceof ActivityFailure ? e.cause : undefined;
+        if (!(cause instanceof ApplicationFailure && cause.type === 'InputError')) throw e;
+      }
+    }
+  }
   // The workflow's clock is part of its history: a replay or a retried activity sees the same.
   const plan =
     input.resume?.plan ?? (await planAudit({ audit: input.audit, time: new Date().toISOString() }));

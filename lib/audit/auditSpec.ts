@@ -35,6 +35,16 @@ export const auditInputSchema = z
     batchSize: z.number().int().min(1).max(65536).default(256),
     /** Rank by out-of-fold scores of fold models trained for the audit (lib/audit/outOfFoldSpec). */
     outOfFold: outOfFoldSchema.optional(),
+    /**
+     * Raw files landing under a store prefix (Parquet, CSV/TSV, JSON Lines, Arrow), one batch
+     * each: before planning, every file not imported yet becomes `<data>/<file name>/` by the
+     * saved encoding of the data set `like` (made by `tda import`). A file that does not match
+     * it is rejected once, recorded under `<data>/_rejected/` and listed in every report.
+     */
+    raw: z
+      .object({ prefix: z.string().min(1), like: z.string().min(1) })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -20,6 +20,7 @@ import { type Comparison, compareRankings, type Ranking, rankExamples } from './
 import { outOfFoldRanking } from './outOfFoldRanking';
 import type { OutOfFoldRanking } from './outOfFoldSpec';
 import { readAuditPlan } from './planAudit';
+import { listRejected, type RejectedFile } from './rawBatches';
 
 const META_KEY = 'tda.audit';
 
@@ -75,6 +76,8 @@ export interface AuditSummary {
   files: { summary: string; ranking: string; report: string; plan: string };
   /** What the user must know about the inputs (e.g. a model that has not learned). */
   warnings?: string[];
+  /** Raw files (audit input `raw`) rejected so far for not matching the data set's encoding. */
+  rejectedFiles?: RejectedFile[];
 }
 
 /**
@@ -273,6 +276,7 @@ export async function reportAudit(
     files: { summary: '', ranking: rankingFile.key, report: '', plan: args.planKey },
     ...(plan.warnings ? { warnings: plan.warnings } : {}),
   };
+  if (plan.spec.raw) summary.rejectedFiles = await listRejected(store, plan.spec.data);
   const html = await tx.put('report.html', renderAuditHtml(summary, plan.classes, ranking.score));
   summary.files.report = html.key;
   summary.files.summary = `${tx.attemptPrefix}/summary.json`;
@@ -345,6 +349,7 @@ function renderAuditHtml(s: AuditSummary, classes: string[], scores: Float64Arra
   const unreliable = s.classes.filter((c) => c.unreliable);
   extra['detection unreliable (the model has not learned the class)'] =
     unreliable.map((c) => c.name).join(', ') || 'none';
+  for (const r of s.rejectedFiles ?? []) extra[`rejected file ${r.file}`] = r.error;
   if (s.previous && s.comparison) {
     extra['previous audit'] = s.previous.time;
     extra['entered the top'] = s.comparison.entered.length;

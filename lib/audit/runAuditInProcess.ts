@@ -1,7 +1,9 @@
 import { featurizeShard } from '../pipeline/featurizeShard';
 import { RunContext } from '../pipeline/runContext';
 import type { ObjectStore } from '../store/objectStore';
+import { parseAuditInput } from './auditSpec';
 import { planAudit } from './planAudit';
+import { importRawFile, pendingRawFiles } from './rawBatches';
 import type { AuditSummary } from './reportAudit';
 import { reportAudit } from './reportAudit';
 import { trainFold } from './trainFold';
@@ -16,6 +18,13 @@ export async function runAuditInProcess(
   time: string,
 ): Promise<AuditSummary> {
   const ctx = new RunContext(store);
+  const spec = parseAuditInput(input);
+  for (const file of await pendingRawFiles(store, spec)) {
+    // A rejected file is recorded and reported; the audit goes on with the other batches.
+    await importRawFile(store, spec, file, time).catch((e: Error) => {
+      if (e.name !== 'InputError') throw e;
+    });
+  }
   const { plan, ref } = await planAudit(store, input, time, (key) => ctx.model(key));
   if (ref.completed) return ref.completed;
   let featurized = 0;

@@ -37,7 +37,7 @@ function localFile(path: string, rel: string): SourceFile {
   return {
     name: path,
     relative: rel,
-    stream: async () => (await open(path)).createReadStream(),
+    stream: async () => (await open(path)).createReadStream({ highWaterMark: 1 << 20 }),
     bytes: async () => new Uint8Array(await readFile(path)),
     localPath: async () => ({ path, release: async () => {} }),
   };
@@ -70,6 +70,38 @@ async function walk(dir: string): Promise<string[]> {
 }
 
 /**
+ * The object at `key` in a store, or else the objects under `key/` (hidden and `_` names skipped).
+ * `uri` names a key as the user would (s3://bucket/key).
+ */
+export async function openStoreSource(
+  store: ObjectStore,
+  key: string,
+  location: string,
+  uri: (key: string) => string,
+): Promise<Source> {
+  if (key && !location.endsWith('/') && (await store.exists(key))) {
+    return {
+      location,
+      isFolder: false,
+      files: [storeFile(store, key, key.split('/').pop()!, uri(key))],
+    };
+  }
+  const base = key ? `${key}/` : '';
+  const keys = (await store.list(base)).filter((k) =>
+    k
+      .slice(base.length)
+      .split('/')
+      .every((p) => !p.startsWith('.') && !p.startsWith('_')),
+  );
+  if (keys.length === 0) throw new ImportInputError(`${location}: no such object or prefix`);
+  return {
+    location,
+    isFolder: true,
+    files: keys.map((k) => storeFile(store, k, k.slice(base.length), uri(k))),
+  };
+}
+
+/**
  * Resolves FILE, DIR or s3://bucket/prefix to its files. An S3 location is a file when an object
  * has exactly that key, else the prefix's objects. Hidden files and `_`-names (_SUCCESS markers,
  * _attempts) are skipped, as Spark and Hive writers expect.
@@ -81,28 +113,12 @@ export async function openSource(location: string, config?: Config): Promise<Sou
     const slash = rest.indexOf('/');
     const bucket = slash < 0 ? rest : rest.slice(0, slash);
     const key = slash < 0 ? '' : rest.slice(slash + 1).replace(/\/+$/, '');
-    const store = openStore(config, `s3://${bucket}`);
-    const uri = (k: string) => `s3://${bucket}/${k}`;
-    if (key && !location.endsWith('/') && (await store.exists(key))) {
-      return {
-        location,
-        isFolder: false,
-        files: [storeFile(store, key, key.split('/').pop()!, uri(key))],
-      };
-    }
-    const base = key ? `${key}/` : '';
-    const keys = (await store.list(base)).filter((k) =>
-      k
-        .slice(base.length)
-        .split('/')
-        .every((p) => !p.startsWith('.') && !p.startsWith('_')),
-    );
-    if (keys.length === 0) throw new ImportInputError(`${location}: no such object or prefix`);
-    return {
+    return openStoreSource(
+      openStore(config, `s3://${bucket}`),
+      key,
       location,
-      isFolder: true,
-      files: keys.map((k) => storeFile(store, k, k.slice(base.length), uri(k))),
-    };
+      (k) => `s3://${bucket}/${k}`,
+    );
   }
   const path = resolve(location);
   let st: Awaited<ReturnType<typeof stat>>;

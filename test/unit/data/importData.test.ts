@@ -188,7 +188,7 @@ test('--like: a query set is encoded with the training set saved encoding; an un
     [(20 - age.mean) / age.std, (0 - income.mean) / income.std, 0, 0, 0],
     [(64 - age.mean) / age.std, (100 - income.mean) / income.std, 0, 0, 1],
   ].flat();
-  want.forEach((w, i) => assert.ok(Math.abs(ds.x![i] - w) < 1e-5, `x[${i}]`));
+  for (const [i, w] of want.entries()) assert.ok(Math.abs(ds.x![i] - w) < 1e-5, `x[${i}]`);
   assert.deepEqual(Array.from(ds.labels), [1, 0]);
   assert.deepEqual(ds.keys, ['q1', 'q2']);
 });
