@@ -38,6 +38,7 @@ function printSummary(s: AuditSummary): void {
   console.log(
     `  features: ${s.featurize.featurized} computed, ${s.featurize.reused} reused; new batches: ${s.newData.batches.join(', ') || 'none'}`,
   );
+  for (const r of s.rejectedFiles ?? []) console.log(`  rejected ${r.file}: ${r.error}`);
   if (s.comparison) {
     const c = s.comparison;
     console.log(
@@ -84,6 +85,7 @@ export async function runAuditCommand(config: Config, args: string[]): Promise<v
           projector: opt.has('projector') ? JSON.parse(need(opt, 'projector')) : undefined,
           selfScore: opt.has('self-score') ? JSON.parse(need(opt, 'self-score')) : undefined,
           outOfFold: opt.has('out-of-fold') ? JSON.parse(need(opt, 'out-of-fold')) : undefined,
+          raw: opt.has('raw') ? { prefix: need(opt, 'raw'), like: need(opt, 'like') } : undefined,
         };
         const id = await createAuditSchedule(client, {
           audit,
