@@ -10,6 +10,7 @@ import { ActivityFailure, ApplicationFailure } from '@temporalio/common';
 import type { AuditPlan } from '../../lib/audit/planAudit';
 import { type AuditSummary, readRanking } from '../../lib/audit/reportAudit';
 import { runAuditInProcess } from '../../lib/audit/runAuditInProcess';
+import { importData } from '../../lib/data/import/importData';
 import { writePartitioned } from '../../lib/data/partitionedDataset';
 import type { Plan } from '../../lib/pipeline/types';
 import { readCommitted, readManifest } from '../../lib/store/commit';
@@ -223,4 +224,77 @@ test('a large audit continues as new between featurize tasks and still counts th
   const last = await client.workflow.getHandle(handle.workflowId).describe();
   assert.notEqual(last.runId, handle.firstExecutionRunId);
   assert.equal(summary.prefix.split('/')[1], name);
+});
+
+test('an audit watching an S3 prefix of raw files imports a new JSONL batch and rejects a CSV with a bad value once, non-retryably', async () => {
+  const run = randomUUID();
+  const prefix = `it/${run}`;
+  const spec = await makeTinyRun(s3, prefix, { trainRows: 30, queryRows: 4 });
+  const table = (ds: ReturnType<typeof blobs>, base: number) =>
+    Array.from({ length: ds.rows }, (_, i) => {
+      const row: Record<string, string | number> = { id: `e${base + i}` };
+      for (let j = 0; j < 6; j++) row[`f${j}`] = ds.x![i * 6 + j];
+      row.label = ds.classes[ds.labels[i]];
+      return row;
+    });
+  const csv = (rows: Record<string, string | number>[]) =>
+    [Object.keys(rows[0]).join(','), ...rows.map((r) => Object.values(r).join(','))].join('\n');
+  // The first data set, imported from S3 by tda import's library: its encoding is the schema.
+  await s3.put(`${prefix}/raw0/initial.csv`, csv(table(blobs('i', 40, 6, 41), 0)));
+  await importData(
+    `s3://${config.s3.bucket}/${prefix}/raw0/initial.csv`,
+    s3,
+    `${prefix}/batches/0-initial`,
+    { label: 'label', id: 'id' },
+    config,
+  );
+  await s3.put(
+    `${prefix}/landing/2025-02-01.jsonl`,
+    table(blobs('d1', 20, 6, 42), 100)
+      .map((r) => JSON.stringify(r))
+      .join('\n'),
+  );
+  const bad = table(blobs('d2', 10, 6, 43), 200);
+  bad[2].f2 = 'n/a';
+  await s3.put(`${prefix}/landing/2025-02-02.csv`, csv(bad));
+
+  const workflowId = `audit-raw-${run}`;
+  const summary = await client.workflow.execute(auditWorkflow, {
+    taskQueue,
+    workflowId,
+    args: [
+      {
+        audit: {
+          name: `it-raw-${run.slice(0, 8)}`,
+          data: `${prefix}/batches`,
+          checkpoints: spec.checkpoints,
+          shardSize: 25,
+          topK: 5,
+          raw: { prefix: `${prefix}/landing`, like: `${prefix}/batches/0-initial` },
+        },
+      },
+    ],
+  });
+  assert.deepEqual(
+    summary.batches.map((b) => [b.name, b.rows]),
+    [
+      ['0-initial', 40],
+      ['2025-02-01', 20],
+    ],
+  );
+  assert.equal(summary.rejectedFiles?.length, 1);
+  assert.match(
+    summary.rejectedFiles![0].error,
+    /landing\/2025-02-02\.csv row 3 column "f2": "n\/a" is not a number/,
+  );
+  assert.equal(await s3.exists(`${prefix}/batches/2025-02-02/MANIFEST.json`), false);
+  // The bad file's import failed once, non-retryably; the good one was imported.
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const failed = (history.events ?? []).filter((e) => e.activityTaskFailedEventAttributes);
+  assert.equal(failed.length, 1);
+  const f = failed[0].activityTaskFailedEventAttributes!.failure!;
+  assert.equal(f.applicationFailureInfo?.nonRetryable, true);
+  assert.match(f.message ?? '', /2025-02-02\.csv row 3 column "f2"/);
+  const started = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes);
+  assert.ok(started.every((e) => (e.activityTaskStartedEventAttributes!.attempt ?? 1) === 1));
 });
