@@ -222,6 +222,9 @@ async function importOwnData(
         : `  ${f.column}: categorical, one-hot over ${f.categories.length} values`,
     );
   }
+  for (const { column, type } of r.skipped) {
+    console.log(`  ${column}: not a feature (holds ${type} values)`);
+  }
   for (const [column, n] of Object.entries(r.unseen)) {
     console.log(`  ${column}: ${n} values not among the saved categories (encoded as all zeros)`);
   }

@@ -5,7 +5,8 @@ import type { ColumnBatch, ColumnType } from './columnBatch';
 export function arrowTypes(schema: Schema): Map<string, ColumnType> {
   const kind = (t: DataType): ColumnType => {
     if (DataType.isDictionary(t)) return kind(t.dictionary);
-    if (DataType.isInt(t) || DataType.isFloat(t) || DataType.isDecimal(t)) return 'number';
+    // Decimals stay 'other': their values are unscaled integer words, not numbers.
+    if (DataType.isInt(t) || DataType.isFloat(t)) return 'number';
     if (DataType.isUtf8(t) || DataType.isLargeUtf8(t)) return 'string';
     if (DataType.isBool(t)) return 'bool';
     if (DataType.isBinary(t) || DataType.isLargeBinary(t) || DataType.isFixedSizeBinary(t)) {

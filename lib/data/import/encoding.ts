@@ -64,6 +64,8 @@ export interface ColumnMapping {
 export const MAX_CATEGORIES = 1000;
 /** Rows of the first batch whose values decide whether an untyped (CSV, JSONL) column is numeric. */
 export const TYPE_SAMPLE_ROWS = 1000;
+/** Share of a sampled untyped column's values that must be numbers for it to be numeric. */
+export const NUMERIC_SHARE = 0.9;
 
 const isMissing = (v: unknown): boolean => v === null || v === undefined || v === '';
 
@@ -99,6 +101,8 @@ interface ResolvedColumns {
   text?: string;
   image?: string;
   features: { column: string; type: 'numeric' | 'categorical' }[];
+  /** Columns `--features all|all-numeric` left out, with what they hold. */
+  skipped: { column: string; type: ColumnType }[];
 }
 
 function requireColumn(batch: ColumnBatch, column: string, flag: string): void {
@@ -109,17 +113,29 @@ function requireColumn(batch: ColumnBatch, column: string, flag: string): void {
   }
 }
 
-function inferType(batch: ColumnBatch, column: string): ColumnType | undefined {
+/**
+ * A column's type: as the format declares it, else from the first batch's first values. A column
+ * of numbers with a few stray words (at least NUMERIC_SHARE of its values numbers) is numeric,
+ * and the words are errors naming their row; otherwise it is text (categorical).
+ */
+function inferType(batch: ColumnBatch, column: string): ColumnType {
   const declared = batch.types?.get(column);
   if (declared) return declared;
   const values = batch.columns.get(column)!;
   const n = Math.min(values.length, TYPE_SAMPLE_ROWS);
+  let numbers = 0;
+  let others = 0;
+  let strings = 0;
   for (let i = 0; i < n; i++) {
     const v = values[i];
     if (isMissing(v)) continue;
-    if (numberOf(v) === undefined) return typeof v === 'string' ? 'string' : 'other';
+    if (numberOf(v) !== undefined) numbers++;
+    else if (typeof v === 'string') strings++;
+    else others++;
   }
-  return 'number';
+  if (numbers > 0 && numbers >= NUMERIC_SHARE * (numbers + strings + others)) return 'number';
+  if (numbers + strings + others === 0) return 'number';
+  return others > strings ? 'other' : 'string';
 }
 
 function resolveColumns(batch: ColumnBatch, m: ColumnMapping): ResolvedColumns {
@@ -139,6 +155,7 @@ function resolveColumns(batch: ColumnBatch, m: ColumnMapping): ResolvedColumns {
     text: m.text,
     image: m.image,
     features: [],
+    skipped: [],
   };
   if (m.text && m.image) throw new ImportInputError('give --text or --image, not both');
   if ((m.text || m.image) && Array.isArray(m.features)) {
@@ -163,7 +180,7 @@ function resolveColumns(batch: ColumnBatch, m: ColumnMapping): ResolvedColumns {
       throw new ImportInputError(
         `${at(batch.file, undefined, column)} holds ${t} values; a feature is numeric or categorical (text)`,
       );
-    }
+    } else out.skipped.push({ column, type: t });
   }
   if (out.features.length === 0) {
     throw new ImportInputError(
@@ -284,6 +301,11 @@ export class EncodingFitter {
       const [h, w] = this.mapping.size ?? [info.height, info.width];
       this.image = { height: h, width: w, channels: this.mapping.channels ?? info.channels };
     }
+  }
+
+  /** Columns left out of the features (text under all-numeric, dates, binary), for the user to see. */
+  get skipped(): { column: string; type: ColumnType }[] {
+    return this.cols?.skipped ?? [];
   }
 
   finish(): DataEncoding {

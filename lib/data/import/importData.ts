@@ -30,6 +30,8 @@ export interface ImportResult {
   files: number;
   /** Values of categorical columns that the saved categories lack (encoded as all zeros). */
   unseen: Record<string, number>;
+  /** Columns not used as features (by `--features all|all-numeric`), with their type. */
+  skipped: { column: string; type: string }[];
 }
 
 /** The source's batches, cut at `limit` rows in all. */
@@ -81,10 +83,12 @@ export async function importSource(
     reader.name === 'images' ? { label: 'label', image: 'image', id: 'path', ...opts } : opts;
   const batchRows = opts.batchRows ?? 4096;
   let encoding = opts.like;
+  let skipped: ImportResult['skipped'] = [];
   if (!encoding) {
     const fitter = new EncodingFitter(mapping, imageInfo, imageBytesOf);
     for await (const b of batchesOf(reader, source, batchRows, opts.limit)) await fitter.add(b);
     encoding = fitter.finish();
+    skipped = fitter.skipped;
   }
   const encoder = new RowEncoder(encoding, opts.name ?? source.location);
   const writer = new PartitionedWriter(store, prefix, opts.rowsPerPart ?? 10_000);
@@ -102,6 +106,7 @@ export async function importSource(
       format: reader.name,
       files: source.files.length,
       unseen: Object.fromEntries(encoder.unseen),
+      skipped,
     };
   } catch (e) {
     await writer.abort();

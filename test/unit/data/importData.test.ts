@@ -341,3 +341,45 @@ test('bad input: a ragged CSV row and a label outside the saved classes are name
     /q2\.csv does not match the data set's schema: it lacks column "income"/,
   );
 });
+
+test('column types: mostly numbers is numeric (a stray word is an error), mostly words is categorical; all-numeric reports what it leaves out', async () => {
+  const dir = tmp();
+  const lines = ['id,size,tier,note,y'];
+  for (let i = 0; i < 30; i++)
+    lines.push(`${i},${i % 7},${i % 3 === 0 ? 'gold' : i % 3},free text ${i},${i % 2}`);
+  writeFileSync(join(dir, 't.csv'), lines.join('\n'));
+  const store = new FsStore(join(dir, 'store'));
+  const r = await importData(join(dir, 't.csv'), store, 'a', {
+    label: 'y',
+    id: 'id',
+    features: 'all-numeric',
+  });
+  assert.deepEqual(
+    r.encoding.features!.map((f) => f.column),
+    ['size'],
+  );
+  assert.deepEqual(r.skipped, [
+    { column: 'tier', type: 'string' },
+    { column: 'note', type: 'string' },
+  ]);
+  // tier: 10 words in 30 values, so it is categorical ('0'..'2' and 'gold' are its categories).
+  const all = await importData(join(dir, 't.csv'), store, 'b', {
+    label: 'y',
+    features: ['size', 'tier'],
+  });
+  assert.deepEqual(all.encoding.features![1], {
+    column: 'tier',
+    type: 'categorical',
+    categories: ['1', '2', 'gold'],
+  });
+  // One word among 30 numbers: the column is numeric and the word is bad input.
+  lines[17] = '16,big,1,x,0';
+  writeFileSync(join(dir, 'u.csv'), lines.join('\n'));
+  await assert.rejects(
+    importData(join(dir, 'u.csv'), store, 'c', { label: 'y', features: ['size'] }),
+    /u\.csv row 17 column "size": "big" is not a number/,
+  );
+  assert.equal(all.encoding.id, undefined);
+  assert.deepEqual(r.encoding.id, { column: 'id', integer: true });
+  assert.deepEqual(Array.from((await readAllParts(store, 'a')).ids.subarray(0, 3)), [0, 1, 2]);
+});
