@@ -1,15 +1,19 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import sharp from 'sharp';
 import { ImportInputError } from './inputError';
 
 /** An image's size and whether it is grey (1 channel) or colour (3; alpha dropped). */
+/** sharp (libvips, native) loaded on first use, so that code that never decodes images does not load it. */
+async function sharp() {
+  return (await import('sharp')).default;
+}
+
 export async function imageInfo(
   bytes: Uint8Array,
   where: string,
 ): Promise<{ height: number; width: number; channels: 1 | 3 }> {
   try {
-    const m = await sharp(bytes).metadata();
+    const m = await (await sharp())(bytes).metadata();
     const grey = m.channels !== undefined && m.channels <= 2;
     return { height: m.height!, width: m.width!, channels: grey ? 1 : 3 };
   } catch (e) {
@@ -30,7 +34,8 @@ export async function decodeImage(
 ): Promise<void> {
   let data: Buffer;
   try {
-    let img = sharp(bytes).removeAlpha().resize(shape.width, shape.height, { fit: 'fill' });
+    const decode = await sharp();
+    let img = decode(bytes).removeAlpha().resize(shape.width, shape.height, { fit: 'fill' });
     img = shape.channels === 1 ? img.greyscale() : img.toColourspace('srgb');
     const r = await img.raw().toBuffer({ resolveWithObject: true });
     if (r.info.channels !== shape.channels) {

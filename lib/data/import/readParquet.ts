@@ -1,7 +1,7 @@
 import { openAsBlob } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { tableFromIPC } from 'apache-arrow';
-import { ParquetFile } from 'parquet-wasm';
+import type { ParquetFile } from 'parquet-wasm';
 import { arrowTypes, fromArrowBatch } from './arrowBatch';
 import type { ColumnBatch, FormatReader, ReadOptions } from './columnBatch';
 import { perFile } from './columnBatch';
@@ -19,7 +19,10 @@ async function* readParquetFile(file: SourceFile, opts: ReadOptions): AsyncGener
     if ((await stat(path)).size === 0) throw new ImportInputError(`${file.name} is empty`);
     let pq: ParquetFile;
     try {
-      pq = await ParquetFile.fromFile(await openAsBlob(path));
+      // Loaded on first use: the WebAssembly module is large, and workers that never read
+      // Parquet should not carry it.
+      const { ParquetFile: File } = await import('parquet-wasm');
+      pq = await File.fromFile(await openAsBlob(path));
     } catch (e) {
       throw new ImportInputError(
         `${file.name} is not a readable Parquet file (truncated or corrupt?): ${String(e)}`,
