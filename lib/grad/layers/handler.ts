@@ -63,3 +63,33 @@ export function kernelBiasParams(layer: Layer, useBias: boolean): FactorBlock['p
 }
 
 export const positionsOf = (shape: number[]) => shape.slice(1, -1).reduce((p, s) => p * s, 1);
+
+/**
+ * A block holding each example's exact gradient (rows × size, in the params' flattening order),
+ * for layers whose per-example gradient is no sum of outer products: one position, a = [1],
+ * δ = the gradient, so every projector, norm and dot product reads it unchanged.
+ */
+export function exactGradientBlock(
+  name: string,
+  layer: Layer,
+  rows: number,
+  grads: Float32Array,
+  params: FactorBlock['params'],
+): FactorBlock {
+  const size = params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
+  if (grads.length !== rows * size) {
+    throw new Error(`layer '${layer.name}': ${grads.length} gradient values for ${rows} × ${size}`);
+  }
+  return {
+    name,
+    layer: layer.name,
+    layerType: layer.getClassName(),
+    rows,
+    positions: 1,
+    inDim: 1,
+    outDim: size,
+    a: new Float32Array(rows).fill(1),
+    delta: grads,
+    params,
+  };
+}

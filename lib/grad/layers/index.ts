@@ -1,7 +1,9 @@
+import { batchNormalizationHandler } from './batchNormalization';
 import { conv2dHandler } from './conv2d';
 import { denseHandler } from './dense';
 import { embeddingHandler } from './embedding';
 import type { LayerHandler } from './handler';
+import { layerNormalizationHandler } from './layerNormalization';
 import { loraDenseHandler } from './loraDense';
 
 /** Layer types with per-example gradients, by tfjs-layers class name. */
@@ -10,6 +12,8 @@ export const layerHandlers: Record<string, LayerHandler> = {
   Conv2D: conv2dHandler,
   Embedding: embeddingHandler,
   LoraDense: loraDenseHandler,
+  BatchNormalization: batchNormalizationHandler,
+  LayerNormalization: layerNormalizationHandler,
 };
 
 export type { LayerHandler } from './handler';
