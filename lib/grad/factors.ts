@@ -138,6 +138,14 @@ export function planModel(model: tfl.LayersModel, selection: LayerSelection = 'a
       throw unsupported(model, l, trainable, `takes ${calls[0].inputs.length} inputs`);
     }
   }
+  // Layers the backward pass goes through (or reads δ from): selected ones and those downstream.
+  const live = new Set<number>();
+  for (const s of graph) {
+    if (!chosen.includes(s.layer) && !s.inputs.some((id) => live.has(id))) continue;
+    live.add(s.output);
+    const why = layerHandlers[s.layer.getClassName()]?.unsupported?.(s.layer);
+    if (why) throw unsupported(model, s.layer, trainable, why);
+  }
   const output = model.outputs[0];
   const head = headOfModel(model, graph);
   return {
@@ -197,7 +205,12 @@ function shapesOf(plan: ModelPlan, inputShape: number[]): Map<number, number[]> 
   const shapes = new Map<number, number[]>([[plan.input, inputShape]]);
   for (const s of plan.steps) {
     const ins = s.inputs.map((id) => shapes.get(id) as number[]);
-    const next = s.layer.computeOutputShape(ins.length === 1 ? ins[0] : ins) as (number | null)[];
+    // A handler knows its output's shape (tfjs gets a causal Conv1D's wrong).
+    const next = (
+      s.handler
+        ? s.handler.probeShape(s.layer, ins[0])
+        : s.layer.computeOutputShape(ins.length === 1 ? ins[0] : ins)
+    ) as (number | null)[];
     const out = next.map((d, i) => (d === null ? ins[0][i] : d)) as number[];
     out[0] = inputShape[0];
     shapes.set(s.output, out);

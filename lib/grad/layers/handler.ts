@@ -19,6 +19,11 @@ export interface LayerHandler {
   forward(layer: Layer, x: tf.Tensor, probe: tf.Tensor | null): ForwardResult;
   /** Turns saved inputs and δ (gradient w.r.t. the probe) into factor blocks. */
   blocks(layer: Layer, saved: tf.Tensor[], delta: tf.Tensor): FactorBlock[];
+  /**
+   * Why this layer's configuration cannot be selected or back-propagated through, if it cannot
+   * (checked at plan time for selected layers and those downstream of one).
+   */
+  unsupported?(layer: Layer): string | null;
 }
 
 /** Applies a tfjs-layers layer's activation object (Dense and Conv2D keep it as `activation`). */
