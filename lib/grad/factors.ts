@@ -91,15 +91,13 @@ function trainableLayers(steps: { layer: Layer }[]): Layer[] {
   return [...seen];
 }
 
-function unsupported(model: tfl.LayersModel, l: Layer, trainable: Layer[], why: string): Error {
+function unsupported(l: Layer, trainable: Layer[], why: string): Error {
   const ok = trainable.filter((t) => layerHandlers[t.getClassName()] && t !== l).map((t) => t.name);
   const hint =
     ok.length > 0
       ? `exclude it by naming the layers to attribute, e.g. layers: {names: ${JSON.stringify(ok)}}`
       : 'no other layer of this model is supported either';
-  return new Error(
-    `model '${model.name}': layer '${l.name}' (${l.getClassName()}) ${why}; ${hint}`,
-  );
+  return new Error(`layer '${l.name}' (${l.getClassName()}) ${why}; ${hint}`);
 }
 
 /** Resolves a parameter selection against a model; unsupported selected layers are errors. */
@@ -124,7 +122,6 @@ export function planModel(model: tfl.LayersModel, selection: LayerSelection = 'a
   for (const l of chosen) {
     if (!layerHandlers[l.getClassName()]) {
       throw unsupported(
-        model,
         l,
         trainable,
         `is not supported for per-example gradients (supported: ${Object.keys(layerHandlers).join(', ')})`,
@@ -132,10 +129,10 @@ export function planModel(model: tfl.LayersModel, selection: LayerSelection = 'a
     }
     const calls = graph.filter((s) => s.layer === l);
     if (calls.length !== 1) {
-      throw unsupported(model, l, trainable, `is shared (called ${calls.length} times)`);
+      throw unsupported(l, trainable, `is shared (called ${calls.length} times)`);
     }
     if (calls[0].inputs.length !== 1) {
-      throw unsupported(model, l, trainable, `takes ${calls[0].inputs.length} inputs`);
+      throw unsupported(l, trainable, `takes ${calls[0].inputs.length} inputs`);
     }
   }
   // Layers the backward pass goes through (or reads δ from): selected ones and those downstream.
@@ -144,7 +141,7 @@ export function planModel(model: tfl.LayersModel, selection: LayerSelection = 'a
     if (!chosen.includes(s.layer) && !s.inputs.some((id) => live.has(id))) continue;
     live.add(s.output);
     const why = layerHandlers[s.layer.getClassName()]?.unsupported?.(s.layer);
-    if (why) throw unsupported(model, s.layer, trainable, why);
+    if (why) throw unsupported(s.layer, trainable, why);
   }
   const output = model.outputs[0];
   const head = headOfModel(model, graph);

@@ -34,7 +34,7 @@ test('an unsupported layer fails the plan, named with its type and how to exclud
   assert.equal(err.name, 'SpecError');
   assert.match(
     err.message,
-    /^layers: model 'with_prelu': layer 'leaky' \(PReLU\) is not supported for per-example gradients \(supported: [^)]*Dense[^)]*\); exclude it by naming the layers to attribute, e\.g\. layers: \{names: \["hidden","logits"\]\}$/,
+    /^layers: layer 'leaky' \(PReLU\) is not supported for per-example gradients \(supported: [^)]*Dense[^)]*\); exclude it by naming the layers to attribute, e\.g\. layers: \{names: \["hidden","logits"\]\}$/,
   );
   const plan = await buildPlan(
     store,
