@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { planModel } from '../../../lib/grad';
+import { gradientVectors } from '../../../lib/methods/factoredFeatures';
 import { initBackend } from '../../../lib/tf/backend';
 import { checkAgainstNaive } from './checkAgainstNaive';
 import { randomizeWeights, randomLabels, randomTensor } from './naive';
@@ -43,7 +44,7 @@ test('Conv1D: same, strided valid, no bias; LayerNormalization over the sequence
   randomizeWeights(m, 301);
   const f = checkAgainstNaive(m, randomTensor([4, 9, 2], 302), randomLabels(4, 3, 303));
   assert.deepEqual(
-    f.grads.layers.map((l) => [l.name, l.size]),
+    gradientVectors(f.grads).layers.map((l) => [l.name, l.size]),
     [
       ['c_same', (3 * 2 + 1) * 4],
       ['c_valid', (2 * 4 + 1) * 3],
@@ -79,7 +80,7 @@ test('DepthwiseConv2D: depth multiplier 2 with bias (same); strided valid withou
   randomizeWeights(m, 311);
   const f = checkAgainstNaive(m, randomTensor([4, 5, 5, 2], 312), randomLabels(4, 3, 313));
   assert.deepEqual(
-    f.grads.layers.map((l) => [l.name, l.size]),
+    gradientVectors(f.grads).layers.map((l) => [l.name, l.size]),
     [
       ['dw1', 3 * 3 * 2 * 2 + 4],
       ['dw2', 2 * 3 * 4],
@@ -120,7 +121,7 @@ test('SeparableConv2D (depthwise + pointwise kernels, bias), strided; BatchNorma
   bn.setWeights([gamma, beta, mean, tf.add(tf.abs(randomTensor([2], 322)), 0.5)]);
   const f = checkAgainstNaive(m, randomTensor([4, 5, 5, 2], 323), randomLabels(4, 3, 324));
   assert.deepEqual(
-    f.grads.layers.map((l) => [l.name, l.size]),
+    gradientVectors(f.grads).layers.map((l) => [l.name, l.size]),
     [
       ['sep1/depthwise', 2 * 2 * 2 * 2],
       ['sep1/pointwise', (4 + 1) * 3],

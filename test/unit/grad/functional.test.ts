@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { featurize, planModel } from '../../../lib/grad';
+import { gradientVectors } from '../../../lib/methods/factoredFeatures';
 import { initBackend } from '../../../lib/tf/backend';
 import { checkAgainstNaive } from './checkAgainstNaive';
 import { randomizeWeights, randomLabels, randomTensor, rng } from './naive';
@@ -58,7 +59,7 @@ test('functional: Dense + BatchNormalization + residual Add + Dropout, all layer
   const f = checkAgainstNaive(m, randomTensor([5, 6], 102), randomLabels(5, 3, 103));
   // γ and β of bn as one exact block: 8 + 8 columns.
   assert.deepEqual(
-    f.grads.layers.map((l) => [l.name, l.size]),
+    gradientVectors(f.grads).layers.map((l) => [l.name, l.size]),
     [
       ['d1', 7 * 8],
       ['bn', 16],
@@ -92,7 +93,7 @@ test('functional: Concatenate and Multiply of two branches, LayerNormalization',
   const xs = randomTensor([5, 5], 112);
   const f = checkAgainstNaive(m, xs, randomLabels(5, 3, 113));
   assert.deepEqual(
-    f.grads.layers.map((l) => l.name),
+    gradientVectors(f.grads).layers.map((l) => l.name),
     ['a', 'b', 'ln', 'out'],
   );
   checkAgainstNaive(m, xs, null, { fn: { kind: 'logit', classIndex: 0 } });
@@ -131,5 +132,5 @@ test('functional: a selected layer called twice is refused, naming it', () => {
   // Unselected, it just runs forward (both calls).
   const xs = randomTensor([3, 4], 1);
   const f = featurize(m, xs, [0, 1, 0], { layers: 'last', projector: { kind: 'none' } });
-  assert.equal(f.grads.dim, 5 * 2);
+  assert.equal(gradientVectors(f.grads).dim, 5 * 2);
 });

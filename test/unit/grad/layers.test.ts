@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { featurize, loraDense } from '../../../lib/grad';
+import { gradientVectors } from '../../../lib/methods/factoredFeatures';
 import { initBackend } from '../../../lib/tf/backend';
 import { checkAgainstNaive } from './checkAgainstNaive';
 import { randomizeWeights, randomLabels, randomTensor } from './naive';
@@ -64,7 +65,7 @@ test('LoRA adapters on Dense: gradients w.r.t. A and B only; serialization round
   const ys = randomLabels(5, 3, 43);
   const f = checkAgainstNaive(m, xs, ys, { layers: 'adapters' });
   assert.deepEqual(
-    f.grads.layers.map((l) => [l.name, l.size]),
+    gradientVectors(f.grads).layers.map((l) => [l.name, l.size]),
     [
       ['lora1/A', 5 * 2],
       ['lora1/B', 2 * 6],
@@ -118,10 +119,10 @@ test('unsupported selected layer: named with its type and how to exclude it', ()
   );
   // Selecting around it works: the unselected layer just runs forward.
   const f = featurize(m, xs, [0, 1], { layers: 'last', projector: { kind: 'none' } });
-  assert.equal(f.grads.dim, 5 * 2);
+  assert.equal(gradientVectors(f.grads).dim, 5 * 2);
   const g = featurize(m, xs, [0, 1], {
     layers: { names: ['d1', 'out'] },
     projector: { kind: 'none' },
   });
-  assert.equal(g.grads.dim, 4 * 4 + 5 * 2);
+  assert.equal(gradientVectors(g.grads).dim, 4 * 4 + 5 * 2);
 });
