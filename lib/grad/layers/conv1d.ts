@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { identityFilter, patchBlock } from './conv2d';
-import { dilatedProblem } from './depthwiseCore';
+import { patchBlock } from './conv2d';
 import { applyActivation, type Layer, type LayerHandler, weights } from './handler';
+import { dilatedProblem, identityFilter } from './im2col';
 
 interface Conv1DConfig {
   kernelSize: number | number[];

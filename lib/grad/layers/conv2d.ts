@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { FactorBlock } from '../types';
-import { dilatedProblem } from './depthwiseCore';
 import {
   appendOnes,
   applyActivation,
@@ -10,6 +9,7 @@ import {
   values,
   weights,
 } from './handler';
+import { dilatedProblem, identityFilter } from './im2col';
 
 interface ConvConfig {
   filters: number;
@@ -29,22 +29,6 @@ function config(layer: Layer) {
   if (c.padding === 'causal') throw new Error(`layer '${layer.name}' (Conv2D): causal padding`);
   const d = Array.isArray(c.dilationRate) ? c.dilationRate : [c.dilationRate, c.dilationRate];
   return { ...c, dilations: [d[0], d[1]] as [number, number] };
-}
-
-// Identity filters turn conv2d into im2col: output channel (r·kw + c)·cin + i copies input
-// channel i at tap (r, c), the row order of the kernel reshaped to [kh·kw·cin, cout].
-const eyeCache = new Map<string, tf.Tensor4D>();
-export function identityFilter(kh: number, kw: number, cin: number): tf.Tensor4D {
-  const key = `${kh}x${kw}x${cin}:${tf.getBackend()}`;
-  let f = eyeCache.get(key);
-  if (!f || f.isDisposed) {
-    const n = kh * kw * cin;
-    const v = new Float32Array(n * n);
-    for (let j = 0; j < n; j++) v[j * n + j] = 1;
-    f = tf.keep(tf.tensor4d(v, [kh, kw, cin, n]));
-    eyeCache.set(key, f);
-  }
-  return f;
 }
 
 /** Conv2D over patches: G_i = Σ_positions patch_t ⊗ δ_t (im2col patches, a 1 for the bias). */

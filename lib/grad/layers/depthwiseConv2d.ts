@@ -1,11 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  depthwise,
-  depthwiseConfig,
-  depthwiseGradients,
-  depthwisePatches,
-  dilatedProblem,
-} from './depthwiseCore';
+import { depthwise, depthwiseConfig, depthwiseGradients, depthwisePatches } from './depthwiseCore';
 import {
   applyActivation,
   exactGradientBlock,
@@ -13,6 +7,7 @@ import {
   type LayerHandler,
   weights,
 } from './handler';
+import { dilatedProblem } from './im2col';
 
 /** DepthwiseConv2D: each example's exact kernel and bias gradient (depthwiseCore). */
 export const depthwiseConv2dHandler: LayerHandler = {

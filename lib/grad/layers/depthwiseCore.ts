@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { identityFilter } from './conv2d';
 import type { Layer } from './handler';
+import { identityFilter } from './im2col';
 
 /**
  * A depthwise kernel W[r, c, i, m] maps input channel i to output channel i·mult + m only, so
@@ -104,13 +104,4 @@ export function depthwiseGradients(
     out.set(g, n * size);
   }
   return out;
-}
-
-/** Dilated convolutions have no gradient in tfjs (neither for the input nor for the kernel). */
-export function dilatedProblem(layer: Layer): string | null {
-  const r = (layer.getConfig() as { dilationRate?: number | number[] }).dilationRate ?? 1;
-  const d = Array.isArray(r) ? r : [r];
-  return d.some((v) => v > 1)
-    ? `has dilation rate [${d}]: tfjs has no gradient for a dilated convolution`
-    : null;
 }

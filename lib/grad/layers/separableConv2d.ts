@@ -1,13 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { FactorBlock } from '../types';
 import { patchBlock } from './conv2d';
-import {
-  depthwise,
-  depthwiseConfig,
-  depthwiseGradients,
-  depthwisePatches,
-  dilatedProblem,
-} from './depthwiseCore';
+import { depthwise, depthwiseConfig, depthwiseGradients, depthwisePatches } from './depthwiseCore';
 import {
   applyActivation,
   exactGradientBlock,
@@ -15,6 +9,7 @@ import {
   type LayerHandler,
   weights,
 } from './handler';
+import { dilatedProblem } from './im2col';
 
 /** The layer's weights by role (tfjs-layers order: depthwise, pointwise, bias). */
 function parts(layer: Layer) {
