@@ -3,43 +3,107 @@
  * of the summed test function w.r.t. each selected layer's pre-activation, obtained as the
  * gradient w.r.t. zero "probe" tensors added there). Since examples do not interact, each
  * example's δ is its own, so the factors give every example's exact gradient.
+ *
+ * The model is walked as its graph (sequential or functional): every layer call in topological
+ * order, each reading the tensors its inbound node names, so merges (Add, Concatenate,
+ * Multiply...) and skip connections need nothing special. Layers without a handler run through
+ * their own `apply` in inference mode (Dropout is the identity, BatchNormalization uses its
+ * moving statistics).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { checkTargets, type Head, headOf, perExampleValue, targetTensor } from './head';
 import { activationName, type Layer } from './layers/handler';
 import { type LayerHandler, layerHandlers } from './layers/index';
 import type { FactorBlock, LayerSelection, TestFunction } from './types';
 
-/** A model walked layer by layer: which layers are selected and how each is run. */
+/** One layer call of the model's graph. */
+export interface PlanStep {
+  layer: Layer;
+  handler?: LayerHandler;
+  selected: boolean;
+  /** Ids of the symbolic tensors this call reads (in order) and of the one it writes. */
+  inputs: number[];
+  output: number;
+}
+
+/** A model walked call by call: which layers are selected and how each is run. */
 export interface ModelPlan {
-  steps: { layer: Layer; handler?: LayerHandler; selected: boolean }[];
+  steps: PlanStep[];
+  /** Symbolic tensor ids of the model's input and output. */
+  input: number;
+  output: number;
+  head: Head;
+  /** Label values the head accepts ([0, numClasses)); 0 for a regression head. */
   numClasses: number;
 }
 
-function chainLayers(model: tfl.LayersModel): Layer[] {
-  const layers = model.layers.filter((l) => l.getClassName() !== 'InputLayer');
-  if (!(model instanceof tfl.Sequential)) {
-    for (let i = 0; i < layers.length; i++) {
-      const nodes = (layers[i] as unknown as { inboundNodes: { inboundLayers: Layer[] }[] })
-        .inboundNodes;
-      const inbound = nodes.length === 1 ? nodes[0].inboundLayers : [];
-      const prev = inbound.length === 1 ? inbound[0] : undefined;
-      const ok = i === 0 ? prev?.getClassName() === 'InputLayer' : prev === layers[i - 1];
-      if (!ok) {
+interface GraphNode {
+  outboundLayer: Layer;
+  inputTensors: { id: number }[];
+  outputTensors: { id: number }[];
+}
+
+/** The model's layer calls in topological order (its own node graph, deepest first). */
+function graphSteps(model: tfl.LayersModel): Omit<PlanStep, 'handler' | 'selected'>[] {
+  if (model.inputs.length !== 1 || model.outputs.length !== 1) {
+    throw new Error(
+      `model '${model.name}' has ${model.inputs.length} inputs and ${model.outputs.length} outputs: only single-input, single-output models are supported`,
+    );
+  }
+  const graph = model as unknown as { nodesByDepth?: Record<string, GraphNode[]> };
+  // A Sequential builds its graph lazily (on first predict or compile).
+  if (model instanceof tfl.Sequential && Object.keys(graph.nodesByDepth ?? {}).length === 0) {
+    model.build(model.inputs[0].shape);
+  }
+  const byDepth = graph.nodesByDepth;
+  if (!byDepth) throw new Error(`model '${model.name}' has no graph (was it built?)`);
+  const steps: Omit<PlanStep, 'handler' | 'selected'>[] = [];
+  const depths = Object.keys(byDepth)
+    .map(Number)
+    .sort((a, b) => b - a);
+  for (const d of depths) {
+    for (const node of byDepth[d]) {
+      const layer = node.outboundLayer;
+      if (layer.getClassName() === 'InputLayer') continue;
+      if (node.outputTensors.length !== 1) {
         throw new Error(
-          `model '${model.name}': only a chain of single-input layers is supported (at layer '${layers[i].name}')`,
+          `layer '${layer.name}' (${layer.getClassName()}) has ${node.outputTensors.length} outputs: only single-output layers are supported`,
         );
       }
+      steps.push({
+        layer,
+        inputs: node.inputTensors.map((t) => t.id),
+        output: node.outputTensors[0].id,
+      });
     }
   }
-  if (layers.length === 0) throw new Error(`model '${model.name}' has no layers`);
-  return layers;
+  if (steps.length === 0) throw new Error(`model '${model.name}' has no layers`);
+  return steps;
+}
+
+/** The layers with trainable weights, by the names a selection uses. */
+function trainableLayers(steps: { layer: Layer }[]): Layer[] {
+  const seen = new Set<Layer>();
+  for (const s of steps) {
+    if (s.layer.trainable && s.layer.trainableWeights.length > 0) seen.add(s.layer);
+  }
+  return [...seen];
+}
+
+function unsupported(l: Layer, trainable: Layer[], why: string): Error {
+  const ok = trainable.filter((t) => layerHandlers[t.getClassName()] && t !== l).map((t) => t.name);
+  const hint =
+    ok.length > 0
+      ? `exclude it by naming the layers to attribute, e.g. layers: {names: ${JSON.stringify(ok)}}`
+      : 'no other layer of this model is supported either';
+  return new Error(`layer '${l.name}' (${l.getClassName()}) ${why}; ${hint}`);
 }
 
 /** Resolves a parameter selection against a model; unsupported selected layers are errors. */
 export function planModel(model: tfl.LayersModel, selection: LayerSelection = 'all'): ModelPlan {
-  const layers = chainLayers(model);
-  const trainable = layers.filter((l) => l.trainable && l.trainableWeights.length > 0);
+  const graph = graphSteps(model);
+  const trainable = trainableLayers(graph);
   let chosen: Layer[];
   if (selection === 'all') chosen = trainable;
   else if (selection === 'last') chosen = trainable.slice(-1);
@@ -48,7 +112,7 @@ export function planModel(model: tfl.LayersModel, selection: LayerSelection = 'a
     if (chosen.length === 0) throw new Error(`model '${model.name}' has no LoraDense adapters`);
   } else {
     chosen = selection.names.map((n) => {
-      const l = layers.find((x) => x.name === n);
+      const l = graph.find((s) => s.layer.name === n)?.layer;
       if (!l) throw new Error(`model '${model.name}' has no layer named '${n}'`);
       if (!trainable.includes(l)) throw new Error(`layer '${n}' has no trainable weights`);
       return l;
@@ -57,21 +121,67 @@ export function planModel(model: tfl.LayersModel, selection: LayerSelection = 'a
   if (chosen.length === 0) throw new Error(`model '${model.name}': no trainable layer selected`);
   for (const l of chosen) {
     if (!layerHandlers[l.getClassName()]) {
-      throw new Error(
-        `layer '${l.name}' (${l.getClassName()}) is not supported for per-example gradients; ` +
-          `supported: ${Object.keys(layerHandlers).join(', ')}`,
+      throw unsupported(
+        l,
+        trainable,
+        `is not supported for per-example gradients (supported: ${Object.keys(layerHandlers).join(', ')})`,
       );
     }
+    const calls = graph.filter((s) => s.layer === l);
+    if (calls.length !== 1) {
+      throw unsupported(l, trainable, `is shared (called ${calls.length} times)`);
+    }
+    if (calls[0].inputs.length !== 1) {
+      throw unsupported(l, trainable, `takes ${calls[0].inputs.length} inputs`);
+    }
   }
-  const out = model.outputs[0].shape;
+  // Layers the backward pass goes through (or reads δ from): selected ones and those downstream.
+  const live = new Set<number>();
+  for (const s of graph) {
+    if (!chosen.includes(s.layer) && !s.inputs.some((id) => live.has(id))) continue;
+    live.add(s.output);
+    const why = layerHandlers[s.layer.getClassName()]?.unsupported?.(s.layer);
+    if (why) throw unsupported(s.layer, trainable, why);
+  }
+  const output = model.outputs[0];
+  const head = headOfModel(model, graph);
   return {
-    steps: layers.map((layer) => ({
-      layer,
-      handler: layerHandlers[layer.getClassName()],
-      selected: chosen.includes(layer),
+    steps: graph.map((s) => ({
+      ...s,
+      handler: layerHandlers[s.layer.getClassName()],
+      selected: chosen.includes(s.layer),
     })),
-    numClasses: out[out.length - 1] as number,
+    input: model.inputs[0].id,
+    output: output.id,
+    head,
+    numClasses: head.classes,
   };
+}
+
+/** A separate activation layer (Activation, Softmax) whose input is the head's pre-activation. */
+function isActivationLayer(layer: Layer): boolean {
+  const c = layer.getClassName();
+  return c === 'Activation' || c === 'Softmax';
+}
+
+function outputActivation(layer: Layer): string {
+  return layer.getClassName() === 'Softmax' ? 'softmax' : activationName(layer);
+}
+
+function headOfModel(model: tfl.LayersModel, graph: { layer: Layer; output: number }[]): Head {
+  const shape = model.outputs[0].shape;
+  if (shape.length !== 2) {
+    throw new Error(
+      `model '${model.name}' outputs shape [${shape}]: expected rank 2 (examples × outputs)`,
+    );
+  }
+  const last = graph.find((s) => s.output === model.outputs[0].id)?.layer as Layer;
+  return headOf(last.name, outputActivation(last), shape[1] as number);
+}
+
+/** A model's head (for checks at plan time, e.g. its classes against the data's). */
+export function modelHead(model: tfl.LayersModel): Head {
+  return headOfModel(model, graphSteps(model));
 }
 
 /** Factors and per-example test-function values for one batch. */
@@ -81,101 +191,71 @@ export interface BatchFactors {
   values: Float32Array;
 }
 
-function checkInputs(xs: tf.Tensor, labels: Int32Array | null, plan: ModelPlan) {
+function checkInputs(xs: tf.Tensor, targets: ArrayLike<number> | null, plan: ModelPlan) {
   const bad = tf.tidy(() => tf.any(tf.logicalNot(tf.isFinite(xs))).dataSync()[0]);
   if (bad) throw new Error('inputs contain NaN or infinite values');
-  if (labels) {
-    if (labels.length !== xs.shape[0]) {
-      throw new Error(`${labels.length} labels for ${xs.shape[0]} examples`);
-    }
-    for (let i = 0; i < labels.length; i++) {
-      const y = labels[i];
-      if (!Number.isInteger(y) || y < 0 || y >= plan.numClasses) {
-        throw new Error(`label ${y} of example ${i} is out of range [0, ${plan.numClasses})`);
-      }
-    }
-  }
+  if (targets) checkTargets(plan.head, targets, xs.shape[0]);
 }
 
-/** Logits of the model's output: a softmax output's pre-activation, else the output itself. */
-function logitsOf(layer: Layer, z: tf.Tensor | null, y: tf.Tensor, input: tf.Tensor): tf.Tensor {
-  const act = activationName(layer);
-  if (act === 'softmax') {
-    // A separate Activation('softmax') layer: its input is the logits.
-    if (layer.getClassName() === 'Activation') return input;
-    if (!z) throw new Error(`layer '${layer.name}': cannot take logits before its softmax`);
-    return z;
+/** Each call's output shape for the batch, by symbolic tensor id (for the probes). */
+function shapesOf(plan: ModelPlan, inputShape: number[]): Map<number, number[]> {
+  const shapes = new Map<number, number[]>([[plan.input, inputShape]]);
+  for (const s of plan.steps) {
+    const ins = s.inputs.map((id) => shapes.get(id) as number[]);
+    // A handler knows its output's shape (tfjs gets a causal Conv1D's wrong).
+    const next = (
+      s.handler
+        ? s.handler.probeShape(s.layer, ins[0])
+        : s.layer.computeOutputShape(ins.length === 1 ? ins[0] : ins)
+    ) as (number | null)[];
+    const out = next.map((d, i) => (d === null ? ins[0][i] : d)) as number[];
+    out[0] = inputShape[0];
+    shapes.set(s.output, out);
   }
-  if (act !== 'linear') {
-    throw new Error(
-      `last layer '${layer.name}' has activation '${act}': expected linear logits or softmax`,
-    );
-  }
-  return y;
-}
-
-function perExample(logits: tf.Tensor, labels: tf.Tensor | null, fn: TestFunction): tf.Tensor {
-  const c = logits.shape[1] as number;
-  if (fn.kind === 'loss') {
-    if (!labels) throw new Error("test function 'loss' needs labels");
-    return tf.neg(tf.sum(tf.mul(tf.oneHot(labels as tf.Tensor1D, c), tf.logSoftmax(logits)), 1));
-  }
-  let cls: tf.Tensor;
-  if (fn.classIndex !== undefined) {
-    if (!Number.isInteger(fn.classIndex) || fn.classIndex < 0 || fn.classIndex >= c) {
-      throw new Error(`test function class ${fn.classIndex} is out of range [0, ${c})`);
-    }
-    cls = tf.fill([logits.shape[0]], fn.classIndex, 'int32');
-  } else cls = labels ?? tf.argMax(logits, 1);
-  const out = fn.kind === 'logit' ? logits : tf.softmax(logits);
-  return tf.sum(tf.mul(tf.oneHot(cls as tf.Tensor1D, c), out), 1);
+  return shapes;
 }
 
 /**
  * Per-example gradient factors of the selected layers for one batch, and the per-example test
- * function. `labels` may be null only for a logit/probability test function.
+ * function. `targets` (integer labels, or real values for a regression head) may be null only for
+ * a logit/probability/prediction test function.
  */
 export function computeFactors(
   plan: ModelPlan,
   xs: tf.Tensor,
-  labels: Int32Array | null,
+  targets: ArrayLike<number> | null,
   testFunction: TestFunction = { kind: 'loss' },
 ): BatchFactors {
-  checkInputs(xs, labels, plan);
+  checkInputs(xs, targets, plan);
   const selected = plan.steps.filter((s) => s.selected);
-  // Probe shapes follow the layers' own shape inference from the actual input shape.
-  const probeShapes: number[][] = [];
-  let shape = xs.shape as number[];
-  for (const s of plan.steps) {
-    if (s.selected && s.handler) probeShapes.push(s.handler.probeShape(s.layer, shape));
-    const next = s.layer.computeOutputShape(shape) as (number | null)[];
-    shape = next.map((d, i) => (d === null ? shape[i] : d)) as number[];
-    shape[0] = xs.shape[0];
-  }
-  const probes = probeShapes.map((p) => tf.zeros(p));
-  const labelT = labels ? tf.tensor1d(labels, 'int32') : null;
+  const shapes = shapesOf(plan, xs.shape as number[]);
+  const probes = selected.map((s) => {
+    const inShape = shapes.get(s.inputs[0]) as number[];
+    return tf.zeros((s.handler as LayerHandler).probeShape(s.layer, inShape));
+  });
+  const targetT = targets ? targetTensor(plan.head, targets) : null;
   const saved: tf.Tensor[][] = [];
   let perEx: tf.Tensor | null = null;
   const f = (...ps: tf.Tensor[]): tf.Tensor => {
-    let x = xs;
-    let input = xs;
-    let z: tf.Tensor | null = null;
+    const env = new Map<number, tf.Tensor>([[plan.input, xs]]);
+    let head: tf.Tensor | null = null;
     let p = 0;
     for (const s of plan.steps) {
-      input = x;
+      const ins = s.inputs.map((id) => env.get(id) as tf.Tensor);
+      let y: tf.Tensor;
+      let z: tf.Tensor | null = null;
       if (s.handler) {
-        const r = s.handler.forward(s.layer, x, s.selected ? ps[p++] : null);
+        const r = s.handler.forward(s.layer, ins[0], s.selected ? ps[p++] : null);
         if (s.selected) saved.push(r.saved.map((t) => tf.keep(t)));
-        x = r.y;
+        y = r.y;
         z = r.z;
       } else {
-        x = s.layer.apply(x, { training: false }) as tf.Tensor;
-        z = null;
+        y = s.layer.apply(ins.length === 1 ? ins[0] : ins, { training: false }) as tf.Tensor;
       }
+      env.set(s.output, y);
+      if (s.output === plan.output) head = headInput(plan, s.layer, z, y, ins[0]);
     }
-    const last = plan.steps[plan.steps.length - 1].layer;
-    const logits = logitsOf(last, z, x, input);
-    perEx = tf.keep(perExample(logits, labelT, testFunction));
+    perEx = tf.keep(perExampleValue(plan.head, head as tf.Tensor, targetT, testFunction));
     return tf.sum(perEx);
   };
   let deltas: tf.Tensor[] = [];
@@ -190,7 +270,28 @@ export function computeFactors(
   } finally {
     // A first layer saves the caller's own input tensor: never dispose that.
     tf.dispose([...probes, ...deltas, ...saved.flat().filter((t) => t !== xs)]);
-    if (labelT) labelT.dispose();
+    if (targetT) targetT.dispose();
     if (perEx) (perEx as tf.Tensor).dispose();
   }
+}
+
+/**
+ * What the head's loss reads: the output layer's pre-activation for a softmax or sigmoid head
+ * (a separate Activation layer's input), else the output itself.
+ */
+function headInput(
+  plan: ModelPlan,
+  layer: Layer,
+  z: tf.Tensor | null,
+  y: tf.Tensor,
+  input: tf.Tensor,
+): tf.Tensor {
+  if (plan.head.kind !== 'softmax' && plan.head.kind !== 'sigmoid') return y;
+  if (isActivationLayer(layer)) return input;
+  if (!z) {
+    throw new Error(
+      `output layer '${layer.name}' (${layer.getClassName()}): cannot take the logits before its ${plan.head.kind}`,
+    );
+  }
+  return z;
 }

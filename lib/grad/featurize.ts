@@ -7,6 +7,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ExampleFeatures } from '../features';
 import { blockSqNorms, concatBlocks } from './blockMath';
 import { type BatchFactors, computeFactors, planModel } from './factors';
+import { checkTargets } from './head';
 import { checkProjector, projectBlocks } from './projectors';
 import type { FactorBlock, FeaturizeSpec, LayerSelection, TestFunction } from './types';
 
@@ -15,16 +16,11 @@ export interface FeaturizeOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-function toLabels(ys: ArrayLike<number> | null, n: number): Int32Array | null {
+/** Targets as numbers (labels or regression values); planModel's head checks them per batch. */
+function toTargets(ys: ArrayLike<number> | null, n: number): Float64Array | null {
   if (!ys) return null;
   if (ys.length !== n) throw new Error(`${ys.length} labels for ${n} examples`);
-  const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    if (!Number.isInteger(ys[i]))
-      throw new Error(`label ${ys[i]} of example ${i} is not an integer`);
-    out[i] = ys[i];
-  }
-  return out;
+  return Float64Array.from(ys);
 }
 
 function batches(
@@ -40,7 +36,9 @@ function batches(
   if (!(batchSize > 0)) throw new Error(`batch size must be positive, got ${batchSize}`);
   const plan = planModel(model, layers);
   const n = xs.shape[0];
-  const labels = toLabels(ys, n);
+  const labels = toTargets(ys, n);
+  // Checked whole first so that a bad label is named by its index in the set, not the batch.
+  if (labels) checkTargets(plan.head, labels, n);
   const fn = testFunction ?? { kind: 'loss' };
   if (fn.kind === 'loss' && !labels) throw new Error("test function 'loss' needs labels");
   for (let start = 0; start < n; start += batchSize) {

@@ -12,7 +12,11 @@ export interface FactorBlock {
   layer: string;
   layerType: string;
   rows: number;
-  /** Positions per example (1 for a Dense on 2-D input; patches for Conv2D; tokens...). */
+  /**
+   * Positions per example (1 for a Dense on 2-D input; patches for Conv2D; tokens...). A layer
+   * whose per-example gradient is no sum of outer products (normalization, depthwise kernels)
+   * gives it exactly as one position with a = [1] and δ = the flattened gradient.
+   */
   positions: number;
   inDim: number;
   outDim: number;
@@ -37,13 +41,16 @@ export type LayerSelection =
   | { names: string[] };
 
 /**
- * The function whose gradient is taken per example. 'loss': softmax cross-entropy of the logits
- * with the integer label. 'logit' / 'probability': of class `classIndex`, or when absent of the
- * example's label if labels are given, else of the predicted class (for unlabeled queries).
+ * The function whose gradient is taken per example. 'loss': the head's loss (head.ts: softmax or
+ * binary cross-entropy, squared error for a regression output). 'logit' / 'probability' (a
+ * classification head): of class `classIndex`, or when absent of the example's label if labels
+ * are given, else of the predicted class (for unlabeled queries). 'prediction' (a regression
+ * head): the predicted value.
  */
 export type TestFunction =
   | { kind: 'loss' }
-  | { kind: 'logit' | 'probability'; classIndex?: number };
+  | { kind: 'logit' | 'probability'; classIndex?: number }
+  | { kind: 'prediction' };
 
 /**
  * How per-example gradients become fixed-length vectors (serialisable; part of what featurized

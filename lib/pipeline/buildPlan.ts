@@ -1,6 +1,7 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { type PartitionedInfo, readPartitionedInfo } from '../data/partitionedDataset';
-import { planModel } from '../grad/factors';
+import { modelHead, planModel } from '../grad/factors';
+import type { Head } from '../grad/head';
 import type { LayerSelection } from '../grad/types';
 import { checkpointPrefix, readCheckpointManifest } from '../model/checkpoints';
 import { learningWarnings } from '../model/learned';
@@ -64,10 +65,16 @@ export async function buildPlan(
       `train: examples have shape [${train.shape}] but the model takes [${inShape}]`,
     );
   }
-  const outUnits = model.outputs[0].shape[1];
-  if (outUnits !== train.classes.length) {
+  let head: Head;
+  try {
+    head = modelHead(model);
+  } catch (e) {
+    throw new SpecError(`checkpoints: ${(e as Error).message}`);
+  }
+  // A regression head's targets are checked as numbers when featurized; it has no classes.
+  if (head.kind !== 'regression' && head.classes !== train.classes.length) {
     throw new SpecError(
-      `checkpoints: the model has ${outUnits} outputs but the data has ${train.classes.length} classes`,
+      `checkpoints: the model's ${head.kind} head has ${head.classes} classes but the data has ${train.classes.length}`,
     );
   }
   const layerProblem = layerSelectionProblem(model, spec.layers, spec.selfScore);

@@ -9,9 +9,10 @@ export { canonical };
  * inputs changes, so stale features are never reused. Each layer's storage form (factors or
  * (projected) gradient, lib/grad/factorStorage.ts) is a function of the projector and the model's
  * layer sizes, both in the address, under the rule of this version: grad-4 stores factors where
- * they are smaller.
+ * they are smaller. grad-5: a single linear output unit is a regression head (squared error) and
+ * a single sigmoid unit a binary one, no longer logits.
  */
-export const FEATURE_CODE_VERSION = 'grad-4';
+export const FEATURE_CODE_VERSION = 'grad-5';
 /** Likewise for what the score and reduce stages compute from features. */
 export const SCORE_CODE_VERSION = 'score-2';
 

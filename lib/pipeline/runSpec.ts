@@ -79,6 +79,7 @@ export const testFunctionSchema = z.discriminatedUnion('kind', [
     kind: z.enum(['logit', 'probability']),
     classIndex: z.number().int().min(0).optional(),
   }),
+  z.object({ kind: z.literal('prediction') }),
 ]);
 
 /** Kronecker 32×32 per layer in float16, bit-identical on every backend. */

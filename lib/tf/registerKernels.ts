@@ -2,6 +2,7 @@ import { getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs-co
 import { fusedMatMulConfig } from './kernels/_FusedMatMul';
 import { batchMatMulConfig } from './kernels/BatchMatMul';
 import { conv2DBackpropFilterConfig } from './kernels/Conv2DBackpropFilter';
+import { depthwiseConv2dNativeBackpropInputConfig } from './kernels/DepthwiseConv2dNativeBackpropInput';
 import { maxPoolGradConfig } from './kernels/MaxPoolGrad';
 import { unsortedSegmentSumConfig } from './kernels/UnsortedSegmentSum';
 
@@ -17,6 +18,7 @@ export function registerWasmKernels(backendName = 'wasm'): void {
     conv2DBackpropFilterConfig(backendName),
     unsortedSegmentSumConfig(backendName),
     maxPoolGradConfig(backendName),
+    depthwiseConv2dNativeBackpropInputConfig(backendName),
   ];
   for (const c of configs) {
     // Replacing an existing kernel needs an unregister first (registerKernel only warns).

@@ -9,6 +9,7 @@ import {
   values,
   weights,
 } from './handler';
+import { dilatedProblem, identityFilter } from './im2col';
 
 interface ConvConfig {
   filters: number;
@@ -30,24 +31,9 @@ function config(layer: Layer) {
   return { ...c, dilations: [d[0], d[1]] as [number, number] };
 }
 
-// Identity filters turn conv2d into im2col: output channel (r·kw + c)·cin + i copies input
-// channel i at tap (r, c), the row order of the kernel reshaped to [kh·kw·cin, cout].
-const eyeCache = new Map<string, tf.Tensor4D>();
-function identityFilter(kh: number, kw: number, cin: number): tf.Tensor4D {
-  const key = `${kh}x${kw}x${cin}:${tf.getBackend()}`;
-  let f = eyeCache.get(key);
-  if (!f || f.isDisposed) {
-    const n = kh * kw * cin;
-    const v = new Float32Array(n * n);
-    for (let j = 0; j < n; j++) v[j * n + j] = 1;
-    f = tf.keep(tf.tensor4d(v, [kh, kw, cin, n]));
-    eyeCache.set(key, f);
-  }
-  return f;
-}
-
 /** Conv2D over patches: G_i = Σ_positions patch_t ⊗ δ_t (im2col patches, a 1 for the bias). */
 export const conv2dHandler: LayerHandler = {
+  unsupported: dilatedProblem,
   probeShape(layer, inputShape) {
     const out = layer.computeOutputShape(inputShape) as number[];
     return [inputShape[0], ...out.slice(1)];
@@ -70,24 +56,34 @@ export const conv2dHandler: LayerHandler = {
     return { z, y: applyActivation(layer, z), saved };
   },
   blocks(layer, saved, delta): FactorBlock[] {
-    const c = config(layer);
-    const patches = saved[0];
-    const [rows, oh, ow, pdim] = patches.shape;
-    const positions = oh * ow;
-    const av = values(patches);
-    return [
-      {
-        name: layer.name,
-        layer: layer.name,
-        layerType: 'Conv2D',
-        rows,
-        positions,
-        inDim: c.useBias ? pdim + 1 : pdim,
-        outDim: delta.shape[3] as number,
-        a: c.useBias ? appendOnes(av, rows * positions, pdim) : av,
-        delta: values(delta),
-        params: kernelBiasParams(layer, c.useBias),
-      },
-    ];
+    return [patchBlock(layer, saved[0], delta, config(layer).useBias)];
   },
 };
+
+/**
+ * A convolution's block from its im2col patches (rows × positions × taps·in) and δ (rows ×
+ * positions × filters): G_i = Σ_t patch_t ⊗ δ_t, with a 1 appended for the bias.
+ */
+export function patchBlock(
+  layer: Layer,
+  patches: tf.Tensor,
+  delta: tf.Tensor,
+  useBias: boolean,
+): FactorBlock {
+  const rows = patches.shape[0];
+  const pdim = patches.shape[patches.rank - 1];
+  const positions = patches.size / (rows * pdim);
+  const av = values(patches);
+  return {
+    name: layer.name,
+    layer: layer.name,
+    layerType: layer.getClassName(),
+    rows,
+    positions,
+    inDim: useBias ? pdim + 1 : pdim,
+    outDim: delta.shape[delta.rank - 1] as number,
+    a: useBias ? appendOnes(av, rows * positions, pdim) : av,
+    delta: values(delta),
+    params: kernelBiasParams(layer, useBias),
+  };
+}

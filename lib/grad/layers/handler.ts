@@ -19,6 +19,11 @@ export interface LayerHandler {
   forward(layer: Layer, x: tf.Tensor, probe: tf.Tensor | null): ForwardResult;
   /** Turns saved inputs and δ (gradient w.r.t. the probe) into factor blocks. */
   blocks(layer: Layer, saved: tf.Tensor[], delta: tf.Tensor): FactorBlock[];
+  /**
+   * Why this layer's configuration cannot be selected or back-propagated through, if it cannot
+   * (checked at plan time for selected layers and those downstream of one).
+   */
+  unsupported?(layer: Layer): string | null;
 }
 
 /** Applies a tfjs-layers layer's activation object (Dense and Conv2D keep it as `activation`). */
@@ -63,3 +68,33 @@ export function kernelBiasParams(layer: Layer, useBias: boolean): FactorBlock['p
 }
 
 export const positionsOf = (shape: number[]) => shape.slice(1, -1).reduce((p, s) => p * s, 1);
+
+/**
+ * A block holding each example's exact gradient (rows × size, in the params' flattening order),
+ * for layers whose per-example gradient is no sum of outer products: one position, a = [1],
+ * δ = the gradient, so every projector, norm and dot product reads it unchanged.
+ */
+export function exactGradientBlock(
+  name: string,
+  layer: Layer,
+  rows: number,
+  grads: Float32Array,
+  params: FactorBlock['params'],
+): FactorBlock {
+  const size = params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
+  if (grads.length !== rows * size) {
+    throw new Error(`layer '${layer.name}': ${grads.length} gradient values for ${rows} × ${size}`);
+  }
+  return {
+    name,
+    layer: layer.name,
+    layerType: layer.getClassName(),
+    rows,
+    positions: 1,
+    inDim: 1,
+    outDim: size,
+    a: new Float32Array(rows).fill(1),
+    delta: grads,
+    params,
+  };
+}

@@ -2,62 +2,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { exactDots, featurize, featurizeFactors, loraDense } from '../../../lib/grad';
-import { accumulateFeatureProduct, gradientVectors } from '../../../lib/methods/factoredFeatures';
+import { featurize, loraDense } from '../../../lib/grad';
+import { gradientVectors } from '../../../lib/methods/factoredFeatures';
 import { initBackend } from '../../../lib/tf/backend';
-import {
-  maxAbsDiff,
-  naiveGradients,
-  type RefFn,
-  randomizeWeights,
-  randomLabels,
-  randomTensor,
-  rowsOf,
-} from './naive';
+import { checkAgainstNaive } from './checkAgainstNaive';
+import { randomizeWeights, randomLabels, randomTensor } from './naive';
 
 await initBackend('cpu', () => {});
-
-/** Checks flattened gradients, test values, sq norms and exact dots against naive autodiff. */
-function checkAgainstNaive(
-  model: tfl.LayersModel,
-  xs: tf.Tensor,
-  ys: Int32Array | null,
-  opts: { layers?: 'all' | 'adapters'; fn?: RefFn } = {},
-) {
-  const n = xs.shape[0];
-  const spec = { layers: opts.layers, testFunction: opts.fn, batchSize: 3 };
-  const f = featurize(model, xs, ys, { ...spec, projector: { kind: 'none' } });
-  const { blocks } = featurizeFactors(model, xs, ys, spec);
-  const ref = naiveGradients(model, xs, ys, blocks, opts.fn);
-  // Layers stored as factors (where smaller) must stand for exactly the naive gradient.
-  const v = gradientVectors(f.grads);
-  const { err, scale } = maxAbsDiff(rowsOf(v.data, n, v.dim), ref.grads);
-  assert.ok(scale > 1e-3, `gradients are not trivially zero (${scale})`);
-  assert.ok(err <= 2e-6 * Math.max(1, scale), `max abs error ${err} (scale ${scale})`);
-  for (let i = 0; i < n; i++) {
-    assert.ok(Math.abs(f.loss[i] - ref.values[i]) <= 1e-5 * Math.max(1, Math.abs(ref.values[i])));
-    const sq = ref.grads[i].reduce((s, v) => s + v * v, 0);
-    assert.ok(Math.abs(f.sqNorm[i] - sq) <= 1e-5 * sq, `sqNorm ${f.sqNorm[i]} vs ${sq}`);
-  }
-  // Exact dots from factor blocks and from the stored features against the naive gradients.
-  const { total } = exactDots(blocks, blocks);
-  const stored = new Float64Array(n * n);
-  accumulateFeatureProduct(f.grads, f.grads, stored);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < n; j++) {
-      let d = 0;
-      for (let p = 0; p < ref.grads[i].length; p++) d += ref.grads[i][p] * ref.grads[j][p];
-      const tol = 1e-5 * Math.sqrt(f.sqNorm[i] * f.sqNorm[j]) + 1e-9;
-      for (const [what, got] of [
-        ['factor blocks', total[i * n + j]],
-        ['stored features', stored[i * n + j]],
-      ] as const) {
-        assert.ok(Math.abs(got - d) <= tol, `dot ${i},${j} (${what}): ${got} vs ${d}`);
-      }
-    }
-  }
-  return f;
-}
 
 test('Dense over a sequence (3-D input, summed over positions)', () => {
   const m = tfl.sequential();
@@ -156,17 +107,22 @@ test('test functions: logit and probability of a chosen class', () => {
   checkAgainstNaive(m, xs, null, { fn: { kind: 'probability', classIndex: 1 } });
 });
 
-test('unsupported selected layer is named in the error', () => {
+test('unsupported selected layer: named with its type and how to exclude it', () => {
   const m = tfl.sequential();
   m.add(tfl.layers.dense({ units: 4, inputShape: [3], name: 'd1' }));
-  m.add(tfl.layers.batchNormalization({ name: 'bn' }));
+  m.add(tfl.layers.prelu({ name: 'act' }));
   m.add(tfl.layers.dense({ units: 2, name: 'out' }));
   const xs = randomTensor([2, 3], 1);
   assert.throws(
     () => featurize(m, xs, [0, 1], { projector: { kind: 'none' } }),
-    /layer 'bn' \(BatchNormalization\) is not supported/,
+    /layer 'act' \(PReLU\) is not supported for per-example gradients.*exclude it .*layers: \{names: \["d1","out"\]\}/,
   );
   // Selecting around it works: the unselected layer just runs forward.
   const f = featurize(m, xs, [0, 1], { layers: 'last', projector: { kind: 'none' } });
   assert.equal(gradientVectors(f.grads).dim, 5 * 2);
+  const g = featurize(m, xs, [0, 1], {
+    layers: { names: ['d1', 'out'] },
+    projector: { kind: 'none' },
+  });
+  assert.equal(gradientVectors(g.grads).dim, 4 * 4 + 5 * 2);
 });

@@ -7,18 +7,45 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { FactorBlock } from '../../../lib/grad/types';
 
-export type RefFn = { kind: 'loss' } | { kind: 'logit' | 'probability'; classIndex: number };
+export type RefFn =
+  | { kind: 'loss' }
+  | { kind: 'logit' | 'probability'; classIndex: number }
+  | { kind: 'prediction' };
 
-/** f(z) for a batch of one, from the model's output (softmax outputs are probabilities). */
-function testValue(model: tfl.LayersModel, x: tf.Tensor, y: number, fn: RefFn): tf.Scalar {
+/**
+ * f(z) for a batch of one, from the model's output as Keras defines its losses (softmax outputs
+ * are probabilities; a single sigmoid unit is P(y = 1) with binary cross-entropy; a single linear
+ * unit is a regression with squared error; several linear units are logits).
+ */
+function testValue(model: tfl.LayersModel, x: tf.Tensor, y: number, fn: RefFn): tf.Tensor {
   const out = model.apply(x, { training: false }) as tf.Tensor;
-  const last = model.layers[model.layers.length - 1];
-  const softmaxOut = (last.getConfig() as { activation?: string }).activation === 'softmax';
+  const last = model.outputs[0].sourceLayer;
+  const act = (last.getConfig() as { activation?: string }).activation;
   const c = out.shape[1] as number;
+  if (act === 'sigmoid') {
+    const p = tf.sum(out);
+    if (fn.kind === 'loss') {
+      return tf.neg(tf.add(tf.mul(y, tf.log(p)), tf.mul(1 - y, tf.log(tf.sub(1, p)))));
+    }
+    if (fn.kind === 'probability') return fn.classIndex === 1 ? p : tf.sub(1, p);
+    if (fn.kind === 'logit') {
+      const logOdds = tf.log(tf.div(p, tf.sub(1, p)));
+      return fn.classIndex === 1 ? logOdds : tf.neg(logOdds);
+    }
+    throw new Error('no prediction for a sigmoid head');
+  }
+  if (c === 1 && act !== 'softmax') {
+    const yhat = tf.sum(out);
+    if (fn.kind === 'loss') return tf.square(tf.sub(yhat, y));
+    if (fn.kind === 'prediction') return yhat;
+    throw new Error(`no ${fn.kind} for a regression head`);
+  }
+  const softmaxOut = act === 'softmax';
   const probs = softmaxOut ? out : tf.softmax(out);
   if (fn.kind === 'loss')
     return tf.neg(tf.log(tf.sum(tf.mul(probs, tf.oneHot([y], c))))) as tf.Scalar;
   if (fn.kind === 'probability') return tf.sum(tf.mul(probs, tf.oneHot([fn.classIndex], c)));
+  if (fn.kind === 'prediction') throw new Error('no prediction for a classification head');
   if (softmaxOut) throw new Error('reference logit needs a linear output');
   return tf.sum(tf.mul(out, tf.oneHot([fn.classIndex], c)));
 }
@@ -48,7 +75,7 @@ export function naiveGradients(
       const x = tf.slice(xs, i, 1);
       // Frozen variables (LoRA base weights) are untrainable: ask for them explicitly anyway.
       const r = tf.variableGrads(
-        () => testValue(model, x, ys ? ys[i] : 0, fn),
+        () => testValue(model, x, ys ? ys[i] : 0, fn) as tf.Scalar,
         varList.filter((v) => v.trainable),
       );
       return { value: tf.keep(r.value), grads: r.grads };

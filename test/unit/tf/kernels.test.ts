@@ -126,3 +126,20 @@ test('initBackend falls back when optional backends are not installed', async ()
   assert.equal(await initBackend('cpu', () => {}), 'cpu');
   await assert.rejects(initBackend('tpu' as 'cpu'), /unknown backend 'tpu'/);
 });
+
+test('DepthwiseConv2dNativeBackpropInput (strides, padding, depth multiplier) matches cpu', async () => {
+  for (const [pad, stride, mult] of [
+    ['same', 1, 2],
+    ['valid', 2, 1],
+    ['same', 2, 3],
+  ] as const) {
+    const [c, w] = await onBoth(
+      (x, k) =>
+        tf.grad((v: tf.Tensor) =>
+          tf.sum(tf.square(tf.depthwiseConv2d(v as tf.Tensor4D, k as tf.Tensor4D, stride, pad))),
+        )(x),
+      [vals([2, 7, 6, 3], 11), vals([3, 2, 3, mult], 12)],
+    );
+    close(c, w, 1e-4, `depthwise dx ${pad} ${stride} ${mult}`);
+  }
+});

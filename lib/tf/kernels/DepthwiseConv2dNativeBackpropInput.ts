@@ -1,0 +1,77 @@
+import {
+  backend_util,
+  DepthwiseConv2dNativeBackpropInput,
+  type KernelConfig,
+  type KernelFunc,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+import { readValues, writeOutput } from './util';
+
+interface Attrs {
+  strides: [number, number] | number;
+  dilations: [number, number] | number;
+  pad: 'valid' | 'same' | number;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  inputShape: [number, number, number, number];
+}
+
+/**
+ * DepthwiseConv2dNativeBackpropInput, missing on wasm (nothing below a DepthwiseConv2D or
+ * SeparableConv2D could get a gradient there): a scatter of dy through the kernel,
+ * dx[b, y·s + r·d − top, x·s + c·d − left, i] += Σ_m dy[b, y, x, i·mult + m] · W[r, c, i, m].
+ */
+export const depthwiseConv2dNativeBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
+  const dy = inputs.dy as TensorInfo;
+  const filter = inputs.filter as TensorInfo;
+  const a = attrs as unknown as Attrs;
+  const info = backend_util.computeConv2DInfo(
+    a.inputShape,
+    filter.shape as [number, number, number, number],
+    a.strides,
+    a.dilations,
+    a.pad,
+    a.dimRoundingMode,
+    true,
+  );
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
+  const { filterHeight, filterWidth, strideHeight, strideWidth } = info;
+  const { dilationHeight, dilationWidth } = info;
+  const mult = outChannels / inChannels;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const dv = readValues(backend, dy);
+  const wv = readValues(backend, filter);
+  const dx = new Float64Array(batchSize * inHeight * inWidth * inChannels);
+  for (let b = 0; b < batchSize; b++) {
+    for (let yo = 0; yo < outHeight; yo++) {
+      for (let xo = 0; xo < outWidth; xo++) {
+        const dBase = ((b * outHeight + yo) * outWidth + xo) * outChannels;
+        for (let r = 0; r < filterHeight; r++) {
+          const yi = yo * strideHeight + r * dilationHeight - top;
+          if (yi < 0 || yi >= inHeight) continue;
+          for (let c = 0; c < filterWidth; c++) {
+            const xi = xo * strideWidth + c * dilationWidth - left;
+            if (xi < 0 || xi >= inWidth) continue;
+            const xBase = ((b * inHeight + yi) * inWidth + xi) * inChannels;
+            const wBase = (r * filterWidth + c) * outChannels;
+            for (let i = 0; i < inChannels; i++) {
+              let s = 0;
+              for (let m = 0; m < mult; m++)
+                s += dv[dBase + i * mult + m] * wv[wBase + i * mult + m];
+              dx[xBase + i] += s;
+            }
+          }
+        }
+      }
+    }
+  }
+  return writeOutput(backend, a.inputShape, Float32Array.from(dx));
+};
+
+export function depthwiseConv2dNativeBackpropInputConfig(backendName: string): KernelConfig {
+  return {
+    kernelName: DepthwiseConv2dNativeBackpropInput,
+    backendName,
+    kernelFunc: depthwiseConv2dNativeBackpropInput,
+  };
+}
