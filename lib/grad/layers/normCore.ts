@@ -1,6 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { FactorBlock } from '../types';
-import { exactGradientBlock, type ForwardResult, type Layer, values } from './handler';
+import {
+  exactGradientBlock,
+  type ForwardResult,
+  type Layer,
+  type LayerHandler,
+  values,
+} from './handler';
 
 /**
  * Shared by BatchNormalization (inference) and LayerNormalization: y = γ ⊙ x̂ + β with γ, β laid
@@ -81,4 +87,40 @@ export function normBlocks(
     params.push({ name: w.name, shape: w.shape as number[] });
   }
   return [exactGradientBlock(layer.name, layer, rows, gv, params)];
+}
+
+/** What every normalization layer holds: its axis, ε and the optional γ, β. */
+export interface NormLayer {
+  axis: number | number[];
+  epsilon: number;
+  center: boolean;
+  scale: boolean;
+  gamma: { read(): tf.Tensor } | null;
+  beta: { read(): tf.Tensor } | null;
+}
+
+/**
+ * A handler for a normalization layer given only where its mean and variance come from (the
+ * moving statistics, or the example's own moments); x̂, the forward pass and the blocks are shared.
+ */
+export function normHandler<L extends NormLayer>(
+  stats: (l: L, x: tf.Tensor, axes: number[]) => { mean: tf.Tensor; variance: tf.Tensor },
+): LayerHandler {
+  return {
+    probeShape: (_layer, inputShape) => inputShape,
+    forward(layer, x, probe) {
+      const l = layer as unknown as L;
+      const axes = normAxes(layer, l.axis, x.rank);
+      const { mean, variance } = stats(l, x, axes);
+      const xhat = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, l.epsilon)));
+      const gamma = l.scale && l.gamma ? l.gamma.read() : null;
+      const beta = l.center && l.beta ? l.beta.read() : null;
+      return normForward(xhat, { axes, gamma, beta }, probe);
+    },
+    blocks(layer, saved, delta) {
+      const l = layer as unknown as L;
+      const axes = normAxes(layer, l.axis, saved[0].rank);
+      return normBlocks(layer, saved[0], delta, axes, l.scale, l.center);
+    },
+  };
 }
