@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { readColumn, readTable } from '../../lib/arrow/columns';
 import { Rng } from '../../lib/data/rng';
 import { checkpointPrefix, readCheckpointManifest } from '../../lib/model/checkpoints';
@@ -13,6 +11,7 @@ import type { RunSummary } from '../../lib/pipeline/types';
 import { readManifest } from '../../lib/store/commit';
 import { S3Store } from '../../lib/store/s3Store';
 import { ensureStack } from '../support/stack';
+import { tda, tdaAttribute } from '../support/tdaCli';
 
 /**
  * The README's tabular path as a user runs it, through the real stack: `tda import csv` →
@@ -21,23 +20,6 @@ import { ensureStack } from '../support/stack';
  */
 const config = ensureStack();
 const s3 = new S3Store(config.s3);
-const TDA = fileURLToPath(new URL('../../bin/tda', import.meta.url));
-
-function tda(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(TDA, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 /** scikit-learn's CSV layout: `n,nfeatures,class names`, then features and the label last. */
 function tabularCsv(rows: number, flipped: Set<number>): string {
   const rng = new Rng(7);
@@ -93,22 +75,15 @@ test('CSV import → train an MLP on tabular rows → attribute through Temporal
   // Each checkpoint's fit on the training rows, as the manifest records it.
   assert.equal(trained.stdout.match(/ {2}step \d+ .* train loss [\d.]+ acc [\d.]+/g)?.length, 3);
 
-  writeFileSync(
-    join(dir, 'spec.json'),
-    JSON.stringify({
-      name: 'tabular',
-      checkpoints: `${prefix}/model/checkpoints.json`,
-      train: `${prefix}/table`,
-      query: `${prefix}/table`,
-      queryLimit: 6,
-      topK: 5,
-      shardSize: 50,
-    }),
-  );
-  const attributed = await tda('attribute', '--spec', join(dir, 'spec.json'), '--workers', '1');
-  assert.equal(attributed.code, 0, attributed.stderr);
-  const run = /report: {2}tda report (\S+)/.exec(attributed.stdout)?.[1];
-  assert.ok(run, attributed.stdout);
+  const run = await tdaAttribute(dir, {
+    name: 'tabular',
+    checkpoints: `${prefix}/model/checkpoints.json`,
+    train: `${prefix}/table`,
+    query: `${prefix}/table`,
+    queryLimit: 6,
+    topK: 5,
+    shardSize: 50,
+  });
   const m = await readManifest<RunSummary>(s3, run);
   assert.ok(m, 'the run is committed');
   assert.equal(m.meta.trainRows, 150);

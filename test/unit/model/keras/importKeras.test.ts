@@ -21,7 +21,7 @@ for (const [name, dtype, types, file = `${name}.keras`] of [
     'churn_functional',
     'float32',
     ['BatchNormalization', 'Add', 'Dropout'],
-    'churn_functional.step80.keras',
+    'churn_functional.step320.keras',
   ],
   [
     'residual_functional',
