@@ -6,8 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { writePartitioned } from '../../lib/data/partitionedDataset';
 import { readCheckpointManifest } from '../../lib/model/checkpoints';
+import { saveModel } from '../../lib/model/storeIO';
 import { runInProcess } from '../../lib/pipeline/runInProcess';
 import type { RunSpecInput } from '../../lib/pipeline/runSpec';
 import { buildReport } from '../../lib/report/buildReport';
@@ -143,4 +146,83 @@ test('tda model add from S3: a model.json naming a missing weight file fails nam
     /user\/model\.json in s3:\/\/.* names weight file "group1-shard1of1\.bin", which is missing/,
   );
   assert.deepEqual(await s3.list(`${prefix}/model/`), []);
+});
+
+test('a model with an unsupported layer: tda model add refuses it naming the layer and writes nothing; registered without it, a run selecting it fails at plan time, once, non-retryably', async () => {
+  const prefix = `it/${randomUUID()}`;
+  const input = tfl.input({ shape: [6] });
+  const h = tfl.layers.dense({ units: 8, name: 'hidden' }).apply(input);
+  const a = tfl.layers.prelu({ name: 'leaky' }).apply(h);
+  const out = tfl.layers.dense({ units: 3, name: 'logits' }).apply(a) as tfl.SymbolicTensor;
+  await saveModel(tfl.model({ inputs: input, outputs: out }), s3, `${prefix}/user`);
+  const manifestKey = `${prefix}/model/checkpoints.json`;
+  const add = (...more: string[]) =>
+    tda(
+      'model',
+      'add',
+      '--model',
+      `s3://${config.s3.bucket}/${prefix}/user`,
+      '--out',
+      manifestKey,
+      ...more,
+    );
+
+  const refused = add();
+  assert.equal(refused.status, 1);
+  assert.match(
+    refused.stderr,
+    /user\/model\.json: layer 'leaky' \(PReLU\) is not supported .*--layers NAME/,
+  );
+  assert.deepEqual(await s3.list(`${prefix}/model/`), [], 'nothing written');
+
+  const registered = add('--layers', 'hidden,logits');
+  assert.equal(registered.status, 0, registered.stderr);
+  assert.match(registered.stdout, /^leaky +PReLU +8 +no$/m);
+
+  await writePartitioned(s3, `${prefix}/train`, blobs('train', 60, 6, 1), 30);
+  await writePartitioned(s3, `${prefix}/query`, blobs('query', 4, 6, 2), 4);
+  const spec: RunSpecInput = {
+    name: 'unsupported-layer',
+    checkpoints: manifestKey,
+    train: `${prefix}/train`,
+    query: `${prefix}/query`,
+    topK: 3,
+    shardSize: 30,
+  };
+  const runsBefore = await s3.list(`runs/${spec.name}/`);
+  const client = await connectClient(config);
+  const workflowId = `model-add-unsupported-${randomUUID()}`;
+  try {
+    await assert.rejects(
+      client.workflow.execute(attribute, { taskQueue, workflowId, args: [{ spec }] }),
+      (e: unknown) => {
+        assert.ok(e instanceof WorkflowFailedError, String(e));
+        let cause: unknown = e.cause;
+        while (cause instanceof ActivityFailure) cause = cause.cause;
+        assert.ok(cause instanceof ApplicationFailure, String(cause));
+        assert.equal(cause.nonRetryable, true);
+        assert.equal(cause.type, 'SpecError');
+        assert.match(
+          cause.message,
+          /layer 'leaky' \(PReLU\) is not supported for per-example gradients.*layers: \{names: \["hidden","logits"\]\}/,
+        );
+        return true;
+      },
+    );
+    // Failed at plan time: one failed activity, on its first attempt, before any featurizing.
+    const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+    const failed = events.filter((ev) => ev.activityTaskFailedEventAttributes);
+    assert.equal(failed.length, 1);
+    assert.ok(
+      events.every((ev) => (ev.activityTaskStartedEventAttributes?.attempt ?? 1) === 1),
+      'no activity was retried',
+    );
+    const scheduled = events.flatMap(
+      (ev) => ev.activityTaskScheduledEventAttributes?.activityType?.name ?? [],
+    );
+    assert.ok(!scheduled.some((n) => /featurize/i.test(n)), `scheduled: ${scheduled}`);
+  } finally {
+    await client.connection.close();
+  }
+  assert.deepEqual(await s3.list(`runs/${spec.name}/`), runsBefore, 'no run committed');
 });
