@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { exactDots, featurize, featurizeFactors } from '../../../lib/grad';
-import type { LayerSelection } from '../../../lib/grad/types';
+import type { FactorBlock, LayerSelection } from '../../../lib/grad/types';
 import { accumulateFeatureProduct, gradientVectors } from '../../../lib/methods/factoredFeatures';
 import { maxAbsDiff, naiveGradients, type RefFn, rowsOf } from './naive';
 
@@ -12,13 +12,23 @@ export function checkAgainstNaive(
   model: tfl.LayersModel,
   xs: tf.Tensor,
   ys: ArrayLike<number> | null,
-  opts: { layers?: LayerSelection; fn?: RefFn } = {},
+  opts: {
+    layers?: LayerSelection;
+    fn?: RefFn;
+    /**
+     * The model whose forward pass the reference differentiates, where tfjs's autodiff cannot
+     * take the model's own: same layers and function, each weight found by layer and name.
+     */
+    reference?: tfl.LayersModel;
+  } = {},
 ) {
   const n = xs.shape[0];
   const spec = { layers: opts.layers, testFunction: opts.fn, batchSize: 3 };
   const f = featurize(model, xs, ys, { ...spec, projector: { kind: 'none' } });
   const { blocks } = featurizeFactors(model, xs, ys, spec);
-  const ref = naiveGradients(model, xs, ys, blocks, opts.fn);
+  const ref = opts.reference
+    ? naiveGradients(opts.reference, xs, ys, sameWeightsIn(model, opts.reference, blocks), opts.fn)
+    : naiveGradients(model, xs, ys, blocks, opts.fn);
   // The blocks cover every trainable weight of the layers they name (a handler that left out a
   // bias would otherwise be compared with a reference taken over the same short list).
   const covered = blocks.flatMap((b) => b.params.map((p) => p.name)).sort();
@@ -67,4 +77,21 @@ export function checkAgainstNaive(
     }
   }
   return f;
+}
+
+/** The blocks' parameters named as the same layer's same weight in `other`. */
+function sameWeightsIn(
+  model: tfl.LayersModel,
+  other: tfl.LayersModel,
+  blocks: Pick<FactorBlock, 'params'>[],
+): Pick<FactorBlock, 'params'>[] {
+  const rename = (name: string) => {
+    const layer = model.layers.find((l) => l.weights.some((w) => w.name === name));
+    const w = layer?.weights.find((v) => v.name === name);
+    const twin =
+      layer && other.getLayer(layer.name).weights.find((v) => v.originalName === w?.originalName);
+    if (!twin) throw new Error(`no weight like ${name} in the reference model`);
+    return twin.name;
+  };
+  return blocks.map((b) => ({ params: b.params.map((p) => ({ ...p, name: rename(p.name) })) }));
 }

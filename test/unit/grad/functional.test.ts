@@ -134,3 +134,67 @@ test('functional: a selected layer called twice is refused, naming it', () => {
   const f = featurize(m, xs, [0, 1, 0], { layers: 'last', projector: { kind: 'none' } });
   assert.equal(gradientVectors(f.grads).dim, 5 * 2);
 });
+
+/**
+ * BatchNormalization / LayerNormalization without γ (scale: false) or β (center: false), and
+ * the same model with both, its γ = 1 or β = 0: tfjs's own autodiff fails on the former (its
+ * batchNorm gradient needs both tensors), so the naive reference differentiates the latter.
+ */
+function normModels(norm: 'bn' | 'ln', scale: boolean, center: boolean) {
+  const build = (s: boolean, c: boolean) => {
+    const input = tfl.input({ shape: [5], name: 'x' });
+    const h = tfl.layers.dense({ units: 6, activation: 'tanh', name: 'd1' }).apply(input);
+    const opts = { scale: s, center: c, name: 'norm' };
+    const n = (
+      norm === 'bn' ? tfl.layers.batchNormalization(opts) : tfl.layers.layerNormalization(opts)
+    ).apply(h);
+    const sum = tfl.layers.add({ name: 'skip' }).apply([h, n] as tfl.SymbolicTensor[]);
+    const out = tfl.layers.dense({ units: 3, name: 'out' }).apply(sum) as tfl.SymbolicTensor;
+    return tfl.model({ inputs: input, outputs: out });
+  };
+  const m = build(scale, center);
+  randomize(m, 131);
+  const full = build(true, true);
+  for (const l of full.layers) {
+    const own = m.getLayer(l.name).weights;
+    l.setWeights(
+      l.weights.map((w) => {
+        const same = own.find((o) => o.originalName === w.originalName);
+        if (same) return same.read();
+        return w.originalName.endsWith('/gamma') ? tf.onesLike(w.read()) : tf.zerosLike(w.read());
+      }),
+    );
+  }
+  return { m, full };
+}
+
+test('functional: BatchNormalization and LayerNormalization with scale: false or center: false (γ or β alone, or neither)', () => {
+  const xs = randomTensor([5, 5], 132);
+  const ys = randomLabels(5, 3, 133);
+  for (const norm of ['bn', 'ln'] as const) {
+    for (const [scale, center, size] of [
+      [false, true, 6],
+      [true, false, 6],
+      [false, false, 0],
+    ] as const) {
+      const what = `${norm} scale=${scale} center=${center}`;
+      const { m, full } = normModels(norm, scale, center);
+      // The reference model computes the same function.
+      const [a, b] = [m, full].map((k) => Array.from((k.predict(xs) as tf.Tensor).dataSync()));
+      assert.ok(
+        a.every((v, i) => Math.abs(v - b[i]) < 1e-6),
+        `${what}: the reference model differs`,
+      );
+      const f = checkAgainstNaive(m, xs, ys, { reference: full });
+      const sizes = Object.fromEntries(
+        gradientVectors(f.grads).layers.map((l) => [l.name, l.size]),
+      );
+      // Only the parameter the layer has: a block of 6, or none (then it is a pass-through).
+      assert.equal(sizes.norm ?? 0, size, what);
+      assert.equal(sizes.d1, 6 * 6, what);
+      if (size > 0) {
+        checkAgainstNaive(m, xs, ys, { layers: { names: ['norm'] }, reference: full });
+      }
+    }
+  }
+});
