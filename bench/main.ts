@@ -39,7 +39,7 @@ import { connectClient } from '../workers/connection';
 import { chooseFeaturizeQueue } from '../workers/featurizeQueue';
 import { spawnWorkerProcess } from '../workers/spawnWorkers';
 import type { WorkerReport } from '../workers/workerProcess';
-import type { attribute } from '../workflows';
+import { attribute } from '../workflows';
 import { runStats, watchRun } from './runStats';
 
 const { values } = parseArgs({
@@ -161,7 +161,7 @@ async function main(): Promise<void> {
   const client = await connectClient(config);
   const featurizeQueue = await chooseFeaturizeQueue(client, config);
   const workflowId = `main-${id}`;
-  const handle = await client.workflow.start<typeof attribute>('attribute', {
+  const handle = await client.workflow.start(attribute, {
     taskQueue: queue,
     workflowId,
     args: [{ spec, featurizeQueue }],

@@ -5,11 +5,12 @@
  */
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { featureKey } from '../lib/pipeline/keys';
-import type { Plan, Progress, RunSummary } from '../lib/pipeline/types';
+import { featureKey, planKeyOf } from '../lib/pipeline/keys';
+import type { Plan, RunSummary } from '../lib/pipeline/types';
 import { getJson } from '../lib/store/objectStore';
 import type { S3Store } from '../lib/store/s3Store';
 import type { attribute } from '../workflows';
+import { progressQuery, shardRanges, shardsChildId } from '../workflows/definitions';
 
 export async function sizeUnder(s3: S3Store, bucket: string, prefix: string): Promise<number> {
   let total = 0;
@@ -73,7 +74,7 @@ export async function watchRun(
   });
   while (!summary) {
     await Promise.race([done, new Promise((r) => setTimeout(r, pollMs))]);
-    const p = (await handle.query('progress').catch(() => undefined)) as Progress | undefined;
+    const p = await handle.query(progressQuery).catch(() => undefined);
     const now = (performance.now() - t) / 1000;
     if (p && !(p.stage in stageStart)) stageStart[p.stage] = now;
     const line = p
@@ -109,7 +110,7 @@ export async function runStats(
   log: (m: string) => void,
 ): Promise<RunStats> {
   const { summary, wall, stageStart } = watched;
-  const plan = await getJson<Plan>(s3, `${summary.runPrefix}/plan.json`);
+  const plan = await getJson<Plan>(s3, planKeyOf(summary.runPrefix));
   let bytes = await sizeUnder(s3, bucket, `${summary.runPrefix}/`);
   let featureBytes = 0;
   for (const set of ['train', 'query'] as const) {
@@ -127,8 +128,8 @@ export async function runStats(
   const histories: { id: string; runs: HistoryStats[] }[] = [
     { id: workflowId, runs: await historyOf(client, workflowId) },
   ];
-  for (let s = 0; s < plan.train.shards.length; s += plan.spec.shardsPerChild) {
-    const id = `${workflowId}-shards-${s}`;
+  for (const [s] of shardRanges(plan.train.shards.length, plan.spec.shardsPerChild)) {
+    const id = shardsChildId(workflowId, s);
     histories.push({ id, runs: await historyOf(client, id) });
   }
   const activity: RunStats['activity'] = {};

@@ -34,7 +34,7 @@ import { connectClient } from '../workers/connection';
 import { chooseFeaturizeQueue } from '../workers/featurizeQueue';
 import { spawnWorkerProcess } from '../workers/spawnWorkers';
 import type { WorkerReport } from '../workers/workerProcess';
-import type { attribute } from '../workflows';
+import { attribute } from '../workflows';
 import { runStats, watchRun } from './runStats';
 
 const { values } = parseArgs({
@@ -232,7 +232,7 @@ async function main(): Promise<void> {
   const client = await connectClient(config);
   const featurizeQueue = await chooseFeaturizeQueue(client, config);
   const workflowId = `scale-${id}`;
-  const handle = await client.workflow.start<typeof attribute>('attribute', {
+  const handle = await client.workflow.start(attribute, {
     taskQueue: queue,
     workflowId,
     args: [{ spec, featurizeQueue }],

@@ -3,7 +3,8 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../lib/config';
 import type { RunSpecInput } from '../lib/pipeline/runSpec';
 import type { RunSummary } from '../lib/pipeline/types';
-import { attribute, progressQuery } from '../workflows';
+import { attribute } from '../workflows';
+import { progressQuery } from '../workflows/definitions';
 import { createProgressPrinter } from './progress';
 import { workflowResult, workflowUrl } from './workflowFailure';
 

@@ -5,7 +5,7 @@ import {
   ScheduleOverlapPolicy,
 } from '@temporalio/client';
 import { type AuditInput, parseAuditInput } from '../lib/audit/auditSpec';
-import type { AuditWorkflowInput } from '../workflows/audit';
+import { type AuditWorkflowInput, audit as auditWorkflow } from '../workflows/audit';
 
 /**
  * Nightly audits as Temporal Schedules, one per audit name (`audit-<name>`): create, list, pause,
@@ -63,7 +63,7 @@ export async function createAuditSchedule(
       spec: { cronExpressions: cron, timezone: opts.timezone },
       action: {
         type: 'startWorkflow',
-        workflowType: 'audit',
+        workflowType: auditWorkflow,
         // The schedule appends each run's time to this id.
         workflowId: scheduleId,
         taskQueue: opts.taskQueue,

@@ -1,17 +1,20 @@
 import type { Duration } from '@temporalio/common';
-import {
-  defineQuery,
-  defineSignal,
-  executeChild,
-  proxyActivities,
-  setHandler,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { RunSpecInput } from '../lib/pipeline/runSpec';
 import type { PlanRef, Progress, RunSummary } from '../lib/pipeline/types';
 import { attributeShards } from './attributeShards';
 import { boundedForEach } from './boundedForEach';
+import {
+  DEFAULT_HEARTBEAT_TIMEOUT,
+  MAX_SHARD_CHILDREN,
+  progressQuery,
+  runControlActivity,
+  shardActivity,
+  shardDoneSignal,
+  shardRanges,
+  shardsChildId,
+} from './definitions';
 
 export interface AttributeInput {
   spec: RunSpecInput;
@@ -19,18 +22,10 @@ export interface AttributeInput {
   featurizeQueue?: string;
   /**
    * How long an activity may go without a heartbeat before the server retries it elsewhere (a
-   * killed worker is noticed this late). Default 2 minutes; tests use seconds.
+   * killed worker is noticed this late). Default DEFAULT_HEARTBEAT_TIMEOUT; tests use seconds.
    */
   heartbeatTimeout?: Duration;
 }
-
-export const DEFAULT_HEARTBEAT_TIMEOUT: Duration = '2 minutes';
-/** Child workflows (shard ranges) in flight at once. */
-const MAX_CHILDREN = 8;
-
-export const progressQuery = defineQuery<Progress>('progress');
-/** Sent by child workflows as each shard finishes: its row count. */
-export const shardDoneSignal = defineSignal<[number]>('shardDone');
 
 /**
  * The attribution run: plan shards, featurize the queries per checkpoint, fan the training
@@ -56,11 +51,7 @@ export async function attribute(input: AttributeInput): Promise<RunSummary> {
   });
 
   const heartbeatTimeout = input.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT;
-  const { planRun, reduceRun } = proxyActivities<Activities>({
-    startToCloseTimeout: '30 minutes',
-    heartbeatTimeout,
-    retry: { maximumAttempts: 10, nonRetryableErrorTypes: ['SpecError', 'InputError'] },
-  });
+  const { planRun, reduceRun } = proxyActivities<Activities>(runControlActivity(heartbeatTimeout));
   const plan: PlanRef = await planRun(input.spec);
   if (plan.completed) {
     progress.stage = 'done';
@@ -70,12 +61,9 @@ export async function attribute(input: AttributeInput): Promise<RunSummary> {
   progress.examplesTotal = plan.trainRows;
 
   const queue = input.featurizeQueue ?? workflowInfo().taskQueue;
-  const featurize = proxyActivities<Activities>({
-    taskQueue: queue,
-    startToCloseTimeout: '2 hours',
-    heartbeatTimeout,
-    retry: { maximumAttempts: 20, nonRetryableErrorTypes: ['SpecError', 'InputError'] },
-  }).featurizeShard;
+  const featurize = proxyActivities<Activities>(
+    shardActivity(heartbeatTimeout, queue),
+  ).featurizeShard;
 
   progress.stage = 'featurize-queries';
   const queryTasks = [];
@@ -88,15 +76,12 @@ export async function attribute(input: AttributeInput): Promise<RunSummary> {
 
   progress.stage = 'shards';
   const spec = plan.limits;
-  const ranges: [number, number][] = [];
-  for (let s = 0; s < plan.trainShards; s += spec.shardsPerChild) {
-    ranges.push([s, Math.min(plan.trainShards, s + spec.shardsPerChild)]);
-  }
+  const ranges = shardRanges(plan.trainShards, spec.shardsPerChild);
   // A bounded number of children at once keeps pending work (and this history) small; the first
   // child to fail fails the run at once with its error.
-  await boundedForEach(0, ranges.length, MAX_CHILDREN, (r) =>
+  await boundedForEach(0, ranges.length, MAX_SHARD_CHILDREN, (r) =>
     executeChild(attributeShards, {
-      workflowId: `${workflowInfo().workflowId}-shards-${ranges[r][0]}`,
+      workflowId: shardsChildId(workflowInfo().workflowId, ranges[r][0]),
       args: [
         {
           planKey: plan.planKey,

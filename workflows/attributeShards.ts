@@ -6,8 +6,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { shardDoneSignal as ShardDoneSignal } from './attribute';
 import { boundedForEach } from './boundedForEach';
+import { DEFAULT_HEARTBEAT_TIMEOUT, shardActivity, shardDoneSignal } from './definitions';
 
 export interface AttributeShardsInput {
   planKey: string;
@@ -16,7 +16,7 @@ export interface AttributeShardsInput {
   window: number;
   featurizeQueue: string;
   checkpoints: number;
-  /** Activity heartbeat timeout (the parent's); default 2 minutes. */
+  /** Activity heartbeat timeout (the parent's); default DEFAULT_HEARTBEAT_TIMEOUT. */
   heartbeatTimeout?: Duration;
 }
 
@@ -25,22 +25,13 @@ export interface AttributeShardsInput {
  * the queries, with at most `window` shards in flight. Continues as new when the history grows.
  */
 export async function attributeShards(input: AttributeShardsInput): Promise<void> {
-  const heartbeatTimeout = input.heartbeatTimeout ?? '2 minutes';
-  const retry = { maximumAttempts: 20, nonRetryableErrorTypes: ['SpecError', 'InputError'] };
-  const { scoreShard } = proxyActivities<Activities>({
-    startToCloseTimeout: '2 hours',
-    heartbeatTimeout,
-    retry,
-  });
-  const featurize = proxyActivities<Activities>({
-    taskQueue: input.featurizeQueue,
-    startToCloseTimeout: '2 hours',
-    heartbeatTimeout,
-    retry,
-  }).featurizeShard;
+  const heartbeatTimeout = input.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT;
+  const { scoreShard } = proxyActivities<Activities>(shardActivity(heartbeatTimeout));
+  const featurize = proxyActivities<Activities>(
+    shardActivity(heartbeatTimeout, input.featurizeQueue),
+  ).featurizeShard;
   const { checkpoints } = input;
   const parent = workflowInfo().parent;
-  const shardDone = 'shardDone' as unknown as typeof ShardDoneSignal;
 
   const runShard = async (shard: number): Promise<void> => {
     const feats = [];
@@ -49,7 +40,8 @@ export async function attributeShards(input: AttributeShardsInput): Promise<void
     }
     await Promise.all(feats);
     const scored = await scoreShard({ planKey: input.planKey, shard });
-    if (parent) await getExternalWorkflowHandle(parent.workflowId).signal(shardDone, scored.rows);
+    if (parent)
+      await getExternalWorkflowHandle(parent.workflowId).signal(shardDoneSignal, scored.rows);
   };
 
   const next = await boundedForEach(

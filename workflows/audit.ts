@@ -2,7 +2,6 @@ import {
   ActivityFailure,
   ApplicationFailure,
   continueAsNew,
-  defineQuery,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -12,6 +11,17 @@ import type { AuditInput } from '../lib/audit/auditSpec';
 import type { AuditPlanRef } from '../lib/audit/planAudit';
 import type { AuditSummary } from '../lib/audit/reportAudit';
 import { boundedForEach } from './boundedForEach';
+import {
+  type AuditProgress,
+  auditControlActivity,
+  auditFoldActivity,
+  auditProgressQuery,
+  DEFAULT_FOLD_HEARTBEAT_TIMEOUT,
+  DEFAULT_HEARTBEAT_TIMEOUT,
+  shardActivity,
+} from './definitions';
+
+export type { AuditProgress };
 
 export interface AuditWorkflowInput {
   audit: AuditInput;
@@ -20,8 +30,8 @@ export interface AuditWorkflowInput {
   /** Featurize activities in flight at once. */
   window?: number;
   /**
-   * How soon a crashed worker's fold training is retried (its heartbeat timeout; default 1
-   * minute); the retry resumes from the fold's latest checkpoint in the store.
+   * How soon a crashed worker's fold training is retried (its heartbeat timeout; default
+   * DEFAULT_FOLD_HEARTBEAT_TIMEOUT); the retry resumes from the fold's latest checkpoint in the store.
    */
   foldHeartbeatTimeout?: string;
   /** Featurize tasks per workflow run before continuing as new; default: when Temporal suggests. */
@@ -30,21 +40,8 @@ export interface AuditWorkflowInput {
   resume?: { plan: AuditPlanRef; featurized: number; reused: number };
 }
 
-export interface AuditProgress {
-  stage: 'plan' | 'featurize' | 'folds' | 'report' | 'done';
-  pending: number;
-  featurized: number;
-  reused: number;
-}
-
-export const auditProgressQuery = defineQuery<AuditProgress>('auditProgress');
-
-const retry = { maximumAttempts: 10, nonRetryableErrorTypes: ['SpecError', 'InputError'] };
-const { planAudit, reportAudit, pendingRawFiles, importRawFile } = proxyActivities<Activities>({
-  startToCloseTimeout: '1 hour',
-  heartbeatTimeout: '2 minutes',
-  retry,
-});
+const { planAudit, reportAudit, pendingRawFiles, importRawFile } =
+  proxyActivities<Activities>(auditControlActivity);
 
 /**
  * One audit of a growing training set (run nightly by a Schedule): plan against the batches
@@ -81,12 +78,9 @@ export async function audit(input: AuditWorkflowInput): Promise<AuditSummary> {
   progress.reused = input.resume?.reused ?? plan.reused;
   progress.featurized = input.resume?.featurized ?? 0;
 
-  const { featurizeShard } = proxyActivities<Activities>({
-    taskQueue: input.featurizeQueue ?? workflowInfo().taskQueue,
-    startToCloseTimeout: '2 hours',
-    heartbeatTimeout: '2 minutes',
-    retry: { ...retry, maximumAttempts: 20 },
-  });
+  const { featurizeShard } = proxyActivities<Activities>(
+    shardActivity(DEFAULT_HEARTBEAT_TIMEOUT, input.featurizeQueue ?? workflowInfo().taskQueue),
+  );
   let done = 0;
   const next = await boundedForEach(
     0,
@@ -124,12 +118,12 @@ export async function audit(input: AuditWorkflowInput): Promise<AuditSummary> {
     // The out-of-fold models, all folds at once (as many as the workers take); each resumes from
     // its own checkpoints when retried.
     progress.stage = 'folds';
-    const { auditFold } = proxyActivities<Activities>({
-      taskQueue: input.featurizeQueue ?? workflowInfo().taskQueue,
-      startToCloseTimeout: '24 hours',
-      heartbeatTimeout: input.foldHeartbeatTimeout ?? '1 minute',
-      retry: { ...retry, initialInterval: '1 second', maximumAttempts: 20 },
-    });
+    const { auditFold } = proxyActivities<Activities>(
+      auditFoldActivity(
+        input.foldHeartbeatTimeout ?? DEFAULT_FOLD_HEARTBEAT_TIMEOUT,
+        input.featurizeQueue ?? workflowInfo().taskQueue,
+      ),
+    );
     await Promise.all(
       Array.from({ length: plan.folds }, (_, fold) => auditFold({ planKey: plan.planKey, fold })),
     );

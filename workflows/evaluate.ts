@@ -1,12 +1,10 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { EvaluateActivities, EvaluateInput, EvaluateSummary } from '../activities/evaluate';
+import { evaluateActivity } from './definitions';
 
 export type { EvaluateInput, EvaluateSummary };
 
-const { evaluateAgreement } = proxyActivities<EvaluateActivities>({
-  startToCloseTimeout: '1 hour',
-  retry: { maximumAttempts: 10, nonRetryableErrorTypes: ['InputError'] },
-});
+const { evaluateAgreement } = proxyActivities<EvaluateActivities>(evaluateActivity);
 
 /**
  * Agreement of each method's scores with a committed gold standard, as a function of T:

@@ -1,8 +1,5 @@
 import {
-  type ActivityOptions,
   continueAsNew,
-  defineQuery,
-  defineSignal,
   executeChild,
   getExternalWorkflowHandle,
   proxyActivities,
@@ -18,20 +15,22 @@ import type {
 import type { GoldJobInput } from '../lib/gold/goldJobSpec';
 import { countRuns, runAt } from '../lib/gold/runPlan';
 import { boundedForEach } from './boundedForEach';
+import {
+  DEFAULT_GOLD_RUN_HEARTBEAT_TIMEOUT,
+  DEFAULT_GOLD_RUN_TIMEOUT,
+  type GoldProgress,
+  type GoldRunSchedule,
+  goldControlActivity,
+  goldProgressQuery,
+  goldRunActivity,
+  goldRunsChildId,
+  runsDoneSignal,
+} from './definitions';
+
+export type { GoldProgress };
 
 /** The further-training gold standard as a job: every (seed, example) run, then the average. */
 export type FurtherTrainingInput = GoldJobInput;
-
-export interface GoldProgress {
-  stage: 'prepare' | 'runs' | 'reduce' | 'done';
-  runsDone: number;
-  runsTotal: number;
-}
-
-/** Runs trained (or found committed) so far, out of all the job needs. */
-export const goldProgressQuery = defineQuery<GoldProgress>('goldProgress');
-/** Sent by each child workflow as its runs finish: how many more are done. */
-export const runsDoneSignal = defineSignal<[number]>('runsDone');
 
 /** One child's share of the runs: [start, end) of the job's run list (see lib/gold/runPlan). */
 export interface FurtherTrainingRunsInput {
@@ -41,16 +40,12 @@ export interface FurtherTrainingRunsInput {
   start: number;
   end: number;
   window: number;
-  activity: { heartbeatTimeout: string; runTimeout: string; taskQueue?: string };
+  activity: GoldRunSchedule;
   /** Workflow to tell of progress (the parent). */
   reportTo?: string;
 }
 
-const control = proxyActivities<FurtherTrainingActivities>({
-  startToCloseTimeout: '1 hour',
-  heartbeatTimeout: '5 minutes',
-  retry: { maximumAttempts: 10, nonRetryableErrorTypes: ['InputError'] },
-});
+const control = proxyActivities<FurtherTrainingActivities>(goldControlActivity);
 
 function planOf(input: FurtherTrainingInput): GoldPlan {
   return {
@@ -117,9 +112,9 @@ export async function furtherTraining(input: FurtherTrainingInput): Promise<Gold
 
   const perChild = Math.max(1, input.runsPerChild ?? 500);
   const maxChildren = Math.max(1, input.childWindow ?? 4);
-  const activity = {
-    heartbeatTimeout: input.heartbeatTimeout ?? '1 minute',
-    runTimeout: input.runTimeout ?? '12 hours',
+  const activity: GoldRunSchedule = {
+    heartbeatTimeout: input.heartbeatTimeout ?? DEFAULT_GOLD_RUN_HEARTBEAT_TIMEOUT,
+    runTimeout: input.runTimeout ?? DEFAULT_GOLD_RUN_TIMEOUT,
     ...(input.taskQueue ? { taskQueue: input.taskQueue } : {}),
   };
   const { workflowId } = workflowInfo();
@@ -135,7 +130,7 @@ export async function furtherTraining(input: FurtherTrainingInput): Promise<Gold
     (k) => {
       const [start, end] = range(k);
       return executeChild(furtherTrainingRuns, {
-        workflowId: `${workflowId}/runs-${start}-${end}`,
+        workflowId: goldRunsChildId(workflowId, start, end),
         args: [{ job, plan, trainRows, start, end, window, activity, reportTo: workflowId }],
       });
     },
@@ -163,13 +158,9 @@ export async function furtherTraining(input: FurtherTrainingInput): Promise<Gold
  */
 export async function furtherTrainingRuns(input: FurtherTrainingRunsInput): Promise<number> {
   const { job, plan } = input;
-  const options: ActivityOptions = {
-    startToCloseTimeout: input.activity.runTimeout,
-    heartbeatTimeout: input.activity.heartbeatTimeout,
-    retry: { initialInterval: '1 second', nonRetryableErrorTypes: ['InputError'] },
-    ...(input.activity.taskQueue ? { taskQueue: input.activity.taskQueue } : {}),
-  };
-  const { furtherTrainingRun } = proxyActivities<FurtherTrainingActivities>(options);
+  const { furtherTrainingRun } = proxyActivities<FurtherTrainingActivities>(
+    goldRunActivity(input.activity),
+  );
   const examples = plan.examples ?? Array.from({ length: input.trainRows }, (_, i) => i);
   const parent = input.reportTo ? getExternalWorkflowHandle(input.reportTo) : undefined;
   let unreported = 0;

@@ -1,6 +1,13 @@
-export { attribute, progressQuery, shardDoneSignal } from './attribute';
+export { attribute } from './attribute';
 export { attributeShards } from './attributeShards';
-export { audit, auditProgressQuery } from './audit';
+export { audit } from './audit';
+export {
+  auditProgressQuery,
+  goldProgressQuery,
+  progressQuery,
+  runsDoneSignal,
+  shardDoneSignal,
+} from './definitions';
 export { evaluate } from './evaluate';
-export { furtherTraining, furtherTrainingRuns, goldProgressQuery } from './furtherTraining';
+export { furtherTraining, furtherTrainingRuns } from './furtherTraining';
 export { smokeWorkflow } from './smoke';

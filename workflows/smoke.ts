@@ -1,5 +1,6 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { smokeActivity } from './definitions';
 
 export interface SmokeInput {
   prefix: string;
@@ -17,10 +18,7 @@ export interface SmokeResult {
   zeroCopy: boolean;
 }
 
-const { writeSmokeVectors, readSmokeVectors } = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { maximumAttempts: 5 },
-});
+const { writeSmokeVectors, readSmokeVectors } = proxyActivities<Activities>(smokeActivity);
 
 /** Proves the stack end to end: an activity writes Arrow to S3, another reads it back. */
 export async function smokeWorkflow(input: SmokeInput): Promise<SmokeResult> {

@@ -8,6 +8,7 @@ import {
   FEATURE_CODE_VERSION,
   featureKey,
   featureSpecHash,
+  planKeyOf,
   SCORE_CODE_VERSION,
 } from '../pipeline/keys';
 import { planShards } from '../pipeline/plan';
@@ -83,7 +84,7 @@ export async function planAudit(
   const spec = parseAuditInput(input);
   const stamp = auditStamp(time);
   const prefix = auditPrefix(spec.name, stamp);
-  const planKey = `${prefix}/plan.json`;
+  const planKey = planKeyOf(prefix);
   const done = await readManifest<AuditSummary>(store, prefix);
 
   const manifest = await inputStep('checkpoints', () =>

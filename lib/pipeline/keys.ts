@@ -27,6 +27,9 @@ export function featureSpecHash(spec: Pick<RunSpec, 'projector' | 'layers' | 'te
   ).slice(0, 24);
 }
 
+/** Where a run's (or an audit's) plan is stored under its prefix. */
+export const planKeyOf = (prefix: string) => `${prefix}/plan.json`;
+
 /** Where one (checkpoint, shard)'s features live: shared by every run that needs them. */
 export function featureKey(checkpointHash: string, specHash: string, shardHash: string): string {
   return `features/${checkpointHash.slice(0, 24)}/${specHash}/${shardHash}`;

@@ -1,5 +1,6 @@
 import { checkSameAddress } from '../specAddress';
 import { getJson, NotFoundError, type ObjectStore, putJson } from '../store/objectStore';
+import { planKeyOf } from './keys';
 import { SpecError } from './runSpec';
 import type { Plan } from './types';
 
@@ -9,7 +10,7 @@ import type { Plan } from './types';
  * served for a request they were not computed for, even if two addresses ever met.
  */
 export async function storePlan(store: ObjectStore, plan: Plan): Promise<string> {
-  const planKey = `${plan.runPrefix}/plan.json`;
+  const planKey = planKeyOf(plan.runPrefix);
   let stored: Plan | undefined;
   try {
     stored = await getJson<Plan>(store, planKey);
