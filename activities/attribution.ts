@@ -9,7 +9,7 @@ import { storePlan } from '../lib/pipeline/storePlan';
 import type { PlanRef, RunSummary, ShardTask } from '../lib/pipeline/types';
 import { readManifest } from '../lib/store/commit';
 import type { ObjectStore } from '../lib/store/objectStore';
-import { classify } from './classify';
+import { classifyFailures } from './failures';
 
 export interface AttributionOptions {
   /** Featurize rows per chunk (resume point and heartbeat); default CHUNK_ROWS. */
@@ -21,8 +21,8 @@ export function createAttributionActivities(store: ObjectStore, opts: Attributio
   const ctx = new RunContext(store);
   return {
     async planRun(input: RunSpecInput): Promise<PlanRef> {
-      const plan = await classify(() => buildPlan(store, input, (key) => ctx.model(key)));
-      const planKey = await classify(() => storePlan(store, plan));
+      const plan = await classifyFailures(() => buildPlan(store, input, (key) => ctx.model(key)));
+      const planKey = await classifyFailures(() => storePlan(store, plan));
       ctx.rememberPlan(planKey, plan);
       const done = await readManifest<RunSummary>(store, plan.runPrefix);
       return {
@@ -40,7 +40,7 @@ export function createAttributionActivities(store: ObjectStore, opts: Attributio
 
     async featurizeShard(task: ShardTask) {
       const actx = Context.current();
-      return classify(
+      return classifyFailures(
         () =>
           featurizeShard(ctx, task, {
             resume: actx.info.heartbeatDetails as ChunkState | undefined,
@@ -57,7 +57,7 @@ export function createAttributionActivities(store: ObjectStore, opts: Attributio
 
     async scoreShard(args: { planKey: string; shard: number }) {
       const actx = Context.current();
-      return classify(
+      return classifyFailures(
         () => scoreShard(ctx, args.planKey, args.shard, () => actx.heartbeat()),
         `train shard ${args.shard}`,
       );
@@ -65,7 +65,7 @@ export function createAttributionActivities(store: ObjectStore, opts: Attributio
 
     async reduceRun(planKey: string) {
       const actx = Context.current();
-      return classify(() => reduceRun(ctx, planKey, (s) => actx.heartbeat(s)));
+      return classifyFailures(() => reduceRun(ctx, planKey, (s) => actx.heartbeat(s)));
     },
   };
 }

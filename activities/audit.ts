@@ -6,7 +6,7 @@ import { type AuditSummary, reportAudit } from '../lib/audit/reportAudit';
 import { type FoldSummary, trainFold } from '../lib/audit/trainFold';
 import { RunContext } from '../lib/pipeline/runContext';
 import type { ObjectStore } from '../lib/store/objectStore';
-import { classify } from './classify';
+import { classifyFailures } from './failures';
 
 /**
  * Thin Temporal adapters over lib/audit. Featurizing is the pipeline's own featurizeShard
@@ -17,7 +17,7 @@ export function createAuditActivities(store: ObjectStore) {
   return {
     /** `time` is the workflow's clock (deterministic): it names the audit's report. */
     async planAudit(args: { audit: AuditInput; time: string }): Promise<AuditPlanRef> {
-      return classify(
+      return classifyFailures(
         async () => (await planAudit(store, args.audit, args.time, (k) => ctx.model(k))).ref,
       );
     },
@@ -28,7 +28,7 @@ export function createAuditActivities(store: ObjectStore) {
      */
     async auditFold(args: { planKey: string; fold: number }): Promise<FoldSummary> {
       const actx = Context.current();
-      return classify(async () =>
+      return classifyFailures(async () =>
         trainFold(store, await readAuditPlan(store, args.planKey), args.fold, {
           onStep: (step, totalSteps) => actx.heartbeat({ step, totalSteps }),
         }),
@@ -37,7 +37,7 @@ export function createAuditActivities(store: ObjectStore) {
 
     /** Raw files (audit input `raw`) not imported or rejected yet. */
     async pendingRawFiles(args: { audit: AuditInput }): Promise<RawFile[]> {
-      return classify(() => pendingRawFiles(store, parseAuditInput(args.audit)));
+      return classifyFailures(() => pendingRawFiles(store, parseAuditInput(args.audit)));
     },
 
     /** Imports one raw file as a batch; bad input is recorded as rejected and fails non-retryably. */
@@ -46,7 +46,7 @@ export function createAuditActivities(store: ObjectStore) {
       file: RawFile;
       time: string;
     }): Promise<{ batch: string; rows: number }> {
-      return classify(() =>
+      return classifyFailures(() =>
         importRawFile(store, parseAuditInput(args.audit), args.file, args.time),
       );
     },
@@ -57,7 +57,7 @@ export function createAuditActivities(store: ObjectStore) {
       reused: number;
     }): Promise<AuditSummary> {
       const actx = Context.current();
-      return classify(() => reportAudit(ctx, args, (shards) => actx.heartbeat(shards)));
+      return classifyFailures(() => reportAudit(ctx, args, (shards) => actx.heartbeat(shards)));
     },
   };
 }

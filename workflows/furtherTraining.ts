@@ -6,12 +6,8 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type {
-  FurtherTrainingActivities,
-  GoldJob,
-  GoldPlan,
-  GoldSummary,
-} from '../activities/furtherTraining';
+import type { FurtherTrainingActivities } from '../activities/furtherTraining';
+import type { GoldJob, GoldPlan, GoldSummary } from '../lib/gold/goldJob';
 import type { GoldJobInput } from '../lib/gold/goldJobSpec';
 import { countRuns, runAt } from '../lib/gold/runPlan';
 import { boundedForEach } from './boundedForEach';

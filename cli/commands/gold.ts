@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import type { GoldSummary } from '../../activities/furtherTraining';
 import { loadConfig } from '../../lib/config';
+import type { GoldSummary } from '../../lib/gold/goldJob';
 import { connectClient } from '../../workers/connection';
 import { startWorkerProcesses } from '../../workers/spawnWorkers';
 import { evaluate, furtherTraining } from '../../workflows';

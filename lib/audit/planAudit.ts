@@ -1,8 +1,9 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { isTransient } from '../failures';
 import { buildModel } from '../model/architectures';
 import { checkpointPrefix, readCheckpointManifest } from '../model/checkpoints';
 import { learningWarnings } from '../model/learned';
-import { isTransient, layerSelectionProblem } from '../pipeline/buildPlan';
+import { layerSelectionProblem } from '../pipeline/buildPlan';
 import {
   canonical,
   FEATURE_CODE_VERSION,

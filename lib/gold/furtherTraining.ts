@@ -230,6 +230,22 @@ export function goldStandard(baselines: RunResult[], perturbed: RunResult[]): Go
   return { steps, examples, queries: q, seeds, score, stderr };
 }
 
+/** Per step count T: the mean |score| and mean standard error over every (query, example). */
+export function goldPerStep(
+  gold: GoldStandard,
+): { step: number; meanAbsScore: number; meanStderr: number }[] {
+  return gold.steps.map((step, t) => {
+    let abs = 0;
+    let se = 0;
+    for (let i = 0; i < gold.score[t].length; i++) {
+      abs += Math.abs(gold.score[t][i]);
+      se += gold.stderr[t][i];
+    }
+    const n = gold.score[t].length;
+    return { step, meanAbsScore: abs / n, meanStderr: se / n };
+  });
+}
+
 /** Runs the whole gold standard in this process (tests, benchmarks, small jobs). */
 export async function runGoldStandard(
   model: LayersModel,

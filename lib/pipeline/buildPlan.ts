@@ -1,5 +1,6 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { type PartitionedInfo, readPartitionedInfo } from '../data/partitionedDataset';
+import { isTransient } from '../failures';
 import { modelHead, planModel } from '../grad/factors';
 import type { Head } from '../grad/head';
 import type { LayerSelection } from '../grad/types';
@@ -100,16 +101,6 @@ export async function buildPlan(
     numClasses: train.classes.length,
     ...learningWarnings(cks, train.classes.length),
   };
-}
-
-/** Network and server faults are worth retrying; everything else about input is not. */
-export function isTransient(e: unknown): boolean {
-  const err = e as { name?: string; code?: string; $metadata?: unknown };
-  return (
-    (err.$metadata !== undefined && !(e instanceof NotFoundError)) ||
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(err.code ?? '') ||
-    err.name === 'TimeoutError'
-  );
 }
 
 function limitRows(info: PartitionedInfo, limit: number): PartitionedInfo {

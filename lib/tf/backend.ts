@@ -106,3 +106,14 @@ export async function initBackend(
   }
   throw new Error('no TensorFlow.js backend could be initialised');
 }
+
+let processBackend: Promise<unknown> | undefined;
+
+/**
+ * The backend this process chose already (a worker's initBackend), else cpu, whose results are
+ * exact: for code such as the gold standard's training that may run before or without one.
+ */
+export function ensureBackend(): Promise<unknown> {
+  processBackend ??= tf.getBackend() ? tf.ready() : tf.setBackend('cpu');
+  return processBackend;
+}

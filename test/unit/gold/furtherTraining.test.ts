@@ -5,6 +5,7 @@ import {
   averageOverSeeds,
   type FurtherTrainingSpec,
   furtherTrainingRun,
+  goldPerStep,
   goldStandard,
   planRuns,
   type RunResult,
@@ -299,4 +300,19 @@ test('end to end: short further training agrees with float64 Grad-Dot on a conve
       );
     }
   }
+});
+
+test('goldPerStep: mean |score| and mean standard error per T over every (query, example)', () => {
+  const g = {
+    steps: [2, 5],
+    examples: [0, 3],
+    queries: 2,
+    seeds: [0, 1],
+    score: [Float64Array.from([1, -3, 0.5, -0.5]), Float64Array.from([-2, 2, 4, 0])],
+    stderr: [Float64Array.from([0.5, 1.5, 1, 1]), Float64Array.from([0, 0, 0.2, 0.2])],
+  };
+  assert.deepEqual(goldPerStep(g), [
+    { step: 2, meanAbsScore: 5 / 4, meanStderr: 1 },
+    { step: 5, meanAbsScore: 2, meanStderr: 0.1 },
+  ]);
 });
