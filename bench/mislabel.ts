@@ -4,7 +4,9 @@
  * top 5/10/20/30% and the ROC AUC. Fashion-MNIST (MLP), SpamAssassin (Embedding + pooling) and
  * scikit-learn's classification CSVs (MLP). Beside them, on the same rows, noisy labels and k-fold
  * split, the confident-learning baseline people use (cleanlab with scikit-learn classifiers:
- * bench/confidentLearning.ts). Last lines: one JSON object per dataset, Fashion-MNIST last.
+ * bench/confidentLearning.ts). The binary and regression heads get their own pass (flipped labels
+ * on breast cancer with a sigmoid unit, corrupted targets on diabetes with a linear unit:
+ * bench/mislabelHeads.ts). Last lines: one JSON object per dataset, Fashion-MNIST last.
  * One file over 300 lines because it is the benchmark's whole configuration: each data set's
  * model and training settings, the passes run over it and their environment knobs, side by side.
  *
@@ -19,7 +21,8 @@
  * default 3), MISLABEL_DUMP_DIR (write every ranking's scores; see dumper), MISLABEL_FOLDS (k of
  * the k-fold split, default 5), MISLABEL_SKIP_CLEANLAB=1, MISLABEL_CLEANLAB=hgb|mlp (one
  * classifier), MISLABEL_SKIP_CSV=1, MISLABEL_CSV (comma-separated files under .data/sklearn,
- * default breast_cancer.csv,wine_data.csv,iris.csv,digits.csv.gz), MISLABEL_EPOCHS_CSV.
+ * default breast_cancer.csv,wine_data.csv,iris.csv,digits.csv.gz), MISLABEL_EPOCHS_CSV,
+ * MISLABEL_SKIP_HEADS=1, MISLABEL_EPOCHS_HEADS (default 40).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -48,6 +51,7 @@ import type { LayerSelection } from '../lib/grad/types';
 import { rankAverage } from '../lib/methods/rankAverage';
 import { initBackend } from '../lib/tf/backend';
 import { bagOfWords, type ConfidentLearningResult, confidentLearning } from './confidentLearning';
+import { mislabelHeads } from './mislabelHeads';
 
 const NOISE = 0.1;
 const env = (name: string, fallback: number) => {
@@ -503,7 +507,10 @@ async function sklearnCsv(file: string, seed: number): Promise<BenchReport> {
 
 async function main() {
   log(`backend: ${await initBackend('wasm')}`);
-  const reports: BenchReport[] = [];
+  const reports: object[] = [];
+  if (!process.env.MISLABEL_SKIP_HEADS) {
+    reports.push(...mislabelHeads(log, env('MISLABEL_EPOCHS_HEADS', 40)));
+  }
   if (!process.env.MISLABEL_SKIP_CSV) {
     const files = process.env.MISLABEL_CSV?.split(',') ?? CSV_FILES;
     for (const [i, f] of files.entries()) reports.push(await sklearnCsv(f, 44 + i));

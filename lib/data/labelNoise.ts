@@ -29,3 +29,35 @@ export function flipLabels(ds: Dataset, fraction: number, seed: number): Dataset
   }
   return { ...ds, labels, flipped, originalLabels: Int32Array.from(ds.labels) };
 }
+
+/**
+ * Regression targets with round(fraction × n) of them corrupted: moved by (2 + 2u)·σ (σ the
+ * targets' standard deviation, u uniform in [0, 1)) up or down at random, far enough to be wrong
+ * and close enough to stay inside the data's range. `corrupted` records which.
+ */
+export function corruptTargets(
+  targets: ArrayLike<number>,
+  fraction: number,
+  seed: number,
+): { targets: Float32Array; corrupted: Uint8Array } {
+  if (!(fraction >= 0 && fraction <= 1))
+    throw new Error(`corrupt fraction must be in [0, 1], got ${fraction}`);
+  const n = targets.length;
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += targets[i] / n;
+  let variance = 0;
+  for (let i = 0; i < n; i++) variance += (targets[i] - mean) ** 2 / n;
+  const sigma = Math.sqrt(variance);
+  const rng = new Rng(seed);
+  const order = Array.from({ length: n }, (_, i) => i);
+  rng.shuffle(order);
+  const out = Float32Array.from(targets);
+  const corrupted = new Uint8Array(n);
+  for (let j = 0; j < Math.round(fraction * n); j++) {
+    const i = order[j];
+    const sign = rng.next() < 0.5 ? -1 : 1;
+    out[i] = targets[i] + sign * (2 + 2 * rng.next()) * sigma;
+    corrupted[i] = 1;
+  }
+  return { targets: out, corrupted };
+}
