@@ -181,7 +181,7 @@ async function main(): Promise<void> {
   const scores: Record<string, Float64Array> = {
     'Grad-Dot': columns(scoreMethod('gradDot', input)),
     'Grad-Cos': columns(scoreMethod('gradCos', input)),
-    'TracIn-CP': columns(scoreMethod('tracIn', input)),
+    'TracIn-CP': columns(scoreMethod('tracin', input)),
     'IF (CG)': columns(influenceCG),
     'IF (Gauss-Newton)': columns(scoreMethod('influenceProjected', input)),
     DataInf: columns(scoreMethod('dataInf', input)),

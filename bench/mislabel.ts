@@ -322,7 +322,7 @@ async function fashionMnist(): Promise<BenchReport> {
       process.env.MISLABEL_PROJECTOR === 'none'
         ? { kind: 'none' }
         : { kind: 'kronecker', k1: 16, k2: 16, seed: 11 },
-    ekfac: { damping: env('MISLABEL_EKFAC_DAMPING', 0.1) },
+    ekfac: { relativeDamping: env('MISLABEL_EKFAC_DAMPING', 0.1) },
     curvature: { relativeDamping: env('MISLABEL_IF_DAMPING', 0.1) },
     influenceFisher: process.env.MISLABEL_IF_FISHER === 'sampled' ? 'sampled' : 'empirical',
     tracInCheckpoints: process.env.MISLABEL_TRACIN_CKPTS?.split(',').map(Number),

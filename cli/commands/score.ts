@@ -79,6 +79,8 @@ export const scoreCommand: Command = {
         );
       projector = p.data;
     }
+    const damping =
+      values.damping === undefined ? undefined : numberOption(values, 'damping', 0.01);
     const config = loadConfig();
     await ensureBackend(config);
     const r = await scoreInMemory(openStore(config, values.store as string | undefined), {
@@ -88,7 +90,9 @@ export const scoreCommand: Command = {
       method,
       featurize: projector ? { projector } : undefined,
       topK: numberOption(values, 'top-k', 10),
-      damping: values.damping === undefined ? undefined : numberOption(values, 'damping', 0.01),
+      // One flag for the damping each method takes: absolute λ, or EK-FAC's relative one.
+      damping: method === 'influenceEkfac' ? undefined : damping,
+      relativeDamping: method === 'influenceEkfac' ? damping : undefined,
       k: numberOption(values, 'k', 8),
       selfScore,
     });

@@ -3,7 +3,7 @@
  * shard) can call any of them. Features are per checkpoint; final-model methods use the last.
  * Every method returns queries × train scores, positive = proponent.
  *
- * Shard by shard: gradDot, gradCos, tracIn need nothing global. influenceProjected needs the
+ * Shard by shard: gradDot, gradCos, tracin need nothing global. influenceProjected needs the
  * curvature (factorCurvature over merged gramPartials) and dataInf needs λ_l and the merged pass
  * one (dataInfDamping, dataInfPassOne); pass them in options, or leave them out to compute them
  * from `train` (correct only when `train` is the whole training set).
@@ -49,11 +49,12 @@ function finalOf(list: ExampleFeatures[], what: string): ExampleFeatures {
   return list[list.length - 1];
 }
 
-export const methods: Record<string, ScoreFunction> = {
+/** The registry: a method's key is its one name (run specs, the pipeline, benchmarks, tests). */
+export const methods = {
   gradDot: ({ train, query }) => gradDot(finalOf(train, 'train'), finalOf(query, 'query')),
   gradCos: ({ train, query, options }) =>
     gradCos(finalOf(train, 'train'), finalOf(query, 'query'), options?.gradCos),
-  tracIn: ({ train, query, checkpoints }) => tracIn(train, query, checkpoints),
+  tracin: ({ train, query, checkpoints }) => tracIn(train, query, checkpoints),
   influenceProjected: ({ train, query, options }) => {
     const t = finalOf(train, 'train');
     const curvature = options?.curvature ?? projectedCurvature(t, options?.curvatureOptions);
@@ -70,35 +71,41 @@ export const methods: Record<string, ScoreFunction> = {
     const { lambdas, passOne } = options.dataInf;
     return scoresFromPreconditioned(dataInfPrecondition(q, passOne, lambdas), t);
   },
-};
+} satisfies Record<string, ScoreFunction>;
 
 export type MethodName = keyof typeof methods;
 
+export function isMethodName(name: string): name is MethodName {
+  return Object.hasOwn(methods, name);
+}
+
+/** Scores with the method of that name (a name from outside is checked here). */
 export function scoreMethod(name: string, input: MethodInput): ScoreMatrix {
-  const f = methods[name];
-  if (!f)
+  if (!isMethodName(name))
     throw new Error(
       `scoreMethod: unknown method '${name}' (known: ${Object.keys(methods).join(', ')})`,
     );
-  return f(input);
+  return methods[name](input);
 }
 
-/** Self-influence by name: 'tracInSelf' (exact norms) or 'tracInSelfProjected'. */
+/** Self-influence methods by name: exact gradient norms or projected ones. */
+export const selfInfluenceMethods = {
+  tracInSelf: 'exact',
+  tracInSelfProjected: 'projected',
+} as const satisfies Record<string, SelfInfluenceVariant>;
+
+export type SelfInfluenceMethodName = keyof typeof selfInfluenceMethods;
+
 export function selfInfluenceMethod(
   name: string,
   train: ExampleFeatures[],
   checkpoints: CheckpointInfo[],
 ): Float64Array {
-  const variants: Record<string, SelfInfluenceVariant> = {
-    tracInSelf: 'exact',
-    tracInSelfProjected: 'projected',
-  };
-  const v = variants[name];
-  if (!v)
+  if (!Object.hasOwn(selfInfluenceMethods, name))
     throw new Error(
-      `selfInfluenceMethod: unknown method '${name}' (known: ${Object.keys(variants).join(', ')})`,
+      `selfInfluenceMethod: unknown method '${name}' (known: ${Object.keys(selfInfluenceMethods).join(', ')})`,
     );
-  return selfInfluence(train, checkpoints, v);
+  return selfInfluence(train, checkpoints, selfInfluenceMethods[name as SelfInfluenceMethodName]);
 }
 
 export * from './blockProduct';

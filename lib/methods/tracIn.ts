@@ -12,7 +12,7 @@ export function tracIn(
   query: ExampleFeatures[],
   checkpoints: CheckpointInfo[],
 ): ScoreMatrix {
-  checkCheckpoints(train, query, checkpoints, 'tracIn');
+  checkCheckpoints(train, query, checkpoints, 'tracin');
   const out = emptyScores(query[0].grads.rows, train[0].grads.rows);
   checkpoints.forEach((cp, c) => {
     accumulateFeatureProduct(query[c].grads, train[c].grads, out.data, cp.learningRate);

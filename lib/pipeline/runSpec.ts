@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { MethodName } from '../methods';
 import { zodIssues } from '../zodIssues';
 
 /**
@@ -93,7 +94,12 @@ export const DEFAULT_PROJECTOR = {
 } as const;
 
 /** Methods the distributed pipeline scores with (each a pure function in lib/methods). */
-export const PIPELINE_METHODS = ['tracin', 'gradDot', 'gradCos'] as const;
+export const PIPELINE_METHODS = [
+  'tracin',
+  'gradDot',
+  'gradCos',
+] as const satisfies readonly MethodName[];
+export type PipelineMethod = (typeof PIPELINE_METHODS)[number];
 
 export const runSpecSchema = z
   .object({

@@ -50,11 +50,10 @@ export interface InMemoryJob {
   /** Default: exact flattened gradients (projector none), which exact influence needs. */
   featurize?: FeaturizeSpec;
   topK?: number;
-  /**
-   * Damping λ of (H + λI) for influence functions (default 0.01); for influenceEkfac, λ as a
-   * multiple of each layer's mean eigenvalue (default 0.1).
-   */
+  /** Absolute damping λ of (H + λI): influenceCG and influenceLiSSA (default 0.01), influenceProjected. */
   damping?: number;
+  /** influenceEkfac's damping: λ per layer as a multiple of its mean eigenvalue (default 0.1). */
+  relativeDamping?: number;
   /** The per-example self-score (RunSpec.selfScore; default TracIn-CP's). */
   selfScore?: SelfScoreInput;
   /** Clusters for 'clusters' (default 8). */
@@ -139,9 +138,6 @@ export async function scoreInMemory(store: ObjectStore, job: InMemoryJob): Promi
   let scores: ScoreMatrix;
   const input = { train: trainF, query: queryF, checkpoints: cks };
   switch (job.method) {
-    case 'tracin':
-      scores = scoreMethod('tracIn', input);
-      break;
     case 'influenceCG':
     case 'influenceLiSSA': {
       const model = models[models.length - 1];
@@ -193,7 +189,9 @@ export async function scoreInMemory(store: ObjectStore, job: InMemoryJob): Promi
         }
         return out;
       };
-      const ekfac = fitEkfac(() => batches(train, 'sampled'), { damping: job.damping ?? 0.1 });
+      const ekfac = fitEkfac(() => batches(train, 'sampled'), {
+        relativeDamping: job.relativeDamping ?? 0.1,
+      });
       scores = ekfacInfluence(
         ekfac,
         concatBlocks(batches(query, 'observed', spec.testFunction)),

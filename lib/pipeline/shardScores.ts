@@ -4,6 +4,7 @@ import { selfInfluence } from '../methods/selfInfluence';
 import { aggregateInfluence } from '../reduce/aggregate';
 import { TopKAccumulator, type TopKPartial } from '../reduce/topK';
 import { rankedColumns } from './rankedColumns';
+import { PIPELINE_METHODS, type PipelineMethod } from './runSpec';
 import { tensorScores } from './tensorScores';
 
 /**
@@ -28,11 +29,11 @@ export async function scoreShardFeatures(args: {
   topK: number;
   offset: number;
 }): Promise<ShardScores> {
-  if (!['tracin', 'gradDot', 'gradCos'].includes(args.method)) {
+  if (!(PIPELINE_METHODS as readonly string[]).includes(args.method)) {
     throw new Error(`unknown pipeline method "${args.method}"`);
   }
   const scores = await tensorScores(
-    args.method as 'tracin' | 'gradDot' | 'gradCos',
+    args.method as PipelineMethod,
     args.train,
     args.query,
     args.checkpoints,

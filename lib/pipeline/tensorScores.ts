@@ -3,6 +3,7 @@ import type { CheckpointInfo, ExampleFeatures, GradientMatrix } from '../feature
 import { emptyScores, type ScoreMatrix } from '../methods/blockProduct';
 import { cosineNorms } from '../methods/gradCos';
 import { checkCheckpoints, checkFeatures, checkSameDim } from '../methods/validate';
+import type { PipelineMethod } from './runSpec';
 
 /**
  * The pipeline's first-order scores (TracIn-CP, Grad-Dot, Grad-Cos) with the products on the
@@ -13,7 +14,7 @@ import { checkCheckpoints, checkFeatures, checkSameDim } from '../methods/valida
  * the float64 reference these are tested against. It yields to the event loop between blocks.
  */
 export async function tensorScores(
-  method: 'tracin' | 'gradDot' | 'gradCos',
+  method: PipelineMethod,
   train: ExampleFeatures[],
   query: ExampleFeatures[],
   checkpoints: CheckpointInfo[],

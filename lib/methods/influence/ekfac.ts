@@ -37,7 +37,7 @@ export interface Ekfac {
 
 export interface EkfacOptions {
   /** λ per layer as a multiple of the mean refitted eigenvalue (default 0.1). */
-  damping?: number;
+  relativeDamping?: number;
 }
 
 /** One pass over the training data: each batch's factor blocks (same layers every batch). */
@@ -126,7 +126,7 @@ function rotated(b: FactorBlock, l: EkfacLayer, basis: Bases, r0: number, r1: nu
 }
 
 export function fitEkfac(pass: FactorPass, opts: EkfacOptions = {}): Ekfac {
-  const dampingFactor = opts.damping ?? 0.1;
+  const dampingFactor = opts.relativeDamping ?? 0.1;
   if (!(dampingFactor >= 0)) throw new Error(`EK-FAC: damping must be ≥ 0, got ${dampingFactor}`);
   // Pass 1: covariances (unnormalised: only their eigenvectors are used).
   let cov: KfacPartial | null = null;

@@ -96,7 +96,7 @@ function check(model: tfl.LayersModel, inShape: number[], classes: number) {
   });
   const all = computeFactors(plan, xs, ys).blocks;
   const query = computeFactors(plan, qx, qy).blocks;
-  const ekfac = fitEkfac(() => batches, { damping: 0.1 });
+  const ekfac = fitEkfac(() => batches, { relativeDamping: 0.1 });
   const ref = reference(all, query, 0.1);
   const self = ekfacSelfScores(ekfac, all);
   const scores = ekfacInfluence(ekfac, query, all);
@@ -107,7 +107,7 @@ function check(model: tfl.LayersModel, inShape: number[], classes: number) {
   );
   // The damping matters: a much larger one changes the scores.
   const damped = ekfacSelfScores(
-    fitEkfac(() => batches, { damping: 10 }),
+    fitEkfac(() => batches, { relativeDamping: 10 }),
     all,
   );
   assert.ok(maxRelErr(damped, ref.self) > 0.1);

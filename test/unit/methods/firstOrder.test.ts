@@ -78,7 +78,7 @@ test('TracIn-CP weights each checkpoint by its learning rate', () => {
   ]);
   assert.ok(maxAbsDiff(swapped.data, ref) > 1e-3 * maxAbs(ref));
   assert.equal(
-    scoreMethod('tracIn', { train: trainF, query: queryF, checkpoints }).data.join(),
+    scoreMethod('tracin', { train: trainF, query: queryF, checkpoints }).data.join(),
     s.data.join(),
   );
 });
