@@ -6,6 +6,8 @@ import { mainJobSpec, prepareMainJob } from '../lib/jobs/mainJob';
 import { buildReport } from '../lib/report/buildReport';
 import { renderReport } from '../lib/report/renderReport';
 import { S3Store } from '../lib/store/s3Store';
+import { computeLayout, layoutEnv } from '../lib/tf/computeLayout';
+import { usesNativeBackend } from '../lib/tf/native';
 import { connectClient } from '../workers/connection';
 import { startWorkerProcesses } from '../workers/spawnWorkers';
 import { ensureBackend } from '../workers/worker';
@@ -29,11 +31,14 @@ export async function runDemo(
   await prepareMainJob(store, (m) => console.log(`${m} (${elapsed()})`));
   console.log(`model trained with 3 checkpoints (${elapsed()})`);
 
-  const pool = await startWorkerProcesses(opts.workers ?? availableParallelism(), {
+  const layout = computeLayout(usesNativeBackend(config.backend), availableParallelism());
+  const pool = await startWorkerProcesses(opts.workers ?? layout.processes, {
     queue: config.taskQueues.cpu,
+    concurrency: layout.slots,
+    env: layoutEnv(layout, process.env),
   });
   console.log(
-    `${pool.pids.length - 1} compute worker processes and a workflow worker on task queue ${config.taskQueues.cpu}`,
+    `${pool.pids.length - 1} compute worker processes (${layout.why}) and a workflow worker on task queue ${config.taskQueues.cpu}`,
   );
   const client = await connectClient(config);
   try {

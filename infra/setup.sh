@@ -6,15 +6,40 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 mkdir -p "$TDA_BIN" "$TDA_STATE" "$TDA_LOGS" "$TDA_RUN" "$TDA_DATA_DIR"
 cd "$TDA_ROOT"
 
-# npm packages, reinstalled only when package-lock.json changed.
+gpu=0
+for arg in "$@"; do
+  case "$arg" in
+    --gpu) gpu=1 ;;
+    *) die "unknown option '$arg' (setup.sh [--gpu])" ;;
+  esac
+done
+[ "${TDA_GPU:-0}" = 1 ] && gpu=1
+
+# npm packages, reinstalled only when package-lock.json changed (or an npm run dropped the optional
+# tfjs-node after its own install script failed).
 lock_hash="$(sha256sum package-lock.json | cut -d' ' -f1)"
-if [ ! -f node_modules/.tda-lock-hash ] || [ "$(cat node_modules/.tda-lock-hash)" != "$lock_hash" ]; then
+if [ ! -f node_modules/.tda-lock-hash ] || [ "$(cat node_modules/.tda-lock-hash)" != "$lock_hash" ] ||
+  [ ! -f node_modules/@tensorflow/tfjs-node/package.json ]; then
   log "npm ci"
+  # Scripts off: tfjs-node's would download libtensorflow from outside the registries
+  # (infra/tfjs-native.sh builds it instead); the other packages' scripts run after, by name.
   # npm 11 writes lock files without other platforms' optional binaries (biome, swc), which
   # `npm ci` then rejects as out of sync; `npm install` installs the same locked versions.
-  npm ci --no-audit --no-fund --loglevel=error 2>/dev/null ||
-    npm install --no-audit --no-fund --no-save --loglevel=error
+  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error 2>/dev/null ||
+    npm install --ignore-scripts --no-audit --no-fund --no-save --loglevel=error
+  mapfile -t scripted < <(node -e '
+    const lock = require("./package-lock.json");
+    for (const [p, m] of Object.entries(lock.packages))
+      if (m.hasInstallScript && !/@tensorflow\/tfjs-node/.test(p) && require("fs").existsSync(p))
+        console.log(p.slice(p.lastIndexOf("node_modules/") + 13));')
+  [ ${#scripted[@]} -eq 0 ] || npm rebuild --no-audit --no-fund --loglevel=error "${scripted[@]}" >/dev/null
   echo "$lock_hash" > node_modules/.tda-lock-hash
+fi
+
+# TensorFlow's native backend for tfjs (CPU; the CUDA build only when asked: it is 1.5 GB more).
+if [ "${TDA_SKIP_TFJS_NODE:-}" != 1 ]; then
+  bash infra/tfjs-native.sh
+  [ "$gpu" = 0 ] || bash infra/tfjs-native.sh --gpu
 fi
 
 pip_binary() { # pip_binary PACKAGE VERSION BINARY

@@ -1,6 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { Config } from '../lib/config';
+import { computeLayout, layoutEnv } from '../lib/tf/computeLayout';
+import { usesNativeBackend } from '../lib/tf/native';
 
 export const WORKER_PROCESS_PATH = fileURLToPath(new URL('./workerProcess.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -128,5 +132,18 @@ export async function startWorkerProcesses(
     async stop() {
       await Promise.all(workers.map((w) => w.stop()));
     },
+  };
+}
+
+/**
+ * Options for n compute worker processes on this host's cores (lib/tf/computeLayout): one
+ * activity slot each on wasm/cpu; on native TensorFlow two slots and the cores split between them.
+ */
+export function workerLayoutOptions(config: Config, n: number): WorkerProcessOptions {
+  const layout = computeLayout(usesNativeBackend(config.backend), availableParallelism(), n);
+  return {
+    queue: config.taskQueues.cpu,
+    concurrency: layout.slots,
+    env: layoutEnv(layout, process.env),
   };
 }

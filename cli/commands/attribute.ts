@@ -5,7 +5,7 @@ import { runSpecSchema } from '../../lib/pipeline/runSpec';
 import { parseSpecFile } from '../../lib/pipeline/specFile';
 import { openStore } from '../../lib/store/openStore';
 import { connectClient } from '../../workers/connection';
-import { startWorkerProcesses } from '../../workers/spawnWorkers';
+import { startWorkerProcesses, workerLayoutOptions } from '../../workers/spawnWorkers';
 import { ensureBackend } from '../../workers/worker';
 import { runAttribution } from '../attributeRun';
 import { type Command, numberOption, requireString } from '../command';
@@ -47,7 +47,7 @@ export const attributeCommand: Command = {
     }
     const count = numberOption(values, 'workers', 0);
     const pool =
-      count > 0 ? await startWorkerProcesses(count, { queue: config.taskQueues.cpu }) : undefined;
+      count > 0 ? await startWorkerProcesses(count, workerLayoutOptions(config, count)) : undefined;
     const client = await connectClient(config);
     try {
       const { summary, seconds } = await runAttribution(config, client, spec);

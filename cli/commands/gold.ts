@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../../lib/config';
 import type { GoldSummary } from '../../lib/gold/goldJob';
 import { connectClient } from '../../workers/connection';
-import { startWorkerProcesses } from '../../workers/spawnWorkers';
+import { startWorkerProcesses, workerLayoutOptions } from '../../workers/spawnWorkers';
 import { evaluate, furtherTraining } from '../../workflows';
 import { goldProgressQuery } from '../../workflows/definitions';
 import type { EvaluateInput, EvaluateSummary } from '../../workflows/evaluate';
@@ -46,8 +46,7 @@ export const gold: Command = {
     const job = await readJob<FurtherTrainingInput>(requireString(values, 'job', goldUsage));
     const config = loadConfig();
     const n = numberOption(values, 'workers', 0);
-    const pool =
-      n > 0 ? await startWorkerProcesses(n, { queue: config.taskQueues.cpu }) : undefined;
+    const pool = n > 0 ? await startWorkerProcesses(n, workerLayoutOptions(config, n)) : undefined;
     const client = await connectClient(config);
     try {
       const workflowId = `gold-${randomUUID().slice(0, 8)}`;

@@ -1,27 +1,37 @@
 import { availableParallelism } from 'node:os';
 import { loadConfig } from '../../lib/config';
+import { computeLayout, layoutEnv } from '../../lib/tf/computeLayout';
+import { usesNativeBackend } from '../../lib/tf/native';
 import { runWorkerProcesses } from '../../workers/spawnWorkers';
 import { createWorker } from '../../workers/worker';
 import { type Command, numberOption } from '../command';
 
 const usage = `Usage: tda worker [--queue Q] [--processes N]
 
-Runs workers (every workflow and activity) until interrupted. TensorFlow.js computes on one
-thread per process, so a host's cores are used by N worker processes (default: the host's cores),
-each running one activity at a time. --queue defaults to TDA_TASK_QUEUE_CPU (tda-cpu).`;
+Runs workers (every workflow and activity) until interrupted. On wasm/cpu TensorFlow.js computes
+on one thread per process, so a host's cores are used by N worker processes (default: the host's
+cores), each running one activity at a time; native TensorFlow (tfjs-node) uses every core from
+one process, so the default there is one process (per 16 cores) with two activity slots.
+--queue defaults to TDA_TASK_QUEUE_CPU (tda-cpu).`;
 
 export const worker: Command = {
   name: 'worker',
-  summary: 'run worker processes (one per core) until interrupted',
+  summary: 'run worker processes (one per core, or one for native TensorFlow) until interrupted',
   usage,
   options: { queue: { type: 'string' }, processes: { type: 'string' } },
   async run({ values }) {
     const config = loadConfig();
     const queue = (values.queue as string | undefined) ?? config.taskQueues.cpu;
-    const count = numberOption(values, 'processes', availableParallelism());
+    const native = usesNativeBackend(config.backend);
+    const count = numberOption(
+      values,
+      'processes',
+      computeLayout(native, availableParallelism()).processes,
+    );
+    const layout = computeLayout(native, availableParallelism(), count);
     if (count === 1) {
       // One process: this one (no child to supervise).
-      const w = await createWorker(config, { taskQueue: queue });
+      const w = await createWorker(config, { taskQueue: queue, concurrency: layout.slots });
       console.log(`worker on ${config.temporal.address}, task queue ${queue} (Ctrl-C stops it)`);
       const stop = () => w.shutdown();
       process.once('SIGINT', stop);
@@ -30,8 +40,12 @@ export const worker: Command = {
       return;
     }
     console.log(
-      `${count} worker processes on ${config.temporal.address}, task queue ${queue} (Ctrl-C stops them)`,
+      `${count} worker processes (${layout.why}) on ${config.temporal.address}, task queue ${queue} (Ctrl-C stops them)`,
     );
-    await runWorkerProcesses(count, { queue, concurrency: 1 });
+    await runWorkerProcesses(count, {
+      queue,
+      concurrency: layout.slots,
+      env: layoutEnv(layout, process.env),
+    });
   },
 };

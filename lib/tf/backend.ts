@@ -1,7 +1,8 @@
 /**
- * Picks and initialises the TensorFlow.js backend. Optional native/GPU backends are loaded only
- * when they resolve (they are never dependencies: tfjs-node cannot install on our CPU hosts);
- * on a CPU host the default is wasm with the kernels of lib/tf/kernels registered.
+ * Picks and initialises the TensorFlow.js backend. The native backend (tfjs-node, built by
+ * infra/setup.sh from TensorFlow's PyPI wheel; tfjs-node-gpu with --gpu) is an optional
+ * dependency loaded only when its addon was built; webgpu needs the optional `webgpu` package;
+ * wasm (with the kernels of lib/tf/kernels registered) is always there.
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -9,9 +10,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { nativeAddonBuilt, nvidiaGpuVisible } from './native';
 import { registerWasmKernels } from './registerKernels';
 
 export type BackendName = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+
+const require = createRequire(import.meta.url);
 
 /** Dynamic import by a computed name so bundlers and tsc do not require the package. */
 async function tryImport(name: string): Promise<boolean> {
@@ -23,16 +27,42 @@ async function tryImport(name: string): Promise<boolean> {
   }
 }
 
+/** Why the last loader chose or refused its backend (for the one log line). */
+let reason = '';
+/** Whether the loaded tensorflow backend is the CUDA build on a visible GPU. */
+let tensorflowOnGpu = false;
+
 async function useTensorflow(): Promise<boolean> {
-  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
-    if ((await tryImport(pkg)) && (await tf.setBackend('tensorflow'))) return true;
+  tensorflowOnGpu = false;
+  const gpuBuilt = nativeAddonBuilt('@tensorflow/tfjs-node-gpu');
+  const gpu = gpuBuilt && nvidiaGpuVisible();
+  const pkg = gpu ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
+  if (!gpu && !nativeAddonBuilt(pkg)) {
+    reason = 'tfjs-node is not built (infra/setup.sh builds it on Linux x86-64)';
+    return false;
   }
-  return false;
+  if (!(await tryImport(pkg)) || !(await tf.setBackend('tensorflow'))) {
+    reason = `${pkg} did not load`;
+    return false;
+  }
+  tensorflowOnGpu = gpu;
+  reason = gpu
+    ? 'TensorFlow (CUDA build), NVIDIA GPU visible'
+    : `TensorFlow on the CPU, all cores${gpuBuilt ? ' (tfjs-node-gpu built, but no GPU visible)' : ''}`;
+  return true;
+}
+/** Software rasterisers Dawn may offer as an adapter: 'auto' does not count them as a GPU. */
+const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|software|cpu/i;
+
+interface AdapterLike {
+  info?: { description?: string; device?: string; vendor?: string; isFallbackAdapter?: boolean };
 }
 
-async function useWebgpu(): Promise<boolean> {
+async function useWebgpu(auto: boolean): Promise<boolean> {
   try {
-    const g = globalThis as { navigator?: { gpu?: unknown } };
+    const g = globalThis as {
+      navigator?: { gpu?: { requestAdapter(): Promise<AdapterLike | null> } };
+    };
     if (!g.navigator?.gpu) {
       // The `webgpu` package (Dawn binding) provides navigator.gpu in Node.
       const name = 'webgpu';
@@ -46,9 +76,22 @@ async function useWebgpu(): Promise<boolean> {
       nav.gpu = mod.create([]);
       if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: nav });
     }
+    const adapter = await g.navigator?.gpu?.requestAdapter();
+    if (!adapter) {
+      reason = 'no WebGPU adapter';
+      return false;
+    }
+    const info = adapter.info ?? {};
+    const desc = [info.vendor, info.device, info.description].filter(Boolean).join(' ');
+    if (auto && (info.isFallbackAdapter || SOFTWARE_ADAPTER.test(desc))) {
+      reason = `the WebGPU adapter is a software one (${desc})`;
+      return false;
+    }
     if (!(await tryImport('@tensorflow/tfjs-backend-webgpu'))) return false;
+    reason = `WebGPU adapter ${desc || '(unnamed)'}`;
     return await tf.setBackend('webgpu');
   } catch {
+    reason ||= 'the webgpu package is not installed';
     return false;
   }
 }
@@ -57,7 +100,6 @@ let wasmPathsSet = false;
 async function useWasm(): Promise<boolean> {
   try {
     if (!wasmPathsSet) {
-      const require = createRequire(import.meta.url);
       const dist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
       setWasmPaths(dist + path.sep);
       wasmPathsSet = true;
@@ -65,6 +107,7 @@ async function useWasm(): Promise<boolean> {
     if (!(await tf.setBackend('wasm'))) return false;
     await tf.ready();
     registerWasmKernels();
+    reason = 'WebAssembly with SIMD, one thread per process';
     return true;
   } catch {
     return false;
@@ -72,20 +115,24 @@ async function useWasm(): Promise<boolean> {
 }
 
 async function useCpu(): Promise<boolean> {
+  reason = 'plain JavaScript';
   return tf.setBackend('cpu');
 }
 
-const loaders: Record<Exclude<BackendName, 'auto'>, () => Promise<boolean>> = {
+const loaders: Record<Exclude<BackendName, 'auto'>, (auto: boolean) => Promise<boolean>> = {
   tensorflow: useTensorflow,
   webgpu: useWebgpu,
   wasm: useWasm,
   cpu: useCpu,
 };
 
+let lastLogged = '';
+
 /**
- * Initialises a backend and returns the name of the one in use. A named backend that cannot load
- * falls back along tensorflow → webgpu → wasm → cpu (and says so); 'auto' takes the first that
- * loads.
+ * Initialises a backend and returns the name of the one in use ('tensorflow-gpu' for TensorFlow
+ * on a GPU). A named backend that cannot load falls back along tensorflow → webgpu → wasm → cpu
+ * (and says so); 'auto' takes the first that loads, webgpu only on a hardware adapter. What was
+ * picked and why is logged once per process (again only if it changes).
  */
 export async function initBackend(
   name: BackendName = 'auto',
@@ -94,17 +141,26 @@ export async function initBackend(
   if (!(name in loaders) && name !== 'auto') throw new Error(`unknown backend '${name}'`);
   const order: Exclude<BackendName, 'auto'>[] = ['tensorflow', 'webgpu', 'wasm', 'cpu'];
   const start = name === 'auto' ? 0 : order.indexOf(name);
+  const refused: string[] = [];
   for (let i = start; i < order.length; i++) {
     const b = order[i];
-    if (await loaders[b]()) {
+    reason = '';
+    if (await loaders[b](name === 'auto')) {
       await tf.ready();
-      const got = tf.getBackend();
-      if (name === 'auto') log(`tfjs backend: ${got} (auto)`);
-      else if (b !== name) log(`tfjs backend: ${name} unavailable, using ${got}`);
+      const got =
+        tf.getBackend() === 'tensorflow' && tensorflowOnGpu ? 'tensorflow-gpu' : tf.getBackend();
+      const why = [`${got}: ${reason}`, ...refused].join('; ');
+      const msg =
+        name === 'auto' || b === name
+          ? `tfjs backend: ${got} (${name}; ${why})`
+          : `tfjs backend: ${name} unavailable, using ${got} (${why})`;
+      if (msg !== lastLogged) log(msg);
+      lastLogged = msg;
       return got;
     }
+    refused.push(`not ${b}: ${reason || 'did not load'}`);
   }
-  throw new Error('no TensorFlow.js backend could be initialised');
+  throw new Error(`no TensorFlow.js backend could be initialised (${refused.join('; ')})`);
 }
 
 let processBackend: Promise<unknown> | undefined;
