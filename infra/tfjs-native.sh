@@ -6,6 +6,8 @@
 # shared notes "tfjs-node-from-wheel"). Idempotent and cached under $TDA_STACK_DIR/tfjs/: the
 # extracted library is kept there and linked as the package's deps/, the built addon is kept there
 # and copied back after `npm ci` wiped node_modules, so a second run does nothing.
+# With --gpu it also takes the CUDA libraries the `tensorflow` wheel names (PyPI nvidia-*; about
+# 3 GB): on a host without a GPU that build runs on the CPU.
 # Linux x86-64 only; elsewhere it says so and leaves the wasm backend in charge.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -62,6 +64,40 @@ with zipfile.ZipFile(whl) as z:
             while chunk := src.read(1 << 20):
                 dst.write(chunk)
 PY
+  if [ "$variant" = gpu ]; then
+    # The CUDA libraries: the wheel's own pins for its "and-cuda" extra (PyPI nvidia-* packages),
+    # laid out as in site-packages (deps/nvidia/*/lib), where the libraries' RUNPATH
+    # ($ORIGIN/../nvidia/*/lib) looks.
+    mapfile -t cuda < <(python3 - "$wheels"/*.whl <<'PY'
+import re, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z:
+    meta = next(n for n in z.namelist() if n.endswith('.dist-info/METADATA'))
+    for line in z.read(meta).decode().splitlines():
+        m = re.match(r'Requires-Dist: (nvidia-[\w-]+)\s*([^;]*);\s*extra == "and-cuda"', line)
+        if m:
+            print(m.group(1) + m.group(2).replace(' ', ''))
+PY
+)
+    [ ${#cuda[@]} -gt 0 ] || die "no CUDA packages named in the $wheel wheel's metadata"
+    log "pip download ${cuda[*]} (CUDA for $pkg)"
+    mkdir -p "$wheels/cuda"
+    python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+      --python-version 3.11 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
+      --platform manylinux2014_x86_64 -d "$wheels/cuda" "${cuda[@]}"
+    python3 - "$staged" "$wheels"/cuda/*.whl <<'PY'
+import os, re, sys, zipfile
+out = sys.argv[1]
+for whl in sys.argv[2:]:
+    with zipfile.ZipFile(whl) as z:
+        for name in z.namelist():
+            if re.match(r'nvidia/[^/]+/lib/[^/]+\.so[.\d]*$', name):
+                dest = os.path.join(out, name)
+                os.makedirs(os.path.dirname(dest), exist_ok=True)
+                with z.open(name) as src, open(dest, 'wb') as dst:
+                    while chunk := src.read(1 << 20):
+                        dst.write(chunk)
+PY
+  fi
   rm -rf "$wheels"
   # The names tfjs-node links (-ltensorflow -ltensorflow_framework) and checks (2.9.1) for.
   (

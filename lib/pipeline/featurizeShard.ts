@@ -67,10 +67,15 @@ export async function featurizeShard(
   const model = await ctx.model(plan.checkpoints[task.checkpoint].key);
   // Every chunk carries the shard's metadata, so the chunks' schemas are one schema.
   const meta = { ...fileMeta(plan, task.checkpoint), offset: shard.offset };
-  const chunkRows = hooks.resume?.chunkRows ?? hooks.chunkRows ?? CHUNK_ROWS;
-  if (!Number.isInteger(chunkRows) || chunkRows < 1) {
-    throw new Error(`chunkRows must be a positive integer, got ${chunkRows}`);
+  const requested = hooks.resume?.chunkRows ?? hooks.chunkRows ?? CHUNK_ROWS;
+  if (!Number.isInteger(requested) || requested < 1) {
+    throw new Error(`chunkRows must be a positive integer, got ${requested}`);
   }
+  // Whole batches per chunk, so a chunked or resumed featurize runs exactly the batches of an
+  // unchunked one: TensorFlow's (oneDNN/Eigen) matMul blocks its sums by the batch's row count,
+  // so a row's features in a smaller batch can differ in the last bits.
+  const batch = plan.spec.batchSize;
+  const chunkRows = Math.ceil(requested / batch) * batch;
   const upload = await ChunkedUpload.open(store, tx.keyOf(FEATURES_FILE), hooks.resume?.upload);
   const nChunks = Math.ceil(rows / chunkRows);
   for (let k = upload.resumedChunks; k < nChunks; k++) {

@@ -11,7 +11,7 @@ import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { nativeAddonBuilt, nvidiaGpuVisible } from './native';
-import { registerWasmKernels } from './registerKernels';
+import { registerTensorflowKernels, registerWasmKernels } from './registerKernels';
 
 export type BackendName = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 
@@ -45,6 +45,7 @@ async function useTensorflow(): Promise<boolean> {
     reason = `${pkg} did not load`;
     return false;
   }
+  registerTensorflowKernels();
   tensorflowOnGpu = gpu;
   reason = gpu
     ? 'TensorFlow (CUDA build), NVIDIA GPU visible'

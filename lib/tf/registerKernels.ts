@@ -3,6 +3,7 @@ import { fusedMatMulConfig } from './kernels/_FusedMatMul';
 import { batchMatMulConfig } from './kernels/BatchMatMul';
 import { conv2DBackpropFilterConfig } from './kernels/Conv2DBackpropFilter';
 import { depthwiseConv2dNativeBackpropInputConfig } from './kernels/DepthwiseConv2dNativeBackpropInput';
+import { isFiniteConfig } from './kernels/IsFinite';
 import { maxPoolGradConfig } from './kernels/MaxPoolGrad';
 import { unsortedSegmentSumConfig } from './kernels/UnsortedSegmentSum';
 
@@ -19,12 +20,22 @@ export function registerWasmKernels(backendName = 'wasm'): void {
     unsortedSegmentSumConfig(backendName),
     maxPoolGradConfig(backendName),
     depthwiseConv2dNativeBackpropInputConfig(backendName),
+    isFiniteConfig(backendName),
   ];
   for (const c of configs) {
     // Replacing an existing kernel needs an unregister first (registerKernel only warns).
     if (getKernelSafe(c.kernelName, backendName)) unregisterKernel(c.kernelName, backendName);
     registerKernel(c);
   }
+}
+
+/** Registers (once) our kernels that close the tensorflow (tfjs-node) backend's gaps. */
+export function registerTensorflowKernels(backendName = 'tensorflow'): void {
+  if (done.has(backendName)) return;
+  done.add(backendName);
+  const c = isFiniteConfig(backendName);
+  unregisterKernel(c.kernelName, backendName);
+  registerKernel(c);
 }
 
 function getKernelSafe(kernelName: string, backendName: string) {

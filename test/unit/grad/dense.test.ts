@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { featurize, featurizeFactors } from '../../../lib/grad';
 import { gradientVectors } from '../../../lib/methods/factoredFeatures';
-import { initBackend } from '../../../lib/tf/backend';
+import { useTestBackend } from '../../support/backend';
 import {
   maxAbsDiff,
   naiveGradients,
@@ -14,7 +14,7 @@ import {
   rowsOf,
 } from './naive';
 
-await initBackend('cpu', () => {});
+await useTestBackend();
 
 function mlp() {
   const m = tfl.sequential();

@@ -4,11 +4,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { featurize, loraDense } from '../../../lib/grad';
 import { gradientVectors } from '../../../lib/methods/factoredFeatures';
-import { initBackend } from '../../../lib/tf/backend';
+import { useTestBackend } from '../../support/backend';
 import { checkAgainstNaive } from './checkAgainstNaive';
 import { randomizeWeights, randomLabels, randomTensor } from './naive';
 
-await initBackend('cpu', () => {});
+await useTestBackend();
 
 test('Dense over a sequence (3-D input, summed over positions)', () => {
   const m = tfl.sequential();

@@ -14,6 +14,7 @@ import {
   toHalf,
 } from '../../../lib/grad';
 import { initBackend } from '../../../lib/tf/backend';
+import { COMPARED_BACKENDS } from '../../support/backend';
 import { randomizeWeights, randomLabels, randomTensor, rng } from './naive';
 import { fixtureBlocks } from './projectionFixture';
 
@@ -41,7 +42,7 @@ test('projection is bit-identical across runs and across processes', () => {
   }
 });
 
-test('the same factors project bit-identically with the wasm and cpu backends active', async () => {
+test('the same factors project bit-identically with every backend active (js engine)', async () => {
   await initBackend('cpu', () => {});
   const m = tfl.sequential();
   m.add(tfl.layers.dense({ units: 5, activation: 'relu', inputShape: [6], name: 'd1' }));
@@ -52,15 +53,19 @@ test('the same factors project bit-identically with the wasm and cpu backends ac
   const { blocks } = featurizeFactors(m, xs, ys, {});
   const onCpu = kinds.map((k) => sha(projectBlocks(blocks, specOf(k)).data));
   const cpuFeat = featurize(m, xs, ys, { projector: specOf('kronecker') });
-  await initBackend('wasm', () => {});
-  assert.equal(tf.getBackend(), 'wasm');
-  const onWasm = kinds.map((k) => sha(projectBlocks(blocks, specOf(k)).data));
-  assert.deepEqual(onWasm, onCpu);
-  // End to end the factors come from each backend's own arithmetic: equal up to float32 rounding.
-  const xw = tf.tensor(xs.dataSync(), xs.shape);
-  const wasmFeat = featurize(m, xw, ys, { projector: specOf('kronecker') });
-  for (let i = 0; i < cpuFeat.grads.data.length; i++) {
-    assert.ok(Math.abs(cpuFeat.grads.data[i] - wasmFeat.grads.data[i]) < 1e-5);
+  const others = COMPARED_BACKENDS.filter((b) => b !== 'cpu');
+  assert.ok(others.length >= 1);
+  for (const b of others) {
+    await initBackend(b, () => {});
+    assert.equal(tf.getBackend(), b);
+    const onB = kinds.map((k) => sha(projectBlocks(blocks, specOf(k)).data));
+    assert.deepEqual(onB, onCpu, `${b}: projected bits differ from cpu`);
+    // End to end the factors come from each backend's own arithmetic: equal up to float32 rounding.
+    const xb = tf.tensor(xs.dataSync(), xs.shape);
+    const feat = featurize(m, xb, ys, { projector: specOf('kronecker') });
+    for (let i = 0; i < cpuFeat.grads.data.length; i++) {
+      assert.ok(Math.abs(cpuFeat.grads.data[i] - feat.grads.data[i]) < 1e-5, b);
+    }
   }
   await initBackend('cpu', () => {});
 });

@@ -6,7 +6,7 @@ import { computeFactors, planModel } from '../../../lib/grad/factors';
 import type { FactorBlock } from '../../../lib/grad/types';
 import { symmetricEigen } from '../../../lib/linalg/symmetricEigen';
 import { ekfacInfluence, ekfacSelfScores, fitEkfac } from '../../../lib/methods/influence/ekfac';
-import { initBackend } from '../../../lib/tf/backend';
+import { useTestBackend } from '../../support/backend';
 import { randomizeWeights, randomLabels, randomTensor } from '../grad/naive';
 import { maxRelErr, solveDense } from './fixtures';
 
@@ -115,7 +115,7 @@ function check(model: tfl.LayersModel, inShape: number[], classes: number) {
 }
 
 test('EK-FAC self-influence and influence equal the float64 explicit-matrix reference (MLP)', async () => {
-  await initBackend('cpu', () => {});
+  await useTestBackend();
   const model = tfl.sequential({
     layers: [
       tfl.layers.dense({ inputShape: [6], units: 5, activation: 'relu', name: 'h' }),
@@ -133,7 +133,7 @@ test('EK-FAC self-influence and influence equal the float64 explicit-matrix refe
 });
 
 test('EK-FAC over Conv2D patches (several positions per example)', async () => {
-  await initBackend('cpu', () => {});
+  await useTestBackend();
   const model = tfl.sequential({
     layers: [
       tfl.layers.conv2d({
@@ -152,7 +152,7 @@ test('EK-FAC over Conv2D patches (several positions per example)', async () => {
 });
 
 test('EK-FAC refuses blocks that do not match its layers, NaN factors and one-hot inputs', async () => {
-  await initBackend('cpu', () => {});
+  await useTestBackend();
   const block = (name: string, a?: Float32Array): FactorBlock => ({
     name,
     layer: name,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
+import { useTestBackend } from '../../support/backend';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { ExampleFeatures } from '../../../lib/features';
@@ -21,7 +22,7 @@ import {
   stored,
 } from './fixtures';
 
-await tf.setBackend('cpu');
+await useTestBackend();
 const t2 = (a: ArrayLike<number>, shape: [number, number]) =>
   tf.tensor2d(Float32Array.from(a), shape);
 const t1 = (a: ArrayLike<number>) => tf.tensor1d(Float32Array.from(a));

@@ -15,7 +15,7 @@ import {
 import { projectedCurvature } from '../../../lib/methods/influence/projectedCurvature';
 import { selfInfluence } from '../../../lib/methods/selfInfluence';
 import { tensorScores } from '../../../lib/pipeline/tensorScores';
-import { initBackend } from '../../../lib/tf/backend';
+import { useTestBackend } from '../../support/backend';
 import { naiveGradients, randomizeWeights, randomLabels, randomTensor } from '../grad/naive';
 import { dataInfReference, maxAbs, maxAbsDiff, solveDense } from './fixtures';
 
@@ -108,7 +108,7 @@ const dot = (a: Float64Array, b: Float64Array) => a.reduce((s, v, i) => s + v * 
 
 for (const fam of families) {
   test(`every method on a ${fam.name} equals float64 brute force from naive autodiff`, async () => {
-    await initBackend('cpu', () => {});
+    await useTestBackend();
     const model = fam.model();
     const xs = fam.inputs(24, 1);
     const ys = randomLabels(24, fam.classes, 2);

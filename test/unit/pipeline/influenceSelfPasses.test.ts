@@ -5,11 +5,11 @@ import { influenceSelfOverCheckpoints } from '../../../lib/methods/influence/inf
 import { gramPartial } from '../../../lib/methods/influence/projectedCurvature';
 import { influenceSelfPasses } from '../../../lib/pipeline/influenceSelfPasses';
 import { tensorGramPartial } from '../../../lib/pipeline/tensorCurvature';
-import { initBackend } from '../../../lib/tf/backend';
+import { useTestBackend } from '../../support/backend';
 import { asFeatures, maxRelErr, randomMatrix } from '../methods/fixtures';
 
 before(async () => {
-  await initBackend('cpu', () => {});
+  await useTestBackend();
 });
 
 /** Random features with a few directions much larger than the rest (an uneven spectrum). */

@@ -10,7 +10,7 @@ import { runInProcess } from '../../../lib/pipeline/runInProcess';
 import type { RunSpecInput } from '../../../lib/pipeline/runSpec';
 import { scoreInMemory } from '../../../lib/pipeline/scoreInMemory';
 import { FsStore } from '../../../lib/store/fsStore';
-import { initBackend } from '../../../lib/tf/backend';
+import { useTestBackend } from '../../support/backend';
 import { makeTinyRun } from '../../support/tinyRun';
 import { maxRelErr, pearson } from '../methods/fixtures';
 
@@ -22,7 +22,7 @@ let spec: RunSpecInput;
 /** The tiny run's checkpoints, training and query sets, for scoreInMemory. */
 const data = () => ({ checkpoints: spec.checkpoints, train: spec.train, query: spec.query });
 before(async () => {
-  await initBackend('cpu', () => {});
+  await useTestBackend();
   store = new FsStore(await mkdtemp(join(tmpdir(), 'tda-inmem-')));
   spec = await makeTinyRun(store, 'tiny', { trainRows: 120, queryRows: 6 });
 });

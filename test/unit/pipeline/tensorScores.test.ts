@@ -7,6 +7,7 @@ import { gradDot } from '../../../lib/methods/gradDot';
 import { tracIn } from '../../../lib/methods/tracIn';
 import { tensorScores } from '../../../lib/pipeline/tensorScores';
 import { initBackend } from '../../../lib/tf/backend';
+import { COMPARED_BACKENDS } from '../../support/backend';
 import { asFeatures, maxRelErr } from '../methods/fixtures';
 
 function features(rows: number, dim: number, seed: number): ExampleFeatures {
@@ -15,7 +16,7 @@ function features(rows: number, dim: number, seed: number): ExampleFeatures {
   return asFeatures(Float32Array.from({ length: rows * dim }, rnd), rows, dim);
 }
 
-for (const backend of ['cpu', 'wasm'] as const) {
+for (const backend of COMPARED_BACKENDS) {
   test(`tensor scores agree with the float64 methods (${backend})`, async () => {
     await initBackend(backend, () => {});
     assert.equal(tf.getBackend(), backend);

@@ -102,6 +102,24 @@ test('UnsortedSegmentSum (gather gradient) matches cpu', async () => {
   close(gc, gw, 1e-6, 'gather gradient');
 });
 
+test('IsFinite matches cpu on int32 (TensorFlow takes floats only) and on floats', async () => {
+  const ints = {
+    values: Int32Array.from([3, -7, 0, 2 ** 31 - 1]),
+    shape: [2, 2],
+    dtype: 'int32' as const,
+  };
+  const [c, ...w] = await onBackends((x) => tf.cast(tf.isFinite(x), 'float32'), [ints]);
+  close(c, w, 0, 'isFinite int32');
+  assert.deepEqual(Array.from(c), [1, 1, 1, 1]);
+  const floats = {
+    values: Float32Array.from([1.5, Number.NaN, Number.POSITIVE_INFINITY, -2]),
+    shape: [4],
+  };
+  const [cf, ...wf] = await onBackends((x) => tf.cast(tf.isFinite(x), 'float32'), [floats]);
+  close(cf, wf, 0, 'isFinite float32');
+  assert.deepEqual(Array.from(cf), [1, 0, 0, 1]);
+});
+
 test('MaxPoolGrad matches cpu, including windows whose maximum is negative', async () => {
   for (const [shape, size, strides, pad] of [
     [[2, 6, 6, 3], 2, 2, 'valid'],
