@@ -132,7 +132,8 @@ if [ ! -f "$addon_cache" ]; then
   (
     cd "$pkgdir"
     npm_config_nodedir="$nodedir" npm_config_node_gyp="$node_gyp" \
-      ../../.bin/node-pre-gyp rebuild --build-from-source --nodedir="$nodedir"
+      ../../.bin/node-pre-gyp rebuild --build-from-source --build-latest-napi-version-only \
+        --nodedir="$nodedir"
   ) >"$TDA_LOGS/tfjs-build.log" 2>&1 || die "building $pkg failed; see $TDA_LOGS/tfjs-build.log"
   [ -f "$pkgdir/$addon_rel" ] || die "the build did not produce $pkgdir/$addon_rel"
   mkdir -p "$(dirname "$addon_cache")"
