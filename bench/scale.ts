@@ -2,9 +2,10 @@
  * bench:scale — the attribution pipeline at scale through the real stack: synthetic
  * 784-dimensional examples, an MLP 784-256-128-10 with 3 checkpoints, Kronecker projection
  * k1 = k2 = 32 per layer (1024 + 1024 + 32 × 10 dims: the 10 logits are kept exact) in float16, 1,000 queries, top-100, scored by worker
- * PROCESSES (each compute concurrency 1) via the attribute workflow.
+ * PROCESSES (one per core with one activity slot on wasm; one with two slots on native TensorFlow,
+ * lib/tf/computeLayout.ts) via the attribute workflow.
  *
- *   npm run bench:scale -- --examples 10000 [--queries 1000] [--workers 2] [--shard-size 10000]
+ *   npm run bench:scale -- --examples 10000 [--queries 1000] [--workers N] [--shard-size 10000]
  *     [--engine tf|js] [--self-score tracin|influence] [--projector kronecker|none]
  *     [--curvature gram|kfac]
  *
@@ -14,7 +15,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
@@ -28,6 +29,8 @@ import type { RunSpecInput } from '../lib/pipeline/runSpec';
 import { sha256, Transaction } from '../lib/store/commit';
 import { S3Store } from '../lib/store/s3Store';
 import { initBackend } from '../lib/tf/backend';
+import { computeLayout, layoutEnv } from '../lib/tf/computeLayout';
+import { usesNativeBackend } from '../lib/tf/native';
 import { resume, train } from '../lib/train/trainer';
 import { ensureStack } from '../test/support/stack';
 import { connectClient } from '../workers/connection';
@@ -41,7 +44,8 @@ const { values } = parseArgs({
   options: {
     examples: { type: 'string', default: '10000' },
     queries: { type: 'string', default: '1000' },
-    workers: { type: 'string', default: '2' },
+    /** Compute worker processes; default the backend's layout (lib/tf/computeLayout.ts). */
+    workers: { type: 'string' },
     'shard-size': { type: 'string', default: '10000' },
     /** Kronecker projection arithmetic: 'tf' (backend matMul) or 'js' (bit-identical anywhere). */
     engine: { type: 'string', default: 'tf' },
@@ -64,7 +68,12 @@ if (values['self-score'] !== 'tracin' && values['self-score'] !== 'influence') {
 }
 const N = Number(values.examples);
 const Q = Number(values.queries);
-const WORKERS = Number(values.workers);
+const LAYOUT = computeLayout(
+  usesNativeBackend(process.env.TDA_BACKEND ?? 'auto'),
+  availableParallelism(),
+  values.workers === undefined ? undefined : Number(values.workers),
+);
+const WORKERS = LAYOUT.processes;
 const SHARD = Number(values['shard-size']);
 const D = 784;
 const CLASSES = 10;
@@ -219,7 +228,8 @@ async function main(): Promise<void> {
   const workers = Array.from({ length: WORKERS }, (_, i) =>
     spawnWorkerProcess({
       queue,
-      concurrency: 1,
+      concurrency: LAYOUT.slots,
+      env: layoutEnv(LAYOUT, process.env),
       role: 'activities',
       report: join(reportDir, `worker-${i}.json`),
     }),

@@ -35,10 +35,10 @@ import { spawnWorkerProcess, type WorkerProcess } from '../support/workerProcess
 
 // Seconds, not the production 2 minutes: a killed worker's activity is retried this soon.
 const HEARTBEAT = '3s';
-// Small chunks make featurize long enough to interrupt and give it many resume points. Not a
-// multiple of the batch size (16): featurize rounds it up to whole batches (64), so chunking and
-// resuming must not change any feature.
-const CHUNK_ROWS = 50;
+// Small chunks make featurize long enough to interrupt (on native TensorFlow too) and give it
+// many resume points: one batch (16) each. Chunks hold whole batches (featurize rounds a chunk
+// size up to them), so chunking and resuming must not change any feature.
+const CHUNK_ROWS = 16;
 
 let ps: PrivateStack;
 let s3: S3Store;
