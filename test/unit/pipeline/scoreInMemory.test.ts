@@ -21,8 +21,9 @@ let store: FsStore;
 let spec: RunSpecInput;
 /** The tiny run's checkpoints, training and query sets, for scoreInMemory. */
 const data = () => ({ checkpoints: spec.checkpoints, train: spec.train, query: spec.query });
+let backend: string;
 before(async () => {
-  await useTestBackend();
+  backend = await useTestBackend();
   store = new FsStore(await mkdtemp(join(tmpdir(), 'tda-inmem-')));
   spec = await makeTinyRun(store, 'tiny', { trainRows: 120, queryRows: 6 });
 });
@@ -68,7 +69,17 @@ for (const [what, p] of [
       'self_influence',
       'float64',
     );
-    assert.deepEqual(Array.from(self.values), Array.from(mem.selfInfluence));
+    if (backend === 'tensorflow') {
+      // TensorFlow's gradient of a row in a short batch can differ in the last bit from the
+      // same row's in a full one, and the pipeline's shards (50 rows) end in short batches of 16.
+      for (let i = 0; i < self.values.length; i++) {
+        const m = mem.selfInfluence[i];
+        assert.ok(Math.abs(self.values[i] - m) <= 1e-6 * Math.abs(m), `self ${i}`);
+      }
+    } else {
+      // Elsewhere a row's features do not depend on its batch: the same numbers.
+      assert.deepEqual(Array.from(self.values), Array.from(mem.selfInfluence));
+    }
   });
 }
 
