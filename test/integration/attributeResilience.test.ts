@@ -39,10 +39,6 @@ const HEARTBEAT = '3s';
 // multiple of the batch size (16): featurize rounds it up to whole batches (64), so chunking and
 // resuming must not change any feature.
 const CHUNK_ROWS = 50;
-// These faults are about Temporal and S3, not arithmetic: the workers and the in-process
-// reference compute on wasm, whose slower featurize the timings above were tuned for (on native
-// TensorFlow a featurize finished, and was retried as already committed, before the kill).
-const BACKEND = 'wasm';
 
 let ps: PrivateStack;
 let s3: S3Store;
@@ -51,9 +47,8 @@ const workers: WorkerProcess[] = [];
 
 before(async () => {
   ps = startPrivateStack();
-  ps.env.TDA_BACKEND = BACKEND;
   s3 = new S3Store(ps.config.s3);
-  await ensureBackend({ ...ps.config, backend: BACKEND });
+  await ensureBackend(ps.config);
   client = await connectClient(ps.config);
 });
 after(async () => {
