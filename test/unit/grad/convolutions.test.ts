@@ -8,11 +8,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { planModel } from '../../../lib/grad';
 import { gradientVectors } from '../../../lib/methods/factoredFeatures';
-import { initBackend } from '../../../lib/tf/backend';
+import { useTestBackend } from '../../support/backend';
 import { checkAgainstNaive } from './checkAgainstNaive';
 import { randomizeWeights, randomLabels, randomTensor } from './naive';
 
-await initBackend('cpu', () => {});
+await useTestBackend();
 
 test('Conv1D: same, strided valid, no bias; LayerNormalization over the sequence', () => {
   const m = tfl.sequential();

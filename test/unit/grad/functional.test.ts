@@ -9,11 +9,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { featurize, planModel } from '../../../lib/grad';
 import { gradientVectors } from '../../../lib/methods/factoredFeatures';
-import { initBackend } from '../../../lib/tf/backend';
+import { useTestBackend } from '../../support/backend';
 import { checkAgainstNaive } from './checkAgainstNaive';
 import { randomizeWeights, randomLabels, randomTensor, rng } from './naive';
 
-await initBackend('cpu', () => {});
+await useTestBackend();
 
 /** Random weights, with every BatchNormalization's moving variance made positive. */
 function randomize(model: tfl.LayersModel, seed: number) {

@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { featurize, planModel } from '../../../lib/grad';
-import { initBackend } from '../../../lib/tf/backend';
+import { useTestBackend } from '../../support/backend';
 import { checkAgainstNaive } from './checkAgainstNaive';
 import { randomizeWeights, randomLabels, randomTensor, rng } from './naive';
 
-await initBackend('cpu', () => {});
+await useTestBackend();
 
 function mlp(out: tfl.layers.Layer[], seed: number) {
   const m = tfl.sequential();

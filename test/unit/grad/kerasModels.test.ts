@@ -10,11 +10,11 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { importKeras } from '../../../lib/model/keras/importKeras';
-import { initBackend } from '../../../lib/tf/backend';
+import { useTestBackend } from '../../support/backend';
 import { checkAgainstNaive } from './checkAgainstNaive';
 import { randomLabels } from './naive';
 
-await initBackend('cpu', () => {});
+await useTestBackend();
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/keras/', import.meta.url));
 const read = (f: string) => new Uint8Array(readFileSync(`${FIXTURES}${f}`));

@@ -11,11 +11,11 @@ import {
   mergeKfacPartials,
   storedFactorBlocks,
 } from '../../../lib/methods/influence/kfac';
-import { initBackend } from '../../../lib/tf/backend';
+import { useTestBackend } from '../../support/backend';
 import { rng } from '../grad/naive';
 import { maxAbs, maxAbsDiff, solveDense } from './fixtures';
 
-await initBackend('cpu', () => {});
+await useTestBackend();
 
 function block(name: string, rows: number, T: number, inDim: number, outDim: number, seed: number) {
   const r = rng(seed);
