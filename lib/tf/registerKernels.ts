@@ -2,6 +2,7 @@ import { getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs-co
 import { fusedMatMulConfig } from './kernels/_FusedMatMul';
 import { batchMatMulConfig } from './kernels/BatchMatMul';
 import { conv2DBackpropFilterConfig } from './kernels/Conv2DBackpropFilter';
+import { depthwiseConv2dNativeBackpropFilterConfig } from './kernels/DepthwiseConv2dNativeBackpropFilter';
 import { depthwiseConv2dNativeBackpropInputConfig } from './kernels/DepthwiseConv2dNativeBackpropInput';
 import { isFiniteConfig } from './kernels/IsFinite';
 import { maxPoolGradConfig } from './kernels/MaxPoolGrad';
@@ -20,6 +21,7 @@ export function registerWasmKernels(backendName = 'wasm'): void {
     unsortedSegmentSumConfig(backendName),
     maxPoolGradConfig(backendName),
     depthwiseConv2dNativeBackpropInputConfig(backendName),
+    depthwiseConv2dNativeBackpropFilterConfig(backendName),
     isFiniteConfig(backendName),
   ];
   for (const c of configs) {

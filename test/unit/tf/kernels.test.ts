@@ -151,19 +151,21 @@ test('initBackend falls back when optional backends are not installed', async ()
   await assert.rejects(initBackend('tpu' as 'cpu'), /unknown backend 'tpu'/);
 });
 
-test('DepthwiseConv2dNativeBackpropInput (strides, padding, depth multiplier) matches cpu', async () => {
+test('DepthwiseConv2dNativeBackpropInput and ...BackpropFilter (strides, padding, depth multiplier) match cpu', async () => {
   for (const [pad, stride, mult] of [
     ['same', 1, 2],
     ['valid', 2, 1],
     ['same', 2, 3],
   ] as const) {
-    const [c, w] = await onBoth(
-      (x, k) =>
-        tf.grad((v: tf.Tensor) =>
-          tf.sum(tf.square(tf.depthwiseConv2d(v as tf.Tensor4D, k as tf.Tensor4D, stride, pad))),
-        )(x),
-      [vals([2, 7, 6, 3], 11), vals([3, 2, 3, mult], 12)],
-    );
+    const loss = (x: tf.Tensor, k: tf.Tensor) =>
+      tf.sum(tf.square(tf.depthwiseConv2d(x as tf.Tensor4D, k as tf.Tensor4D, stride, pad)));
+    const inputs = [vals([2, 7, 6, 3], 11), vals([3, 2, 3, mult], 12)];
+    const [c, ...w] = await onBackends((x, k) => tf.grad((v: tf.Tensor) => loss(v, k))(x), inputs);
     close(c, w, 1e-4, `depthwise dx ${pad} ${stride} ${mult}`);
+    const [cf, ...wf] = await onBackends(
+      (x, k) => tf.grad((v: tf.Tensor) => loss(x, v))(k),
+      inputs,
+    );
+    close(cf, wf, 1e-3, `depthwise dW ${pad} ${stride} ${mult}`);
   }
 });

@@ -1,0 +1,77 @@
+import {
+  backend_util,
+  DepthwiseConv2dNativeBackpropFilter,
+  type KernelConfig,
+  type KernelFunc,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+import { readValues, writeOutput } from './util';
+
+interface Attrs {
+  strides: [number, number] | number;
+  dilations: [number, number] | number;
+  pad: 'valid' | 'same' | number;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  filterShape: [number, number, number, number];
+}
+
+/**
+ * DepthwiseConv2dNativeBackpropFilter, missing on wasm (a DepthwiseConv2D or SeparableConv2D
+ * cannot train there, nor be checked against autodiff, without it):
+ * dW[r, c, i, m] = Σ_{b,y,x} x[b, y·s + r·d − top, x·s + c·d − left, i] · dy[b, y, x, i·mult + m].
+ */
+export const depthwiseConv2dNativeBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
+  const x = inputs.x as TensorInfo;
+  const dy = inputs.dy as TensorInfo;
+  const a = attrs as unknown as Attrs;
+  const info = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    a.filterShape,
+    a.strides,
+    a.dilations,
+    a.pad,
+    a.dimRoundingMode,
+    true,
+  );
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
+  const { filterHeight, filterWidth, strideHeight, strideWidth } = info;
+  const { dilationHeight, dilationWidth } = info;
+  const mult = outChannels / inChannels;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  const xv = readValues(backend, x);
+  const dv = readValues(backend, dy);
+  // float64 accumulation keeps the error at float32 rounding of the result.
+  const dw = new Float64Array(filterHeight * filterWidth * outChannels);
+  for (let b = 0; b < batchSize; b++) {
+    for (let yo = 0; yo < outHeight; yo++) {
+      for (let xo = 0; xo < outWidth; xo++) {
+        const dBase = ((b * outHeight + yo) * outWidth + xo) * outChannels;
+        for (let r = 0; r < filterHeight; r++) {
+          const yi = yo * strideHeight + r * dilationHeight - top;
+          if (yi < 0 || yi >= inHeight) continue;
+          for (let c = 0; c < filterWidth; c++) {
+            const xi = xo * strideWidth + c * dilationWidth - left;
+            if (xi < 0 || xi >= inWidth) continue;
+            const xBase = ((b * inHeight + yi) * inWidth + xi) * inChannels;
+            const wBase = (r * filterWidth + c) * outChannels;
+            for (let i = 0; i < inChannels; i++) {
+              const xval = xv[xBase + i];
+              for (let m = 0; m < mult; m++)
+                dw[wBase + i * mult + m] += xval * dv[dBase + i * mult + m];
+            }
+          }
+        }
+      }
+    }
+  }
+  return writeOutput(backend, a.filterShape, Float32Array.from(dw));
+};
+
+export function depthwiseConv2dNativeBackpropFilterConfig(backendName: string): KernelConfig {
+  return {
+    kernelName: DepthwiseConv2dNativeBackpropFilter,
+    backendName,
+    kernelFunc: depthwiseConv2dNativeBackpropFilter,
+  };
+}
