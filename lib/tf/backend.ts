@@ -41,6 +41,9 @@ async function useTensorflow(): Promise<boolean> {
     reason = 'tfjs-node is not built (infra/setup.sh builds it on Linux x86-64)';
     return false;
   }
+  // TensorFlow's C++ INFO lines (oneDNN, CPU features) would interleave with every command's
+  // output; warnings and errors still show. Read by the library when it loads, so set before.
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
   if (!(await tryImport(pkg)) || !(await tf.setBackend('tensorflow'))) {
     reason = `${pkg} did not load`;
     return false;
