@@ -116,7 +116,8 @@ export async function startWorkerProcesses(
   // The job's command prints a failure's root cause in one line (cli/workflowFailure.ts); its
   // workers' warnings (each failed attempt with its stack) stay out of the command's output
   // unless TDA_LOG_LEVEL asks for them.
-  const env = opts.env ?? { ...process.env, TDA_LOG_LEVEL: process.env.TDA_LOG_LEVEL ?? 'ERROR' };
+  const base = opts.env ?? process.env;
+  const env = { ...base, TDA_LOG_LEVEL: base.TDA_LOG_LEVEL ?? 'ERROR' };
   const workers = [
     ...Array.from({ length: n }, () => spawnWorkerProcess({ ...opts, env, role: 'activities' })),
     spawnWorkerProcess({ ...opts, env, role: 'workflows' }),

@@ -41,9 +41,14 @@ async function useTensorflow(): Promise<boolean> {
     reason = 'tfjs-node is not built (infra/setup.sh builds it on Linux x86-64)';
     return false;
   }
-  // TensorFlow's C++ INFO lines (oneDNN, CPU features) would interleave with every command's
-  // output; warnings and errors still show. Read by the library when it loads, so set before.
+  // Read by the library when it loads, so set before (a user's own settings win). TensorFlow's
+  // INFO lines (CPU features) would interleave with every command's output; warnings and errors
+  // still show. oneDNN's custom ops announce themselves through a logger that ignores
+  // TF_CPP_MIN_LOG_LEVEL (two lines in every process), and an A/B on the 2-core development
+  // machine (matmul 512×784×256, a conv2d gradient) showed no consistent gain over Eigen's
+  // kernels, so they are off unless asked for.
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
+  process.env.TF_ENABLE_ONEDNN_OPTS ??= '0';
   if (!(await tryImport(pkg)) || !(await tf.setBackend('tensorflow'))) {
     reason = `${pkg} did not load`;
     return false;
