@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { computeFactors, planModel, projectBlocks } from '../lib/grad';
 import type { ProjectorSpec } from '../lib/grad/types';
+import { gradientVectors } from '../lib/methods/factoredFeatures';
 import { type BackendName, initBackend } from '../lib/tf/backend';
 
 const { values } = parseArgs({ options: { backends: { type: 'string' } } });
@@ -55,14 +56,25 @@ function matmulGflops(): number {
   return (2 * 512 * 784 * 256) / s / 1e9;
 }
 
-/** Naive per-example gradients: one tf.variableGrads per example. */
+/**
+ * Naive per-example gradients: one tf.variableGrads per example, flattened in the order of
+ * `params` (the engine's blocks' parameter names; default the model's trainable weights).
+ */
 function naive(
   model: tfl.LayersModel,
   xs: tf.Tensor,
   ys: Int32Array,
   count: number,
+  params?: string[],
 ): Float32Array[] {
-  const vars = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
+  const byName = new Map(
+    model.trainableWeights.map((w) => [w.name, (w as unknown as { val: tf.Variable }).val]),
+  );
+  const vars = (params ?? [...byName.keys()]).map((p) => {
+    const v = byName.get(p);
+    if (!v) throw new Error(`no trainable variable ${p}`);
+    return v;
+  });
   const out: Float32Array[] = [];
   for (let i = 0; i < count; i++) {
     const g = tf.tidy(() => {
@@ -119,10 +131,18 @@ function run(prefix: string, model: tfl.LayersModel, inShape: number[]) {
 
   // Accuracy: factored (flattened) vs naive gradients on the same backend.
   const m = 16;
-  const ref = naive(model, xs, ys, m);
   const xb = tf.slice(xs, 0, m);
-  const flat = projectBlocks(computeFactors(plan, xb, ys.subarray(0, m)).blocks, { kind: 'none' });
+  const { blocks } = computeFactors(plan, xb, ys.subarray(0, m));
+  // Exact features hold factors where smaller; gradientVectors expands them to the gradient.
+  const flat = gradientVectors(projectBlocks(blocks, { kind: 'none' }));
   xb.dispose();
+  const ref = naive(
+    model,
+    xs,
+    ys,
+    m,
+    blocks.flatMap((b) => b.params.map((p) => p.name)),
+  );
   let err = 0;
   let scale = 0;
   for (let i = 0; i < m; i++) {
