@@ -42,6 +42,9 @@ if [ "${TDA_SKIP_TFJS_NODE:-}" != 1 ]; then
   [ "$gpu" = 0 ] || bash infra/tfjs-native.sh --gpu
 fi
 
+# Mesa's software Vulkan driver, for the webgpu backend on a host without a GPU (CI's webgpu test).
+[ "${TDA_SKIP_WEBGPU_SOFTWARE:-}" = 1 ] || bash infra/webgpu-software.sh
+
 pip_binary() { # pip_binary PACKAGE VERSION BINARY
   local dir="$TDA_STACK_DIR/py/$1-$2"
   if [ ! -x "$dir/bin/$3" ]; then

@@ -1,8 +1,8 @@
 /**
  * Picks and initialises the TensorFlow.js backend. The native backend (tfjs-node, built by
  * infra/setup.sh from TensorFlow's PyPI wheel; tfjs-node-gpu with --gpu) is an optional
- * dependency loaded only when its addon was built; webgpu needs the optional `webgpu` package;
- * wasm (with the kernels of lib/tf/kernels registered) is always there.
+ * dependency loaded only when its addon was built; webgpu needs the optional `webgpu` package
+ * (Dawn) and a Vulkan driver; wasm (with the kernels of lib/tf/kernels registered) is always there.
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -10,8 +10,20 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import {
+  capturingDawnTick,
+  dawnGpu,
+  describeAdapter,
+  isSoftwareAdapter,
+  softwareVulkanDriver,
+  softwareWebgpuAsked,
+} from './dawn';
 import { nativeAddonBuilt, nvidiaGpuVisible } from './native';
-import { registerTensorflowKernels, registerWasmKernels } from './registerKernels';
+import {
+  registerTensorflowKernels,
+  registerWasmKernels,
+  registerWebgpuKernels,
+} from './registerKernels';
 
 export type BackendName = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 
@@ -60,47 +72,52 @@ async function useTensorflow(): Promise<boolean> {
     : `TensorFlow on the CPU, all cores${gpuBuilt ? ' (tfjs-node-gpu built, but no GPU visible)' : ''}`;
   return true;
 }
-/** Software rasterisers Dawn may offer as an adapter: 'auto' does not count them as a GPU. */
-const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader|software|cpu/i;
-
-interface AdapterLike {
-  info?: { description?: string; device?: string; vendor?: string; isFallbackAdapter?: boolean };
-}
-
+/**
+ * WebGPU through Dawn. 'auto' takes a hardware adapter only; a named 'webgpu' also takes a
+ * software one (Mesa's llvmpipe) when TDA_WEBGPU_SOFTWARE=1 asks for it (lib/tf/dawn.ts).
+ */
 async function useWebgpu(auto: boolean): Promise<boolean> {
+  const allowSoftware = !auto && softwareWebgpuAsked();
   try {
-    const g = globalThis as {
-      navigator?: { gpu?: { requestAdapter(): Promise<AdapterLike | null> } };
-    };
-    if (!g.navigator?.gpu) {
-      // The `webgpu` package (Dawn binding) provides navigator.gpu in Node.
-      const name = 'webgpu';
-      const mod = (await import(/* @vite-ignore */ name)) as {
-        create?: (o: string[]) => unknown;
-        globals?: Record<string, unknown>;
-      };
-      if (!mod.create) return false;
-      if (mod.globals) Object.assign(globalThis, mod.globals);
-      const nav = (g.navigator ?? {}) as { gpu?: unknown };
-      nav.gpu = mod.create([]);
-      if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: nav });
+    const gpu = await capturingDawnTick(() => dawnGpu());
+    if (!gpu) {
+      reason = 'the webgpu package has no Dawn binding for this platform';
+      return false;
     }
-    const adapter = await g.navigator?.gpu?.requestAdapter();
+    const adapter = await capturingDawnTick(() =>
+      gpu.requestAdapter({ powerPreference: 'high-performance' }),
+    );
     if (!adapter) {
-      reason = 'no WebGPU adapter';
+      reason = `no WebGPU adapter (no Vulkan driver found${
+        !auto && softwareVulkanDriver() ? '; TDA_WEBGPU_SOFTWARE=1 adds the software one' : ''
+      })`;
       return false;
     }
     const info = adapter.info ?? {};
-    const desc = [info.vendor, info.device, info.description].filter(Boolean).join(' ');
-    if (auto && (info.isFallbackAdapter || SOFTWARE_ADAPTER.test(desc))) {
-      reason = `the WebGPU adapter is a software one (${desc})`;
+    const software = isSoftwareAdapter(info);
+    if (software && !allowSoftware) {
+      reason = `the WebGPU adapter is a software one (${describeAdapter(info)})${
+        auto ? '' : '; TDA_WEBGPU_SOFTWARE=1 allows it'
+      }`;
       return false;
     }
-    if (!(await tryImport('@tensorflow/tfjs-backend-webgpu'))) return false;
-    reason = `WebGPU adapter ${desc || '(unnamed)'}`;
-    return await tf.setBackend('webgpu');
-  } catch {
-    reason ||= 'the webgpu package is not installed';
+    // A computed name: the backend registers itself only when navigator.gpu exists at import.
+    const pkg = '@tensorflow/tfjs-backend-webgpu';
+    if (!(await tryImport(pkg))) {
+      reason = `${pkg} did not load`;
+      return false;
+    }
+    if (!(await capturingDawnTick(() => tf.setBackend('webgpu')))) {
+      reason = 'the webgpu backend did not initialise';
+      return false;
+    }
+    registerWebgpuKernels();
+    reason = `WebGPU adapter ${describeAdapter(info)}${software ? ' (software rendering, not a GPU)' : ''}`;
+    return true;
+  } catch (e) {
+    reason = /Cannot find (package|module) 'webgpu'/.test(String(e))
+      ? 'the webgpu package is not installed'
+      : `webgpu failed: ${(e as Error).message}`;
     return false;
   }
 }

@@ -7,6 +7,7 @@ import { depthwiseConv2dNativeBackpropInputConfig } from './kernels/DepthwiseCon
 import { isFiniteConfig } from './kernels/IsFinite';
 import { maxPoolGradConfig } from './kernels/MaxPoolGrad';
 import { unsortedSegmentSumConfig } from './kernels/UnsortedSegmentSum';
+import { installWebgpuReadSync } from './webgpuReadSync';
 
 const done = new Set<string>();
 
@@ -42,4 +43,14 @@ export function registerTensorflowKernels(backendName = 'tensorflow'): void {
 
 function getKernelSafe(kernelName: string, backendName: string) {
   return getKernel(kernelName, backendName);
+}
+
+/**
+ * Makes the webgpu backend usable from Node (once): dataSync() through Dawn instead of an
+ * OffscreenCanvas (lib/tf/webgpuReadSync.ts), and the kernels it lacks.
+ */
+export function registerWebgpuKernels(backendName = 'webgpu'): void {
+  if (done.has(backendName)) return;
+  done.add(backendName);
+  installWebgpuReadSync(backendName);
 }

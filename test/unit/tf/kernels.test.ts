@@ -2,19 +2,27 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../lib/tf/backend';
+import { softwareVulkanDriver } from '../../../lib/tf/dawn';
+import { COMPARED_BACKENDS } from '../../support/backend';
 import { rng } from '../grad/naive';
 
+// webgpu too, on Mesa's software Vulkan driver where setup installed it (infra/webgpu-software.sh).
+const webgpu = softwareVulkanDriver() !== undefined;
+if (webgpu) process.env.TDA_WEBGPU_SOFTWARE = '1';
+const BACKENDS = [...COMPARED_BACKENDS, ...(webgpu ? (['webgpu'] as const) : [])];
+
 /**
- * Runs f on the cpu backend, then on wasm (with our kernels) and, where setup built it, on
- * tensorflow (tfjs-node), over the same input values; out[0] is the cpu reference.
+ * Runs f on the cpu backend, then on wasm (with our kernels) and, where setup built or installed
+ * them, on tensorflow (tfjs-node) and webgpu (llvmpipe), over the same input values; out[0] is
+ * the cpu reference.
  */
 async function onBackends(
   f: (...xs: tf.Tensor[]) => tf.Tensor,
   inputs: { values: Float32Array | Int32Array; shape: number[]; dtype?: 'int32' }[],
 ) {
   const out: Float32Array[] = [];
-  for (const b of ['cpu', 'wasm', 'tensorflow'] as const) {
-    if ((await initBackend(b, () => {})) !== b) continue;
+  for (const b of BACKENDS) {
+    assert.equal(await initBackend(b, () => {}), b, `backend ${b} did not load`);
     const r = tf.tidy(() =>
       f(...inputs.map((i) => tf.tensor(i.values, i.shape, i.dtype ?? 'float32'))),
     );
