@@ -3,7 +3,8 @@
  * projected (Kronecker 32×32 per layer, dense Gaussian k = 1024 per layer), for an MLP
  * 784-256-128-10 and a small CNN, on each backend named in --backends (default: the one 'auto'
  * picks, then wasm when that is another; e.g. tensorflow,wasm) in the same run, with the
- * speed-ups of the first over the last. Last line: one JSON object with the figures.
+ * speed-ups of the first over the last; --batch B (default 512). Last line: one JSON object with
+ * the figures.
  */
 
 import { parseArgs } from 'node:util';
@@ -14,12 +15,17 @@ import type { ProjectorSpec } from '../lib/grad/types';
 import { gradientVectors } from '../lib/methods/factoredFeatures';
 import { type BackendName, initBackend } from '../lib/tf/backend';
 
-const { values } = parseArgs({ options: { backends: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { backends: { type: 'string' }, batch: { type: 'string', default: '512' } },
+});
 const auto = await initBackend('auto');
 const backends = (values.backends?.split(',') ?? (auto === 'wasm' ? ['wasm'] : [auto, 'wasm'])).map(
   (b) => (b === 'tensorflow-gpu' ? 'tensorflow' : b) as BackendName,
 );
-const B = 512;
+/** Examples per batch (--batch; smaller for a smoke run on a slow backend such as llvmpipe). */
+const B = Number(values.batch);
+if (!Number.isInteger(B) || B < 16)
+  throw new Error(`--batch must be an integer ≥ 16, got ${values.batch}`);
 
 function rand(n: number, seed: number, lo = 0, hi = 1): Float32Array {
   let s = seed >>> 0;
@@ -98,7 +104,7 @@ function run(prefix: string, model: tfl.LayersModel, inShape: number[]) {
   const plan = planModel(model, 'all');
   const fig: Record<string, number> = {};
 
-  const nNaive = prefix ? 100 : 200;
+  const nNaive = Math.min(B, 200) / (prefix ? 2 : 1);
   naive(model, xs, ys, 10);
   const t0 = performance.now();
   naive(model, xs, ys, nNaive);
@@ -126,7 +132,7 @@ function run(prefix: string, model: tfl.LayersModel, inShape: number[]) {
   fig[`${prefix}kron1024_js_ex_s`] = proj({ kind: 'kronecker', k1: 32, k2: 32, seed: 1 });
   fig[`${prefix}dense1024_ex_s`] = proj(
     { kind: 'gaussian', k: 1024, seed: 1, engine: 'tf' },
-    prefix ? B : 256,
+    prefix ? B : Math.min(B, 256),
   );
 
   // Accuracy: factored (flattened) vs naive gradients on the same backend.
@@ -182,9 +188,9 @@ for (const name of backends) {
   const gflops = matmulGflops();
   console.log(`backend ${backend}; plain matMul 512×784·784×256: ${gflops.toFixed(1)} GFLOP/s`);
   const a = run('', mlp, [784]);
-  console.log(`${backend}: MLP 784-256-128-10, batch 512:`, a);
+  console.log(`${backend}: MLP 784-256-128-10, batch ${B}:`, a);
   const c = run('cnn_', cnn, [28, 28, 1]);
-  console.log(`${backend}: CNN conv3x3x32-pool-dense10, batch 512:`, c);
+  console.log(`${backend}: CNN conv3x3x32-pool-dense10, batch ${B}:`, c);
   console.log(
     `${backend}: kron1024 / naive = ${(a.kron1024_ex_s / a.naive_ex_s).toFixed(1)}×; ` +
       `targets: kron1024 ≥ 20000 ex/s, ≥ 25× naive, max_abs_err ≤ 1e-5`,

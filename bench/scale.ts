@@ -18,20 +18,12 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
 import { loadConfig } from '../lib/config';
-import { type Dataset, writeDataset } from '../lib/data/dataset';
-import type { PartitionedInfo } from '../lib/data/partitionedDataset';
-import { Rng } from '../lib/data/rng';
-import { saveCheckpoint } from '../lib/model/checkpoints';
 import type { RunSpecInput } from '../lib/pipeline/runSpec';
-import { sha256, Transaction } from '../lib/store/commit';
 import { S3Store } from '../lib/store/s3Store';
 import { initBackend } from '../lib/tf/backend';
 import { computeLayout, layoutEnv } from '../lib/tf/computeLayout';
 import { usesNativeBackend } from '../lib/tf/native';
-import { resume, train } from '../lib/train/trainer';
 import { ensureStack } from '../test/support/stack';
 import { connectClient } from '../workers/connection';
 import { chooseFeaturizeQueue } from '../workers/featurizeQueue';
@@ -39,6 +31,7 @@ import { spawnWorkerProcess } from '../workers/spawnWorkers';
 import type { WorkerReport } from '../workers/workerProcess';
 import { attribute } from '../workflows';
 import { runStats, watchRun } from './runStats';
+import { prototypes, trainSyntheticModel, writeSynthetic } from './syntheticData';
 
 const { values } = parseArgs({
   options: {
@@ -75,59 +68,9 @@ const LAYOUT = computeLayout(
 );
 const WORKERS = LAYOUT.processes;
 const SHARD = Number(values['shard-size']);
-const D = 784;
-const CLASSES = 10;
 const ROWS_PER_PART = SHARD; // one part per shard: a featurize reads only its own rows
 
 const log = (m: string) => console.log(`[scale] ${m}`);
-
-/** Class prototypes plus noise; the seed makes every bench run's data (and features) new. */
-function rows(rng: Rng, protos: Float32Array, n: number, firstId: number): Dataset {
-  const x = new Float32Array(n * D);
-  const labels = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const c = Math.floor(rng.next() * CLASSES);
-    labels[i] = c;
-    for (let j = 0; j < D; j++) x[i * D + j] = protos[c * D + j] + (rng.next() - 0.5);
-  }
-  return {
-    name: 'synthetic',
-    kind: 'tabular',
-    shape: [D],
-    classes: Array.from({ length: CLASSES }, (_, c) => `c${c}`),
-    rows: n,
-    ids: Int32Array.from({ length: n }, (_, i) => firstId + i),
-    labels,
-    x,
-  };
-}
-
-/** Writes a partitioned data set part by part, never holding all of it (1M × 784 is 3 GB). */
-async function writeSynthetic(
-  store: S3Store,
-  prefix: string,
-  n: number,
-  seed: number,
-  protos: Float32Array,
-): Promise<{ bytes: number; first: Dataset }> {
-  const rng = new Rng(seed);
-  const tx = new Transaction(store, prefix);
-  const parts: PartitionedInfo['parts'] = [];
-  let bytes = 0;
-  let first: Dataset | undefined;
-  for (let start = 0, i = 0; start < n; start += ROWS_PER_PART, i++) {
-    const part = rows(rng, protos, Math.min(ROWS_PER_PART, n - start), start);
-    first ??= part;
-    const b = writeDataset(part);
-    const name = `part-${String(i).padStart(5, '0')}.arrow`;
-    await tx.put(name, b);
-    parts.push({ name, rows: part.rows, sha256: sha256(b) });
-    bytes += b.byteLength;
-  }
-  const { x: _x, ids: _i, labels: _l, ...meta } = first!;
-  await tx.commit({ ...meta, rows: n, parts });
-  return { bytes, first: first! };
-}
 
 async function main(): Promise<void> {
   // The stack may be up already (started from another worktree: its pid files are not ours).
@@ -143,58 +86,17 @@ async function main(): Promise<void> {
   log(`N=${N} queries=${Q} workers=${WORKERS} shard=${SHARD} backend=${backend} prefix=${prefix}`);
 
   let t = performance.now();
-  const protoRng = new Rng(seed);
-  const protos = Float32Array.from({ length: CLASSES * D }, () => (protoRng.next() < 0.2 ? 1 : 0));
-  const trainData = await writeSynthetic(s3, `${prefix}/train`, N, seed + 1, protos);
-  const queryData = await writeSynthetic(s3, `${prefix}/query`, Q, seed + 2, protos);
+  const protos = prototypes(seed);
+  const trainData = await writeSynthetic(s3, `${prefix}/train`, N, seed + 1, protos, ROWS_PER_PART);
+  const queryData = await writeSynthetic(s3, `${prefix}/query`, Q, seed + 2, protos, ROWS_PER_PART);
   log(
     `data written: ${((trainData.bytes + queryData.bytes) / 2 ** 20).toFixed(1)} MiB in ${((performance.now() - t) / 1000).toFixed(1)} s`,
   );
 
   // A real model: trained on the first part, 3 checkpoints.
   t = performance.now();
-  const model = tfl.sequential({
-    name: 'mlp',
-    layers: [
-      tfl.layers.dense({
-        name: 'h1',
-        inputShape: [D],
-        units: 256,
-        activation: 'relu',
-        kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }),
-      }),
-      tfl.layers.dense({
-        name: 'h2',
-        units: 128,
-        activation: 'relu',
-        kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }),
-      }),
-      tfl.layers.dense({
-        name: 'logits',
-        units: CLASSES,
-        kernelInitializer: tfl.initializers.glorotUniform({ seed: 3 }),
-      }),
-    ],
-  });
-  const first = trainData.first;
-  const nTrain = Math.min(first.rows, 2000);
-  const x = tf.tensor2d((first.x as Float32Array).subarray(0, nTrain * D), [nTrain, D]);
-  const data = { x, labels: first.labels.subarray(0, nTrain) };
-  const trainConfig = {
-    optimizer: { kind: 'sgd' as const },
-    learningRate: 0.05,
-    batchSize: 64,
-    seed: 3,
-  };
   const manifestKey = `${prefix}/model/checkpoints.json`;
-  let state = await train(model, data, trainConfig, 20);
-  await saveCheckpoint(model, s3, manifestKey, { model: 'mlp', step: 20, learningRate: 0.05 });
-  for (const step of [40, 60]) {
-    state = await resume(model, data, state, step);
-    await saveCheckpoint(model, s3, manifestKey, { model: 'mlp', step, learningRate: 0.05 });
-  }
-  x.dispose();
-  model.dispose();
+  await trainSyntheticModel(s3, manifestKey, trainData.first, 3);
   log(`model trained, 3 checkpoints saved in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
   const spec: RunSpecInput = {

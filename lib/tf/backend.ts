@@ -72,6 +72,7 @@ async function useTensorflow(): Promise<boolean> {
     : `TensorFlow on the CPU, all cores${gpuBuilt ? ' (tfjs-node-gpu built, but no GPU visible)' : ''}`;
   return true;
 }
+
 /**
  * WebGPU through Dawn. 'auto' takes a hardware adapter only; a named 'webgpu' also takes a
  * software one (Mesa's llvmpipe) when TDA_WEBGPU_SOFTWARE=1 asks for it (lib/tf/dawn.ts).
@@ -101,12 +102,9 @@ async function useWebgpu(auto: boolean): Promise<boolean> {
       }`;
       return false;
     }
-    // A computed name: the backend registers itself only when navigator.gpu exists at import.
-    const pkg = '@tensorflow/tfjs-backend-webgpu';
-    if (!(await tryImport(pkg))) {
-      reason = `${pkg} did not load`;
-      return false;
-    }
+    // Imported here, not at the top: it registers itself only if navigator.gpu exists by then.
+    // A literal name, so that a bundle (infra/gpu-check.sh) holds it beside the same tfjs-core.
+    await import('@tensorflow/tfjs-backend-webgpu');
     if (!(await capturingDawnTick(() => tf.setBackend('webgpu')))) {
       reason = 'the webgpu backend did not initialise';
       return false;
