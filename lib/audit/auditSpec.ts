@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { InputError } from '../failures';
 import {
   DEFAULT_PROJECTOR,
   DEFAULT_SELF_SCORE,
@@ -52,9 +53,7 @@ export type AuditInput = z.input<typeof auditInputSchema>;
 export type AuditSpec = z.output<typeof auditInputSchema>;
 
 /** Bad audit input: no retry can fix it. */
-export class AuditInputError extends Error {
-  override name = 'InputError';
-}
+export class AuditInputError extends InputError {}
 
 export function parseAuditInput(input: unknown): AuditSpec {
   const r = auditInputSchema.safeParse(input);

@@ -1,5 +1,5 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { isTransient } from '../failures';
+import { inputStep } from '../failures';
 import { buildModel } from '../model/architectures';
 import { checkpointPrefix, readCheckpointManifest } from '../model/checkpoints';
 import { learningWarnings } from '../model/learned';
@@ -260,14 +260,4 @@ export function auditAddressBody(
 
 export function readAuditPlan(store: ObjectStore, planKey: string): Promise<AuditPlan> {
   return getJson<AuditPlan>(store, planKey);
-}
-
-/** Missing or malformed input names its field; network and server faults stay retryable. */
-async function inputStep<T>(field: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    if (e instanceof AuditInputError || isTransient(e)) throw e;
-    throw new AuditInputError(`${field}: ${(e as Error).message}`);
-  }
 }
