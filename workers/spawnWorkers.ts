@@ -69,10 +69,16 @@ export function spawnWorkerProcess(opts: WorkerProcessOptions = {}): WorkerProce
   };
 }
 
+/** The first wait before replacing a worker process that died, and the most (see below). */
+const RELAUNCH_MS = 1000;
+const RELAUNCH_MAX_MS = 30_000;
+
 /**
  * Runs n compute (activity) worker processes and one workflow worker process until this process
  * gets SIGINT/SIGTERM (passed on; each drains), and replaces any that dies meanwhile. Workflow
  * tasks get a process of their own because compute blocks an event loop for up to a second.
+ * A replacement that dies before it is ready (the Temporal server is restarting, say) is
+ * replaced again after twice the wait, up to RELAUNCH_MAX_MS, until one is ready.
  */
 export async function runWorkerProcesses(
   n: number,
@@ -81,19 +87,29 @@ export async function runWorkerProcesses(
 ): Promise<void> {
   let stopping = false;
   const slots: WorkerProcess[] = [];
-  const launch = (i: number) => {
+  const launch = (i: number, wait: number) => {
     const role = i < n ? 'activities' : 'workflows';
     const w = spawnWorkerProcess({ ...opts, role });
     slots[i] = w;
     const name = i < n ? `compute worker ${i + 1}/${n}` : 'workflow worker';
-    void w.ready.then((backend) => log(`${name} (pid ${w.child.pid}) ready: ${backend}`));
+    let ready = false;
+    void w.ready.then(
+      (backend) => {
+        ready = true;
+        log(`${name} (pid ${w.child.pid}) ready: ${backend}`);
+      },
+      () => {}, // it exited first: replaced below
+    );
     void w.exited.then((code) => {
       if (stopping) return;
-      log(`${name} (pid ${w.child.pid}) exited (${code}); starting another`);
-      setTimeout(() => !stopping && launch(i), 1000);
+      const next = ready ? RELAUNCH_MS : wait;
+      log(
+        `${name} (pid ${w.child.pid}) exited (${code})${ready ? '' : ' before it was ready'}; starting another in ${next / 1000} s`,
+      );
+      setTimeout(() => !stopping && launch(i, Math.min(RELAUNCH_MAX_MS, 2 * next)), next);
     });
   };
-  for (let i = 0; i <= n; i++) launch(i);
+  for (let i = 0; i <= n; i++) launch(i, RELAUNCH_MS);
   await new Promise<void>((resolve) => {
     const stop = () => {
       stopping = true;
