@@ -59,11 +59,17 @@ export class Transaction {
 
   /**
    * Writes the manifest last. If another attempt committed first, its manifest wins and is
-   * returned: outputs are addressed by their inputs, so either is a correct result.
+   * returned: outputs are addressed by their inputs, so either is a correct result. Either way
+   * the files of every other attempt at this prefix (killed, retried afresh, or this one if it
+   * lost) are deleted: nothing will ever read them (bench:chaos found a killed featurize
+   * attempt's saved chunk left behind).
    */
   async commit<M>(meta: M): Promise<Manifest<M>> {
     const existing = await readManifest<M>(this.store, this.prefix);
-    if (existing) return existing;
+    if (existing) {
+      await collectGarbage(this.store, this.prefix, existing);
+      return existing;
+    }
     const manifest: Manifest<M> = {
       version: 1,
       committedAt: new Date().toISOString(),
@@ -71,6 +77,7 @@ export class Transaction {
       meta,
     };
     await putJson(this.store, `${this.prefix}/${MANIFEST}`, manifest);
+    await collectGarbage(this.store, this.prefix, manifest);
     return manifest;
   }
 }
@@ -105,9 +112,16 @@ export async function readCommitted(
   return store.get(f.key);
 }
 
-/** Deletes files of attempts that the manifest does not reference (crashed or losing retries). */
-export async function collectGarbage(store: ObjectStore, prefix: string): Promise<number> {
-  const m = await readManifest(store, prefix);
+/**
+ * Deletes files of attempts that the manifest does not reference (crashed or losing retries);
+ * Transaction.commit does it for its prefix. Returns how many it deleted.
+ */
+export async function collectGarbage(
+  store: ObjectStore,
+  prefix: string,
+  manifest?: Manifest,
+): Promise<number> {
+  const m = manifest ?? (await readManifest(store, prefix));
   const live = new Set(Object.values(m?.files ?? {}).map((f) => f.key));
   let removed = 0;
   for (const key of await store.list(`${prefix}/_attempts/`)) {

@@ -59,15 +59,22 @@ export function storeContract(
     await assert.rejects(readCommitted(store, p, 'out.bin'), /no committed manifest/);
     const retry = new Transaction(store, p);
     await retry.put('out.bin', new Uint8Array([7, 7]));
+    const attempts = async () => (await store.list(`${p}/_attempts/`)).length;
+    assert.equal(await attempts(), 2);
     const m = await retry.commit({ rows: 2 });
     assert.deepEqual(Array.from(await readCommitted(store, p, 'out.bin')), [7, 7]);
+    assert.equal(await attempts(), 1, 'the commit deleted the crashed attempt');
     // A late duplicate attempt finds the manifest and does not replace it.
     const late = new Transaction(store, p);
     await late.put('out.bin', new Uint8Array([1]));
     assert.deepEqual(await late.commit({ rows: 1 }), m);
     assert.deepEqual(Array.from(await readCommitted(store, p, 'out.bin')), [7, 7]);
-    assert.equal(await collectGarbage(store, p), 2, 'the crashed and the late attempt');
+    assert.equal(await attempts(), 1, 'the late commit deleted its own attempt');
+    // Files written after the commit by an attempt that never commits are collected by hand.
+    await new Transaction(store, p).put('out.bin', new Uint8Array([2]));
+    assert.equal(await collectGarbage(store, p), 1, 'the attempt after the commit');
     assert.deepEqual(Array.from(await readCommitted(store, p, 'out.bin')), [7, 7]);
+    assert.equal(await attempts(), 1);
   });
 
   /** Bytes whose every 4 KiB page differs, so a misplaced part cannot go unnoticed. */
