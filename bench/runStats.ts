@@ -9,6 +9,7 @@ import { featureKey, planKeyOf } from '../lib/pipeline/keys';
 import type { Plan, RunSummary } from '../lib/pipeline/types';
 import { getJson } from '../lib/store/objectStore';
 import type { S3Store } from '../lib/store/s3Store';
+import { resultAcrossRestarts } from '../test/support/resultAcrossRestarts';
 import type { attribute } from '../workflows';
 import { progressQuery, shardRanges, shardsChildId } from '../workflows/definitions';
 
@@ -59,7 +60,10 @@ export async function historyOf(client: Client, workflowId: string): Promise<His
   }
 }
 
-/** Polls a run's progress until it finishes; returns its summary, wall time and stage starts. */
+/**
+ * Polls a run's progress until it finishes (riding out Temporal server restarts); returns its
+ * summary, wall time and stage starts.
+ */
 export async function watchRun(
   handle: WorkflowHandle<typeof attribute>,
   log: (m: string) => void,
@@ -69,7 +73,7 @@ export async function watchRun(
   const stageStart: Record<string, number> = {};
   let last = '';
   let summary: RunSummary | undefined;
-  const done = handle.result().then((s) => {
+  const done = resultAcrossRestarts(handle).then((s) => {
     summary = s;
   });
   while (!summary) {

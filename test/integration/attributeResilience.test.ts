@@ -5,12 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  type Client,
-  WorkflowFailedError,
-  type WorkflowHandle,
-  WorkflowNotFoundError,
-} from '@temporalio/client';
+import { type Client, WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { runInProcess } from '../../lib/pipeline/runInProcess';
 import type { RunSpecInput } from '../../lib/pipeline/runSpec';
@@ -22,6 +17,7 @@ import { connectClient } from '../../workers/connection';
 import { ensureBackend } from '../../workers/worker';
 import type { attribute } from '../../workflows';
 import { type PrivateStack, startPrivateStack } from '../support/privateStack';
+import { resultAcrossRestarts } from '../support/resultAcrossRestarts';
 import { readRunResults } from '../support/runResults';
 import { makeTinyRun } from '../support/tinyRun';
 import { spawnWorkerProcess, type WorkerProcess } from '../support/workerProcess';
@@ -121,20 +117,6 @@ function trainChunksSaved(n = 3): Promise<string> {
   });
 }
 
-/** handle.result(), riding out a server that is restarting (the long poll fails meanwhile). */
-async function result(handle: WorkflowHandle<typeof attribute>, ms = 90_000): Promise<RunSummary> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      return await handle.result();
-    } catch (e) {
-      if (e instanceof WorkflowFailedError || e instanceof WorkflowNotFoundError) throw e;
-      if (Date.now() > deadline) throw e;
-      await sleep(500);
-    }
-  }
-}
-
 /** Results of every featurize activity the run's child workflows recorded. */
 async function featurizeResults(workflowId: string): Promise<FeaturizeResult[]> {
   const out: FeaturizeResult[] = [];
@@ -161,7 +143,7 @@ test('a worker SIGKILLed mid-featurize: a new one resumes from the heartbeat, sa
   first.child.kill('SIGKILL');
   assert.equal(await first.exited, 'SIGKILL');
   await startWorker(queue).ready;
-  const summary = await result(handle);
+  const summary = await resultAcrossRestarts(handle);
   assert.deepEqual(await results(s3, summary), expected);
   const feats = await featurizeResults(handle.workflowId);
   assert.equal(feats.length, 3, 'one featurize per checkpoint');
@@ -178,7 +160,7 @@ test('the Temporal server restarted mid-run: workers reconnect, same results', a
   const handle = await start(spec, queue);
   await trainChunksSaved(3);
   ps.run('restart', 'temporal');
-  const summary = await result(handle);
+  const summary = await resultAcrossRestarts(handle);
   assert.deepEqual(await results(s3, summary), expected);
 });
 
@@ -192,7 +174,7 @@ test('the S3 server stopped for seconds mid-run: activities retry, same results'
   ps.run('down', 's3');
   await sleep(4000);
   ps.run('up', 's3');
-  const summary = await result(handle);
+  const summary = await resultAcrossRestarts(handle);
   assert.deepEqual(await results(s3, summary), expected);
 });
 
