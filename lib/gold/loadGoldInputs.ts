@@ -5,7 +5,7 @@ import { inputStep } from '../failures';
 import { modelHash } from '../model/modelHash';
 import { loadModel } from '../model/storeIO';
 import type { ObjectStore } from '../store/objectStore';
-import { ensureBackend } from '../tf/backend';
+import { chosenBackendOrCpu } from '../tf/backend';
 import { type GoldJob, type GoldPlan, goldAddress } from './goldJob';
 import { parseGoldJob } from './goldJobSpec';
 import { checkGoldInputs } from './runInputs';
@@ -28,7 +28,7 @@ export async function loadGoldInputs(
   job: GoldJob,
   plan: GoldPlan,
 ): Promise<GoldInputs> {
-  await ensureBackend();
+  await chosenBackendOrCpu();
   await inputStep('invalid further-training input', () => parseGoldJob({ ...job, ...plan }));
   const model = await inputStep(`model at "${job.modelPrefix}"`, () =>
     loadModel(store, job.modelPrefix),

@@ -193,7 +193,7 @@ let processBackend: Promise<unknown> | undefined;
  * The backend this process chose already (a worker's initBackend), else cpu, whose results are
  * exact: for code such as the gold standard's training that may run before or without one.
  */
-export function ensureBackend(): Promise<unknown> {
+export function chosenBackendOrCpu(): Promise<unknown> {
   processBackend ??= tf.getBackend() ? tf.ready() : tf.setBackend('cpu');
   return processBackend;
 }
