@@ -5,6 +5,7 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { forEachDepthwiseTap } from './depthwiseTaps';
 import { readValues, writeOutput } from './util';
 
 interface Attrs {
@@ -33,38 +34,18 @@ export const depthwiseConv2dNativeBackpropFilter: KernelFunc = ({ inputs, backen
     a.dimRoundingMode,
     true,
   );
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
-  const { filterHeight, filterWidth, strideHeight, strideWidth } = info;
-  const { dilationHeight, dilationWidth } = info;
+  const { filterHeight, filterWidth, inChannels, outChannels } = info;
   const mult = outChannels / inChannels;
-  const top = info.padInfo.top;
-  const left = info.padInfo.left;
   const xv = readValues(backend, x);
   const dv = readValues(backend, dy);
   // float64 accumulation keeps the error at float32 rounding of the result.
   const dw = new Float64Array(filterHeight * filterWidth * outChannels);
-  for (let b = 0; b < batchSize; b++) {
-    for (let yo = 0; yo < outHeight; yo++) {
-      for (let xo = 0; xo < outWidth; xo++) {
-        const dBase = ((b * outHeight + yo) * outWidth + xo) * outChannels;
-        for (let r = 0; r < filterHeight; r++) {
-          const yi = yo * strideHeight + r * dilationHeight - top;
-          if (yi < 0 || yi >= inHeight) continue;
-          for (let c = 0; c < filterWidth; c++) {
-            const xi = xo * strideWidth + c * dilationWidth - left;
-            if (xi < 0 || xi >= inWidth) continue;
-            const xBase = ((b * inHeight + yi) * inWidth + xi) * inChannels;
-            const wBase = (r * filterWidth + c) * outChannels;
-            for (let i = 0; i < inChannels; i++) {
-              const xval = xv[xBase + i];
-              for (let m = 0; m < mult; m++)
-                dw[wBase + i * mult + m] += xval * dv[dBase + i * mult + m];
-            }
-          }
-        }
-      }
+  forEachDepthwiseTap(info, (dBase, xBase, wBase) => {
+    for (let i = 0; i < inChannels; i++) {
+      const xval = xv[xBase + i];
+      for (let m = 0; m < mult; m++) dw[wBase + i * mult + m] += xval * dv[dBase + i * mult + m];
     }
-  }
+  });
   return writeOutput(backend, a.filterShape, Float32Array.from(dw));
 };
 

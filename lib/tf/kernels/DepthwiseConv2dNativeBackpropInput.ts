@@ -5,6 +5,7 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { forEachDepthwiseTap } from './depthwiseTaps';
 import { readValues, writeOutput } from './util';
 
 interface Attrs {
@@ -33,38 +34,18 @@ export const depthwiseConv2dNativeBackpropInput: KernelFunc = ({ inputs, backend
     a.dimRoundingMode,
     true,
   );
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
-  const { filterHeight, filterWidth, strideHeight, strideWidth } = info;
-  const { dilationHeight, dilationWidth } = info;
+  const { batchSize, inHeight, inWidth, inChannels, outChannels } = info;
   const mult = outChannels / inChannels;
-  const top = info.padInfo.top;
-  const left = info.padInfo.left;
   const dv = readValues(backend, dy);
   const wv = readValues(backend, filter);
   const dx = new Float64Array(batchSize * inHeight * inWidth * inChannels);
-  for (let b = 0; b < batchSize; b++) {
-    for (let yo = 0; yo < outHeight; yo++) {
-      for (let xo = 0; xo < outWidth; xo++) {
-        const dBase = ((b * outHeight + yo) * outWidth + xo) * outChannels;
-        for (let r = 0; r < filterHeight; r++) {
-          const yi = yo * strideHeight + r * dilationHeight - top;
-          if (yi < 0 || yi >= inHeight) continue;
-          for (let c = 0; c < filterWidth; c++) {
-            const xi = xo * strideWidth + c * dilationWidth - left;
-            if (xi < 0 || xi >= inWidth) continue;
-            const xBase = ((b * inHeight + yi) * inWidth + xi) * inChannels;
-            const wBase = (r * filterWidth + c) * outChannels;
-            for (let i = 0; i < inChannels; i++) {
-              let s = 0;
-              for (let m = 0; m < mult; m++)
-                s += dv[dBase + i * mult + m] * wv[wBase + i * mult + m];
-              dx[xBase + i] += s;
-            }
-          }
-        }
-      }
+  forEachDepthwiseTap(info, (dBase, xBase, wBase) => {
+    for (let i = 0; i < inChannels; i++) {
+      let s = 0;
+      for (let m = 0; m < mult; m++) s += dv[dBase + i * mult + m] * wv[wBase + i * mult + m];
+      dx[xBase + i] += s;
     }
-  }
+  });
   return writeOutput(backend, a.inputShape, Float32Array.from(dx));
 };
 
