@@ -6,6 +6,7 @@
  * A Dense layer's exact factors (785 + 256 numbers for 784 → 256 with the bias's 1 appended) are
  * far smaller than its gradient and often than any projection of it.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import type { FactorLayout } from '../features';
 import { kroneckerFactor, kroneckerSides, projectVector } from './kroneckerFactor';
 import type { FactorBlock, ProjectorSpec } from './types';
@@ -51,6 +52,22 @@ export function writeFactors(
   }
   const Pin = kroneckerFactor(spec.seed, `${b.name}#in`, inDim, k1);
   const Pout = kroneckerFactor(spec.seed, `${b.name}#out`, outDim, k2);
+  if (spec.engine === 'tf') {
+    // Two matMuls on the backend for the whole batch (float32 sums: bits follow the backend).
+    const [u, v] = tf.tidy(() => [
+      tf.matMul(tf.tensor2d(a, [rows * T, inDim]), tf.tensor2d(Pin, [inDim, k1])),
+      tf.matMul(tf.tensor2d(b.delta, [rows * T, outDim]), tf.tensor2d(Pout, [outDim, k2])),
+    ]);
+    const ud = u.dataSync();
+    const vd = v.dataSync();
+    tf.dispose([u, v]);
+    for (let i = 0; i < rows; i++) {
+      const o = i * stride + col0;
+      out.set(ud.subarray(i * T * k1, (i + 1) * T * k1), o);
+      out.set(vd.subarray(i * T * k2, (i + 1) * T * k2), o + T * k1);
+    }
+    return;
+  }
   const u = new Float64Array(k1);
   const v = new Float64Array(k2);
   for (let i = 0; i < rows; i++) {

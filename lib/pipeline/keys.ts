@@ -10,9 +10,10 @@ export { canonical };
  * (projected) gradient, lib/grad/factorStorage.ts) is a function of the projector and the model's
  * layer sizes, both in the address, under the rule of this version: grad-4 stores factors where
  * they are smaller. grad-5: a single linear output unit is a regression head (squared error) and
- * a single sigmoid unit a binary one, no longer logits.
+ * a single sigmoid unit a binary one, no longer logits. grad-6: engine 'tf' projects stored
+ * Dense factors on the backend (float32 sums) where it summed them in float64 JS.
  */
-export const FEATURE_CODE_VERSION = 'grad-5';
+export const FEATURE_CODE_VERSION = 'grad-6';
 /** Likewise for what the score and reduce stages compute from features. */
 export const SCORE_CODE_VERSION = 'score-2';
 

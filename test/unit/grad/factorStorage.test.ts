@@ -8,6 +8,7 @@ import {
   featureSqNorms,
   gradientVectors,
 } from '../../../lib/methods/factoredFeatures';
+import { useTestBackend } from '../../support/backend';
 import { rng } from './naive';
 import { fixtureBlocks } from './projectionFixture';
 
@@ -52,10 +53,13 @@ function reference(b: FactorBlock, i: number, spec: ProjectorSpec): Float64Array
   return out;
 }
 
+// engine 'tf' projects stored factors by the backend's matMul (float32 sums): same tolerance.
+await useTestBackend();
 const specs: ProjectorSpec[] = [
   { kind: 'none' },
   { kind: 'kronecker', k1: 8, k2: 8, seed: 5 },
   { kind: 'kronecker', k1: 4, k2: 4, seed: 5 },
+  { kind: 'kronecker', k1: 8, k2: 8, seed: 5, engine: 'tf' },
 ];
 
 test('storage per layer: factors exactly when T·(k1 + k2) < k1·k2', () => {
@@ -100,7 +104,7 @@ test('stored factors stand for the exact (projected) gradient; products and norm
     }
     assert.ok(
       scale > 0.1 && err <= 1e-5 * scale,
-      `${spec.kind}: max error ${err} (scale ${scale})`,
+      `${JSON.stringify(spec)}: max error ${err} (scale ${scale})`,
     );
     // Products and norms read from the factors equal those of the expanded vectors.
     const fromFactors = new Float64Array(rows * rows);
