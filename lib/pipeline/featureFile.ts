@@ -15,6 +15,11 @@ export interface FeatureFileMeta {
   layers: LayerSlice[];
   dtype: 'float32' | 'float16';
   codeVersion: string;
+  /**
+   * The tfjs backend that computed it (lib/tf/backend activeBackend): float32 gradients differ
+   * between backends in their last bits, so two files under one address can be told apart.
+   */
+  backend: string;
   /** Global row offset of the first example. */
   offset: number;
 }

@@ -3,6 +3,7 @@ import { concatBytes } from '../bytes';
 import { readPart, readPartitionedInfo } from '../data/partitionedDataset';
 import { ChunkedUpload, type ChunkedUploadState } from '../store/chunkedUpload';
 import { readManifest, Transaction } from '../store/commit';
+import { activeBackend } from '../tf/backend';
 import { writeFeatureFile } from './featureFile';
 import { featurizeDataset } from './featurizeDataset';
 import type { RunContext } from './runContext';
@@ -20,6 +21,8 @@ export interface ChunkState {
   chunkRows?: number;
   /** Where the feature file's upload stands (parts sent, chunks pending). */
   upload?: ChunkedUploadState;
+  /** The backend the attempt computed on: a retry on another backend starts over. */
+  backend?: string;
 }
 
 export interface FeaturizeHooks {
@@ -60,14 +63,22 @@ export async function featurizeShard(
   const rows = shard.end - shard.start;
   if (await readManifest(store, prefix)) return { prefix, rows, cached: true, seconds: 0 };
 
-  const tx = new Transaction(store, prefix, hooks.resume?.attemptId);
+  const backend = activeBackend();
+  let resume = hooks.resume;
+  if (resume && resume.backend !== backend) {
+    // Its chunks' bits (and the file's recorded backend) would not be this worker's: drop them.
+    const stale = new Transaction(store, prefix, resume.attemptId).keyOf(FEATURES_FILE);
+    if (resume.upload) await (await ChunkedUpload.open(store, stale, resume.upload)).abort();
+    resume = undefined;
+  }
+  const tx = new Transaction(store, prefix, resume?.attemptId);
   const attemptId = tx.attemptPrefix.slice(tx.attemptPrefix.lastIndexOf('/') + 1);
   const info = await readPartitionedInfo(store, set.prefix);
   const part = await readPart(store, set.prefix, info, shard.part);
   const model = await ctx.model(plan.checkpoints[task.checkpoint].key);
   // Every chunk carries the shard's metadata, so the chunks' schemas are one schema.
-  const meta = { ...fileMeta(plan, task.checkpoint), offset: shard.offset };
-  const requested = hooks.resume?.chunkRows ?? hooks.chunkRows ?? CHUNK_ROWS;
+  const meta = { ...fileMeta(plan, task.checkpoint), backend, offset: shard.offset };
+  const requested = resume?.chunkRows ?? hooks.chunkRows ?? CHUNK_ROWS;
   if (!Number.isInteger(requested) || requested < 1) {
     throw new Error(`chunkRows must be a positive integer, got ${requested}`);
   }
@@ -76,7 +87,7 @@ export async function featurizeShard(
   // so a row's features in a smaller batch can differ in the last bits.
   const batch = plan.spec.batchSize;
   const chunkRows = Math.ceil(requested / batch) * batch;
-  const upload = await ChunkedUpload.open(store, tx.keyOf(FEATURES_FILE), hooks.resume?.upload);
+  const upload = await ChunkedUpload.open(store, tx.keyOf(FEATURES_FILE), resume?.upload);
   const nChunks = Math.ceil(rows / chunkRows);
   for (let k = upload.resumedChunks; k < nChunks; k++) {
     const start = shard.start + k * chunkRows;
@@ -100,6 +111,7 @@ export async function featurizeShard(
       rows: end - shard.start,
       chunkRows,
       upload: upload.state,
+      backend,
     });
     const reason = hooks.cancelled?.();
     if (reason !== undefined) {

@@ -171,8 +171,7 @@ export async function initBackend(
     reason = '';
     if (await loaders[b](name === 'auto')) {
       await tf.ready();
-      const got =
-        tf.getBackend() === 'tensorflow' && tensorflowOnGpu ? 'tensorflow-gpu' : tf.getBackend();
+      const got = activeBackend();
       const why = [`${got}: ${reason}`, ...refused].join('; ');
       const msg =
         name === 'auto' || b === name
@@ -185,6 +184,15 @@ export async function initBackend(
     refused.push(`not ${b}: ${reason || 'did not load'}`);
   }
   throw new Error(`no TensorFlow.js backend could be initialised (${refused.join('; ')})`);
+}
+
+/**
+ * The backend this process computes on ('tensorflow-gpu' for the CUDA build on a GPU): recorded
+ * beside what it computed, since float32 results differ between backends in their last bits.
+ */
+export function activeBackend(): string {
+  const b = tf.getBackend();
+  return b === 'tensorflow' && tensorflowOnGpu ? 'tensorflow-gpu' : b;
 }
 
 let processBackend: Promise<unknown> | undefined;
