@@ -1,10 +1,17 @@
 import { Context } from '@temporalio/activity';
 import { buildPlan } from '../lib/pipeline/buildPlan';
+import {
+  factorRunCurvature,
+  influenceSelfOf,
+  sumCurvatureNode,
+} from '../lib/pipeline/curvatureReduce';
 import { type ChunkState, featurizeShard } from '../lib/pipeline/featurizeShard';
+import { mergeResultsNode } from '../lib/pipeline/mergeResults';
 import { reduceRun } from '../lib/pipeline/reduceRun';
 import { RunContext } from '../lib/pipeline/runContext';
 import type { RunSpecInput } from '../lib/pipeline/runSpec';
 import { scoreShard } from '../lib/pipeline/scoreShard';
+import { selfScoreShard } from '../lib/pipeline/selfScoreShard';
 import { storePlan } from '../lib/pipeline/storePlan';
 import type { PlanRef, RunSummary, ShardTask } from '../lib/pipeline/types';
 import { readManifest } from '../lib/store/commit';
@@ -34,6 +41,10 @@ export function createAttributionActivities(store: ObjectStore, opts: Attributio
         trainRows: plan.train.rows,
         queryRows: plan.query.rows,
         limits: { window: plan.spec.window, shardsPerChild: plan.spec.shardsPerChild },
+        reduce: {
+          group: plan.spec.reduceGroup,
+          influenceSelf: influenceSelfOf(plan) !== undefined,
+        },
         completed: done?.meta,
       };
     },
@@ -61,6 +72,34 @@ export function createAttributionActivities(store: ObjectStore, opts: Attributio
         () => scoreShard(ctx, args.planKey, args.shard, () => actx.heartbeat()),
         `train shard ${args.shard}`,
       );
+    },
+
+    async selfScoreShard(args: { planKey: string; shard: number }) {
+      const actx = Context.current();
+      return classifyFailures(
+        () => selfScoreShard(ctx, args.planKey, args.shard, () => actx.heartbeat()),
+        `train shard ${args.shard} (influence self-score)`,
+      );
+    },
+
+    /** A reduce-tree step: node `node` of inner level `level` of the curvature or results tree. */
+    async reduceNode(args: {
+      planKey: string;
+      tree: 'curvature' | 'results';
+      level: number;
+      node: number;
+    }) {
+      const actx = Context.current();
+      const step = args.tree === 'curvature' ? sumCurvatureNode : mergeResultsNode;
+      return classifyFailures(
+        () => step(ctx, args.planKey, args.level, args.node, () => actx.heartbeat()),
+        `${args.tree} reduce level ${args.level} node ${args.node}`,
+      );
+    },
+
+    async factorCurvature(planKey: string) {
+      const actx = Context.current();
+      return classifyFailures(() => factorRunCurvature(ctx, planKey, () => actx.heartbeat()));
     },
 
     async reduceRun(planKey: string) {

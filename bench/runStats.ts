@@ -11,7 +11,12 @@ import { getJson } from '../lib/store/objectStore';
 import type { S3Store } from '../lib/store/s3Store';
 import { resultAcrossRestarts } from '../test/support/resultAcrossRestarts';
 import type { attribute } from '../workflows';
-import { progressQuery, shardRanges, shardsChildId } from '../workflows/definitions';
+import {
+  progressQuery,
+  selfScoreChildId,
+  shardRanges,
+  shardsChildId,
+} from '../workflows/definitions';
 
 export async function sizeUnder(s3: S3Store, bucket: string, prefix: string): Promise<number> {
   let total = 0;
@@ -94,7 +99,7 @@ export async function watchRun(
 }
 
 export interface RunStats {
-  /** Wall seconds per stage (plan, featurize-queries, shards, reduce). */
+  /** Wall seconds per stage (plan, featurize-queries, shards, curvature, self-score, reduce). */
   stages: Record<string, number>;
   activity: Record<string, { count: number; seconds: number }>;
   maxEvents: number;
@@ -135,6 +140,10 @@ export async function runStats(
   for (const [s] of shardRanges(plan.train.shards.length, plan.spec.shardsPerChild)) {
     const id = shardsChildId(workflowId, s);
     histories.push({ id, runs: await historyOf(client, id) });
+    if (summary.selfScore === 'influence') {
+      const self = selfScoreChildId(workflowId, s);
+      histories.push({ id: self, runs: await historyOf(client, self) });
+    }
   }
   const activity: RunStats['activity'] = {};
   let maxEvents = 0;
@@ -152,7 +161,15 @@ export async function runStats(
     );
   }
   // Stage start times as polled; a stage shorter than the poll interval starts when the next does.
-  const order = ['plan', 'featurize-queries', 'shards', 'reduce', 'done'];
+  const order = [
+    'plan',
+    'featurize-queries',
+    'shards',
+    'curvature',
+    'self-score',
+    'reduce',
+    'done',
+  ];
   const starts = order.map(() => wall);
   for (let i = order.length - 2; i >= 0; i--) {
     starts[i] = i === 0 ? 0 : (stageStart[order[i]] ?? starts[i + 1]);

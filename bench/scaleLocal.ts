@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../lib/config';
 import { buildPlan } from '../lib/pipeline/buildPlan';
 import { featurizeShard } from '../lib/pipeline/featurizeShard';
-import { reduceRun } from '../lib/pipeline/reduceRun';
+import { reduceInProcess } from '../lib/pipeline/reduceInProcess';
 import { RunContext } from '../lib/pipeline/runContext';
 import type { RunSpecInput } from '../lib/pipeline/runSpec';
 import { scoreShard } from '../lib/pipeline/scoreShard';
@@ -142,7 +142,7 @@ async function main(): Promise<void> {
   const complete = done === plan.train.shards.length;
   t = performance.now();
   // The reduce needs every shard's partial results.
-  const summary = complete ? await reduceRun(ctx, planKey) : undefined;
+  const summary = complete ? await reduceInProcess(ctx, planKey) : undefined;
   const reduceS = seconds(t);
   const dim = (await ctx.queryFeatures(plan, 0)).grads.dim;
   const featurized = (trainRows + Q) * C;

@@ -3,6 +3,7 @@ import { executeChild, proxyActivities, setHandler, workflowInfo } from '@tempor
 import type { Activities } from '../activities';
 import type { RunSpecInput } from '../lib/pipeline/runSpec';
 import type { PlanRef, Progress, RunSummary } from '../lib/pipeline/types';
+import { reduceLevels } from '../lib/reduce/reduceTree';
 import { attributeShards } from './attributeShards';
 import { boundedForEach } from './boundedForEach';
 import {
@@ -10,11 +11,13 @@ import {
   MAX_SHARD_CHILDREN,
   progressQuery,
   runControlActivity,
+  selfScoreChildId,
   shardActivity,
   shardDoneSignal,
   shardRanges,
   shardsChildId,
 } from './definitions';
+import { selfScoreShards } from './selfScoreShards';
 
 export interface AttributeInput {
   spec: RunSpecInput;
@@ -30,7 +33,9 @@ export interface AttributeInput {
 /**
  * The attribution run: plan shards, featurize the queries per checkpoint, fan the training
  * shards out to child workflows (each featurizes and scores its range with a sliding window),
- * reduce the partial results, commit the run's manifest last.
+ * reduce the partial results as trees of small steps on every worker (with the influence
+ * self-score: sum the shards' curvature partials, factor once, score each shard in children
+ * again), commit the run's manifest last.
  */
 export async function attribute(input: AttributeInput): Promise<RunSummary> {
   const startedAt = Date.now();
@@ -51,7 +56,9 @@ export async function attribute(input: AttributeInput): Promise<RunSummary> {
   });
 
   const heartbeatTimeout = input.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT;
-  const { planRun, reduceRun } = proxyActivities<Activities>(runControlActivity(heartbeatTimeout));
+  const { planRun, reduceRun, reduceNode, factorCurvature } = proxyActivities<Activities>(
+    runControlActivity(heartbeatTimeout),
+  );
   const plan: PlanRef = await planRun(input.spec);
   if (plan.completed) {
     progress.stage = 'done';
@@ -99,7 +106,38 @@ export async function attribute(input: AttributeInput): Promise<RunSummary> {
   progress.shardsDone = plan.trainShards;
   progress.examplesDone = plan.trainRows;
 
+  // The reduce trees' inner levels (lib/reduce/reduceTree.ts), each level's steps in parallel.
+  const levels = reduceLevels(plan.trainShards, plan.reduce.group);
+  const innerLevels = async (tree: 'curvature' | 'results') => {
+    for (let level = 1; level < levels.length; level++) {
+      await boundedForEach(0, levels[level], spec.window, (node) =>
+        reduceNode({ planKey: plan.planKey, tree, level, node }),
+      );
+    }
+  };
+  if (plan.reduce.influenceSelf) {
+    progress.stage = 'curvature';
+    await innerLevels('curvature');
+    await factorCurvature(plan.planKey);
+    progress.stage = 'self-score';
+    await boundedForEach(0, ranges.length, MAX_SHARD_CHILDREN, (r) =>
+      executeChild(selfScoreShards, {
+        workflowId: selfScoreChildId(workflowInfo().workflowId, ranges[r][0]),
+        args: [
+          {
+            planKey: plan.planKey,
+            start: ranges[r][0],
+            end: ranges[r][1],
+            window: spec.window,
+            heartbeatTimeout,
+          },
+        ],
+      }),
+    );
+  }
+
   progress.stage = 'reduce';
+  await innerLevels('results');
   const summary = await reduceRun(plan.planKey);
   progress.stage = 'done';
   return summary;

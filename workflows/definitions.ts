@@ -162,6 +162,10 @@ export function shardRanges(trainShards: number, shardsPerChild: number): [numbe
 export const shardsChildId = (parentId: string, firstShard: number) =>
   `${parentId}-shards-${firstShard}`;
 
+/** The id of the selfScoreShards child that scores the shards from `firstShard`. */
+export const selfScoreChildId = (parentId: string, firstShard: number) =>
+  `${parentId}-self-${firstShard}`;
+
 /** The id of the furtherTrainingRuns child that runs the gold job's runs [start, end). */
 export const goldRunsChildId = (parentId: string, start: number, end: number) =>
   `${parentId}/runs-${start}-${end}`;

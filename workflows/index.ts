@@ -10,4 +10,5 @@ export {
 } from './definitions';
 export { evaluate } from './evaluate';
 export { furtherTraining, furtherTrainingRuns } from './furtherTraining';
+export { selfScoreShards } from './selfScoreShards';
 export { smokeWorkflow } from './smoke';

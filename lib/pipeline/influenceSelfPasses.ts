@@ -1,44 +1,7 @@
 import type { CheckpointInfo, ExampleFeatures } from '../features';
-import { ekfacSelfScores } from '../methods/influence/ekfac';
-import {
-  factorKfac,
-  kfacPartial,
-  mergeKfacPartials,
-  storedFactorBlocks,
-} from '../methods/influence/kfac';
-import {
-  type CurvatureOptions,
-  factorCurvature,
-  mergeGramPartials,
-} from '../methods/influence/projectedCurvature';
+import type { CurvatureOptions } from '../methods/influence/projectedCurvature';
 import { checkCheckpoints } from '../methods/validate';
-import { tensorGramPartial, tensorInfluenceSelf } from './tensorCurvature';
-
-/** How one kind of curvature is accumulated from parts, factored once, and applied. */
-interface CurvatureKind<P, C> {
-  partial: (f: ExampleFeatures) => Promise<P>;
-  merge: (a: P, b: P) => P;
-  factor: (p: P, options?: CurvatureOptions) => C;
-  scores: (f: ExampleFeatures, c: C) => Promise<Float64Array>;
-}
-
-const gram: CurvatureKind<
-  Awaited<ReturnType<typeof tensorGramPartial>>,
-  ReturnType<typeof factorCurvature>
-> = {
-  partial: (f) => tensorGramPartial(f.grads),
-  merge: mergeGramPartials,
-  factor: factorCurvature,
-  scores: tensorInfluenceSelf,
-};
-
-const what = 'influence self-score (K-FAC)';
-const kfac: CurvatureKind<ReturnType<typeof kfacPartial>, ReturnType<typeof factorKfac>> = {
-  partial: async (f) => kfacPartial(storedFactorBlocks(f, what)),
-  merge: mergeKfacPartials,
-  factor: (p, o) => factorKfac(p, { relativeDamping: o?.relativeDamping }),
-  scores: async (f, c) => ekfacSelfScores(c, storedFactorBlocks(f, what)),
-};
+import { CURVATURE_KINDS, type CurvatureKind } from './curvatureKinds';
 
 export interface InfluenceSelfPassesInput {
   /** How many parts the training set is stored in (shards, or shards of several batches). */
@@ -60,7 +23,9 @@ export interface InfluenceSelfPassesInput {
  * part.
  */
 export function influenceSelfPasses(input: InfluenceSelfPassesInput): Promise<Float64Array[]> {
-  return input.curvatureKind === 'kfac' ? passes(input, kfac) : passes(input, gram);
+  return input.curvatureKind === 'kfac'
+    ? passes(input, CURVATURE_KINDS.kfac)
+    : passes(input, CURVATURE_KINDS.gram);
 }
 
 async function passes<P, Cv>(

@@ -14,8 +14,12 @@ export { canonical };
  * Dense factors on the backend (float32 sums) where it summed them in float64 JS.
  */
 export const FEATURE_CODE_VERSION = 'grad-6';
-/** Likewise for what the score and reduce stages compute from features. */
-export const SCORE_CODE_VERSION = 'score-2';
+/**
+ * Likewise for what the score and reduce stages compute from features. score-3: the influence
+ * self-score's curvature is summed as a tree of `reduceGroup` partials (lib/reduce/reduceTree.ts),
+ * not one left fold over every shard.
+ */
+export const SCORE_CODE_VERSION = 'score-3';
 
 export function featureSpecHash(spec: Pick<RunSpec, 'projector' | 'layers' | 'testFunction'>) {
   return sha256(

@@ -1,5 +1,5 @@
 import { writeColumns } from '../arrow/columns';
-import { TopKAccumulator, type TopKPartial } from '../reduce/topK';
+import { mergeTopK, TopKAccumulator, type TopKPartial } from '../reduce/topK';
 import { rankedColumns } from './rankedColumns';
 import type { ShardScores } from './shardScores';
 
@@ -46,6 +46,31 @@ export class RunReducer {
       aggregate: this.aggregate,
     };
   }
+}
+
+/**
+ * Partials of consecutive row ranges, in order, as one partial of their union (a results-tree
+ * node): top-k lists merged, per-example vectors end to end.
+ */
+export function concatShardScores(parts: ShardScores[]): ShardScores {
+  if (parts.length === 0) throw new Error('reduce: no partials to merge');
+  const offset = parts[0].offset;
+  let rows = 0;
+  for (const p of parts) {
+    if (p.offset !== offset + rows) {
+      throw new Error(
+        `reduce: partials not consecutive (rows ${p.offset}.. follow rows ..${offset + rows})`,
+      );
+    }
+    rows += p.rows;
+  }
+  const aggregate = new Float64Array(rows);
+  const selfInfluence = new Float64Array(rows);
+  for (const p of parts) {
+    aggregate.set(p.aggregate, p.offset - offset);
+    selfInfluence.set(p.selfInfluence, p.offset - offset);
+  }
+  return { offset, rows, topk: mergeTopK(parts.map((p) => p.topk)), aggregate, selfInfluence };
 }
 
 export interface RunResults {

@@ -17,6 +17,7 @@ export class RunContext {
   private readonly plans = new Map<string, Plan>();
   private readonly models = new Map<string, Promise<tfl.LayersModel>>();
   private readonly queries = new Map<string, ExampleFeatures>();
+  private readonly small = new Map<string, Promise<unknown>>();
 
   constructor(readonly store: ObjectStore) {}
 
@@ -27,6 +28,21 @@ export class RunContext {
       this.plans.set(planKey, p);
     }
     return p;
+  }
+
+  /**
+   * A small object every step of a run reads (its factored curvature), loaded once by key
+   * (content-addressed, so never stale); a few are kept.
+   */
+  cached<T>(key: string, load: () => Promise<T>): Promise<T> {
+    let v = this.small.get(key) as Promise<T> | undefined;
+    if (!v) {
+      if (this.small.size >= 4) this.small.clear();
+      v = load();
+      this.small.set(key, v);
+      v.catch(() => this.small.delete(key));
+    }
+    return v;
   }
 
   rememberPlan(planKey: string, plan: Plan): void {

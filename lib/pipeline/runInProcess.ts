@@ -1,7 +1,7 @@
 import type { ObjectStore } from '../store/objectStore';
 import { buildPlan } from './buildPlan';
 import { featurizeShard } from './featurizeShard';
-import { reduceRun } from './reduceRun';
+import { reduceInProcess } from './reduceInProcess';
 import { RunContext } from './runContext';
 import type { RunSpecInput } from './runSpec';
 import { scoreShard } from './scoreShard';
@@ -33,5 +33,5 @@ export async function runInProcess(
     await scoreShard(ctx, planKey, s);
     log(`shard ${s + 1}/${plan.train.shards.length}`);
   }
-  return reduceRun(ctx, planKey);
+  return reduceInProcess(ctx, planKey, log);
 }

@@ -132,6 +132,12 @@ export const runSpecSchema = z
     /** Shards handled per child workflow, which bounds every history. */
     shardsPerChild: z.number().int().min(1).max(1000).default(100),
     batchSize: z.number().int().min(1).max(65536).default(256),
+    /**
+     * Partials per reduce step (lib/reduce/reduceTree.ts): no step reads more. Part of the
+     * address, not a scheduling field: with more shards than this, it sets the order of the
+     * curvature's float sums.
+     */
+    reduceGroup: z.number().int().min(2).max(1000).default(32),
   })
   .strict();
 

@@ -1,14 +1,15 @@
 import type { ExampleFeatures } from '../features';
 import { readManifest, Transaction } from '../store/commit';
+import { CURVATURE_FILE, influenceSelfOf, shardCurvature } from './curvatureReduce';
+import { partialPrefix } from './reducePrefixes';
 import { checkpointInfos, type RunContext } from './runContext';
 import { scoreShardFeatures, writeShardScores } from './shardScores';
 import type { ScoreResult } from './types';
 
-export function partialPrefix(runPrefix: string, shard: number): string {
-  return `${runPrefix}/partials/${String(shard).padStart(6, '0')}`;
-}
-
-/** Scores one training shard against every query and commits its partial results. */
+/**
+ * Scores one training shard against every query and commits its partial results; with the
+ * influence self-score, also the shard's curvature partials (it holds the features already).
+ */
 export async function scoreShard(
   ctx: RunContext,
   planKey: string,
@@ -42,6 +43,7 @@ export async function scoreShard(
   const tx = new Transaction(ctx.store, prefix);
   await tx.put('ranked.arrow', files.ranked);
   await tx.put('examples.arrow', files.examples);
+  if (influenceSelfOf(plan)) await tx.put(CURVATURE_FILE, await shardCurvature(plan, train));
   await tx.commit({ shard: shardIndex, rows });
   return { shard: shardIndex, rows, cached: false, seconds: (performance.now() - t0) / 1000 };
 }

@@ -27,6 +27,8 @@ export interface PlanRef {
   trainRows: number;
   queryRows: number;
   limits: { window: number; shardsPerChild: number };
+  /** The reduce trees' shape (lib/reduce/reduceTree.ts) and whether the curvature tree runs. */
+  reduce: { group: number; influenceSelf: boolean };
   /** Set when the whole run was already committed: its summary, nothing left to do. */
   completed?: RunSummary;
 }
@@ -54,6 +56,13 @@ export interface ScoreResult {
   seconds: number;
 }
 
+/** A reduce-tree step: how many partials it combined. */
+export interface ReduceStepResult {
+  inputs: number;
+  cached: boolean;
+  seconds: number;
+}
+
 export interface RunSummary {
   runPrefix: string;
   manifestKey: string;
@@ -72,7 +81,7 @@ export interface RunSummary {
 }
 
 export interface Progress {
-  stage: 'plan' | 'featurize-queries' | 'shards' | 'reduce' | 'done';
+  stage: 'plan' | 'featurize-queries' | 'shards' | 'curvature' | 'self-score' | 'reduce' | 'done';
   shardsDone: number;
   shardsTotal: number;
   examplesDone: number;

@@ -109,6 +109,41 @@ test('tracin then the influence self-score through Temporal: two runs, the secon
   assert.deepEqual(summary.topSelfInfluence, reference.topSelfInfluence);
 });
 
+test('the influence self-score over 7 shards with reduce trees of 2 through Temporal: equal to the in-process runner, every tree node a committed step', async () => {
+  const prefix = `it/${randomUUID()}`;
+  const spec = { ...(await makeTinyRun(s3, prefix)), reduceGroup: 2 };
+  const local = new FsStore(await mkdtemp(join(tmpdir(), 'tda-inproc-tree-')));
+  await makeTinyRun(local, prefix);
+  // The Gram of the projected last layer, and K-FAC over every layer's exact factors.
+  const runs: RunSpecInput[] = [
+    { ...spec, selfScore: { kind: 'influence', layers: 'last' } },
+    {
+      ...spec,
+      projector: { kind: 'none' },
+      selfScore: { kind: 'influence', layers: 'all', curvature: 'kfac' },
+    },
+  ];
+  for (const run of runs) {
+    const reference = await runInProcess(local, run);
+    const { summary, progress } = await execute(run);
+    assert.equal(summary.runPrefix, reference.runPrefix);
+    assert.equal(progress.shardsTotal, 7);
+    assert.deepEqual(await results(s3, summary), await results(local, reference));
+    assert.deepEqual(summary.topSelfInfluence, reference.topSelfInfluence);
+    // 7 shards in groups of 2: levels 7, 4, 2 in both trees, and one self-score per shard.
+    const committed = async (p: string) =>
+      (await s3.list(`${summary.runPrefix}/${p}`)).filter((k) => k.endsWith('/MANIFEST.json'))
+        .length;
+    assert.equal(await committed('curvature/L1/'), 4);
+    assert.equal(await committed('curvature/L2/'), 2);
+    assert.equal(await committed('curvature/factored/'), 1);
+    assert.equal(await committed('self/'), 7);
+    assert.equal(await committed('merged/L1/'), 4);
+    assert.equal(await committed('merged/L2/'), 2);
+    assert.equal(await committed('curvature/L3/'), 0);
+  }
+});
+
 async function expectInputFailure(spec: unknown, pattern: RegExp) {
   await assert.rejects(execute(spec as RunSpecInput), (e: unknown) => {
     assert.ok(e instanceof WorkflowFailedError, String(e));

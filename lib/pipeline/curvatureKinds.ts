@@ -1,0 +1,135 @@
+import type { ExampleFeatures } from '../features';
+import { type Ekfac, ekfacSelfScores } from '../methods/influence/ekfac';
+import {
+  factorKfac,
+  type KfacPartial,
+  kfacPartial,
+  mergeKfacPartials,
+  storedFactorBlocks,
+} from '../methods/influence/kfac';
+import {
+  type CurvatureOptions,
+  factorCurvature,
+  type GramPartial,
+  mergeGramPartials,
+  type ProjectedCurvature,
+} from '../methods/influence/projectedCurvature';
+import { type Packed, packArrays, unpackArrays } from './packedArrays';
+import { tensorGramPartial, tensorInfluenceSelf } from './tensorCurvature';
+
+/**
+ * How one kind of curvature behind the influence self-score is accumulated from parts (a
+ * shard's partial sums, plain data), summed, factored once, applied to a part's rows, and
+ * shipped between reduce steps (as packed float64 arrays: every value exactly as computed).
+ */
+export interface CurvatureKind<P, C> {
+  partial: (f: ExampleFeatures) => Promise<P>;
+  merge: (a: P, b: P) => P;
+  factor: (p: P, options?: CurvatureOptions) => C;
+  scores: (f: ExampleFeatures, c: C) => Promise<Float64Array>;
+  packPartial: (p: P) => Packed<unknown>;
+  unpackPartial: (x: Packed<unknown>) => P;
+  packFactored: (c: C) => Packed<unknown>;
+  unpackFactored: (x: Packed<unknown>) => C;
+}
+
+const gram: CurvatureKind<GramPartial, ProjectedCurvature> = {
+  partial: (f) => tensorGramPartial(f.grads),
+  merge: mergeGramPartials,
+  factor: factorCurvature,
+  scores: tensorInfluenceSelf,
+  packPartial: (p) => ({ header: { dim: p.dim, count: p.count }, arrays: [p.gram] }),
+  unpackPartial: ({ header, arrays }) => {
+    const h = header as { dim: number; count: number };
+    return { dim: h.dim, count: h.count, gram: arrays[0] };
+  },
+  packFactored: (c) => ({ header: { dim: c.dim, damping: c.damping }, arrays: [c.factor] }),
+  unpackFactored: ({ header, arrays }) => {
+    const h = header as { dim: number; damping: number };
+    return { dim: h.dim, damping: h.damping, factor: arrays[0] };
+  },
+};
+
+interface LayerShape {
+  name: string;
+  inDim: number;
+  outDim: number;
+}
+const shape = (l: LayerShape): LayerShape => ({ name: l.name, inDim: l.inDim, outDim: l.outDim });
+
+const what = 'influence self-score (K-FAC)';
+const kfac: CurvatureKind<KfacPartial, Ekfac> = {
+  partial: async (f) => kfacPartial(storedFactorBlocks(f, what)),
+  merge: mergeKfacPartials,
+  factor: (p, o) => factorKfac(p, { relativeDamping: o?.relativeDamping }),
+  scores: async (f, c) => ekfacSelfScores(c, storedFactorBlocks(f, what)),
+  packPartial: (p) => ({
+    header: { examples: p.examples, layers: p.layers.map(shape) },
+    arrays: p.layers.flatMap((l) => [l.a, l.s]),
+  }),
+  unpackPartial: ({ header, arrays }) => {
+    const h = header as { examples: number; layers: LayerShape[] };
+    return {
+      examples: h.examples,
+      layers: h.layers.map((l, k) => ({ ...l, a: arrays[2 * k], s: arrays[2 * k + 1] })),
+    };
+  },
+  packFactored: (c) => ({
+    header: { examples: c.examples, layers: c.layers.map((l) => ({ ...shape(l), d: l.damping })) },
+    arrays: c.layers.flatMap((l) => [Float64Array.from(l.qA), Float64Array.from(l.qS), l.lambda]),
+  }),
+  unpackFactored: ({ header, arrays }) => {
+    const h = header as { examples: number; layers: (LayerShape & { d: number })[] };
+    return {
+      examples: h.examples,
+      layers: h.layers.map(({ d, ...l }, k) => ({
+        ...l,
+        qA: Float32Array.from(arrays[3 * k]),
+        qS: Float32Array.from(arrays[3 * k + 1]),
+        lambda: arrays[3 * k + 2],
+        damping: d,
+      })),
+    };
+  },
+};
+
+export const CURVATURE_KINDS = { gram, kfac } as const;
+export type CurvatureKindName = keyof typeof CURVATURE_KINDS;
+
+// biome-ignore lint/suspicious/noExplicitAny: the registry's kinds differ in P and C; callers keep them apart by name
+export type AnyCurvatureKind = CurvatureKind<any, any>;
+
+export function curvatureKind(name: CurvatureKindName | undefined): AnyCurvatureKind {
+  return CURVATURE_KINDS[name ?? 'gram'];
+}
+
+/** One value per checkpoint (a shard's partials, a sum of them, or the factored curvatures). */
+function encodeEach<T>(items: T[], pack: (x: T) => Packed<unknown>): Uint8Array {
+  const packed = items.map(pack);
+  return packArrays({
+    header: { checkpoints: packed.map((p) => ({ header: p.header, arrays: p.arrays.length })) },
+    arrays: packed.flatMap((p) => p.arrays),
+  });
+}
+
+function decodeEach<T>(bytes: Uint8Array, what: string, unpack: (x: Packed<unknown>) => T): T[] {
+  const { header, arrays } = unpackArrays<{ checkpoints: { header: unknown; arrays: number }[] }>(
+    bytes,
+    what,
+  );
+  let o = 0;
+  return header.checkpoints.map((c) => {
+    const x = unpack({ header: c.header, arrays: arrays.slice(o, o + c.arrays) });
+    o += c.arrays;
+    return x;
+  });
+}
+
+export const encodePartials = <P, C>(kind: CurvatureKind<P, C>, ps: P[]) =>
+  encodeEach(ps, kind.packPartial);
+export const decodePartials = <P, C>(kind: CurvatureKind<P, C>, b: Uint8Array, what: string) =>
+  decodeEach(b, what, kind.unpackPartial);
+export const encodeFactored = <P, C>(kind: CurvatureKind<P, C>, cs: C[]) =>
+  encodeEach(cs, kind.packFactored);
+export const decodeFactored = <P, C>(kind: CurvatureKind<P, C>, b: Uint8Array, what: string) =>
+  decodeEach(b, what, kind.unpackFactored);

@@ -1,0 +1,138 @@
+import type { ExampleFeatures } from '../features';
+import { selectLayers } from '../methods/selectLayers';
+import { childRange } from '../reduce/reduceTree';
+import { readCommitted, readManifest, Transaction } from '../store/commit';
+import {
+  type AnyCurvatureKind,
+  curvatureKind,
+  decodeFactored,
+  decodePartials,
+  encodeFactored,
+  encodePartials,
+} from './curvatureKinds';
+import { curvatureNodePrefix, factoredPrefix, runReduceLevels } from './reducePrefixes';
+import type { RunContext } from './runContext';
+import { DEFAULT_SELF_SCORE, type SelfScoreSpec } from './runSpec';
+import type { Plan, ReduceStepResult } from './types';
+
+/**
+ * The influence self-score's curvature, scaled out: each shard's score step writes its partial
+ * sums per checkpoint (CURVATURE_FILE beside its scores: K-FAC's Σ a aᵀ and Σ δ δᵀ per layer, or
+ * the Gram Σ g gᵀ), steps of at most `reduceGroup` partials sum them level by level
+ * (lib/reduce/reduceTree.ts: the order of the float sums), and one step sums the top level and
+ * factors each checkpoint's curvature once into FACTORED_FILE, which every shard's self-score
+ * step then reads. All of it under the run's content-addressed prefix.
+ */
+export const CURVATURE_FILE = 'curvature.arrow';
+export const FACTORED_FILE = 'factored.arrow';
+
+type InfluenceSelf = Extract<SelfScoreSpec, { kind: 'influence' }>;
+
+/** The run's influence self-score spec, or undefined when its self-score is TracIn's. */
+export function influenceSelfOf(plan: Plan): InfluenceSelf | undefined {
+  const self = plan.spec.selfScore ?? DEFAULT_SELF_SCORE;
+  return self.kind === 'influence' ? self : undefined;
+}
+
+function kindOf(plan: Plan): { self: InfluenceSelf; kind: AnyCurvatureKind } {
+  const self = influenceSelfOf(plan);
+  if (!self) throw new Error(`run ${plan.runPrefix} has no influence self-score`);
+  return { self, kind: curvatureKind(self.curvature) };
+}
+
+/** One shard's curvature partials, one per checkpoint, encoded (called by its score step). */
+export async function shardCurvature(plan: Plan, train: ExampleFeatures[]): Promise<Uint8Array> {
+  const { self, kind } = kindOf(plan);
+  const partials = [];
+  for (const f of train) partials.push(await kind.partial(selectLayers(f, self.layers)));
+  return encodePartials(kind, partials);
+}
+
+/** The fold, per checkpoint, of nodes [start, end) of `level`. */
+async function sumNodes(
+  ctx: RunContext,
+  plan: Plan,
+  level: number,
+  start: number,
+  end: number,
+  onProgress: () => void,
+): Promise<unknown[]> {
+  const { kind } = kindOf(plan);
+  let acc: unknown[] | undefined;
+  for (let j = start; j < end; j++) {
+    const prefix = curvatureNodePrefix(plan.runPrefix, level, j);
+    const parts = decodePartials(
+      kind,
+      await readCommitted(ctx.store, prefix, CURVATURE_FILE),
+      `${prefix}/${CURVATURE_FILE}`,
+    );
+    if (parts.length !== plan.checkpoints.length) {
+      throw new Error(
+        `${prefix}/${CURVATURE_FILE} has ${parts.length} checkpoints, the run ${plan.checkpoints.length}`,
+      );
+    }
+    // One at a time, in node order: memory is two sums, whatever the group size.
+    acc = acc ? acc.map((a, c) => kind.merge(a, parts[c])) : parts;
+    onProgress();
+  }
+  return acc as unknown[];
+}
+
+/** Sums one inner node's children's partials (a reduce-tree step); idempotent. */
+export async function sumCurvatureNode(
+  ctx: RunContext,
+  planKey: string,
+  level: number,
+  node: number,
+  onProgress: () => void = () => {},
+): Promise<ReduceStepResult> {
+  const t0 = performance.now();
+  const plan = await ctx.plan(planKey);
+  const prefix = curvatureNodePrefix(plan.runPrefix, level, node);
+  const [start, end] = childRange(runReduceLevels(plan), plan.spec.reduceGroup, level, node);
+  if (await readManifest(ctx.store, prefix)) return stepResult(end - start, true, t0);
+  const { kind } = kindOf(plan);
+  const sums = await sumNodes(ctx, plan, level - 1, start, end, onProgress);
+  const tx = new Transaction(ctx.store, prefix);
+  await tx.put(CURVATURE_FILE, encodePartials(kind, sums));
+  await tx.commit({ level, node, inputs: end - start });
+  return stepResult(end - start, false, t0);
+}
+
+/** Sums the top level and factors each checkpoint's curvature once; idempotent. */
+export async function factorRunCurvature(
+  ctx: RunContext,
+  planKey: string,
+  onProgress: () => void = () => {},
+): Promise<ReduceStepResult> {
+  const t0 = performance.now();
+  const plan = await ctx.plan(planKey);
+  const prefix = factoredPrefix(plan.runPrefix);
+  const levels = runReduceLevels(plan);
+  const top = levels.length - 1;
+  if (await readManifest(ctx.store, prefix)) return stepResult(levels[top], true, t0);
+  const { self, kind } = kindOf(plan);
+  const sums = await sumNodes(ctx, plan, top, 0, levels[top], onProgress);
+  const factored = sums.map((p) => kind.factor(p, { relativeDamping: self.relativeDamping }));
+  const tx = new Transaction(ctx.store, prefix);
+  await tx.put(FACTORED_FILE, encodeFactored(kind, factored));
+  await tx.commit({ checkpoints: factored.length });
+  return stepResult(levels[top], false, t0);
+}
+
+/** The run's factored curvature per checkpoint (kept by the context: every shard needs it). */
+export function readFactoredCurvature(ctx: RunContext, plan: Plan): Promise<unknown[]> {
+  const prefix = factoredPrefix(plan.runPrefix);
+  return ctx.cached(prefix, async () => {
+    const { kind } = kindOf(plan);
+    return decodeFactored(
+      kind,
+      await readCommitted(ctx.store, prefix, FACTORED_FILE),
+      `${prefix}/${FACTORED_FILE}`,
+    );
+  });
+}
+
+function stepResult(inputs: number, cached: boolean, t0: number): ReduceStepResult {
+  return { inputs, cached, seconds: cached ? 0 : (performance.now() - t0) / 1000 };
+}

@@ -1,0 +1,78 @@
+import { childRange } from '../reduce/reduceTree';
+import { readCommitted, readManifest, Transaction } from '../store/commit';
+import { influenceSelfOf } from './curvatureReduce';
+import { concatShardScores } from './reduce';
+import { mergedPrefix, partialPrefix, runReduceLevels } from './reducePrefixes';
+import type { RunContext } from './runContext';
+import { readShardSelfScores } from './selfScoreShard';
+import { readShardScores, type ShardScores, writeShardScores } from './shardScores';
+import type { Plan, ReduceStepResult } from './types';
+
+/**
+ * The results tree: each inner node merges at most `reduceGroup` consecutive nodes below it
+ * (top-k lists merged, per-example vectors end to end) into one partial of the shard partials'
+ * form, so the final step (reduceRun) reads at most `reduceGroup` partials whatever the shard
+ * count. Order does not change a value here: top-k is a total order and no vector is summed.
+ */
+export async function readResultNode(
+  ctx: RunContext,
+  plan: Plan,
+  level: number,
+  node: number,
+): Promise<ShardScores> {
+  const prefix =
+    level === 0 ? partialPrefix(plan.runPrefix, node) : mergedPrefix(plan.runPrefix, level, node);
+  const s = readShardScores(
+    await readCommitted(ctx.store, prefix, 'ranked.arrow'),
+    await readCommitted(ctx.store, prefix, 'examples.arrow'),
+  );
+  if (level === 0 && influenceSelfOf(plan)) {
+    // The leaves' self-score column is TracIn's; the run ranks by the influence self-score.
+    const self = await readShardSelfScores(ctx, plan, node);
+    if (self.length !== s.rows) {
+      throw new Error(`shard ${node}: ${self.length} self-scores for ${s.rows} rows`);
+    }
+    return { ...s, selfInfluence: self };
+  }
+  return s;
+}
+
+/** Nodes [start, end) of `level`, in order. */
+export async function mergeNodes(
+  ctx: RunContext,
+  plan: Plan,
+  level: number,
+  start: number,
+  end: number,
+  onProgress: () => void,
+): Promise<ShardScores[]> {
+  const parts: ShardScores[] = [];
+  for (let j = start; j < end; j++) {
+    parts.push(await readResultNode(ctx, plan, level, j));
+    onProgress();
+  }
+  return parts;
+}
+
+/** Merges one inner node's children (a reduce-tree step); idempotent. */
+export async function mergeResultsNode(
+  ctx: RunContext,
+  planKey: string,
+  level: number,
+  node: number,
+  onProgress: () => void = () => {},
+): Promise<ReduceStepResult> {
+  const t0 = performance.now();
+  const plan = await ctx.plan(planKey);
+  const prefix = mergedPrefix(plan.runPrefix, level, node);
+  const [start, end] = childRange(runReduceLevels(plan), plan.spec.reduceGroup, level, node);
+  if (await readManifest(ctx.store, prefix))
+    return { inputs: end - start, cached: true, seconds: 0 };
+  const merged = concatShardScores(await mergeNodes(ctx, plan, level - 1, start, end, onProgress));
+  const files = writeShardScores(merged);
+  const tx = new Transaction(ctx.store, prefix);
+  await tx.put('ranked.arrow', files.ranked);
+  await tx.put('examples.arrow', files.examples);
+  await tx.commit({ level, node, inputs: end - start, rows: merged.rows });
+  return { inputs: end - start, cached: false, seconds: (performance.now() - t0) / 1000 };
+}
