@@ -42,7 +42,7 @@ const { values } = parseArgs({
     'shard-size': { type: 'string', default: '10000' },
     /** Kronecker projection arithmetic: 'tf' (backend matMul) or 'js' (bit-identical anywhere). */
     engine: { type: 'string', default: 'tf' },
-    /** The mislabel ranking: 'tracin' (computed while scoring) or 'influence' (last layer, two more passes at reduce). */
+    /** The mislabel ranking: 'tracin' (computed while scoring) or 'influence' (last layer: curvature reduce, a second pass per shard). */
     'self-score': { type: 'string', default: 'tracin' },
     /** 'kronecker' (32×32, float16) or 'none' (exact: every Dense layer stores its factors). */
     projector: { type: 'string', default: 'kronecker' },

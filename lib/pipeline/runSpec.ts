@@ -37,8 +37,8 @@ export const layerSelectionSchema = z.union([
  * The per-example self-score behind the mislabel ranking. 'tracin': Σ_c η_c ‖g_i(θ_c)‖² (exact
  * norms), computed while scoring. 'influence': Σ_c η_c g_iᵀ(F_c + λ_c I)⁻¹g_i over the stored
  * features of the chosen layers (default the last, where it ranks best in bench:mislabel and k is
- * small), λ_c = relativeDamping × the mean eigenvalue of F_c; two more passes over the training
- * features at the reduce stage, each a k×k product per example.
+ * small), λ_c = relativeDamping × the mean eigenvalue of F_c: its curvature partials are summed
+ * from the score steps, factored once, then a second pass scores each shard (curvatureReduce.ts).
  */
 export const selfScoreSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('tracin') }).strict(),
