@@ -37,16 +37,15 @@ import { flipLabels } from '../lib/data/labelNoise';
 import { kFolds } from '../lib/data/split';
 import { DEFAULT_FRACTIONS } from '../lib/eval/mislabel';
 import {
-  MISLABEL_METHODS,
   type MislabelBenchmarkInput,
   type MislabelBenchmarkReport,
-  type MislabelMethod,
   mislabelBenchmark,
   type TrainedMislabelModel,
   toResult,
   trainMislabelModel,
 } from '../lib/eval/mislabelBenchmark';
 import { outOfFoldScores } from '../lib/eval/outOfFold';
+import { SELF_SCORERS, type SelfScorerName } from '../lib/eval/selfScorers';
 import type { LayerSelection } from '../lib/grad/types';
 import { rankAverage } from '../lib/methods/rankAverage';
 import { initBackend } from '../lib/tf/backend';
@@ -61,9 +60,9 @@ const env = (name: string, fallback: number) => {
 const log = (line: string) => console.log(line);
 
 /** MISLABEL_METHODS=loss,ekfacSelf runs a subset (default: all). */
-function methodsFromEnv(): MislabelMethod[] | undefined {
+function methodsFromEnv(): SelfScorerName[] | undefined {
   const v = process.env.MISLABEL_METHODS;
-  return v ? (v.split(',') as MislabelMethod[]) : undefined;
+  return v ? (v.split(',') as SelfScorerName[]) : undefined;
 }
 
 /** MISLABEL_LAYERS: 'last', or comma-separated layer names (default: every layer). */
@@ -219,10 +218,10 @@ function withBaseline(
 }
 
 /** Methods of the second pass, over the last layer's gradients, reported as NAME@lastLayer. */
-const LAST_LAYER_METHODS: MislabelMethod[] = [
+const LAST_LAYER_METHODS: SelfScorerName[] = [
   'influenceSelfCheckpoints',
   'influenceSelf',
-  'tracInSelf',
+  'tracinSelf',
   'gradDotSelf',
   'ekfacSelf',
   'dataInfSelf',
@@ -243,7 +242,7 @@ async function lastLayerPass(
       ...base,
       layers: 'last',
       methods: LAST_LAYER_METHODS,
-      curvature: { relativeDamping: env('MISLABEL_IF_DAMPING_LAST', 0.01) },
+      curvature: { ...base.curvature, relativeDamping: env('MISLABEL_IF_DAMPING_LAST', 0.01) },
       onScores: keeping(
         ['influenceSelfCheckpoints'],
         kept,
@@ -279,7 +278,7 @@ function fashionModel(): tfl.LayersModel {
 }
 
 /** Methods of the all-layer Fashion-MNIST pass unless MISLABEL_METHODS says otherwise. */
-const FMNIST_ALL_LAYER_METHODS: MislabelMethod[] = MISLABEL_METHODS.filter(
+const FMNIST_ALL_LAYER_METHODS: SelfScorerName[] = SELF_SCORERS.filter(
   // One influence-function fit per checkpoint on 768 projected dimensions: about a minute each
   // on this machine; its all-layer figure is in BENCHMARKS.md (MISLABEL_METHODS runs it).
   (m) => m !== 'influenceSelfCheckpoints',
@@ -323,8 +322,10 @@ async function fashionMnist(): Promise<BenchReport> {
         ? { kind: 'none' }
         : { kind: 'kronecker', k1: 16, k2: 16, seed: 11 },
     ekfac: { relativeDamping: env('MISLABEL_EKFAC_DAMPING', 0.1) },
-    curvature: { relativeDamping: env('MISLABEL_IF_DAMPING', 0.1) },
-    influenceFisher: process.env.MISLABEL_IF_FISHER === 'sampled' ? 'sampled' : 'empirical',
+    curvature: {
+      relativeDamping: env('MISLABEL_IF_DAMPING', 0.1),
+      fisher: process.env.MISLABEL_IF_FISHER === 'sampled' ? 'sampled' : 'empirical',
+    },
     tracInCheckpoints: process.env.MISLABEL_TRACIN_CKPTS?.split(',').map(Number),
     layers: layersFromEnv(),
     methods: methodsFromEnv() ?? FMNIST_ALL_LAYER_METHODS,

@@ -42,7 +42,7 @@ export interface HeadNoiseReport {
   head: NoisyHead;
   noise: number;
   train_size: number;
-  methods: Record<'tracInSelf' | 'loss', MislabelMethodResult>;
+  methods: Record<'tracinSelf' | 'loss', MislabelMethodResult>;
   epochs: number;
   checkpoints: CheckpointInfo[];
   train_seconds: number;
@@ -148,7 +148,7 @@ export function headNoiseBenchmark(input: HeadNoiseInput): HeadNoiseReport {
     const tracInSeconds = (performance.now() - t0) / 1000;
     const loss = Float64Array.from(features[features.length - 1].loss);
     const methods = {
-      tracInSelf: toResult(tracIn, flagged, DEFAULT_FRACTIONS, tracInSeconds),
+      tracinSelf: toResult(tracIn, flagged, DEFAULT_FRACTIONS, tracInSeconds),
       loss: toResult(loss, flagged, DEFAULT_FRACTIONS, 0),
     };
     for (const [m, r] of Object.entries(methods)) {

@@ -14,12 +14,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ExampleFeatures } from '../features';
 import { influenceSelfOverCheckpoints } from '../methods/influence/influenceSelf';
 import { rankAverage } from '../methods/rankAverage';
+import { featurizeDataset } from '../pipeline/featurizeDataset';
 import { writeWeights } from '../train/trainer';
 import {
-  featurizeChunked,
   type MislabelBenchmarkInput,
+  tensorDataset,
   trainMislabelModel,
 } from './mislabelBenchmark';
+import { featurizeBatch } from './selfScorers';
 
 export interface OutOfFoldScores {
   selfConfidence: Float64Array;
@@ -62,8 +64,7 @@ export async function outOfFoldScores(
     const held: number[] = [];
     for (let i = 0; i < n; i++) (folds[i] === f ? held : fit).push(i);
     const fx = tf.tensor(rowsOf(host, per, fit), [fit.length, ...shape.slice(1)]);
-    const hHost = rowsOf(host, per, held);
-    const hx = tf.tensor(hHost, [held.length, ...shape.slice(1)]);
+    const hx = tf.tensor(rowsOf(host, per, held), [held.length, ...shape.slice(1)]);
     const hLabels = Int32Array.from(held, (i) => input.labels[i]);
     try {
       log(`  fold ${f + 1}/${k}: training on ${fit.length} rows, scoring ${held.length}`);
@@ -78,14 +79,15 @@ export async function outOfFoldScores(
       trainSeconds += trained.trainSeconds;
       heldoutAccuracy.push(trained.testAccuracy as number);
       const t0 = performance.now();
+      const heldRows = tensorDataset(`${input.dataset} fold ${f}`, hx, hLabels);
       const feats: ExampleFeatures[] = [];
       for (const c of trained.saved) {
         writeWeights(trained.model, c.weights);
         feats.push(
-          featurizeChunked(trained.model, hHost, hx.shape, hLabels, {
+          featurizeDataset(trained.model, heldRows, 0, heldRows.rows, {
             layers: 'last',
             projector: input.projector,
-            batchSize: input.featurizeBatchSize ?? 512,
+            batchSize: featurizeBatch(input),
           }),
         );
       }

@@ -20,7 +20,6 @@ import {
   projectedCurvature,
   projectedInfluence,
 } from './influence/projectedCurvature';
-import { type SelfInfluenceVariant, selfInfluence } from './selfInfluence';
 import { tracIn } from './tracIn';
 
 export interface MethodOptions {
@@ -86,26 +85,6 @@ export function scoreMethod(name: string, input: MethodInput): ScoreMatrix {
       `scoreMethod: unknown method '${name}' (known: ${Object.keys(methods).join(', ')})`,
     );
   return methods[name](input);
-}
-
-/** Self-influence methods by name: exact gradient norms or projected ones. */
-export const selfInfluenceMethods = {
-  tracInSelf: 'exact',
-  tracInSelfProjected: 'projected',
-} as const satisfies Record<string, SelfInfluenceVariant>;
-
-export type SelfInfluenceMethodName = keyof typeof selfInfluenceMethods;
-
-export function selfInfluenceMethod(
-  name: string,
-  train: ExampleFeatures[],
-  checkpoints: CheckpointInfo[],
-): Float64Array {
-  if (!Object.hasOwn(selfInfluenceMethods, name))
-    throw new Error(
-      `selfInfluenceMethod: unknown method '${name}' (known: ${Object.keys(selfInfluenceMethods).join(', ')})`,
-    );
-  return selfInfluence(train, checkpoints, selfInfluenceMethods[name as SelfInfluenceMethodName]);
 }
 
 export * from './blockProduct';

@@ -3,21 +3,19 @@ import type { Dataset } from '../data/dataset';
 import { readAllParts } from '../data/partitionedDataset';
 import type { CheckpointInfo, ExampleFeatures } from '../features';
 import { concatBlocks } from '../grad/blockMath';
-import { computeFactors, planModel } from '../grad/factors';
-import type { FactorBlock, FeaturizeSpec } from '../grad/types';
+import type { FeaturizeSpec } from '../grad/types';
 import type { ScoreMatrix } from '../methods/blockProduct';
 import { type Clustering, tracInClusters } from '../methods/clustering';
 import { gradientVectors } from '../methods/factoredFeatures';
-import { scoreMethod } from '../methods/index';
+import { type MethodName, methods, scoreMethod } from '../methods/index';
 import { conjugateGradient } from '../methods/influence/conjugateGradient';
-import { ekfacInfluence, fitEkfac } from '../methods/influence/ekfac';
+import { ekfacInfluence } from '../methods/influence/ekfac';
 import { meanLossHvp } from '../methods/influence/hvp';
 import {
   influenceSelfOverCheckpoints,
   kfacSelfOverCheckpoints,
 } from '../methods/influence/influenceSelf';
 import { lissa } from '../methods/influence/lissa';
-import { sampledLabels } from '../methods/influence/sampledLabels';
 import { selectLayers } from '../methods/selectLayers';
 import { selfInfluence } from '../methods/selfInfluence';
 import { checkpointPrefix, readCheckpointManifest } from '../model/checkpoints';
@@ -25,22 +23,25 @@ import { loadModel } from '../model/storeIO';
 import { TopKAccumulator, type TopKPartial } from '../reduce/topK';
 import type { ObjectStore } from '../store/objectStore';
 import { zodIssues } from '../zodIssues';
+import { datasetFactorBatches, fitDatasetEkfac } from './datasetFactors';
 import { featurizeDataset, inputTensor } from './featurizeDataset';
 import { type SelfScoreInput, selfScoreSchema } from './runSpec';
 
-/** Every method the in-memory runner knows; the distributed pipeline runs the first three. */
-export const IN_MEMORY_METHODS = [
-  'tracin',
-  'gradDot',
-  'gradCos',
-  'influenceCG',
-  'influenceLiSSA',
-  'influenceProjected',
-  'influenceEkfac',
-  'dataInf',
-  'clusters',
-] as const;
-export type InMemoryMethod = (typeof IN_MEMORY_METHODS)[number];
+/**
+ * Methods the in-memory runner adds to the registry's: exact influence by either solver (the
+ * registry's influenceExact takes the solver as an option), EK-FAC over unprojected factors, and
+ * TracIn clustering.
+ */
+const IN_MEMORY_ONLY = ['influenceCG', 'influenceLiSSA', 'influenceEkfac', 'clusters'] as const;
+type RegistryMethod = Exclude<MethodName, 'influenceExact'>;
+export type InMemoryMethod = RegistryMethod | (typeof IN_MEMORY_ONLY)[number];
+/** Every method the in-memory runner knows; the distributed pipeline runs PIPELINE_METHODS. */
+export const IN_MEMORY_METHODS: readonly InMemoryMethod[] = [
+  ...(Object.keys(methods) as MethodName[]).filter(
+    (m): m is RegistryMethod => m !== 'influenceExact',
+  ),
+  ...IN_MEMORY_ONLY,
+];
 
 export interface InMemoryJob {
   checkpoints: string;
@@ -163,40 +164,19 @@ export async function scoreInMemory(store: ObjectStore, job: InMemoryJob): Promi
       break;
     }
     case 'influenceEkfac': {
+      // The curvature is the true Fisher (labels sampled from the model); scores use the
+      // observed labels (queries: the test function).
       const model = models[models.length - 1];
-      const plan = planModel(model, spec.layers);
-      const batch = spec.batchSize ?? 256;
-      // The curvature is the true Fisher: loss gradients with labels sampled from the model.
-      // Scores use the observed labels (queries: the test function).
-      const batches = (
-        ds: Dataset,
-        how: 'sampled' | 'observed',
-        test?: FeaturizeSpec['testFunction'],
-      ): FactorBlock[][] => {
-        const out: FactorBlock[][] = [];
-        for (let s = 0; s < ds.rows; s += batch) {
-          const e = Math.min(ds.rows, s + batch);
-          const x = inputTensor(model, ds, s, e);
-          try {
-            const observed = ds.labels.subarray(s, e);
-            const labels =
-              how === 'sampled' ? sampledLabels(model, x, (job.seed ?? 0) + s) : observed;
-            const unlabeled = labels.some((l) => l < 0);
-            out.push(computeFactors(plan, x, unlabeled ? null : labels, test).blocks);
-          } finally {
-            x.dispose();
-          }
-        }
-        return out;
-      };
-      const ekfac = fitEkfac(() => batches(train, 'sampled'), {
-        relativeDamping: job.relativeDamping ?? 0.1,
-      });
-      scores = ekfacInfluence(
-        ekfac,
-        concatBlocks(batches(query, 'observed', spec.testFunction)),
-        concatBlocks(batches(train, 'observed')),
+      const ekfac = fitDatasetEkfac(
+        model,
+        train,
+        spec,
+        { relativeDamping: job.relativeDamping ?? 0.1 },
+        job.seed ?? 0,
       );
+      const blocks = (ds: Dataset, test?: FeaturizeSpec['testFunction']) =>
+        concatBlocks([...datasetFactorBatches(model, ds, { ...spec, testFunction: test })]);
+      scores = ekfacInfluence(ekfac, blocks(query, spec.testFunction), blocks(train));
       break;
     }
     case 'influenceProjected':

@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Dataset } from '../data/dataset';
 import { inputTensor } from '../pipeline/featurizeDataset';
+import { forwardLogits, planChain } from './forward';
+import { crossEntropyPerExample } from './loss';
 
 /** How well a model fits a labelled data set: mean cross-entropy and accuracy. */
 export interface FitMetrics {
@@ -33,4 +35,25 @@ export function evaluateModel(model: tfl.LayersModel, ds: Dataset, batchSize = 5
     }
   }
   return { loss: loss / ds.rows, accuracy: correct / ds.rows, rows: ds.rows };
+}
+
+/**
+ * Each row's softmax cross-entropy at the model's weights, a batch at a time (forwardLogits: a
+ * model ending in softmax is read as its logits).
+ */
+export function exampleLosses(model: tfl.LayersModel, ds: Dataset, batchSize = 512): Float64Array {
+  const plan = planChain(model);
+  const out = new Float64Array(ds.rows);
+  for (let start = 0; start < ds.rows; start += batchSize) {
+    const end = Math.min(ds.rows, start + batchSize);
+    const loss = tf.tidy(() =>
+      crossEntropyPerExample(
+        forwardLogits(plan, inputTensor(model, ds, start, end)),
+        tf.tensor1d(ds.labels.subarray(start, end), 'int32'),
+      ),
+    );
+    out.set(loss.dataSync(), start);
+    loss.dispose();
+  }
+  return out;
 }

@@ -16,6 +16,7 @@ import type { FactorBlock } from '../../grad/types';
 import { symmetricEigen } from '../../linalg/symmetricEigen';
 import { emptyScores, type ScoreMatrix } from '../blockProduct';
 import { type KfacPartial, kfacPartial, mergeKfacPartials, symmetrize } from './kfac';
+import type { FisherLabels } from './sampledLabels';
 
 export interface EkfacLayer {
   name: string;
@@ -38,6 +39,11 @@ export interface Ekfac {
 export interface EkfacOptions {
   /** λ per layer as a multiple of the mean refitted eigenvalue (default 0.1). */
   relativeDamping?: number;
+  /**
+   * The curvature's labels, for whoever builds the passes from a data set (fitDatasetEkfac):
+   * drawn from the model (the true Fisher, default) or the observed ones (the empirical Fisher).
+   */
+  fisher?: FisherLabels;
 }
 
 /** One pass over the training data: each batch's factor blocks (same layers every batch). */

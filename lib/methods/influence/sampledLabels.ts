@@ -3,6 +3,9 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { Rng } from '../../data/rng';
 import { forwardLogits, planChain } from '../../train/forward';
 
+/** A curvature's labels: drawn from the model (the true Fisher) or observed (the empirical one). */
+export type FisherLabels = 'sampled' | 'empirical';
+
 /**
  * One label per example drawn from the model's own predictive distribution (seeded). Curvature
  * fitted on gradients with these labels is the true Fisher (= the Gauss-Newton matrix for

@@ -57,7 +57,7 @@ test('regression head: corrupted targets rank first by TracIn self-influence and
   });
   assert.equal(r.checkpoints.length, 4);
   assert.equal(r.noise, 0.1);
-  for (const m of ['tracInSelf', 'loss'] as const) {
+  for (const m of ['tracinSelf', 'loss'] as const) {
     assert.ok(r.methods[m].auc > 0.9, `${m} AUC ${r.methods[m].auc}`);
     assert.ok(r.methods[m].found_at_10pct > 0.6, `${m} found@10% ${r.methods[m].found_at_10pct}`);
   }
@@ -89,7 +89,7 @@ test('binary head: flipped labels rank first by TracIn self-influence and by los
     batchSize: 20,
     seed: 6,
   });
-  for (const m of ['tracInSelf', 'loss'] as const) {
+  for (const m of ['tracinSelf', 'loss'] as const) {
     assert.ok(r.methods[m].auc > 0.85, `${m} AUC ${r.methods[m].auc}`);
   }
   assert.ok(r.train_fit > 0.8, `accuracy ${r.train_fit}`);
