@@ -1,6 +1,7 @@
 import type { ExampleFeatures } from '../features';
 import { selectLayers } from '../methods/selectLayers';
 import { childRange } from '../reduce/reduceTree';
+import type { Transaction as Tx } from '../store/commit';
 import { readCommitted, readManifest, Transaction } from '../store/commit';
 import {
   type AnyCurvatureKind,
@@ -10,7 +11,13 @@ import {
   encodeFactored,
   encodePartials,
 } from './curvatureKinds';
-import { curvatureNodePrefix, factoredPrefix, runReduceLevels } from './reducePrefixes';
+import { type FeatureFile, readFeatureFile, writeFeatureFile } from './featureFile';
+import {
+  curvatureNodePrefix,
+  factoredPrefix,
+  partialPrefix,
+  runReduceLevels,
+} from './reducePrefixes';
 import type { RunContext } from './runContext';
 import { DEFAULT_SELF_SCORE, type SelfScoreSpec } from './runSpec';
 import type { Plan, ReduceStepResult } from './types';
@@ -40,12 +47,60 @@ function kindOf(plan: Plan): { self: InfluenceSelf; kind: AnyCurvatureKind } {
   return { self, kind: curvatureKind(self.curvature) };
 }
 
-/** One shard's curvature partials, one per checkpoint, encoded (called by its score step). */
-export async function shardCurvature(plan: Plan, train: ExampleFeatures[]): Promise<Uint8Array> {
+/** The self-score's layers of a shard's features at checkpoint c, beside its scores. */
+export const selfFeaturesFile = (c: number) => `self-features-${c}.arrow`;
+
+/**
+ * What a shard's score step adds for the influence self-score, into its transaction: the
+ * curvature partials per checkpoint and, when the self-score reads fewer layers than are stored,
+ * those layers' features (same values, same dtype), so the second pass reads them and not the
+ * whole feature files.
+ */
+export async function putShardCurvature(
+  plan: Plan,
+  train: FeatureFile[],
+  tx: Pick<Tx, 'put'>,
+): Promise<void> {
   const { self, kind } = kindOf(plan);
   const partials = [];
-  for (const f of train) partials.push(await kind.partial(selectLayers(f, self.layers)));
-  return encodePartials(kind, partials);
+  for (const [c, f] of train.entries()) {
+    const selected = selectLayers(f.features, self.layers);
+    partials.push(await kind.partial(selected));
+    if (selected.grads.dim < f.features.grads.dim) {
+      const { layers: _, ...meta } = f.meta;
+      await tx.put(
+        selfFeaturesFile(c),
+        writeFeatureFile({ ids: f.ids, labels: f.labels, features: selected }, meta),
+      );
+    }
+  }
+  await tx.put(CURVATURE_FILE, encodePartials(kind, partials));
+}
+
+/** The self-score's layers of shard `shard`'s features at every checkpoint, for its second pass. */
+export async function selfFeatures(
+  ctx: RunContext,
+  plan: Plan,
+  shard: number,
+  onProgress: () => void,
+): Promise<ExampleFeatures[]> {
+  const { self } = kindOf(plan);
+  const prefix = partialPrefix(plan.runPrefix, shard);
+  const manifest = await readManifest(ctx.store, prefix);
+  if (!manifest) throw new Error(`shard ${shard} has no committed scores at ${prefix}`);
+  const out: ExampleFeatures[] = [];
+  for (let c = 0; c < plan.checkpoints.length; c++) {
+    const name = selfFeaturesFile(c);
+    if (manifest.files[name]) {
+      const what = `${prefix}/${name}`;
+      out.push(readFeatureFile(await readCommitted(ctx.store, prefix, name), what).features);
+    } else {
+      const f = (await ctx.features(plan, 'train', shard, c)).features;
+      out.push(selectLayers(f, self.layers));
+    }
+    onProgress();
+  }
+  return out;
 }
 
 /** The fold, per checkpoint, of nodes [start, end) of `level`. */

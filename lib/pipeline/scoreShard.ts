@@ -1,6 +1,6 @@
-import type { ExampleFeatures } from '../features';
 import { readManifest, Transaction } from '../store/commit';
-import { CURVATURE_FILE, influenceSelfOf, shardCurvature } from './curvatureReduce';
+import { influenceSelfOf, putShardCurvature } from './curvatureReduce';
+import type { FeatureFile } from './featureFile';
 import { partialPrefix } from './reducePrefixes';
 import { checkpointInfos, type RunContext } from './runContext';
 import { scoreShardFeatures, writeShardScores } from './shardScores';
@@ -8,7 +8,8 @@ import type { ScoreResult } from './types';
 
 /**
  * Scores one training shard against every query and commits its partial results; with the
- * influence self-score, also the shard's curvature partials (it holds the features already).
+ * influence self-score, also the shard's curvature partials (it holds the features already) and
+ * the self-score's layers of its features.
  */
 export async function scoreShard(
   ctx: RunContext,
@@ -24,17 +25,17 @@ export async function scoreShard(
   const rows = shard.end - shard.start;
   if (await readManifest(ctx.store, prefix))
     return { shard: shardIndex, rows, cached: true, seconds: 0 };
-  const query: ExampleFeatures[] = [];
-  const train: ExampleFeatures[] = [];
+  const query = [];
+  const train: FeatureFile[] = [];
   for (let c = 0; c < plan.checkpoints.length; c++) {
     query.push(await ctx.queryFeatures(plan, c));
-    train.push((await ctx.features(plan, 'train', shardIndex, c)).features);
+    train.push(await ctx.features(plan, 'train', shardIndex, c));
     onProgress();
   }
   const scores = await scoreShardFeatures({
     method: plan.spec.method,
     query,
-    train,
+    train: train.map((f) => f.features),
     checkpoints: checkpointInfos(plan),
     topK: plan.spec.topK,
     offset: shard.offset,
@@ -43,7 +44,7 @@ export async function scoreShard(
   const tx = new Transaction(ctx.store, prefix);
   await tx.put('ranked.arrow', files.ranked);
   await tx.put('examples.arrow', files.examples);
-  if (influenceSelfOf(plan)) await tx.put(CURVATURE_FILE, await shardCurvature(plan, train));
+  if (influenceSelfOf(plan)) await putShardCurvature(plan, train, tx);
   await tx.commit({ shard: shardIndex, rows });
   return { shard: shardIndex, rows, cached: false, seconds: (performance.now() - t0) / 1000 };
 }

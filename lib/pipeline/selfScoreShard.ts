@@ -1,9 +1,8 @@
 import { readColumn, readTable, writeColumns } from '../arrow/columns';
-import { selectLayers } from '../methods/selectLayers';
 import { checkCheckpoints } from '../methods/validate';
 import { readCommitted, readManifest, Transaction } from '../store/commit';
 import { curvatureKind } from './curvatureKinds';
-import { influenceSelfOf, readFactoredCurvature } from './curvatureReduce';
+import { influenceSelfOf, readFactoredCurvature, selfFeatures } from './curvatureReduce';
 import { selfPrefix } from './reducePrefixes';
 import { checkpointInfos, type RunContext } from './runContext';
 import type { Plan, ScoreResult } from './types';
@@ -36,13 +35,7 @@ export async function selfScoreShard(
   const kind = curvatureKind(self.curvature);
   const curvatures = await readFactoredCurvature(ctx, plan);
   const checkpoints = checkpointInfos(plan);
-  const feats = [];
-  for (let c = 0; c < checkpoints.length; c++) {
-    feats.push(
-      selectLayers((await ctx.features(plan, 'train', shardIndex, c)).features, self.layers),
-    );
-    onProgress();
-  }
+  const feats = await selfFeatures(ctx, plan, shardIndex, onProgress);
   checkCheckpoints(feats, null, checkpoints, 'influenceSelf');
   const scores = new Float64Array(feats[0].grads.rows);
   for (let c = 0; c < checkpoints.length; c++) {

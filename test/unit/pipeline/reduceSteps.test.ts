@@ -15,6 +15,7 @@ import {
   CURVATURE_FILE,
   FACTORED_FILE,
   factorRunCurvature,
+  selfFeatures,
   sumCurvatureNode,
 } from '../../../lib/pipeline/curvatureReduce';
 import { featurizeShard } from '../../../lib/pipeline/featurizeShard';
@@ -23,6 +24,7 @@ import { mergeResultsNode } from '../../../lib/pipeline/mergeResults';
 import {
   curvatureNodePrefix,
   factoredPrefix,
+  partialPrefix,
   runReduceLevels,
 } from '../../../lib/pipeline/reducePrefixes';
 import { reduceRun } from '../../../lib/pipeline/reduceRun';
@@ -130,15 +132,20 @@ test('reduce steps over 7 shards in groups of 2: each reads at most 2 partials, 
   }
   await factorRunCurvature(ctx, planKey);
   atMostGroup(take(), 'factor');
-  // Each shard's self-scores read that shard's features only (and the factored curvature).
+  // Each shard's self-scores read the last layer's features its score step kept, not the
+  // feature files, and the factored curvature once per process.
   for (let s = 0; s < S; s++) {
     await selfScoreShard(ctx, planKey, s);
     const reads = take();
-    const features = new Set(reads.filter((k) => k.startsWith('features/')).map(nodeOf));
+    noFeatures(reads, `self-score ${s}`);
     assert.deepEqual(
-      features,
-      new Set(Array.from({ length: C }, (_, c) => ctx.featurePrefix(plan, 'train', s, c))),
+      new Set(reads.map(nodeOf)),
+      new Set([
+        partialPrefix(plan.runPrefix, s),
+        ...(s === 0 ? [factoredPrefix(plan.runPrefix)] : []),
+      ]),
     );
+    assert.equal(reads.length, C + (s === 0 ? 1 : 0));
   }
   // Results tree: a leaf is a shard's scores and its self-scores; at most 2 leaves per step.
   for (let l = 1; l < levels.length; l++) {
@@ -245,6 +252,37 @@ test('with every shard in one group the self-scores are the old single reduce’
     read: async (s, c) => selectLayers((await ctx.features(plan, 'train', s, c)).features, 'last'),
     curvature: { relativeDamping: 0.01 },
     curvatureKind: 'kfac',
+  });
+  assert.deepEqual(
+    (await readRunResults(store, summary)).self,
+    passes.flatMap((p) => Array.from(p)),
+  );
+});
+
+test('float16 Kronecker features, Gram curvature: the kept last-layer features are the stored ones bit for bit, and so are the self-scores the old single reduce’s', async () => {
+  const store = new FsStore(await mkdtemp(join(tmpdir(), 'tda-reduce-f16-')));
+  const spec: RunSpecInput = {
+    ...(await makeTinyRun(store, 'p')),
+    selfScore: { kind: 'influence', layers: 'last' },
+  };
+  const summary = await runInProcess(store, spec);
+  const ctx = new RunContext(store);
+  const plan = await ctx.plan(summary.files.plan);
+  assert.equal(plan.spec.projector.dtype, 'float16');
+  const S = plan.train.shards.length;
+  for (let s = 0; s < S; s++) {
+    const kept = await selfFeatures(ctx, plan, s, () => {});
+    for (let c = 0; c < plan.checkpoints.length; c++) {
+      const stored = selectLayers((await ctx.features(plan, 'train', s, c)).features, 'last');
+      assert.ok(stored.grads.dim < (await ctx.features(plan, 'train', s, c)).features.grads.dim);
+      assert.deepEqual(kept[c].grads, stored.grads);
+    }
+  }
+  const passes = await influenceSelfPasses({
+    parts: S,
+    checkpoints: checkpointInfos(plan),
+    read: async (s, c) => selectLayers((await ctx.features(plan, 'train', s, c)).features, 'last'),
+    curvature: { relativeDamping: 0.01 },
   });
   assert.deepEqual(
     (await readRunResults(store, summary)).self,
