@@ -1,32 +1,5 @@
-import { type Command, runCommand, UsageError } from './command';
-import { attributeCommand } from './commands/attribute';
-import { audit } from './commands/audit';
-import { demo } from './commands/demo';
-import { evalCommand, gold } from './commands/gold';
-import { importCommand } from './commands/import';
-import { modelCommand } from './commands/model';
-import { reportCommand } from './commands/report';
-import { scoreCommand } from './commands/score';
-import { smoke } from './commands/smoke';
-import { stack } from './commands/stack';
-import { trainCommand } from './commands/train';
-import { worker } from './commands/worker';
-
-const COMMANDS: Command[] = [
-  stack,
-  worker,
-  importCommand,
-  trainCommand,
-  modelCommand,
-  attributeCommand,
-  scoreCommand,
-  reportCommand,
-  audit,
-  gold,
-  evalCommand,
-  demo,
-  smoke,
-];
+import { runCommand, UsageError } from './command';
+import { COMMANDS } from './commands/index';
 
 function usage(): string {
   const lines = COMMANDS.map((c) => `  ${c.name.padEnd(11)} ${c.summary}`);

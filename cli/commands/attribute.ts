@@ -8,8 +8,31 @@ import { connectClient } from '../../workers/connection';
 import { startWorkerProcesses, workerLayoutOptions } from '../../workers/spawnWorkers';
 import { ensureBackend } from '../../workers/worker';
 import { runAttribution } from '../attributeRun';
-import { type Command, numberOption, requireString } from '../command';
+import {
+  type Command,
+  numberOption,
+  type OptionTable,
+  optionsHelp,
+  requireString,
+} from '../command';
 import { specFieldsHelp } from '../specHelp';
+
+const options = {
+  spec: {
+    type: 'string',
+    arg: 'FILE',
+    help: 'the run spec, YAML or JSON (fields below; required)',
+  },
+  workers: {
+    type: 'string',
+    arg: 'N',
+    help: 'also start N local worker processes for this run (default 0: use\nthe workers already polling the task queue, started by tda worker)',
+  },
+  'in-process': {
+    type: 'boolean',
+    help: 'no Temporal: run every stage in this process (small jobs)',
+  },
+} satisfies OptionTable;
 
 const usage = `Usage: tda attribute --spec FILE [--workers N] [--in-process]
 
@@ -19,19 +42,13 @@ link. Spec fields:
 ${specFieldsHelp(runSpecSchema)}
 
 Options:
-  --workers N              also start N local worker processes for this run (default 0: use
-                           the workers already polling the task queue, started by tda worker)
-  --in-process             no Temporal: run every stage in this process (small jobs)`;
+${optionsHelp(options)}`;
 
 export const attributeCommand: Command = {
   name: 'attribute',
   summary: 'run an attribution from a YAML/JSON spec through Temporal, with progress',
   usage,
-  options: {
-    spec: { type: 'string' },
-    workers: { type: 'string' },
-    'in-process': { type: 'boolean' },
-  },
+  options,
   async run({ values }) {
     const file = requireString(values, 'spec', usage);
     const spec = parseSpecFile(await readFile(file, 'utf8'), file);

@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 import type { AuditInput } from '../../lib/audit/auditSpec';
 import type { AuditSummary } from '../../lib/audit/reportAudit';
 import type { Config } from '../../lib/config';
@@ -10,19 +11,28 @@ import {
   unpauseAuditSchedule,
 } from '../../workers/auditSchedules';
 import { connectClient } from '../../workers/connection';
+import { parserOptions, UsageError } from '../command';
 import { workflowResult } from '../workflowFailure';
-import { AUDIT_USAGE } from './auditUsage';
+import { AUDIT_OPTIONS, AUDIT_USAGE } from './auditUsage';
 
-function flags(args: string[]): { pos: string[]; opt: Map<string, string | true> } {
-  const pos: string[] = [];
-  const opt = new Map<string, string | true>();
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (!a.startsWith('--')) pos.push(a);
-    else if (i + 1 < args.length && !args[i + 1].startsWith('--')) opt.set(a.slice(2), args[++i]);
-    else opt.set(a.slice(2), true);
+/** A verb's arguments by its option table (unknown options are errors). */
+function flags(verb: string, args: string[]): { pos: string[]; opt: Map<string, string | true> } {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args,
+      options: parserOptions(AUDIT_OPTIONS[verb]),
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (e) {
+    throw new UsageError(`audit ${verb}: ${(e as Error).message}\n${AUDIT_USAGE}`);
   }
-  return { pos, opt };
+  const opt = new Map<string, string | true>();
+  for (const [k, v] of Object.entries(parsed.values)) {
+    if (typeof v === 'string' || v === true) opt.set(k, v);
+  }
+  return { pos: parsed.positionals, opt };
 }
 
 function need(opt: Map<string, string | true>, name: string): string {
@@ -70,7 +80,7 @@ function printSummary(s: AuditSummary): void {
 /** `tda audit ...`: the schedule verbs of cli/auditSchedules.ts. */
 export async function runAuditCommand(config: Config, args: string[]): Promise<void> {
   const [sub, ...rest] = args;
-  const { pos, opt } = flags(rest);
+  const { pos, opt } = flags(sub ?? '', rest);
   const client = await connectClient(config);
   try {
     switch (sub) {

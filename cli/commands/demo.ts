@@ -1,6 +1,16 @@
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../lib/config';
-import { type Command, numberOption } from '../command';
+import { type Command, numberOption, type OptionTable, optionsHelp } from '../command';
+
+const options = {
+  out: { type: 'string', arg: 'DIR', help: 'where report.html goes (default out/demo)' },
+  queries: { type: 'string', arg: 'N', help: 'test queries TracIn-CP scores (default 100)' },
+  workers: {
+    type: 'string',
+    arg: 'N',
+    help: 'local worker processes to start (default: one per core, or one for\nnative TensorFlow, as tda worker)',
+  },
+} satisfies OptionTable;
 
 const usage = `Usage: tda demo [--out DIR] [--queries N] [--workers N]
 
@@ -8,13 +18,15 @@ The main job on real data: imports Fashion-MNIST with 10% of training labels fli
 MLP with 3 checkpoints, runs TracIn-CP over all 60,000 training examples for N test queries
 (default 100) and a mislabel audit (influence self-score) through Temporal, writes
 DIR/report.html (default out/demo) and prints how many flipped labels the audit found in its
-top 10%.`;
+top 10%.
+Options:
+${optionsHelp(options)}`;
 
 export const demo: Command = {
   name: 'demo',
   summary: 'the main job: Fashion-MNIST, 10% flipped labels, TracIn-CP, audit, HTML report',
   usage,
-  options: { out: { type: 'string' }, queries: { type: 'string' }, workers: { type: 'string' } },
+  options,
   async run({ values }) {
     const { runDemo } = await import('../demo');
     await runDemo(loadConfig(), {

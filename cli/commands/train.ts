@@ -7,28 +7,65 @@ import { objectUri } from '../../lib/store/objectStore';
 import { openStore } from '../../lib/store/openStore';
 import type { OptimizerConfig } from '../../lib/train/optimizer';
 import { ensureBackend } from '../../workers/worker';
-import { type Command, numberOption, requireString, UsageError } from '../command';
+import {
+  type Command,
+  numberOption,
+  type OptionTable,
+  optionsHelp,
+  requireString,
+  UsageError,
+} from '../command';
+
+const options = {
+  data: { type: 'string', arg: 'PREFIX', help: 'the training data set (required)' },
+  out: {
+    type: 'string',
+    arg: 'KEY',
+    help: 'the checkpoint manifest to write, e.g. models/m/checkpoints.json (required)',
+  },
+  arch: {
+    type: 'string',
+    arg: 'A',
+    help: 'mlp:256,128 (hidden units) | cnn:32,64 (filters, dense units) |\ntext:32 (embedding size)   (default mlp:256,128)',
+  },
+  epochs: {
+    type: 'string',
+    arg: 'N',
+    help: '(default 3); one checkpoint per epoch unless --checkpoint-every',
+  },
+  'checkpoint-every': { type: 'string', arg: 'S', help: 'save a checkpoint every S steps' },
+  lr: { type: 'string', arg: 'R', help: 'learning rate (default 0.02)' },
+  batch: { type: 'string', arg: 'B', help: 'batch size (default 128)' },
+  optimizer: { type: 'string', arg: 'O', help: 'sgd | momentum | adam (default momentum)' },
+  seed: {
+    type: 'string',
+    arg: 'S',
+    help: 'minibatch order, dropout masks and the validation split (default 1)',
+  },
+  validation: {
+    type: 'string',
+    arg: 'V',
+    help: 'a held-out set every checkpoint is measured on: a fraction of --data\n(e.g. 0.1, not trained on) or the prefix of another data set',
+  },
+  'early-stop': {
+    type: 'string',
+    arg: 'P',
+    help: 'stop when the validation loss has not improved for P checkpoints and\nkeep the checkpoints up to the best one (needs --validation; --epochs\nis then the most)',
+  },
+  name: { type: 'string', arg: 'N', help: "model name in the manifest (default: the data set's)" },
+  store: {
+    type: 'string',
+    arg: 'URI',
+    help: 's3://bucket/prefix, file:///dir or a local path (default: the bucket)',
+  },
+} satisfies OptionTable;
 
 const usage = `Usage: tda train --data PREFIX --out KEY [options]
 
 Trains a TensorFlow.js Layers model on a partitioned data set and saves its checkpoints (model.json
 + weights, with the learning rate each stands for) beside the manifest KEY.
 Options:
-  --arch A                 mlp:256,128 (hidden units) | cnn:32,64 (filters, dense units) |
-                           text:32 (embedding size)   (default mlp:256,128)
-  --epochs N               (default 3); one checkpoint per epoch unless --checkpoint-every
-  --checkpoint-every S     save a checkpoint every S steps
-  --lr R                   learning rate (default 0.02)
-  --batch B                batch size (default 128)
-  --optimizer O            sgd | momentum | adam (default momentum)
-  --seed S                 minibatch order, dropout masks and the validation split (default 1)
-  --validation V           a held-out set every checkpoint is measured on: a fraction of --data
-                           (e.g. 0.1, not trained on) or the prefix of another data set
-  --early-stop P           stop when the validation loss has not improved for P checkpoints and
-                           keep the checkpoints up to the best one (needs --validation; --epochs
-                           is then the most)
-  --name N                 model name in the manifest (default: the data set's)
-  --store URI              s3://bucket/prefix, file:///dir or a local path (default: the bucket)`;
+${optionsHelp(options)}`;
 
 export function parseArchitecture(s: string): Architecture {
   const [kind, rest = ''] = s.split(':');
@@ -66,21 +103,7 @@ export const trainCommand: Command = {
   name: 'train',
   summary: 'train a model and save its checkpoints with their learning rates',
   usage,
-  options: {
-    data: { type: 'string' },
-    out: { type: 'string' },
-    arch: { type: 'string' },
-    epochs: { type: 'string' },
-    'checkpoint-every': { type: 'string' },
-    lr: { type: 'string' },
-    batch: { type: 'string' },
-    optimizer: { type: 'string' },
-    seed: { type: 'string' },
-    name: { type: 'string' },
-    store: { type: 'string' },
-    validation: { type: 'string' },
-    'early-stop': { type: 'string' },
-  },
+  options,
   async run({ values }) {
     const config = loadConfig();
     await ensureBackend(config);

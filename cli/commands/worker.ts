@@ -4,7 +4,16 @@ import { computeLayout, layoutEnv } from '../../lib/tf/computeLayout';
 import { usesNativeBackend } from '../../lib/tf/native';
 import { runWorkerProcesses } from '../../workers/spawnWorkers';
 import { createWorker } from '../../workers/worker';
-import { type Command, numberOption } from '../command';
+import { type Command, numberOption, type OptionTable, optionsHelp } from '../command';
+
+const options = {
+  queue: { type: 'string', arg: 'Q', help: 'the task queue (default TDA_TASK_QUEUE_CPU, tda-cpu)' },
+  processes: {
+    type: 'string',
+    arg: 'N',
+    help: 'worker processes (default: one per core; native TensorFlow: one per 16)',
+  },
+} satisfies OptionTable;
 
 const usage = `Usage: tda worker [--queue Q] [--processes N]
 
@@ -12,13 +21,14 @@ Runs workers (every workflow and activity) until interrupted. On wasm/cpu Tensor
 on one thread per process, so a host's cores are used by N worker processes (default: the host's
 cores), each running one activity at a time; native TensorFlow (tfjs-node) uses every core from
 one process, so the default there is one process (per 16 cores) with two activity slots.
---queue defaults to TDA_TASK_QUEUE_CPU (tda-cpu).`;
+Options:
+${optionsHelp(options)}`;
 
 export const worker: Command = {
   name: 'worker',
   summary: 'run worker processes (one per core, or one for native TensorFlow) until interrupted',
   usage,
-  options: { queue: { type: 'string' }, processes: { type: 'string' } },
+  options,
   async run({ values }) {
     const config = loadConfig();
     const queue = (values.queue as string | undefined) ?? config.taskQueues.cpu;
