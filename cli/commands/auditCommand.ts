@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import type { AuditInput } from '../../lib/audit/auditSpec';
 import type { AuditSummary } from '../../lib/audit/reportAudit';
 import type { Config } from '../../lib/config';
+import { jsonText, parseWith } from '../../lib/jsonText';
 import {
   createAuditSchedule,
   deleteAuditSchedule,
@@ -40,6 +42,12 @@ function need(opt: Map<string, string | true>, name: string): string {
   if (typeof v !== 'string')
     throw new Error(`audit schedule: --${name} is required\n${AUDIT_USAGE}`);
   return v;
+}
+
+/** A JSON-valued option, parsed (text that is not JSON is an error naming the option). */
+function jsonOption(opt: Map<string, string | true>, name: string): unknown {
+  if (!opt.has(name)) return undefined;
+  return parseWith(jsonText(z.unknown()), need(opt, name), `audit schedule: --${name}`);
 }
 
 function printSummary(s: AuditSummary): void {
@@ -92,9 +100,10 @@ export async function runAuditCommand(config: Config, args: string[]): Promise<v
           checkpoints: need(opt, 'checkpoints'),
           topK: num('top-k'),
           shardSize: num('shard-size'),
-          projector: opt.has('projector') ? JSON.parse(need(opt, 'projector')) : undefined,
-          selfScore: opt.has('self-score') ? JSON.parse(need(opt, 'self-score')) : undefined,
-          outOfFold: opt.has('out-of-fold') ? JSON.parse(need(opt, 'out-of-fold')) : undefined,
+          // Their fields are checked by the audit's schema (lib/audit/auditSpec.ts).
+          projector: jsonOption(opt, 'projector') as AuditInput['projector'],
+          selfScore: jsonOption(opt, 'self-score') as AuditInput['selfScore'],
+          outOfFold: jsonOption(opt, 'out-of-fold') as AuditInput['outOfFold'],
           raw: opt.has('raw') ? { prefix: need(opt, 'raw'), like: need(opt, 'like') } : undefined,
         };
         const id = await createAuditSchedule(client, {

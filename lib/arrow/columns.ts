@@ -1,5 +1,7 @@
 import {
+  Bool,
   type Data,
+  DataType,
   Field,
   FixedSizeList,
   Float16,
@@ -13,25 +15,44 @@ import {
   Table,
   tableFromIPC,
   tableToIPC,
+  Utf8,
+  vectorFromArray,
 } from 'apache-arrow';
 
 /**
  * Building and reading the project's Arrow IPC files as flat typed arrays, zero-copy both ways:
  * a FixedSizeList column is built over one flat array, and read back as a view of the file bytes
- * (row-wise access through vectors was 75× slower: notes/s3.md).
+ * (row-wise access through vectors was 75× slower: notes/s3.md). Text and flag columns (Utf8,
+ * Bool) are built and read as plain arrays.
  */
 export type FlatArray = Float32Array | Float64Array | Int32Array | Uint16Array;
 export type ElementType = 'float32' | 'float64' | 'int32' | 'float16';
 
-export interface ColumnSpec {
+export interface NumericColumn {
   values: FlatArray;
   /** Elements per row; 1 for a scalar column, else a FixedSizeList column. */
   width?: number;
+  /** A FixedSizeList column even at width 1. */
+  list?: boolean;
   /** Uint16Array values are float16 bit patterns. */
   type?: ElementType;
 }
 
-function elementType(c: ColumnSpec): Float32 | Float64 | Int32 | Float16 {
+/** A Utf8 column, one string per row. */
+export interface StringColumn {
+  type: 'utf8';
+  values: string[];
+}
+
+/** A Bool column, one flag per row (non-zero = true). */
+export interface FlagColumn {
+  type: 'bool';
+  values: Uint8Array;
+}
+
+export type ColumnSpec = NumericColumn | StringColumn | FlagColumn;
+
+function elementType(c: NumericColumn): Float32 | Float64 | Int32 | Float16 {
   const t = c.type ?? inferType(c.values);
   switch (t) {
     case 'float32':
@@ -53,6 +74,14 @@ function inferType(v: FlatArray): ElementType {
 }
 
 function makeColumn(name: string, c: ColumnSpec, rows: number): Data {
+  if (c.type === 'utf8' || c.type === 'bool') {
+    if (c.values.length !== rows) {
+      throw new Error(`column "${name}" has ${c.values.length} values, expected ${rows} rows`);
+    }
+    return c.type === 'utf8'
+      ? vectorFromArray(c.values, new Utf8()).data[0]
+      : vectorFromArray(Array.from(c.values, Boolean), new Bool()).data[0];
+  }
   const width = c.width ?? 1;
   if (c.values.length !== rows * width) {
     throw new Error(
@@ -62,30 +91,53 @@ function makeColumn(name: string, c: ColumnSpec, rows: number): Data {
   const type = elementType(c);
   // biome-ignore lint/suspicious/noExplicitAny: makeData's overloads cannot follow a union type
   const leaf = makeData({ type, length: c.values.length, nullCount: 0, data: c.values } as any);
-  if (width === 1) return leaf;
+  if (width === 1 && !c.list) return leaf;
   const list = new FixedSizeList(width, new Field('item', type, false));
   // biome-ignore lint/suspicious/noExplicitAny: as above
   return makeData({ type: list, length: rows, nullCount: 0, child: leaf } as any);
 }
 
-/** Encodes columns of equal row count as one Arrow IPC file or stream (one record batch). */
+/** Rows [start, end) of a column (views of typed arrays, a copy of strings). */
+function sliceColumn(c: ColumnSpec, start: number, end: number): ColumnSpec {
+  if (c.type === 'utf8') return { ...c, values: c.values.slice(start, end) };
+  if (c.type === 'bool') return { ...c, values: c.values.subarray(start, end) };
+  const w = c.width ?? 1;
+  return { ...c, values: c.values.subarray(start * w, end * w) };
+}
+
+/**
+ * Encodes columns of equal row count as one Arrow IPC file or stream: one record batch, or
+ * record batches of at most `batchRows` rows.
+ */
 export function writeColumns(
   rows: number,
   columns: Record<string, ColumnSpec>,
   metadata: Record<string, string> = {},
   format: 'file' | 'stream' = 'file',
+  batchRows = Math.max(1, rows),
 ): Uint8Array {
-  const data = Object.entries(columns).map(([name, c]) => makeColumn(name, c, rows));
-  const fields = Object.keys(columns).map((name, i) => new Field(name, data[i].type, false));
-  const schema = new Schema(fields, new Map(Object.entries(metadata)));
-  const struct = makeData({
-    type: new Struct(fields),
-    length: rows,
-    nullCount: 0,
-    children: data,
-  });
-  const table = new Table(schema, [new RecordBatch(schema, struct)]);
-  return tableToIPC(table, format);
+  if (!Number.isInteger(batchRows) || batchRows < 1) {
+    throw new Error(`batchRows must be a positive integer, got ${batchRows}`);
+  }
+  const entries = Object.entries(columns);
+  let schema: Schema | undefined;
+  const batches: RecordBatch[] = [];
+  for (let start = 0; start === 0 || start < rows; start += batchRows) {
+    const end = Math.min(rows, start + batchRows);
+    const data = entries.map(([name, c]) =>
+      makeColumn(name, batchRows >= rows ? c : sliceColumn(c, start, end), end - start),
+    );
+    const fields = entries.map(([name], i) => new Field(name, data[i].type, false));
+    schema ??= new Schema(fields, new Map(Object.entries(metadata)));
+    const struct = makeData({
+      type: new Struct(fields),
+      length: end - start,
+      nullCount: 0,
+      children: data,
+    });
+    batches.push(new RecordBatch(schema, struct));
+  }
+  return tableToIPC(new Table(schema as Schema, batches), format);
 }
 
 /** The end-of-stream marker of the Arrow IPC stream format (continuation, zero length). */
@@ -132,23 +184,37 @@ export function metadataOf(table: Table): Record<string, string> {
   return Object.fromEntries(table.schema.metadata);
 }
 
+/** The column's field, present and without nulls. */
+function fieldOf(table: Table, name: string, what: string): Field {
+  const field = table.schema.fields.find((f) => f.name === name);
+  if (!field) throw new Error(`${what} has no column "${name}"`);
+  const nulls = table.getChild(name)?.nullCount ?? 0;
+  if (nulls > 0) {
+    throw new Error(`${what}: column "${name}" (${field.type}) has ${nulls} null values`);
+  }
+  return field;
+}
+
 /**
  * A column's values as one flat typed array, row-major: a view of the file's bytes when the
- * table has one record batch, else one copy. Checks the column exists and has the element type.
+ * table has one record batch, else one copy. Checks the column exists, has no nulls and has the
+ * element type (and, with `list` given, is or is not a FixedSizeList).
  */
 export function readColumn<T extends FlatArray>(
   table: Table,
   name: string,
   expected: ElementType,
   what = 'Arrow file',
+  list?: boolean,
 ): { values: T; width: number } {
-  const field = table.schema.fields.find((f) => f.name === name);
-  if (!field) throw new Error(`${what} has no column "${name}"`);
+  const field = fieldOf(table, name, what);
   const isList = field.type instanceof FixedSizeList;
   const leafType = isList ? (field.type as FixedSizeList).children[0].type : field.type;
   const want = elementType({ values: new Float32Array(), type: expected });
-  if (String(leafType) !== String(want)) {
-    throw new Error(`${what}: column "${name}" has type ${leafType}, expected ${want}`);
+  if (String(leafType) !== String(want) || (list !== undefined && list !== isList)) {
+    const wanted = list ? `FixedSizeList<${want}>` : String(want);
+    const got = list === undefined ? leafType : field.type;
+    throw new Error(`${what}: column "${name}" has type ${got}, expected ${wanted}`);
   }
   const width = isList ? (field.type as FixedSizeList).listSize : 1;
   const parts: T[] = [];
@@ -173,4 +239,23 @@ export function readColumn<T extends FlatArray>(
     o += p.length;
   }
   return { values: out, width };
+}
+
+/** A Utf8 column's strings (checked: present, Utf8, no nulls). */
+export function readStrings(table: Table, name: string, what = 'Arrow file'): string[] {
+  const field = fieldOf(table, name, what);
+  if (!DataType.isUtf8(field.type)) {
+    throw new Error(`${what}: column "${name}" has type ${field.type}, expected Utf8`);
+  }
+  return table.getChild(name)?.toArray() as string[];
+}
+
+/** A Bool column as 0/1 per row (checked: present, Bool, no nulls). */
+export function readFlags(table: Table, name: string, what = 'Arrow file'): Uint8Array {
+  const field = fieldOf(table, name, what);
+  if (!DataType.isBool(field.type)) {
+    throw new Error(`${what}: column "${name}" has type ${field.type}, expected Bool`);
+  }
+  const v = table.getChild(name);
+  return Uint8Array.from({ length: table.numRows }, (_, i) => (v?.get(i) ? 1 : 0));
 }

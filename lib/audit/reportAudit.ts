@@ -3,8 +3,10 @@
  * from (in-sample or out-of-fold), the per-class lines and the HTML page are one unit: each
  * field of the summary is computed and rendered here.
  */
+import { z } from 'zod';
 import { metadataOf, readColumn, readTable, writeColumns } from '../arrow/columns';
 import type { CheckpointInfo, ExampleFeatures } from '../features';
+import { jsonText, parseWith } from '../jsonText';
 import { selectLayers } from '../methods/selectLayers';
 import { selfInfluence } from '../methods/selfInfluence';
 import { influenceSelfPasses } from '../pipeline/influenceSelfPasses';
@@ -22,7 +24,7 @@ import type { OutOfFoldRanking } from './outOfFoldSpec';
 import { readAuditPlan } from './planAudit';
 import { listRejected, type RejectedFile } from './rawBatches';
 
-const META_KEY = 'tda.audit';
+const META_KEY = 'tda.audit' as const;
 
 interface TopEntry {
   batch: string;
@@ -314,13 +316,18 @@ export function outOfFoldName(r: OutOfFoldRanking, selfScore: string): string {
   }
 }
 
+const rankingMetadata = z.object({
+  [META_KEY]: jsonText(z.object({ batches: z.array(z.string()) })),
+});
+
 /** Reads a committed audit ranking back (best first). */
 export function readRanking(bytes: Uint8Array, what = 'audit ranking'): Ranking {
   const table = readTable(bytes, what);
-  const raw = metadataOf(table)[META_KEY];
-  if (!raw) throw new Error(`${what} has no "${META_KEY}" metadata: not an audit ranking`);
+  const meta = metadataOf(table);
+  if (!meta[META_KEY])
+    throw new Error(`${what} has no "${META_KEY}" metadata: not an audit ranking`);
   return {
-    batches: (JSON.parse(raw) as { batches: string[] }).batches,
+    batches: parseWith(rankingMetadata, meta, `${what}: schema metadata`)[META_KEY].batches,
     batch: readColumn<Int32Array>(table, 'batch', 'int32', what).values,
     id: readColumn<Int32Array>(table, 'id', 'int32', what).values,
     score: readColumn<Float64Array>(table, 'score', 'float64', what).values,

@@ -1,22 +1,15 @@
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import {
-  Bool,
-  type Data,
-  DataType,
-  Field,
-  FixedSizeList,
-  Float32,
-  Int32,
-  makeData,
-  RecordBatch,
-  Schema,
-  Struct,
-  Table,
-  tableFromIPC,
-  tableToIPC,
-  Utf8,
-  vectorFromArray,
-} from 'apache-arrow';
+  type ColumnSpec,
+  metadataOf,
+  readColumn,
+  readFlags,
+  readStrings,
+  readTable,
+  writeColumns,
+} from '../arrow/columns';
+import { jsonText, parseWith } from '../jsonText';
 
 /**
  * The project's dataset format: one Arrow IPC file per example set. Columns `id` and `label`
@@ -58,6 +51,40 @@ export function exampleSize(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
+/**
+ * The columns of the format, in file order, each once: its Arrow name, the Dataset field that
+ * holds it, its element type, and whether it holds a whole example per row (x, tokens: a
+ * FixedSizeList of the shape's size) or one value. Writing, reading, slicing and row checks all
+ * walk this table.
+ */
+const COLUMNS = [
+  { column: 'id', field: 'ids', type: 'int32' },
+  { column: 'label', field: 'labels', type: 'int32' },
+  { column: 'x', field: 'x', type: 'float32', perExample: true },
+  { column: 'tokens', field: 'tokens', type: 'int32', perExample: true },
+  { column: 'text', field: 'text', type: 'utf8' },
+  { column: 'key', field: 'keys', type: 'utf8' },
+  { column: 'flipped', field: 'flipped', type: 'bool' },
+  { column: 'original_label', field: 'originalLabels', type: 'int32' },
+] as const;
+
+type ColumnField = (typeof COLUMNS)[number]['field'];
+type ColumnValues = Int32Array | Float32Array | Uint8Array | string[];
+
+/** The data set's columns that are present, each with its values and elements per row. */
+function presentColumns(ds: Dataset) {
+  const d = exampleSize(ds.shape);
+  return COLUMNS.flatMap((c) => {
+    const values = ds[c.field] as ColumnValues | undefined;
+    return values === undefined ? [] : [{ ...c, values, width: 'perExample' in c ? d : 1 }];
+  });
+}
+
+/** Rows [start, end) of a column: a view of a typed array, a copy of strings. */
+function sliceValues(v: ColumnValues, start: number, end: number, width: number): ColumnValues {
+  return Array.isArray(v) ? v.slice(start, end) : v.subarray(start * width, end * width);
+}
+
 /** Throws an Error naming the first problem with a dataset held in memory. */
 export function validateDataset(ds: Dataset, what = `dataset "${ds.name}"`): Dataset {
   const { rows } = ds;
@@ -78,17 +105,14 @@ export function validateDataset(ds: Dataset, what = `dataset "${ds.name}"`): Dat
     throw new Error(`${what}: classes must be a non-empty list of class names`);
   }
   const d = exampleSize(ds.shape);
-  const checkLen = (name: string, a: { length: number } | undefined, n: number): void => {
-    if (a && a.length !== n) {
-      throw new Error(`${what}: ${name} has ${a.length} values, expected ${n} (${rows} rows)`);
+  for (const c of COLUMNS) {
+    const a = ds[c.field];
+    if (a && !('perExample' in c) && a.length !== rows) {
+      throw new Error(
+        `${what}: ${c.field} has ${a.length} values, expected ${rows} (${rows} rows)`,
+      );
     }
-  };
-  checkLen('ids', ds.ids, rows);
-  checkLen('labels', ds.labels, rows);
-  checkLen('text', ds.text, rows);
-  checkLen('keys', ds.keys, rows);
-  checkLen('flipped', ds.flipped, rows);
-  checkLen('originalLabels', ds.originalLabels, rows);
+  }
   if (!ds.ids || !ds.labels) throw new Error(`${what}: ids and labels are required`);
   if (ds.kind === 'text') {
     if (!ds.tokens) throw new Error(`${what}: a text dataset needs tokens`);
@@ -144,20 +168,6 @@ export function validateDataset(ds: Dataset, what = `dataset "${ds.name}"`): Dat
   return ds;
 }
 
-function intColumn(values: Int32Array): Data {
-  return makeData({ type: new Int32(), length: values.length, nullCount: 0, data: values });
-}
-
-function listColumn(values: Float32Array | Int32Array, width: number, rows: number): Data {
-  const leafType = values instanceof Float32Array ? new Float32() : new Int32();
-  const leaf =
-    values instanceof Float32Array
-      ? makeData({ type: new Float32(), length: values.length, nullCount: 0, data: values })
-      : makeData({ type: new Int32(), length: values.length, nullCount: 0, data: values });
-  const type = new FixedSizeList(width, new Field('item', leafType, false));
-  return makeData({ type, length: rows, nullCount: 0, child: leaf });
-}
-
 export interface WriteOptions {
   /** Split into record batches of at most this many rows (default: one batch). */
   batchRows?: number;
@@ -166,50 +176,27 @@ export interface WriteOptions {
 /** Encodes a dataset as an Arrow IPC file; the feature column is built over `x`/`tokens` without copying. */
 export function writeDataset(ds: Dataset, opts: WriteOptions = {}): Uint8Array {
   validateDataset(ds);
-  const d = exampleSize(ds.shape);
-  const metadata = new Map<string, string>([
-    ['kind', ds.kind],
-    ['shape', JSON.stringify(ds.shape)],
-    ['classes', JSON.stringify(ds.classes)],
-    ['name', ds.name],
-  ]);
-  if (ds.vocabSize !== undefined) metadata.set('vocab_size', String(ds.vocabSize));
-  const batchRows = opts.batchRows ?? Math.max(1, ds.rows);
-  if (!Number.isInteger(batchRows) || batchRows < 1) {
-    throw new Error(`batchRows must be a positive integer, got ${batchRows}`);
+  const metadata: Record<string, string> = {
+    kind: ds.kind,
+    shape: JSON.stringify(ds.shape),
+    classes: JSON.stringify(ds.classes),
+    name: ds.name,
+  };
+  if (ds.vocabSize !== undefined) metadata.vocab_size = String(ds.vocabSize);
+  const columns: Record<string, ColumnSpec> = {};
+  for (const c of presentColumns(ds)) {
+    columns[c.column] =
+      c.type === 'utf8'
+        ? { type: 'utf8', values: c.values as string[] }
+        : c.type === 'bool'
+          ? { type: 'bool', values: c.values as Uint8Array }
+          : {
+              values: c.values as Int32Array | Float32Array,
+              type: c.type,
+              ...('perExample' in c ? { width: c.width, list: true } : {}),
+            };
   }
-  const starts: number[] = [0];
-  for (let s = batchRows; s < ds.rows; s += batchRows) starts.push(s);
-  const batches: RecordBatch[] = [];
-  let schema: Schema | undefined;
-  for (const start of starts) {
-    const part = sliceRows(ds, start, Math.min(ds.rows, start + batchRows));
-    const cols: [string, Data][] = [
-      ['id', intColumn(part.ids)],
-      ['label', intColumn(part.labels)],
-    ];
-    if (part.x) cols.push(['x', listColumn(part.x, d, part.rows)]);
-    if (part.tokens) cols.push(['tokens', listColumn(part.tokens, d, part.rows)]);
-    if (part.text) cols.push(['text', vectorFromArray(part.text, new Utf8()).data[0]]);
-    if (part.keys) cols.push(['key', vectorFromArray(part.keys, new Utf8()).data[0]]);
-    if (part.flipped) {
-      cols.push([
-        'flipped',
-        vectorFromArray(Array.from(part.flipped, Boolean), new Bool()).data[0],
-      ]);
-    }
-    if (part.originalLabels) cols.push(['original_label', intColumn(part.originalLabels)]);
-    const fields = cols.map(([name, data]) => new Field(name, data.type, false));
-    schema ??= new Schema(fields, metadata);
-    const struct = makeData({
-      type: new Struct(fields),
-      length: part.rows,
-      nullCount: 0,
-      children: cols.map(([, data]) => data),
-    });
-    batches.push(new RecordBatch(schema, struct));
-  }
-  return tableToIPC(new Table(schema!, batches), 'file');
+  return writeColumns(ds.rows, columns, metadata, 'file', opts.batchRows ?? Math.max(1, ds.rows));
 }
 
 const MAGIC = 'ARROW1';
@@ -218,6 +205,18 @@ function hasMagic(bytes: Uint8Array, at: number): boolean {
   for (let i = 0; i < MAGIC.length; i++) if (bytes[at + i] !== MAGIC.charCodeAt(i)) return false;
   return true;
 }
+
+/** The schema metadata of a data set file (what its rows are). */
+const metadataSchema = z.object({
+  kind: z.enum(['image', 'tabular', 'text'], {
+    error: (i) =>
+      i.input === undefined ? 'lacks "kind" (image|tabular|text)' : 'is not image, tabular or text',
+  }),
+  shape: jsonText(z.array(z.number())),
+  classes: jsonText(z.array(z.string())),
+  name: z.string().optional(),
+  vocab_size: z.string().regex(/^\d+$/, 'is not a whole number').transform(Number).optional(),
+});
 
 /**
  * Parses an Arrow IPC file written by writeDataset (or any producer of the same columns).
@@ -234,124 +233,51 @@ export function readDataset(bytes: Uint8Array, what = 'dataset file'): Dataset {
       `${what} is truncated: an Arrow IPC file ends with "ARROW1" and this one does not (${bytes.length} bytes)`,
     );
   }
-  let table: Table;
-  try {
-    table = tableFromIPC(bytes);
-  } catch (e) {
-    throw new Error(`${what} is not a valid Arrow IPC file: ${(e as Error).message}`);
-  }
-  const meta = table.schema.metadata;
-  const kind = meta.get('kind') as DatasetKind | undefined;
-  if (!kind) throw new Error(`${what}: schema metadata lacks "kind" (image|tabular|text)`);
-  const shape = parseMeta<number[]>(meta, 'shape', what);
-  const classes = parseMeta<string[]>(meta, 'classes', what);
-  const vocabText = meta.get('vocab_size');
-  const vocabSize = vocabText === undefined ? undefined : Number(vocabText);
-  const fields = new Map(table.schema.fields.map((f) => [f.name, f]));
-  const featureName = kind === 'text' ? 'tokens' : 'x';
+  const table = readTable(bytes, what);
+  const meta = parseWith(metadataSchema, metadataOf(table), `${what}: schema metadata`);
+  const present = new Set(table.schema.fields.map((f) => f.name));
+  const featureName = meta.kind === 'text' ? 'tokens' : 'x';
   for (const name of ['id', 'label', featureName]) {
-    if (!fields.has(name)) {
+    if (!present.has(name)) {
       throw new Error(
-        `${what}: missing column "${name}" (a ${kind} dataset has id, label, ${featureName})`,
+        `${what}: missing column "${name}" (a ${meta.kind} dataset has id, label, ${featureName})`,
       );
     }
   }
-  const expectInt = (name: string): void => {
-    const t = fields.get(name)?.type;
-    if (t && !(DataType.isInt(t) && t.bitWidth === 32 && t.isSigned)) {
-      throw new Error(`${what}: column "${name}" has type ${t}, expected Int32`);
-    }
-  };
-  expectInt('id');
-  expectInt('label');
-  expectInt('original_label');
-  const ft = fields.get(featureName)!.type;
-  const wantLeaf = kind === 'text' ? 'Int32' : 'Float32';
-  if (!DataType.isFixedSizeList(ft) || String(ft.children[0].type) !== wantLeaf) {
-    throw new Error(
-      `${what}: column "${featureName}" has type ${ft}, expected FixedSizeList<${wantLeaf}>`,
-    );
-  }
-  const width = ft.listSize;
-  if (Array.isArray(shape) && exampleSize(shape) !== width) {
-    throw new Error(
-      `${what}: shape ${JSON.stringify(shape)} has ${exampleSize(shape)} elements per example but column "${featureName}" holds ${width}`,
-    );
-  }
-  for (const name of ['text', 'key']) {
-    const t = fields.get(name)?.type;
-    if (t && !DataType.isUtf8(t)) {
-      throw new Error(`${what}: column "${name}" has type ${t}, expected Utf8`);
-    }
-  }
-  const flippedType = fields.get('flipped')?.type;
-  if (flippedType && !DataType.isBool(flippedType)) {
-    throw new Error(`${what}: column "flipped" has type ${flippedType}, expected Bool`);
-  }
-  for (const [name, f] of fields) {
-    const col = table.getChild(name);
-    if (col && col.nullCount > 0) {
-      throw new Error(`${what}: column "${name}" (${f.type}) has ${col.nullCount} null values`);
-    }
-  }
-
   const ds: Dataset = {
-    name: meta.get('name') ?? '',
-    kind,
-    shape,
-    classes,
+    name: meta.name ?? '',
+    kind: meta.kind,
+    shape: meta.shape,
+    classes: meta.classes,
     rows: table.numRows,
-    ids: flatColumn(table, 'id', 1) as Int32Array,
-    labels: flatColumn(table, 'label', 1) as Int32Array,
+    ids: new Int32Array(0),
+    labels: new Int32Array(0),
   };
-  if (vocabSize !== undefined) ds.vocabSize = vocabSize;
-  if (kind === 'text') ds.tokens = flatColumn(table, 'tokens', width) as Int32Array;
-  else ds.x = flatColumn(table, 'x', width) as Float32Array;
-  if (fields.has('text')) ds.text = table.getChild('text')!.toArray() as string[];
-  if (fields.has('key')) ds.keys = table.getChild('key')!.toArray() as string[];
-  if (fields.has('flipped')) {
-    const v = table.getChild('flipped')!;
-    const f = new Uint8Array(ds.rows);
-    for (let i = 0; i < ds.rows; i++) f[i] = v.get(i) ? 1 : 0;
-    ds.flipped = f;
-  }
-  if (fields.has('original_label')) {
-    ds.originalLabels = flatColumn(table, 'original_label', 1) as Int32Array;
-  }
-  return validateDataset(ds, what);
-}
-
-function parseMeta<T>(meta: Map<string, string>, key: string, what: string): T {
-  const text = meta.get(key);
-  if (text === undefined) throw new Error(`${what}: schema metadata lacks "${key}"`);
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    throw new Error(`${what}: schema metadata "${key}" is not JSON: ${text.slice(0, 80)}`);
-  }
-}
-
-/** A column's values as one flat array: a view of the IPC bytes per batch, concatenated if several. */
-function flatColumn(table: Table, name: string, width: number): Float32Array | Int32Array {
-  const parts: (Float32Array | Int32Array)[] = [];
-  for (const batch of table.batches) {
-    const col = batch.getChild(name)!;
-    for (const d of col.data) {
-      const leaf = width === 1 && !DataType.isFixedSizeList(d.type) ? d : d.children[0];
-      const start = leaf === d ? d.offset : leaf.offset + d.offset * width;
-      const values = leaf.values as Float32Array | Int32Array;
-      parts.push(values.subarray(start, start + d.length * width));
+  if (meta.vocab_size !== undefined) ds.vocabSize = meta.vocab_size;
+  const fields: Partial<Record<ColumnField, ColumnValues>> = {};
+  for (const c of COLUMNS) {
+    // A text data set's features are its tokens; any other's, x.
+    if (!present.has(c.column) || ('perExample' in c && c.column !== featureName)) continue;
+    if (c.type === 'utf8') fields[c.field] = readStrings(table, c.column, what);
+    else if (c.type === 'bool') fields[c.field] = readFlags(table, c.column, what);
+    else {
+      const list = 'perExample' in c;
+      const { values, width } = readColumn<Int32Array | Float32Array>(
+        table,
+        c.column,
+        c.type,
+        what,
+        list,
+      );
+      if (list && exampleSize(ds.shape) !== width) {
+        throw new Error(
+          `${what}: shape ${JSON.stringify(ds.shape)} has ${exampleSize(ds.shape)} elements per example but column "${c.column}" holds ${width}`,
+        );
+      }
+      fields[c.field] = values;
     }
   }
-  if (parts.length === 1) return parts[0];
-  const total = parts.reduce((s, p) => s + p.length, 0);
-  const out = parts[0] instanceof Float32Array ? new Float32Array(total) : new Int32Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return validateDataset(Object.assign(ds, fields), what);
 }
 
 /** Rows [start, end) as views of the same arrays (no copy). */
@@ -367,52 +293,36 @@ export function sliceRows(ds: Dataset, start: number, end: number): Dataset {
       `row range [${start}, ${end}) is outside dataset "${ds.name}" of ${ds.rows} rows`,
     );
   }
-  const d = exampleSize(ds.shape);
-  const out: Dataset = {
-    ...ds,
-    rows: end - start,
-    ids: ds.ids.subarray(start, end),
-    labels: ds.labels.subarray(start, end),
-  };
-  if (ds.x) out.x = ds.x.subarray(start * d, end * d);
-  if (ds.tokens) out.tokens = ds.tokens.subarray(start * d, end * d);
-  if (ds.text) out.text = ds.text.slice(start, end);
-  if (ds.keys) out.keys = ds.keys.slice(start, end);
-  if (ds.flipped) out.flipped = ds.flipped.subarray(start, end);
-  if (ds.originalLabels) out.originalLabels = ds.originalLabels.subarray(start, end);
+  const out: Dataset = { ...ds, rows: end - start };
+  for (const c of presentColumns(ds)) {
+    Object.assign(out, { [c.field]: sliceValues(c.values, start, end, c.width) });
+  }
   return out;
 }
 
 /** The given rows, in the given order, copied into a new dataset (for splits and samples). */
 export function takeRows(ds: Dataset, rows: ArrayLike<number>, name = ds.name): Dataset {
-  const d = exampleSize(ds.shape);
   const n = rows.length;
-  const out: Dataset = {
-    ...ds,
-    name,
-    rows: n,
-    ids: new Int32Array(n),
-    labels: new Int32Array(n),
-  };
-  if (ds.x) out.x = new Float32Array(n * d);
-  if (ds.tokens) out.tokens = new Int32Array(n * d);
-  if (ds.text) out.text = new Array(n);
-  if (ds.keys) out.keys = new Array(n);
-  if (ds.flipped) out.flipped = new Uint8Array(n);
-  if (ds.originalLabels) out.originalLabels = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const r = rows[i];
     if (!Number.isInteger(r) || r < 0 || r >= ds.rows) {
       throw new Error(`row ${r} is outside dataset "${ds.name}" of ${ds.rows} rows`);
     }
-    out.ids[i] = ds.ids[r];
-    out.labels[i] = ds.labels[r];
-    if (ds.x) out.x!.set(ds.x.subarray(r * d, (r + 1) * d), i * d);
-    if (ds.tokens) out.tokens!.set(ds.tokens.subarray(r * d, (r + 1) * d), i * d);
-    if (ds.text) out.text![i] = ds.text[r];
-    if (ds.keys) out.keys![i] = ds.keys[r];
-    if (ds.flipped) out.flipped![i] = ds.flipped[r];
-    if (ds.originalLabels) out.originalLabels![i] = ds.originalLabels[r];
+  }
+  const out: Dataset = { ...ds, name, rows: n };
+  for (const { field, values, width } of presentColumns(ds)) {
+    if (Array.isArray(values)) {
+      Object.assign(out, { [field]: Array.from(rows, (r) => values[r]) });
+      continue;
+    }
+    const Ctor = values.constructor as new (
+      length: number,
+    ) => Int32Array | Float32Array | Uint8Array;
+    const taken = new Ctor(n * width);
+    for (let i = 0; i < n; i++) {
+      taken.set(values.subarray(rows[i] * width, (rows[i] + 1) * width), i * width);
+    }
+    Object.assign(out, { [field]: taken });
   }
   return out;
 }

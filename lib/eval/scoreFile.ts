@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import { metadataOf, readColumn, readTable, writeColumns } from '../arrow/columns';
+import { jsonText, parseWith } from '../jsonText';
 
 /**
  * A method's dense scores for evaluation: queries × examples, as an Arrow file (one row per query,
@@ -90,7 +92,9 @@ export function readScoreMatrix(bytes: Uint8Array, what = 'score file'): ScoreMa
   }
   const meta = metadataOf(table);
   const examples = checkExamples(
-    meta.examples === undefined ? undefined : JSON.parse(meta.examples),
+    meta.examples === undefined
+      ? undefined
+      : parseWith(jsonText(z.unknown()), meta.examples, `${what}: metadata "examples"`),
     col.width,
     what,
   );

@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import { metadataOf, readColumn, readTable, writeColumns } from '../arrow/columns';
+import { jsonText, parseWith } from '../jsonText';
 import type { GoldStandard } from './furtherTraining';
 
 /**
@@ -46,14 +48,25 @@ export function writeGoldStandard(g: GoldStandard, extra: Record<string, string>
   );
 }
 
+const integers = jsonText(z.array(z.number().int()));
+const metadataSchema = z.object({
+  steps: integers,
+  examples: integers,
+  seeds: integers,
+  queries: z.string().regex(/^\d+$/, 'is not a whole number').transform(Number),
+});
+
 export function readGoldStandard(bytes: Uint8Array, what = 'gold standard file'): GoldStandard {
   const table = readTable(bytes, what);
-  const meta = metadataOf(table);
-  if (meta.kind !== 'gold-standard') throw new Error(`${what} is not a gold-standard file`);
-  const steps = JSON.parse(meta.steps) as number[];
-  const examples = JSON.parse(meta.examples) as number[];
-  const seeds = JSON.parse(meta.seeds) as number[];
-  const q = Number(meta.queries);
+  if (metadataOf(table).kind !== 'gold-standard') {
+    throw new Error(`${what} is not a gold-standard file`);
+  }
+  const {
+    steps,
+    examples,
+    seeds,
+    queries: q,
+  } = parseWith(metadataSchema, metadataOf(table), `${what}: schema metadata`);
   const m = examples.length;
   if (table.numRows !== steps.length * q) {
     throw new Error(`${what} has ${table.numRows} rows, expected ${steps.length} steps × ${q}`);

@@ -8,7 +8,8 @@ import type { ExampleFeatures } from '../features';
 import { blockSqNorms, concatBlocks } from './blockMath';
 import { type BatchFactors, computeFactors, planModel } from './factors';
 import { checkTargets } from './head';
-import { checkProjector, projectBlocks } from './projectors';
+import { checkProjector } from './projectorSpec';
+import { projectBlocks } from './projectors';
 import type { FactorBlock, FeaturizeSpec, LayerSelection, TestFunction } from './types';
 
 export interface FeaturizeOptions {

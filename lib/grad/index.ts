@@ -15,7 +15,8 @@ export { decodeFloat16, encodeFloat16, roundToFloat16, toHalf } from './float16'
 export { type Head, type HeadKind, headOf } from './head';
 export { kroneckerFactor, kroneckerSides } from './kroneckerFactor';
 export { LoraDense, type LoraDenseArgs, loraDense } from './LoraDense';
-export { checkProjector, projectBlocks, projectedSize } from './projectors';
+export { checkProjector } from './projectorSpec';
+export { projectBlocks, projectedSize } from './projectors';
 export type {
   FactorBlock,
   FeaturizeSpec,

@@ -10,6 +10,7 @@ import { addGradient } from './blockMath';
 import { factorLayout, writeFactors } from './factorStorage';
 import { roundToFloat16 } from './float16';
 import { kroneckerFactor, kroneckerSides, projectVector } from './kroneckerFactor';
+import { checkProjector } from './projectorSpec';
 import { fillRandomRows, hashName } from './random';
 import type { FactorBlock, ProjectorSpec } from './types';
 
@@ -23,26 +24,6 @@ export function projectedSize(b: FactorBlock, spec: ProjectorSpec): number {
     return k1 * k2;
   }
   return spec.k;
-}
-
-/** Validates a projector spec, with a message naming the problem. */
-export function checkProjector(spec: ProjectorSpec): void {
-  const posInt = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
-  if (spec.kind === 'none') return;
-  if (!Number.isInteger(spec.seed) || spec.seed < 0 || spec.seed > 0xffffffff) {
-    throw new Error(`projector seed must be an integer in [0, 2^32), got ${spec.seed}`);
-  }
-  if (spec.kind === 'kronecker') {
-    if (!posInt(spec.k1) || !posInt(spec.k2)) {
-      throw new Error(
-        `kronecker projector needs positive integer k1, k2 (got ${spec.k1}, ${spec.k2})`,
-      );
-    }
-  } else if (spec.kind === 'gaussian' || spec.kind === 'rademacher') {
-    if (!posInt(spec.k)) throw new Error(`${spec.kind} projector needs a positive integer k`);
-  } else {
-    throw new Error(`unknown projector kind '${(spec as { kind: string }).kind}'`);
-  }
 }
 
 function kroneckerJs(

@@ -1,6 +1,8 @@
+import { z } from 'zod';
 import { type ColumnSpec, metadataOf, readColumn, readTable, writeColumns } from '../arrow/columns';
 import type { ExampleFeatures, LayerSlice } from '../features';
 import { decodeFloat16, encodeFloat16 } from '../grad/float16';
+import { jsonText, parseWith } from '../jsonText';
 
 /**
  * One featurized (checkpoint, shard) as an Arrow IPC file: example id, label, loss, exact squared
@@ -33,6 +35,30 @@ export interface FeatureFile {
 
 const META_KEY = 'tda.features';
 
+const count = z.number().int().min(0);
+const metadataSchema = z.object({
+  [META_KEY]: jsonText(
+    z.object({
+      modelHash: z.string(),
+      checkpointStep: count,
+      learningRate: z.number(),
+      projector: z.unknown(),
+      layers: z.array(
+        z.object({
+          name: z.string(),
+          offset: count,
+          size: count,
+          factors: z.object({ positions: count, inDim: count, outDim: count }).optional(),
+        }),
+      ),
+      dtype: z.enum(['float32', 'float16']),
+      codeVersion: z.string(),
+      backend: z.string(),
+      offset: count,
+    }),
+  ),
+});
+
 /**
  * Featurize writes the stream format, chunk by chunk (lib/store/chunkedUpload.ts); readers take
  * either format.
@@ -63,9 +89,11 @@ export function writeFeatureFile(
 
 export function readFeatureFile(bytes: Uint8Array, what = 'feature file'): FeatureFile {
   const table = readTable(bytes, what);
-  const raw = metadataOf(table)[META_KEY];
-  if (!raw) throw new Error(`${what} has no "${META_KEY}" metadata: not a feature file`);
-  const meta = JSON.parse(raw) as FeatureFileMeta;
+  const raw = metadataOf(table);
+  if (!raw[META_KEY]) throw new Error(`${what} has no "${META_KEY}" metadata: not a feature file`);
+  const meta: FeatureFileMeta = parseWith(metadataSchema, raw, `${what}: schema metadata`)[
+    META_KEY
+  ];
   let grad: { values: Float32Array; width: number };
   if (meta.dtype === 'float16') {
     const c = readColumn<Uint16Array>(table, 'grad', 'float16', what);

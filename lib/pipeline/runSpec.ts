@@ -1,32 +1,13 @@
-import { z } from 'zod';
-import type { MethodName } from '../methods';
-import { zodIssues } from '../zodIssues';
-
 /**
  * A run specification: what the `attribute` workflow computes. Validated before anything runs; a
  * bad spec fails at once with messages that name the field.
  */
-const storageDtype = z.enum(['float32', 'float16']);
+import { z } from 'zod';
+import { projectorSchema } from '../grad/projectorSpec';
+import type { MethodName } from '../methods';
+import { zodIssues } from '../zodIssues';
 
-export const projectorSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('none'), dtype: storageDtype.default('float32') }),
-  z.object({
-    kind: z.literal('kronecker'),
-    k1: z.number().int().min(1).max(4096),
-    k2: z.number().int().min(1).max(4096),
-    seed: z.number().int().min(0).default(0),
-    dtype: storageDtype.default('float16'),
-    /** 'js': bit-identical on every backend; 'tf': the backend's matMul, about 3× faster. */
-    engine: z.enum(['js', 'tf']).default('js'),
-  }),
-  z.object({
-    kind: z.enum(['gaussian', 'rademacher']),
-    k: z.number().int().min(1).max(65536),
-    seed: z.number().int().min(0).default(0),
-    dtype: storageDtype.default('float16'),
-    engine: z.enum(['js', 'tf']).default('js'),
-  }),
-]);
+export { projectorSchema };
 
 export const layerSelectionSchema = z.union([
   z.enum(['all', 'last', 'adapters']),

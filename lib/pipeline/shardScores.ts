@@ -1,5 +1,7 @@
+import { z } from 'zod';
 import { metadataOf, readColumn, readTable, writeColumns } from '../arrow/columns';
 import type { CheckpointInfo, ExampleFeatures } from '../features';
+import { jsonText, parseWith } from '../jsonText';
 import { selfInfluence } from '../methods/selfInfluence';
 import { aggregateInfluence } from '../reduce/aggregate';
 import { TopKAccumulator, type TopKPartial } from '../reduce/topK';
@@ -68,9 +70,15 @@ export function writeShardScores(s: ShardScores): { ranked: Uint8Array; examples
   return { ranked, examples };
 }
 
+const topkMetadata = z.object({
+  'tda.topk': jsonText(z.object({ k: z.number().int().min(0), queries: z.number().int().min(0) })),
+});
+
 export function readShardScores(ranked: Uint8Array, examples: Uint8Array): ShardScores {
   const rt = readTable(ranked, 'ranked partial');
-  const { k, queries } = JSON.parse(metadataOf(rt)['tda.topk']) as { k: number; queries: number };
+  const { k, queries } = parseWith(topkMetadata, metadataOf(rt), 'ranked partial: schema metadata')[
+    'tda.topk'
+  ];
   const q = readColumn<Int32Array>(rt, 'query', 'int32').values;
   const kind = readColumn<Int32Array>(rt, 'kind', 'int32').values;
   const index = readColumn<Int32Array>(rt, 'index', 'int32').values;
