@@ -1,19 +1,11 @@
 import {
-  backend_util,
   Conv2DBackpropFilter,
   type KernelConfig,
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { readValues, writeOutput } from './util';
-
-interface Attrs {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  filterShape: [number, number, number, number];
-}
+import { convInfo } from './windowInfo';
 
 /**
  * Conv2DBackpropFilter, missing on wasm (Conv2D cannot train there without it):
@@ -22,18 +14,8 @@ interface Attrs {
 export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   const x = inputs.x as TensorInfo;
   const dy = inputs.dy as TensorInfo;
-  const a = attrs as unknown as Attrs;
-  if (a.dataFormat === 'NCHW') throw new Error('Conv2DBackpropFilter: only NHWC is supported');
-  const info = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    a.filterShape,
-    a.strides,
-    1,
-    a.pad,
-    a.dimRoundingMode,
-    false,
-    'channelsLast',
-  );
+  const { filterShape } = attrs as unknown as { filterShape: number[] };
+  const info = convInfo('Conv2DBackpropFilter', attrs, x.shape, filterShape, false);
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
   const { filterHeight, filterWidth, strideHeight, strideWidth } = info;
   const { dilationHeight, dilationWidth } = info;
@@ -68,7 +50,7 @@ export const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => 
       dw.set(acc, (r * filterWidth + c) * inChannels * outChannels);
     }
   }
-  return writeOutput(backend, a.filterShape, dw);
+  return writeOutput(backend, filterShape, dw);
 };
 
 export function conv2DBackpropFilterConfig(backendName: string): KernelConfig {

@@ -1,5 +1,4 @@
 import {
-  backend_util,
   DepthwiseConv2dNativeBackpropFilter,
   type KernelConfig,
   type KernelFunc,
@@ -7,14 +6,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { forEachDepthwiseTap } from './depthwiseTaps';
 import { readValues, writeOutput } from './util';
-
-interface Attrs {
-  strides: [number, number] | number;
-  dilations: [number, number] | number;
-  pad: 'valid' | 'same' | number;
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  filterShape: [number, number, number, number];
-}
+import { convInfo } from './windowInfo';
 
 /**
  * DepthwiseConv2dNativeBackpropFilter, missing on wasm (a DepthwiseConv2D or SeparableConv2D
@@ -24,16 +16,8 @@ interface Attrs {
 export const depthwiseConv2dNativeBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   const x = inputs.x as TensorInfo;
   const dy = inputs.dy as TensorInfo;
-  const a = attrs as unknown as Attrs;
-  const info = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    a.filterShape,
-    a.strides,
-    a.dilations,
-    a.pad,
-    a.dimRoundingMode,
-    true,
-  );
+  const { filterShape } = attrs as unknown as { filterShape: number[] };
+  const info = convInfo('DepthwiseConv2dNativeBackpropFilter', attrs, x.shape, filterShape, true);
   const { filterHeight, filterWidth, inChannels, outChannels } = info;
   const mult = outChannels / inChannels;
   const xv = readValues(backend, x);
@@ -46,7 +30,7 @@ export const depthwiseConv2dNativeBackpropFilter: KernelFunc = ({ inputs, backen
       for (let m = 0; m < mult; m++) dw[wBase + i * mult + m] += xval * dv[dBase + i * mult + m];
     }
   });
-  return writeOutput(backend, a.filterShape, Float32Array.from(dw));
+  return writeOutput(backend, filterShape, Float32Array.from(dw));
 };
 
 export function depthwiseConv2dNativeBackpropFilterConfig(backendName: string): KernelConfig {

@@ -1,5 +1,4 @@
 import {
-  backend_util,
   DepthwiseConv2dNativeBackpropInput,
   type KernelConfig,
   type KernelFunc,
@@ -7,14 +6,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { forEachDepthwiseTap } from './depthwiseTaps';
 import { readValues, writeOutput } from './util';
-
-interface Attrs {
-  strides: [number, number] | number;
-  dilations: [number, number] | number;
-  pad: 'valid' | 'same' | number;
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  inputShape: [number, number, number, number];
-}
+import { convInfo } from './windowInfo';
 
 /**
  * DepthwiseConv2dNativeBackpropInput, missing on wasm (nothing below a DepthwiseConv2D or
@@ -24,14 +16,12 @@ interface Attrs {
 export const depthwiseConv2dNativeBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
   const dy = inputs.dy as TensorInfo;
   const filter = inputs.filter as TensorInfo;
-  const a = attrs as unknown as Attrs;
-  const info = backend_util.computeConv2DInfo(
-    a.inputShape,
-    filter.shape as [number, number, number, number],
-    a.strides,
-    a.dilations,
-    a.pad,
-    a.dimRoundingMode,
+  const { inputShape } = attrs as unknown as { inputShape: number[] };
+  const info = convInfo(
+    'DepthwiseConv2dNativeBackpropInput',
+    attrs,
+    inputShape,
+    filter.shape,
     true,
   );
   const { batchSize, inHeight, inWidth, inChannels, outChannels } = info;
@@ -46,7 +36,7 @@ export const depthwiseConv2dNativeBackpropInput: KernelFunc = ({ inputs, backend
       dx[xBase + i] += s;
     }
   });
-  return writeOutput(backend, a.inputShape, Float32Array.from(dx));
+  return writeOutput(backend, inputShape, Float32Array.from(dx));
 };
 
 export function depthwiseConv2dNativeBackpropInputConfig(backendName: string): KernelConfig {

@@ -1,18 +1,11 @@
 import {
-  backend_util,
   type KernelConfig,
   type KernelFunc,
   MaxPoolGrad,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { readValues, writeOutput } from './util';
-
-interface Attrs {
-  filterSize: [number, number] | number;
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number;
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-}
+import { poolInfo } from './windowInfo';
 
 /**
  * MaxPoolGrad: wasm's own drops the gradient when a window's maximum is negative. Each output's
@@ -21,15 +14,7 @@ interface Attrs {
 export const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
   const dy = inputs.dy as TensorInfo;
   const x = inputs.input as TensorInfo;
-  const a = attrs as unknown as Attrs;
-  const info = backend_util.computePool2DInfo(
-    x.shape as [number, number, number, number],
-    a.filterSize,
-    a.strides,
-    1,
-    a.pad,
-    a.dimRoundingMode,
-  );
+  const info = poolInfo(attrs, x.shape);
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth } = info;
   const { filterHeight, filterWidth, strideHeight, strideWidth } = info;
   const top = info.padInfo.top;
