@@ -36,11 +36,7 @@ import { S3Store } from '../lib/store/s3Store';
 import { initBackend } from '../lib/tf/backend';
 import { ensureStack } from '../test/support/stack';
 import { connectClient } from '../workers/connection';
-import { chooseFeaturizeQueue } from '../workers/featurizeQueue';
-import { spawnWorkerProcess } from '../workers/spawnWorkers';
-import type { WorkerReport } from '../workers/workerProcess';
-import { attribute } from '../workflows';
-import { runStats, watchRun } from './runStats';
+import { attributeOnFleet } from './runStats';
 
 const { values } = parseArgs({
   options: {
@@ -146,34 +142,14 @@ async function main(): Promise<void> {
   log(`backend ${backend}, ${WORKERS} workers; deleted ${deleted} cached objects of this run`);
 
   const id = randomUUID().slice(0, 8);
-  const queue = `main-${id}`;
-  const reportDir = mkdtempSync(join(tmpdir(), 'tda-main-'));
-  const workers = Array.from({ length: WORKERS }, (_, i) =>
-    spawnWorkerProcess({
-      queue,
-      concurrency: 1,
-      role: 'activities',
-      report: join(reportDir, `worker-${i}.json`),
-    }),
+  const { watched, reports, stats } = await attributeOnFleet(
+    config,
+    s3,
+    spec,
+    { name: `main-${id}`, workers: WORKERS, concurrency: 1 },
+    log,
   );
-  const workflowWorker = spawnWorkerProcess({ queue, role: 'workflows' });
-  await Promise.all([...workers, workflowWorker].map((w) => w.ready));
-  const client = await connectClient(config);
-  const featurizeQueue = await chooseFeaturizeQueue(client, config);
-  const workflowId = `main-${id}`;
-  const handle = await client.workflow.start(attribute, {
-    taskQueue: queue,
-    workflowId,
-    args: [{ spec, featurizeQueue }],
-  });
-  const watched = await watchRun(handle, log);
   log(`attribution done in ${watched.wall.toFixed(1)} s`);
-  await Promise.all([...workers, workflowWorker].map((w) => w.stop()));
-  const reports: WorkerReport[] = workers.map((_, i) =>
-    JSON.parse(readFileSync(join(reportDir, `worker-${i}.json`), 'utf8')),
-  );
-  const stats = await runStats(client, s3, config.s3.bucket, workflowId, watched, log);
-  await client.connection.close();
 
   // Scoring work: per checkpoint and factored layer, two products n × q × (in + out).
   const meta = (await ctx.features(plan, 'train', 0, 0)).meta;

@@ -1,16 +1,26 @@
 /**
  * What the pipeline benchmarks (bench:scale, bench:main) measure about one attribute run: wall
  * time per stage from the progress query, activity seconds per kind and the longest history
- * from the workflow histories, and the bytes the run wrote to S3.
+ * from the workflow histories, and the bytes the run wrote to S3; and the run itself on a
+ * worker fleet of the benchmark's own (attributeOnFleet).
  */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Config } from '../lib/config';
 import { featureKey, planKeyOf } from '../lib/pipeline/keys';
+import type { RunSpecInput } from '../lib/pipeline/runSpec';
 import type { Plan, RunSummary } from '../lib/pipeline/types';
 import { getJson } from '../lib/store/objectStore';
 import type { S3Store } from '../lib/store/s3Store';
 import { resultAcrossRestarts } from '../test/support/resultAcrossRestarts';
-import type { attribute } from '../workflows';
+import { connectClient } from '../workers/connection';
+import { chooseFeaturizeQueue } from '../workers/featurizeQueue';
+import { spawnWorkerProcess } from '../workers/spawnWorkers';
+import type { WorkerReport } from '../workers/workerProcess';
+import { attribute as attributeWorkflow } from '../workflows';
 import {
   progressQuery,
   selfScoreChildId,
@@ -70,7 +80,7 @@ export async function historyOf(client: Client, workflowId: string): Promise<His
  * summary, wall time and stage starts.
  */
 export async function watchRun(
-  handle: WorkflowHandle<typeof attribute>,
+  handle: WorkflowHandle<typeof attributeWorkflow>,
   log: (m: string) => void,
   pollMs = 2000,
 ): Promise<{ summary: RunSummary; wall: number; stageStart: Record<string, number> }> {
@@ -184,4 +194,55 @@ export async function runStats(
     );
   }
   return { stages, activity, maxEvents, featureBytes, bytes, plan };
+}
+
+/**
+ * The attribute workflow for `spec` on a fleet of the benchmark's own, on the fresh queue `name`
+ * (also the workflow id): `workers` activity processes, each writing its WorkerReport, and a
+ * workflow-only process, as `tda worker` runs them. Waits for the run (watchRun), stops the
+ * fleet and returns the run, every worker's report and the run's stats.
+ */
+export async function attributeOnFleet(
+  config: Config,
+  s3: S3Store,
+  spec: RunSpecInput,
+  fleet: { name: string; workers: number; concurrency: number; env?: NodeJS.ProcessEnv },
+  log: (m: string) => void,
+): Promise<{
+  watched: Awaited<ReturnType<typeof watchRun>>;
+  reports: WorkerReport[];
+  stats: RunStats;
+}> {
+  const queue = fleet.name;
+  const reportDir = mkdtempSync(join(tmpdir(), `tda-${fleet.name}-`));
+  const workers = Array.from({ length: fleet.workers }, (_, i) =>
+    spawnWorkerProcess({
+      queue,
+      concurrency: fleet.concurrency,
+      env: fleet.env,
+      role: 'activities',
+      report: join(reportDir, `worker-${i}.json`),
+    }),
+  );
+  const workflowWorker = spawnWorkerProcess({ queue, role: 'workflows' });
+  await Promise.all([...workers, workflowWorker].map((w) => w.ready));
+  log(`${fleet.workers} compute worker processes and a workflow worker ready on ${queue}`);
+  const client = await connectClient(config);
+  try {
+    const featurizeQueue = await chooseFeaturizeQueue(client, config);
+    const handle = await client.workflow.start(attributeWorkflow, {
+      taskQueue: queue,
+      workflowId: fleet.name,
+      args: [{ spec, featurizeQueue }],
+    });
+    const watched = await watchRun(handle, log);
+    await Promise.all([...workers, workflowWorker].map((w) => w.stop()));
+    const reports: WorkerReport[] = workers.map((_, i) =>
+      JSON.parse(readFileSync(join(reportDir, `worker-${i}.json`), 'utf8')),
+    );
+    const stats = await runStats(client, s3, config.s3.bucket, fleet.name, watched, log);
+    return { watched, reports, stats };
+  } finally {
+    await client.connection.close();
+  }
 }

@@ -14,9 +14,7 @@
  * history. Last line: one JSON object.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../lib/config';
 import type { RunSpecInput } from '../lib/pipeline/runSpec';
@@ -26,11 +24,7 @@ import { computeLayout, layoutEnv } from '../lib/tf/computeLayout';
 import { usesNativeBackend } from '../lib/tf/native';
 import { ensureStack } from '../test/support/stack';
 import { connectClient } from '../workers/connection';
-import { chooseFeaturizeQueue } from '../workers/featurizeQueue';
-import { spawnWorkerProcess } from '../workers/spawnWorkers';
-import type { WorkerReport } from '../workers/workerProcess';
-import { attribute } from '../workflows';
-import { runStats, watchRun } from './runStats';
+import { attributeOnFleet } from './runStats';
 import { prototypes, trainSyntheticModel, writeSynthetic } from './syntheticData';
 
 const { values } = parseArgs({
@@ -125,47 +119,24 @@ async function main(): Promise<void> {
         : { kind: 'tracin' },
   };
 
-  const queue = `scale-${id}`;
-  const reportDir = mkdtempSync(join(tmpdir(), 'tda-scale-'));
-  const workers = Array.from({ length: WORKERS }, (_, i) =>
-    spawnWorkerProcess({
-      queue,
+  const {
+    watched,
+    reports,
+    stats: { stages, activity, maxEvents, featureBytes, bytes },
+  } = await attributeOnFleet(
+    config,
+    s3,
+    spec,
+    {
+      name: `scale-${id}`,
+      workers: WORKERS,
       concurrency: LAYOUT.slots,
       env: layoutEnv(LAYOUT, process.env),
-      role: 'activities',
-      report: join(reportDir, `worker-${i}.json`),
-    }),
-  );
-  // Workflow tasks in a light process of their own, as `tda worker` runs them.
-  const workflowWorker = spawnWorkerProcess({ queue, role: 'workflows' });
-  await Promise.all([...workers, workflowWorker].map((w) => w.ready));
-  log(`${WORKERS} compute worker processes and a workflow worker ready on ${queue}`);
-
-  const client = await connectClient(config);
-  const featurizeQueue = await chooseFeaturizeQueue(client, config);
-  const workflowId = `scale-${id}`;
-  const handle = await client.workflow.start(attribute, {
-    taskQueue: queue,
-    workflowId,
-    args: [{ spec, featurizeQueue }],
-  });
-  const watched = await watchRun(handle, log);
-  const wall = watched.wall;
-  log(`workflow done in ${wall.toFixed(1)} s`);
-
-  await Promise.all([...workers, workflowWorker].map((w) => w.stop()));
-  const reports: WorkerReport[] = workers.map((_, i) =>
-    JSON.parse(readFileSync(join(reportDir, `worker-${i}.json`), 'utf8')),
-  );
-  const { stages, activity, maxEvents, featureBytes, bytes } = await runStats(
-    client,
-    s3,
-    config.s3.bucket,
-    workflowId,
-    watched,
+    },
     log,
   );
-  await client.connection.close();
+  const wall = watched.wall;
+  log(`workflow done in ${wall.toFixed(1)} s`);
   const featurizeSeconds = activity.featurizeShard?.seconds ?? 0;
   // Featurized examples: every training row at every checkpoint, plus the queries.
   const featurized = (N + Q) * 3;

@@ -13,6 +13,13 @@ export interface OptionSpec {
 /** A command's options: the parser's table and the source of its help text (optionsHelp). */
 export type OptionTable = Record<string, OptionSpec>;
 
+/** `--store URI`, the same in every command that reads or writes the store. */
+export const storeOption: OptionSpec = {
+  type: 'string',
+  arg: 'URI',
+  help: 's3://bucket/prefix, file:///dir or a local path (default: the bucket)',
+};
+
 /** Where the help column starts, as in the hand-written texts before it. */
 const HELP_COLUMN = 27;
 

@@ -15,6 +15,7 @@ import {
   type OptionTable,
   optionsHelp,
   requireString,
+  storeOption,
   UsageError,
 } from '../command';
 
@@ -99,11 +100,7 @@ const common = {
     arg: 'PREFIX',
     help: 'where the partitioned Arrow data set goes in the store',
   },
-  store: {
-    type: 'string',
-    arg: 'URI',
-    help: 's3://bucket/prefix, file:///dir or a local path (default: the bucket)',
-  },
+  store: storeOption,
   flip: {
     type: 'string',
     arg: 'F',

@@ -12,7 +12,14 @@ import { FsStore } from '../../lib/store/fsStore';
 import type { ObjectStore } from '../../lib/store/objectStore';
 import { openStore } from '../../lib/store/openStore';
 import { initBackend } from '../../lib/tf/backend';
-import { type Command, type OptionTable, optionsHelp, parserOptions, UsageError } from '../command';
+import {
+  type Command,
+  type OptionTable,
+  optionsHelp,
+  parserOptions,
+  storeOption,
+  UsageError,
+} from '../command';
 
 /** `tda model add`'s options. */
 const addOptions = {
@@ -38,11 +45,7 @@ const addOptions = {
     arg: 'L',
     help: 'layers to attribute: all (default), last, adapters, or names a,b',
   },
-  store: {
-    type: 'string',
-    arg: 'URI',
-    help: 's3://bucket/prefix, file:///dir or a local path (default: the bucket)',
-  },
+  store: storeOption,
   replace: { type: 'boolean', help: 'overwrite an existing manifest at KEY' },
 } satisfies OptionTable;
 

@@ -7,7 +7,14 @@ import { renderReport } from '../../lib/report/renderReport';
 import { readManifest } from '../../lib/store/commit';
 import { openStore } from '../../lib/store/openStore';
 import { ensureBackend } from '../../workers/worker';
-import { type Command, numberOption, type OptionTable, optionsHelp, UsageError } from '../command';
+import {
+  type Command,
+  numberOption,
+  type OptionTable,
+  optionsHelp,
+  storeOption,
+  UsageError,
+} from '../command';
 
 const options = {
   out: { type: 'string', arg: 'FILE', help: 'the HTML file (default out/<run>/report.html)' },
@@ -17,11 +24,7 @@ const options = {
     arg: 'N',
     help: 'proponents and opponents shown per query (default 6)',
   },
-  store: {
-    type: 'string',
-    arg: 'URI',
-    help: 's3://bucket/prefix, file:///dir or a local path (default: the bucket)',
-  },
+  store: storeOption,
 } satisfies OptionTable;
 
 const usage = `Usage: tda report RUN [--out FILE] [--queries N] [--per-query N] [--store URI]

@@ -16,6 +16,7 @@ import {
   type OptionTable,
   optionsHelp,
   requireString,
+  storeOption,
   UsageError,
 } from '../command';
 
@@ -52,11 +53,7 @@ const options = {
     help: 'influence self-score: λ_c = R × mean eigenvalue of F_c (default 0.01)',
   },
   out: { type: 'string', arg: 'FILE', help: 'write the results as JSON' },
-  store: {
-    type: 'string',
-    arg: 'URI',
-    help: 's3://bucket/prefix, file:///dir or a local path (default: the bucket)',
-  },
+  store: storeOption,
 } satisfies OptionTable;
 
 const usage = `Usage: tda score --checkpoints KEY --train PREFIX --query PREFIX --method M [options]

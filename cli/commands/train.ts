@@ -13,6 +13,7 @@ import {
   type OptionTable,
   optionsHelp,
   requireString,
+  storeOption,
   UsageError,
 } from '../command';
 
@@ -53,11 +54,7 @@ const options = {
     help: 'stop when the validation loss has not improved for P checkpoints and\nkeep the checkpoints up to the best one (needs --validation; --epochs\nis then the most)',
   },
   name: { type: 'string', arg: 'N', help: "model name in the manifest (default: the data set's)" },
-  store: {
-    type: 'string',
-    arg: 'URI',
-    help: 's3://bucket/prefix, file:///dir or a local path (default: the bucket)',
-  },
+  store: storeOption,
 } satisfies OptionTable;
 
 const usage = `Usage: tda train --data PREFIX --out KEY [options]

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,28 +12,15 @@ import { FsStore } from '../../lib/store/fsStore';
 import { S3Store } from '../../lib/store/s3Store';
 import { initBackend } from '../../lib/tf/backend';
 import { connectClient } from '../../workers/connection';
-import { spawnWorkerProcess } from '../../workers/spawnWorkers';
 import { audit as auditWorkflow } from '../../workflows';
 import { ensureStack } from '../support/stack';
 import { blobs, makeTinyRun } from '../support/tinyRun';
+import { withWorkerCrash } from '../support/workerProcess';
 
 const config = ensureStack();
 const s3 = new S3Store(config.s3);
 // The reference runs here on the backend the worker processes use.
 await initBackend(config.backend, () => {});
-
-// The worker's own node process (no npx or tsx wrapper in between), so SIGKILL really kills it.
-function spawnWorker(queue: string): { child: ChildProcess; ready: Promise<unknown> } {
-  const w = spawnWorkerProcess({ queue, concurrency: 2, onLine: () => {} });
-  return { child: w.child, ready: w.ready };
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.on('exit', () => resolve());
-  });
-}
 
 test('an out-of-fold audit whose worker is killed mid-training resumes the folds from their checkpoints, with the scores of an uninterrupted run', async () => {
   const run = randomUUID();
@@ -64,56 +50,45 @@ test('an out-of-fold audit whose worker is killed mid-training resumes the folds
   };
   const queue = `oof-crash-${run}`;
   const client = await connectClient(config);
-  const first = spawnWorker(queue);
-  let second: ReturnType<typeof spawnWorker> | undefined;
   try {
-    await first.ready;
-    const handle = await client.workflow.start(auditWorkflow, {
-      taskQueue: queue,
-      workflowId: `oof-crash-${run}`,
-      args: [{ audit, foldHeartbeatTimeout: '3s' }],
+    await withWorkerCrash(queue, async (crash) => {
+      const handle = await client.workflow.start(auditWorkflow, {
+        taskQueue: queue,
+        workflowId: `oof-crash-${run}`,
+        args: [{ audit, foldHeartbeatTimeout: '3s' }],
+      });
+      // Kill the worker as soon as a fold has saved a checkpoint (and is still training).
+      const folds = `audits/${name}/folds/`;
+      await crash.killWhen(
+        async () => (await s3.list(folds)).some((k) => k.endsWith('.state')),
+        'a fold saving a checkpoint',
+      );
+      const committedBefore = (await s3.list(folds)).filter((k) => k.endsWith('MANIFEST.json'));
+      assert.ok(committedBefore.length < 3, 'the worker was killed before every fold finished');
+
+      await crash.restart();
+      const summary = await handle.result();
+      assert.equal(summary.outOfFold?.folds, 3);
+      assert.ok(
+        summary.outOfFold?.resumedFrom.some((s) => s > 0),
+        `a fold resumed from a saved step: ${summary.outOfFold?.resumedFrom}`,
+      );
+      assert.match(summary.method, /rank average of out-of-fold/);
+
+      // The same audit uninterrupted, in this process on a local store: identical scores.
+      const local = new FsStore(await mkdtemp(join(tmpdir(), 'tda-oof-it-')));
+      await makeTinyRun(local, prefix, { trainRows: 30, queryRows: 4 });
+      await writePartitioned(local, `${prefix}/incoming/2025-01-01`, data, 300);
+      const reference = await runAuditInProcess(local, audit, summary.time);
+      assert.deepEqual(reference.outOfFold?.resumedFrom, [0, 0, 0]);
+      assert.deepEqual(reference.outOfFold?.foldAccuracy, summary.outOfFold?.foldAccuracy);
+      const got = readRanking(await readCommitted(s3, summary.prefix, 'ranking.arrow'));
+      const want = readRanking(await readCommitted(local, reference.prefix, 'ranking.arrow'));
+      assert.deepEqual(got, want);
+      assert.deepEqual(summary.top, reference.top);
+      assert.deepEqual(summary.classes, reference.classes);
     });
-    // Kill the worker as soon as a fold has saved a checkpoint (and is still training).
-    const folds = `audits/${name}/folds/`;
-    for (;;) {
-      const keys = await s3.list(folds);
-      if (keys.some((k) => k.endsWith('.state'))) break;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    first.child.kill('SIGKILL');
-    await exited(first.child);
-    const committedBefore = (await s3.list(folds)).filter((k) => k.endsWith('MANIFEST.json'));
-    assert.ok(committedBefore.length < 3, 'the worker was killed before every fold finished');
-
-    second = spawnWorker(queue);
-    await second.ready;
-    const summary = await handle.result();
-    assert.equal(summary.outOfFold?.folds, 3);
-    assert.ok(
-      summary.outOfFold?.resumedFrom.some((s) => s > 0),
-      `a fold resumed from a saved step: ${summary.outOfFold?.resumedFrom}`,
-    );
-    assert.match(summary.method, /rank average of out-of-fold/);
-
-    // The same audit uninterrupted, in this process on a local store: identical scores.
-    const local = new FsStore(await mkdtemp(join(tmpdir(), 'tda-oof-it-')));
-    await makeTinyRun(local, prefix, { trainRows: 30, queryRows: 4 });
-    await writePartitioned(local, `${prefix}/incoming/2025-01-01`, data, 300);
-    const reference = await runAuditInProcess(local, audit, summary.time);
-    assert.deepEqual(reference.outOfFold?.resumedFrom, [0, 0, 0]);
-    assert.deepEqual(reference.outOfFold?.foldAccuracy, summary.outOfFold?.foldAccuracy);
-    const got = readRanking(await readCommitted(s3, summary.prefix, 'ranking.arrow'));
-    const want = readRanking(await readCommitted(local, reference.prefix, 'ranking.arrow'));
-    assert.deepEqual(got, want);
-    assert.deepEqual(summary.top, reference.top);
-    assert.deepEqual(summary.classes, reference.classes);
   } finally {
-    for (const w of [first, second]) {
-      if (w && w.child.exitCode === null && w.child.signalCode === null) {
-        w.child.kill('SIGTERM');
-        await exited(w.child);
-      }
-    }
     await client.connection.close();
   }
 });

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -14,11 +13,11 @@ import { readCommitted, readManifest } from '../../lib/store/commit';
 import { S3Store } from '../../lib/store/s3Store';
 import { readWeights } from '../../lib/train/trainer';
 import { connectClient } from '../../workers/connection';
-import { spawnWorkerProcess } from '../../workers/spawnWorkers';
 import { evaluate, furtherTraining, goldProgressQuery } from '../../workflows';
 import type { FurtherTrainingInput } from '../../workflows/furtherTraining';
 import { ensureStack } from '../support/stack';
 import { useTestWorker } from '../support/testWorker';
+import { withWorkerCrash } from '../support/workerProcess';
 import { gaussianData, mlp, tf } from '../unit/train/helpers';
 
 await tf.setBackend('cpu');
@@ -273,19 +272,6 @@ test('furtherTraining end to end equals the in-process gold standard; evaluate s
   await client.connection.close();
 });
 
-// The worker's own node process (no npx or tsx wrapper in between), so SIGKILL really kills it.
-function spawnWorker(queue: string): { child: ChildProcess; ready: Promise<unknown> } {
-  const w = spawnWorkerProcess({ queue, concurrency: 2, onLine: () => {} });
-  return { child: w.child, ready: w.ready };
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.on('exit', () => resolve());
-  });
-}
-
 test('a worker killed mid-run: a new worker resumes the saved runs and the result equals an uninterrupted run', async () => {
   const p = await makeProblem(400, 30, 64, 3);
   const input = jobInput(p, {
@@ -297,70 +283,53 @@ test('a worker killed mid-run: a new worker resumes the saved runs and the resul
   });
   const queue = `gold-crash-${randomUUID()}`;
   const client = await connectClient(config);
-  const first = spawnWorker(queue);
-  let second: ReturnType<typeof spawnWorker> | undefined;
   try {
-    await first.ready;
-    const handle = await client.workflow.start(furtherTraining, {
-      taskQueue: queue,
-      workflowId: `gold-crash-${randomUUID()}`,
-      args: [input],
-    });
-    // Kill the worker as soon as a run has saved its state (and is still training).
-    const deadline = Date.now() + 120_000;
-    let states: string[] = [];
-    while (states.length === 0) {
-      assert.ok(Date.now() < deadline, 'no run saved its state within 2 minutes');
-      states = (await store.list(`${input.outputPrefix}/runs/`)).filter((k) => k.endsWith('.bin'));
-      if (states.length === 0) await new Promise((r) => setTimeout(r, 25));
-    }
-    first.child.kill('SIGKILL');
-    await exited(first.child);
-    const committedBefore = (await store.list(`${input.outputPrefix}/runs/`)).filter((k) =>
-      k.endsWith('MANIFEST.json'),
-    ).length;
-    assert.ok(committedBefore < 6, 'the worker was killed before every run finished');
+    await withWorkerCrash(queue, async (crash) => {
+      const handle = await client.workflow.start(furtherTraining, {
+        taskQueue: queue,
+        workflowId: `gold-crash-${randomUUID()}`,
+        args: [input],
+      });
+      // Kill the worker as soon as a run has saved its state (and is still training).
+      const runs = async () => store.list(`${input.outputPrefix}/runs/`);
+      await crash.killWhen(
+        async () => (await runs()).some((k) => k.endsWith('.bin')),
+        'a run saving its state',
+      );
+      const committedBefore = (await runs()).filter((k) => k.endsWith('MANIFEST.json')).length;
+      assert.ok(committedBefore < 6, 'the worker was killed before every run finished');
 
-    second = spawnWorker(queue);
-    await second.ready;
-    const summary = await handle.result();
-    assert.equal(summary.runs, 6);
+      await crash.restart();
+      const summary = await handle.result();
+      assert.equal(summary.runs, 6);
 
-    // At least one run continued from a saved step instead of step 0.
-    const resumed: number[] = [];
-    for (const seed of input.seeds) {
-      for (const what of ['baseline', 'remove-5', 'remove-17']) {
-        const rec = JSON.parse(
-          new TextDecoder().decode(
-            await readCommitted(
-              store,
-              `${input.outputPrefix}/runs/seed-${seed}/${what}`,
-              'result.json',
+      // At least one run continued from a saved step instead of step 0.
+      const resumed: number[] = [];
+      for (const seed of input.seeds) {
+        for (const what of ['baseline', 'remove-5', 'remove-17']) {
+          const rec = JSON.parse(
+            new TextDecoder().decode(
+              await readCommitted(
+                store,
+                `${input.outputPrefix}/runs/seed-${seed}/${what}`,
+                'result.json',
+              ),
             ),
-          ),
-        );
-        resumed.push(rec.resumedFrom);
+          );
+          resumed.push(rec.resumedFrom);
+        }
       }
-    }
-    assert.ok(
-      resumed.some((s) => s > 0 && s % 100 === 0),
-      `some run resumed from a checkpoint: ${resumed}`,
-    );
-    // Saved states are removed once their run is committed.
-    assert.equal(
-      (await store.list(`${input.outputPrefix}/runs/`)).filter((k) => k.endsWith('.bin')).length,
-      0,
-    );
+      assert.ok(
+        resumed.some((s) => s > 0 && s % 100 === 0),
+        `some run resumed from a checkpoint: ${resumed}`,
+      );
+      // Saved states are removed once their run is committed.
+      assert.equal((await runs()).filter((k) => k.endsWith('.bin')).length, 0);
 
-    const got = await committedGold(summary.goldPrefix);
-    assertSameGold(got, await inProcessGold(p, input));
+      const got = await committedGold(summary.goldPrefix);
+      assertSameGold(got, await inProcessGold(p, input));
+    });
   } finally {
-    for (const w of [first, second]) {
-      if (w && w.child.exitCode === null && w.child.signalCode === null) {
-        w.child.kill('SIGTERM');
-        await exited(w.child);
-      }
-    }
     await client.connection.close();
   }
 });

@@ -261,7 +261,10 @@ test('readDataset rejects malformed, truncated and mistyped files with clear err
   );
   const metaError = (meta: Record<string, string>) => () =>
     readDataset(rawFile({ id: int32([0]), label: int32([0]), x: floatList([1, 2], 2) }, meta, 1));
-  assert.throws(metaError({ ...META, shape: '[2' }), /schema metadata:\n {2}shape: is not JSON: \[2/);
+  assert.throws(
+    metaError({ ...META, shape: '[2' }),
+    /schema metadata:\n {2}shape: is not JSON: \[2/,
+  );
   assert.throws(metaError({ ...META, classes: '"a"' }), /classes: Invalid input: expected array/);
   assert.throws(metaError({ ...META, kind: 'audio' }), /kind: is not image, tabular or text/);
   assert.throws(metaError({ ...META, vocab_size: 'ten' }), /vocab_size: is not a whole number/);
