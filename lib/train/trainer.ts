@@ -17,6 +17,9 @@ import type { NamedArray, TrainConfig, TrainState } from './trainState';
  * The batch at step t and its dropout masks are pure functions of (seed, t), so an interrupted run
  * resumed from its saved state, and a paired run with one example's weight changed, see the same
  * batches and masks as the uninterrupted baseline.
+ *
+ * Over 300 lines because a step, the state it saves and the resume that reads that state back
+ * must agree field by field; they are kept together so a change to one is seen in the others.
  */
 
 export interface TrainData {

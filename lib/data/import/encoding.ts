@@ -9,6 +9,9 @@ import { at, ImportInputError } from './inputError';
  * which is the id, and per feature column either its standardisation (numeric) or its categories
  * (one-hot). A query set or a later batch is encoded with the same record, so column j of `x`
  * means the same thing in both.
+ *
+ * Over 300 lines because fitting an encoding (EncodingFitter) and checking a later table
+ * against it (checkColumns, numericValue) read the same column rules, which live here once.
  */
 export interface NumericFeature {
   column: string;

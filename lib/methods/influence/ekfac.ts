@@ -10,6 +10,9 @@
  * Works on unprojected gradient factors (lib/grad computeFactors), two passes over the data:
  * covariances, then eigenvalue correction. Products run on the TensorFlow.js backend in float32;
  * the covariances and eigenvalues accumulate in float64 and the eigendecomposition is float64.
+ *
+ * Over 300 lines because fitting, self-scores and query scores share the private rotation into
+ * the eigenbasis (rotatedFactors, withBases), which is the whole of EK-FAC's arithmetic.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { FactorBlock } from '../../grad/types';
