@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { FactorLayout } from '../features';
-import { kroneckerFactor, kroneckerSides, projectVector } from './kroneckerFactor';
+import { kroneckerPair, kroneckerSides, projectVector } from './kroneckerFactor';
 import type { FactorBlock, ProjectorSpec } from './types';
 
 /**
@@ -50,8 +50,7 @@ export function writeFactors(
     }
     return;
   }
-  const Pin = kroneckerFactor(spec.seed, `${b.name}#in`, inDim, k1);
-  const Pout = kroneckerFactor(spec.seed, `${b.name}#out`, outDim, k2);
+  const { Pin, Pout } = kroneckerPair(b, spec.seed, [k1, k2]);
   if (spec.engine === 'tf') {
     // Two matMuls on the backend for the whole batch (float32 sums: bits follow the backend).
     const [u, v] = tf.tidy(() => [

@@ -59,3 +59,25 @@ export function projectVector(
     for (let j = 0; j < k; j++) u[j] += v * P[b + j];
   }
 }
+
+/** A block's Kronecker sides, P_in (inDim × k1) and P_out (outDim × k2), drawn from its name. */
+export interface KroneckerPair {
+  k1: number;
+  k2: number;
+  Pin: Float32Array;
+  Pout: Float32Array;
+}
+
+/** The pair every Kronecker engine and the factor storage use for block `b`. */
+export function kroneckerPair(
+  b: { name: string; inDim: number; outDim: number },
+  seed: number,
+  [k1, k2]: [number, number],
+): KroneckerPair {
+  return {
+    k1,
+    k2,
+    Pin: kroneckerFactor(seed, `${b.name}#in`, b.inDim, k1),
+    Pout: kroneckerFactor(seed, `${b.name}#out`, b.outDim, k2),
+  };
+}

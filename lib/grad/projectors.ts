@@ -9,7 +9,12 @@ import type { GradientMatrix, LayerSlice } from '../features';
 import { addGradient } from './blockMath';
 import { factorLayout, writeFactors } from './factorStorage';
 import { roundToFloat16 } from './float16';
-import { kroneckerFactor, kroneckerSides, projectVector } from './kroneckerFactor';
+import {
+  type KroneckerPair,
+  kroneckerPair,
+  kroneckerSides,
+  projectVector,
+} from './kroneckerFactor';
 import { checkProjector } from './projectorSpec';
 import { fillRandomRows, hashName } from './random';
 import type { FactorBlock, ProjectorSpec } from './types';
@@ -26,18 +31,18 @@ export function projectedSize(b: FactorBlock, spec: ProjectorSpec): number {
   return spec.k;
 }
 
-function kroneckerJs(
-  b: FactorBlock,
-  k1: number,
-  k2: number,
-  seed: number,
-  out: Float32Array,
-  stride: number,
-  col0: number,
-) {
+/** Where a block's projected rows go: row i at out[i · stride + col0 …]. */
+interface RowTarget {
+  out: Float32Array;
+  stride: number;
+  col0: number;
+}
+
+/** A Kronecker engine: writes b's rows projected by the pair (js and tf give the same values). */
+type KroneckerEngine = (b: FactorBlock, pair: KroneckerPair, target: RowTarget) => void;
+
+const kroneckerJs: KroneckerEngine = (b, { k1, k2, Pin, Pout }, { out, stride, col0 }) => {
   const { rows, positions: T, inDim, outDim } = b;
-  const Pin = kroneckerFactor(seed, `${b.name}#in`, inDim, k1);
-  const Pout = kroneckerFactor(seed, `${b.name}#out`, outDim, k2);
   const u = new Float64Array(k1);
   const v = new Float64Array(k2);
   const acc = new Float64Array(k1 * k2);
@@ -85,20 +90,10 @@ function kroneckerJs(
     const o = i * stride + col0;
     for (let j = 0; j < acc.length; j++) out[o + j] = acc[j];
   }
-}
+};
 
-function kroneckerTf(
-  b: FactorBlock,
-  k1: number,
-  k2: number,
-  seed: number,
-  out: Float32Array,
-  stride: number,
-  col0: number,
-) {
+const kroneckerTf: KroneckerEngine = (b, { k1, k2, Pin, Pout }, { out, stride, col0 }) => {
   const { rows, positions: T, inDim, outDim } = b;
-  const Pin = kroneckerFactor(seed, `${b.name}#in`, inDim, k1);
-  const Pout = kroneckerFactor(seed, `${b.name}#out`, outDim, k2);
   const res = tf.tidy(() => {
     const U = tf.matMul(
       tf.tensor2d(b.a as Float32Array, [rows * T, inDim]),
@@ -124,7 +119,7 @@ function kroneckerTf(
     }
   }
   tf.dispose(res);
-}
+};
 
 /** Rows of the block's gradient covered by input rows [q0, q1) of example i, into g. */
 function gradientRows(b: FactorBlock, i: number, q0: number, q1: number, g: Float64Array) {
@@ -237,9 +232,12 @@ export function projectBlocks(blocks: FactorBlock[], spec: ProjectorSpec): Gradi
         for (let p = 0; p < g.length; p++) data[i * dim + col0 + p] = g[p];
       }
     } else if (spec.kind === 'kronecker') {
-      if (spec.engine === 'tf' && !b.tokens)
-        kroneckerTf(b, ...kroneckerSides(b, spec), spec.seed, data, dim, col0);
-      else kroneckerJs(b, ...kroneckerSides(b, spec), spec.seed, data, dim, col0);
+      const engine = spec.engine === 'tf' && !b.tokens ? kroneckerTf : kroneckerJs;
+      engine(b, kroneckerPair(b, spec.seed, kroneckerSides(b, spec)), {
+        out: data,
+        stride: dim,
+        col0,
+      });
     } else dense(b, spec, data, dim, col0);
   });
   if (spec.dtype === 'float16') roundToFloat16(data);

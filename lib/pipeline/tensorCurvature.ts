@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ExampleFeatures, GradientMatrix } from '../features';
-import { gradientVectors, vectorFeatures } from '../methods/factoredFeatures';
-import { lowerTriangularInverse } from '../methods/influence/influenceSelf';
+import { gradientVectors } from '../methods/factoredFeatures';
+import { lowerTriangularInverse, selfScoreRows } from '../methods/influence/influenceSelf';
 import type { GramPartial, ProjectedCurvature } from '../methods/influence/projectedCurvature';
-import { checkFeatures, checkMatrix } from '../methods/validate';
+import { checkMatrix } from '../methods/validate';
 
 /**
  * The projected influence self-score's two products on the TensorFlow.js backend, for the same
@@ -43,14 +43,8 @@ export async function tensorInfluenceSelf(
   trainIn: ExampleFeatures,
   curvature: ProjectedCurvature,
 ): Promise<Float64Array> {
-  const train = vectorFeatures(trainIn);
-  checkFeatures(train, 'influenceSelf train', true);
+  const train = selfScoreRows(trainIn, curvature);
   const k = curvature.dim;
-  if (train.grads.dim !== k) {
-    throw new Error(
-      `influenceSelf: train dim ${train.grads.dim} does not match curvature dim ${k}`,
-    );
-  }
   const n = train.grads.rows;
   const out = new Float64Array(n);
   const inv = tf.tensor2d(Float32Array.from(lowerTriangularInverse(curvature.factor, k)), [k, k]);

@@ -33,19 +33,25 @@ export function lowerTriangularInverse(l: Float64Array, k: number): Float64Array
 
 const ROWS_PER_CHUNK = 1024;
 
+/** The rows an influence self-score is taken of, as vectors, checked against the curvature. */
+export function selfScoreRows(trainIn: ExampleFeatures, curvature: ProjectedCurvature) {
+  const train = vectorFeatures(trainIn);
+  checkFeatures(train, 'influenceSelf train', true);
+  if (train.grads.dim !== curvature.dim) {
+    throw new Error(
+      `influenceSelf: train dim ${train.grads.dim} does not match curvature dim ${curvature.dim}`,
+    );
+  }
+  return train;
+}
+
 /** g_iᵀ (F + λI)⁻¹ g_i for every row of `train` (a shard or the whole set). */
 export function influenceSelfScores(
   trainIn: ExampleFeatures,
   curvature: ProjectedCurvature,
 ): Float64Array {
-  const train = vectorFeatures(trainIn);
-  checkFeatures(train, 'influenceSelf train', true);
+  const train = selfScoreRows(trainIn, curvature);
   const k = curvature.dim;
-  if (train.grads.dim !== k) {
-    throw new Error(
-      `influenceSelf: train dim ${train.grads.dim} does not match curvature dim ${k}`,
-    );
-  }
   const inv = { rows: k, dim: k, data: lowerTriangularInverse(curvature.factor, k) };
   const n = train.grads.rows;
   const out = new Float64Array(n);
