@@ -6,6 +6,7 @@ import {
   kernelBiasParams,
   type Layer,
   type LayerHandler,
+  outputProbeShape,
   values,
   weights,
 } from './handler';
@@ -34,10 +35,7 @@ function config(layer: Layer) {
 /** Conv2D over patches: G_i = Σ_positions patch_t ⊗ δ_t (im2col patches, a 1 for the bias). */
 export const conv2dHandler: LayerHandler = {
   unsupported: dilatedProblem,
-  probeShape(layer, inputShape) {
-    const out = layer.computeOutputShape(inputShape) as number[];
-    return [inputShape[0], ...out.slice(1)];
-  },
+  probeShape: outputProbeShape,
   forward(layer, x, probe) {
     const c = config(layer);
     const [kernel, bias] = weights(layer);

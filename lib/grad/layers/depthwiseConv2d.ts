@@ -5,6 +5,7 @@ import {
   exactGradientBlock,
   kernelBiasParams,
   type LayerHandler,
+  outputProbeShape,
   weights,
 } from './handler';
 import { dilatedProblem } from './im2col';
@@ -12,10 +13,7 @@ import { dilatedProblem } from './im2col';
 /** DepthwiseConv2D: each example's exact kernel and bias gradient (depthwiseCore). */
 export const depthwiseConv2dHandler: LayerHandler = {
   unsupported: dilatedProblem,
-  probeShape(layer, inputShape) {
-    const out = layer.computeOutputShape(inputShape) as number[];
-    return [inputShape[0], ...out.slice(1)];
-  },
+  probeShape: outputProbeShape,
   forward(layer, x, probe) {
     const c = depthwiseConfig(layer);
     const [kernel, bias] = weights(layer);

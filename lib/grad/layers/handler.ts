@@ -98,3 +98,9 @@ export function exactGradientBlock(
     params,
   };
 }
+
+/** The probe of a layer whose pre-activation has its output's shape (convolutions). */
+export function outputProbeShape(layer: Layer, inputShape: number[]): number[] {
+  const out = layer.computeOutputShape(inputShape) as number[];
+  return [inputShape[0], ...out.slice(1)];
+}

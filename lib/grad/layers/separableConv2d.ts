@@ -7,6 +7,7 @@ import {
   exactGradientBlock,
   type Layer,
   type LayerHandler,
+  outputProbeShape,
   weights,
 } from './handler';
 import { dilatedProblem } from './im2col';
@@ -28,10 +29,7 @@ function parts(layer: Layer) {
  */
 export const separableConv2dHandler: LayerHandler = {
   unsupported: dilatedProblem,
-  probeShape(layer, inputShape) {
-    const out = layer.computeOutputShape(inputShape) as number[];
-    return [inputShape[0], ...out.slice(1)];
-  },
+  probeShape: outputProbeShape,
   forward(layer, x, probe) {
     const c = depthwiseConfig(layer);
     const [dk, pk, bias] = weights(layer);
