@@ -107,13 +107,9 @@ function rotatedFactors(
  * product with w instead of an out × in matrix per example. Returns [u², v²].
  */
 function rotatedSquares(
-  b: FactorBlock,
-  l: EkfacLayer,
-  basis: Bases,
-  r0: number,
-  r1: number,
+  ...examples: Parameters<typeof rotatedFactors>
 ): [tf.Tensor2D, tf.Tensor2D] {
-  const [u, v] = rotatedFactors(b, l, basis, r0, r1);
+  const [u, v] = rotatedFactors(...examples);
   const out = tf.tidy(() => [tf.square(u), tf.square(v)] as [tf.Tensor2D, tf.Tensor2D]);
   tf.dispose([u, v]);
   return out;
