@@ -326,7 +326,7 @@ async function fashionMnist(): Promise<BenchReport> {
       relativeDamping: env('MISLABEL_IF_DAMPING', 0.1),
       fisher: process.env.MISLABEL_IF_FISHER === 'sampled' ? 'sampled' : 'empirical',
     },
-    tracInCheckpoints: process.env.MISLABEL_TRACIN_CKPTS?.split(',').map(Number),
+    tracinCheckpoints: process.env.MISLABEL_TRACIN_CKPTS?.split(',').map(Number),
     layers: layersFromEnv(),
     methods: methodsFromEnv() ?? FMNIST_ALL_LAYER_METHODS,
     log,

@@ -46,7 +46,7 @@ export interface MislabelBenchmarkInput extends SelfScoreOptions {
   /** Steps between checkpoints (default: one per epoch); the last step always saves one. */
   checkpointEvery?: number;
   /** Indices of saved checkpoints TracIn-CP sums over (default all); θ_f is always the last. */
-  tracInCheckpoints?: number[];
+  tracinCheckpoints?: number[];
   /** Rankings (selfScorers' names; default all). */
   methods?: SelfScorerName[];
   log?: (line: string) => void;
@@ -193,8 +193,8 @@ export async function mislabelBenchmark(
   const train = tensorDataset(input.dataset, input.x, input.labels);
 
   const finalIndex = saved.length - 1;
-  const tracInIdx = input.tracInCheckpoints ?? saved.map((_, i) => i);
-  for (const c of tracInIdx) {
+  const tracinIdx = input.tracinCheckpoints ?? saved.map((_, i) => i);
+  for (const c of tracinIdx) {
     if (!Number.isInteger(c) || c < 0 || c > finalIndex) {
       throw new Error(`mislabelBenchmark: no checkpoint ${c} (have 0..${finalIndex})`);
     }
@@ -204,14 +204,14 @@ export async function mislabelBenchmark(
   const needFinal = scorers.some((s) => s.scorer.over === 'final' && s.scorer.features);
   const needed = new Set<number>([
     ...(needFinal ? [finalIndex] : []),
-    ...(overCheckpoints.length > 0 ? tracInIdx : []),
+    ...(overCheckpoints.length > 0 ? tracinIdx : []),
   ]);
   // Per checkpoint scorer: its running sum and seconds of its own arithmetic.
   const sums = new Map(overCheckpoints.map(({ name }) => [name, new Float64Array(n)]));
   const ownSeconds = new Map<string, number>();
   const addSeconds = (name: string, s: number) =>
     ownSeconds.set(name, (ownSeconds.get(name) ?? 0) + s);
-  let tracInFeatSeconds = 0;
+  let tracinFeatSeconds = 0;
   let finalFeatures: ExampleFeatures | undefined;
   let finalFeatSeconds = 0;
   // One checkpoint's features at a time: n × k per checkpoint would not all fit for large n.
@@ -221,8 +221,8 @@ export async function mislabelBenchmark(
     log(
       `  featurized checkpoint ${c} (step ${saved[c].step}): dim ${feat.grads.dim}, ${sec.toFixed(1)} s`,
     );
-    if (tracInIdx.includes(c) && overCheckpoints.length > 0) {
-      tracInFeatSeconds += sec;
+    if (tracinIdx.includes(c) && overCheckpoints.length > 0) {
+      tracinFeatSeconds += sec;
       for (const { name, scorer } of overCheckpoints) {
         if (scorer.over !== 'checkpoints') continue;
         const [term, s] = time(() => scorer.score(feat, checkpoints[c], input));
@@ -245,7 +245,7 @@ export async function mislabelBenchmark(
     let seconds: number;
     if (scorer.over === 'checkpoints') {
       scores = sums.get(name) as Float64Array;
-      seconds = tracInFeatSeconds + (ownSeconds.get(name) ?? 0);
+      seconds = tracinFeatSeconds + (ownSeconds.get(name) ?? 0);
     } else {
       writeWeights(model, saved[finalIndex].weights);
       const features = finalFeatures as ExampleFeatures;
