@@ -192,8 +192,8 @@ export interface BatchFactors {
 }
 
 function checkInputs(xs: tf.Tensor, targets: ArrayLike<number> | null, plan: ModelPlan) {
-  const bad = tf.tidy(() => tf.any(tf.logicalNot(tf.isFinite(xs))).dataSync()[0]);
-  if (bad) throw new Error('inputs contain NaN or infinite values');
+  const ok = tf.tidy(() => tf.all(tf.isFinite(xs)).dataSync()[0]);
+  if (!ok) throw new Error('inputs contain NaN or infinite values');
   if (targets) checkTargets(plan.head, targets, xs.shape[0]);
 }
 
