@@ -45,6 +45,7 @@ import {
   trainMislabelModel,
 } from '../lib/eval/mislabelBenchmark';
 import { outOfFoldScores } from '../lib/eval/outOfFold';
+import { FASHION_MNIST_FLIPS, MISLABEL_FOLD_SEED } from '../lib/eval/recordedBaselines';
 import { SELF_SCORERS, type SelfScorerName } from '../lib/eval/selfScorers';
 import type { LayerSelection } from '../lib/grad/types';
 import { rankAverage } from '../lib/methods/rankAverage';
@@ -113,7 +114,7 @@ async function outOfFoldBeside(
 ): Promise<void> {
   if (process.env.MISLABEL_SKIP_OOF) return;
   log(`${base.dataset}: tda out-of-fold, ${FOLDS} fold models:`);
-  const folds = kFolds(base.labels.length, FOLDS, 101);
+  const folds = kFolds(base.labels.length, FOLDS, MISLABEL_FOLD_SEED);
   const oof = await outOfFoldScores(base, folds, FOLDS);
   const flipped = Array.from(base.flipped, Boolean);
   const seconds = oof.trainSeconds + oof.scoreSeconds;
@@ -188,7 +189,7 @@ function cleanlabBeside(
     dims,
     classes: ds.classes.length,
     labels: ds.labels,
-    folds: kFolds(ds.rows, FOLDS, 101),
+    folds: kFolds(ds.rows, FOLDS, MISLABEL_FOLD_SEED),
     k: FOLDS,
     mlpHidden: mlp.hidden,
     mlpEpochs: mlp.epochs,
@@ -287,7 +288,8 @@ const FMNIST_ALL_LAYER_METHODS: SelfScorerName[] = SELF_SCORERS.filter(
 async function fashionMnist(): Promise<BenchReport> {
   const n = env('MISLABEL_FMNIST_N', 60000);
   const full = importFashionMnist('train', { limit: n });
-  const ds = flipLabels(full, NOISE, 42);
+  // The main job's flips (npm start compares its audit with this pass's cleanlab figure).
+  const ds = flipLabels(full, FASHION_MNIST_FLIPS.fraction, FASHION_MNIST_FLIPS.seed);
   const test = importFashionMnist('t10k', { limit: 10000 });
   log(`Fashion-MNIST: ${ds.rows} training examples (of 60000), ${NOISE * 100}% labels flipped`);
   const x = tf.tensor2d(ds.x as Float32Array, [ds.rows, 784]);

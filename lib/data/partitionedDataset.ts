@@ -138,6 +138,29 @@ export async function readPart(
   return readDataset(bytes, `${prefix}/${p.name}`);
 }
 
+/**
+ * Every row's id and flipped flag (lib/data/labelNoise), part by part, reading one part at a
+ * time; undefined when the data set does not record which labels were flipped.
+ */
+export async function readFlipped(
+  store: ObjectStore,
+  prefix: string,
+  info?: PartitionedInfo,
+): Promise<{ ids: Int32Array; flipped: Uint8Array } | undefined> {
+  const meta = info ?? (await readPartitionedInfo(store, prefix));
+  const ids = new Int32Array(meta.rows);
+  const flipped = new Uint8Array(meta.rows);
+  let o = 0;
+  for (let p = 0; p < meta.parts.length; p++) {
+    const ds = await readPart(store, prefix, meta, p);
+    if (!ds.flipped) return undefined;
+    ids.set(ds.ids, o);
+    flipped.set(ds.flipped, o);
+    o += ds.rows;
+  }
+  return { ids, flipped };
+}
+
 /** Reads every part and joins them: for small sets (queries, tests), never a training set. */
 export async function readAllParts(store: ObjectStore, prefix: string): Promise<Dataset> {
   const info = await readPartitionedInfo(store, prefix);

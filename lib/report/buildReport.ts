@@ -4,6 +4,7 @@ import type { Dataset } from '../data/dataset';
 import {
   type PartitionedInfo,
   readAllParts,
+  readFlipped,
   readPart,
   readPartitionedInfo,
 } from '../data/partitionedDataset';
@@ -98,7 +99,7 @@ export async function buildReport(
   }
 
   let detection: BuiltReport['detection'];
-  const flippedAll = await flippedMask(store, plan.train.prefix, trainInfo);
+  const flippedAll = (await readFlipped(store, plan.train.prefix, trainInfo))?.flipped;
   if (flippedAll) {
     const r = mislabelReport(
       selfInfluence,
@@ -262,17 +263,4 @@ function partOf(starts: number[], i: number): number {
     else hi = mid - 1;
   }
   return lo;
-}
-
-/** The flipped flags of every training row, part by part; undefined when not recorded. */
-async function flippedMask(store: ObjectStore, prefix: string, info: PartitionedInfo) {
-  const out = new Uint8Array(info.rows);
-  let o = 0;
-  for (let p = 0; p < info.parts.length; p++) {
-    const ds = await readPart(store, prefix, info, p);
-    if (!ds.flipped) return undefined;
-    out.set(ds.flipped, o);
-    o += ds.rows;
-  }
-  return out;
 }
