@@ -97,9 +97,9 @@ export function mainJobSpec(queries = 100): RunSpecInput {
  * Not the out-of-fold option's default (that ranking rank-averaged with the in-sample influence
  * self-score): the default was chosen beside a model trained for 30 epochs, whose in-sample score
  * finds 88.4% at 10%; this main job's model is trained for 3, its in-sample score finds 83.5%, and
- * averaging it in loses 2 points at every fold length measured (BENCHMARKS.md, "npm start's
- * audit"). 10 epochs at learning rate 0.05: 90.6% there, against cleanlab's 90.2% on the same
- * flipped labels and folds; 8 epochs find 90.3%, 6 90.0%, 3 88.4%.
+ * averaging it in loses 0.5 to 2.1 points at every fold length from 2 epochs on (bench:main-folds,
+ * BENCHMARKS.md "npm start's audit"). 10 epochs at learning rate 0.05: 90.6%, against cleanlab's
+ * 90.2% on the same flipped labels and folds; 8 epochs find 90.3%, 6 90.0%, 3 88.4%.
  */
 export function mainJobAudit(): AuditInput {
   const run = parseRunSpec(mainJobSpec());
