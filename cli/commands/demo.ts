@@ -3,7 +3,11 @@ import { loadConfig } from '../../lib/config';
 import { type Command, numberOption, type OptionTable, optionsHelp } from '../command';
 
 const options = {
-  out: { type: 'string', arg: 'DIR', help: 'where report.html goes (default out/demo)' },
+  out: {
+    type: 'string',
+    arg: 'DIR',
+    help: 'where report.html and summary.json go (default out/demo)',
+  },
   queries: { type: 'string', arg: 'N', help: 'test queries TracIn-CP scores (default 100)' },
   workers: {
     type: 'string',

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { runDemoAudit } from '../../cli/demo';
@@ -14,21 +13,14 @@ import { mainJobAudit } from '../../lib/jobs/mainJob';
 import { S3Store } from '../../lib/store/s3Store';
 import { initBackend } from '../../lib/tf/backend';
 import { connectClient } from '../../workers/connection';
-import { spawnWorkerProcess } from '../../workers/spawnWorkers';
 import { ensureStack } from '../support/stack';
 import { blobs, makeTinyRun } from '../support/tinyRun';
+import { exited, spawnWorkerProcess } from '../support/workerProcess';
 
 const config = ensureStack();
 const s3 = new S3Store(config.s3);
 // makeTinyRun trains the audited model in this process.
 await initBackend(config.backend, () => {});
-
-function exited(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.on('exit', () => resolve());
-  });
-}
 
 test("npm start's audit stage ranks by out-of-fold self-confidence over the fold checkpoints through Temporal, and reports that ranking's detection", async () => {
   const run = randomUUID();
