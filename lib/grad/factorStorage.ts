@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { FactorLayout } from '../features';
-import { kroneckerPair, kroneckerSides, projectVector } from './kroneckerFactor';
+import { kroneckerPair, kroneckerSides, projectSidesTf, projectVector } from './kroneckerFactor';
 import type { FactorBlock, ProjectorSpec } from './types';
 
 /**
@@ -50,13 +50,11 @@ export function writeFactors(
     }
     return;
   }
-  const { Pin, Pout } = kroneckerPair(b, spec.seed, [k1, k2]);
+  const pair = kroneckerPair(b, spec.seed, [k1, k2]);
+  const { Pin, Pout } = pair;
   if (spec.engine === 'tf') {
-    // Two matMuls on the backend for the whole batch (float32 sums: bits follow the backend).
-    const [u, v] = tf.tidy(() => [
-      tf.matMul(tf.tensor2d(a, [rows * T, inDim]), tf.tensor2d(Pin, [inDim, k1])),
-      tf.matMul(tf.tensor2d(b.delta, [rows * T, outDim]), tf.tensor2d(Pout, [outDim, k2])),
-    ]);
+    // Two matMuls on the backend for the whole batch.
+    const [u, v] = tf.tidy(() => projectSidesTf(b, pair));
     const ud = u.dataSync();
     const vd = v.dataSync();
     tf.dispose([u, v]);

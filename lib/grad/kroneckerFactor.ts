@@ -3,6 +3,7 @@
  * projected factors (factorStorage.ts): its per-side sizes, its random factors P_in and P_out,
  * and one side's projection of a vector.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import { fillRandomRows, hashName } from './random';
 import type { FactorBlock } from './types';
 
@@ -80,4 +81,19 @@ export function kroneckerPair(
     Pin: kroneckerFactor(seed, `${b.name}#in`, b.inDim, k1),
     Pout: kroneckerFactor(seed, `${b.name}#out`, b.outDim, k2),
   };
+}
+
+/**
+ * Every position's projected sides on the backend, U = A·P_in and V = Δ·P_out (rows·T × k1 and
+ * rows·T × k2, float32 sums: bits follow the backend). Call inside tf.tidy.
+ */
+export function projectSidesTf(
+  b: FactorBlock,
+  { k1, k2, Pin, Pout }: KroneckerPair,
+): [tf.Tensor2D, tf.Tensor2D] {
+  const n = b.rows * b.positions;
+  return [
+    tf.matMul(tf.tensor2d(b.a as Float32Array, [n, b.inDim]), tf.tensor2d(Pin, [b.inDim, k1])),
+    tf.matMul(tf.tensor2d(b.delta, [n, b.outDim]), tf.tensor2d(Pout, [b.outDim, k2])),
+  ];
 }

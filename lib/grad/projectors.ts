@@ -13,6 +13,7 @@ import {
   type KroneckerPair,
   kroneckerPair,
   kroneckerSides,
+  projectSidesTf,
   projectVector,
 } from './kroneckerFactor';
 import { checkProjector } from './projectorSpec';
@@ -92,14 +93,11 @@ const kroneckerJs: KroneckerEngine = (b, { k1, k2, Pin, Pout }, { out, stride, c
   }
 };
 
-const kroneckerTf: KroneckerEngine = (b, { k1, k2, Pin, Pout }, { out, stride, col0 }) => {
-  const { rows, positions: T, inDim, outDim } = b;
+const kroneckerTf: KroneckerEngine = (b, pair, { out, stride, col0 }) => {
+  const { rows, positions: T } = b;
+  const { k1, k2 } = pair;
   const res = tf.tidy(() => {
-    const U = tf.matMul(
-      tf.tensor2d(b.a as Float32Array, [rows * T, inDim]),
-      tf.tensor2d(Pin, [inDim, k1]),
-    );
-    const V = tf.matMul(tf.tensor2d(b.delta, [rows * T, outDim]), tf.tensor2d(Pout, [outDim, k2]));
+    const [U, V] = projectSidesTf(b, pair);
     if (T === 1) return [U, V];
     return [tf.matMul(tf.reshape(U, [rows, T, k1]), tf.reshape(V, [rows, T, k2]), true, false)];
   });
