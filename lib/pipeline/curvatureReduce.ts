@@ -1,6 +1,5 @@
 import type { ExampleFeatures } from '../features';
 import { selectLayers } from '../methods/selectLayers';
-import { childRange } from '../reduce/reduceTree';
 import type { Transaction as Tx } from '../store/commit';
 import { readCommitted, readManifest, Transaction } from '../store/commit';
 import {
@@ -20,6 +19,7 @@ import {
 } from './reducePrefixes';
 import type { RunContext } from './runContext';
 import { DEFAULT_SELF_SCORE, type SelfScoreSpec } from './runSpec';
+import { stepResult, treeNodeStep } from './treeNodeStep';
 import type { Plan, ReduceStepResult } from './types';
 
 /**
@@ -134,24 +134,25 @@ async function sumNodes(
 }
 
 /** Sums one inner node's children's partials (a reduce-tree step); idempotent. */
-export async function sumCurvatureNode(
+export function sumCurvatureNode(
   ctx: RunContext,
   planKey: string,
   level: number,
   node: number,
   onProgress: () => void = () => {},
 ): Promise<ReduceStepResult> {
-  const t0 = performance.now();
-  const plan = await ctx.plan(planKey);
-  const prefix = curvatureNodePrefix(plan.runPrefix, level, node);
-  const [start, end] = childRange(runReduceLevels(plan), plan.spec.reduceGroup, level, node);
-  if (await readManifest(ctx.store, prefix)) return stepResult(end - start, true, t0);
-  const { kind } = kindOf(plan);
-  const sums = await sumNodes(ctx, plan, level - 1, start, end, onProgress);
-  const tx = new Transaction(ctx.store, prefix);
-  await tx.put(CURVATURE_FILE, encodePartials(kind, sums));
-  await tx.commit({ level, node, inputs: end - start });
-  return stepResult(end - start, false, t0);
+  return treeNodeStep(
+    ctx,
+    planKey,
+    level,
+    node,
+    (plan) => curvatureNodePrefix(plan.runPrefix, level, node),
+    async (plan, tx, start, end) => {
+      const sums = await sumNodes(ctx, plan, level - 1, start, end, onProgress);
+      await tx.put(CURVATURE_FILE, encodePartials(kindOf(plan).kind, sums));
+      return {};
+    },
+  );
 }
 
 /** Sums the top level and factors each checkpoint's curvature once; idempotent. */
@@ -186,8 +187,4 @@ export function readFactoredCurvature(ctx: RunContext, plan: Plan): Promise<unkn
       `${prefix}/${FACTORED_FILE}`,
     );
   });
-}
-
-function stepResult(inputs: number, cached: boolean, t0: number): ReduceStepResult {
-  return { inputs, cached, seconds: cached ? 0 : (performance.now() - t0) / 1000 };
 }

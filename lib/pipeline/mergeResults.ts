@@ -1,11 +1,11 @@
-import { childRange } from '../reduce/reduceTree';
-import { readCommitted, readManifest, Transaction } from '../store/commit';
+import { readCommitted } from '../store/commit';
 import { influenceSelfOf } from './curvatureReduce';
 import { concatShardScores } from './reduce';
-import { mergedPrefix, partialPrefix, runReduceLevels } from './reducePrefixes';
+import { mergedPrefix, partialPrefix } from './reducePrefixes';
 import type { RunContext } from './runContext';
 import { readShardSelfScores } from './selfScoreShard';
 import { readShardScores, type ShardScores, writeShardScores } from './shardScores';
+import { treeNodeStep } from './treeNodeStep';
 import type { Plan, ReduceStepResult } from './types';
 
 /**
@@ -55,24 +55,27 @@ export async function mergeNodes(
 }
 
 /** Merges one inner node's children (a reduce-tree step); idempotent. */
-export async function mergeResultsNode(
+export function mergeResultsNode(
   ctx: RunContext,
   planKey: string,
   level: number,
   node: number,
   onProgress: () => void = () => {},
 ): Promise<ReduceStepResult> {
-  const t0 = performance.now();
-  const plan = await ctx.plan(planKey);
-  const prefix = mergedPrefix(plan.runPrefix, level, node);
-  const [start, end] = childRange(runReduceLevels(plan), plan.spec.reduceGroup, level, node);
-  if (await readManifest(ctx.store, prefix))
-    return { inputs: end - start, cached: true, seconds: 0 };
-  const merged = concatShardScores(await mergeNodes(ctx, plan, level - 1, start, end, onProgress));
-  const files = writeShardScores(merged);
-  const tx = new Transaction(ctx.store, prefix);
-  await tx.put('ranked.arrow', files.ranked);
-  await tx.put('examples.arrow', files.examples);
-  await tx.commit({ level, node, inputs: end - start, rows: merged.rows });
-  return { inputs: end - start, cached: false, seconds: (performance.now() - t0) / 1000 };
+  return treeNodeStep(
+    ctx,
+    planKey,
+    level,
+    node,
+    (plan) => mergedPrefix(plan.runPrefix, level, node),
+    async (plan, tx, start, end) => {
+      const merged = concatShardScores(
+        await mergeNodes(ctx, plan, level - 1, start, end, onProgress),
+      );
+      const files = writeShardScores(merged);
+      await tx.put('ranked.arrow', files.ranked);
+      await tx.put('examples.arrow', files.examples);
+      return { rows: merged.rows };
+    },
+  );
 }
