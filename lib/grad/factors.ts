@@ -15,6 +15,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { checkTargets, type Head, headOf, perExampleValue, targetTensor } from './head';
 import { activationName, type Layer } from './layers/handler';
 import { type LayerHandler, layerHandlers } from './layers/index';
+import { manualBackwardBlocker, manualFactors } from './manualBackward';
 import type { FactorBlock, LayerSelection, TestFunction } from './types';
 
 /** One layer call of the model's graph. */
@@ -36,6 +37,12 @@ export interface ModelPlan {
   head: Head;
   /** Label values the head accepts ([0, numClasses)); 0 for a regression head. */
   numClasses: number;
+  /**
+   * How δ is found: 'manual' (manualBackward.ts: the gradient kernels called directly) where the
+   * selected layers and those downstream are a chain of handlers with an input gradient, else
+   * 'tape' (tf.grads through zero probes). Both give the same bits.
+   */
+  backward: 'manual' | 'tape';
 }
 
 interface GraphNode {
@@ -145,7 +152,7 @@ export function planModel(model: tfl.LayersModel, selection: LayerSelection = 'a
   }
   const output = model.outputs[0];
   const head = headOfModel(model, graph);
-  return {
+  const plan = {
     steps: graph.map((s) => ({
       ...s,
       handler: layerHandlers[s.layer.getClassName()],
@@ -156,6 +163,7 @@ export function planModel(model: tfl.LayersModel, selection: LayerSelection = 'a
     head,
     numClasses: head.classes,
   };
+  return { ...plan, backward: manualBackwardBlocker(plan) === null ? 'manual' : 'tape' };
 }
 
 /** A separate activation layer (Activation, Softmax) whose input is the head's pre-activation. */
@@ -227,6 +235,14 @@ export function computeFactors(
   testFunction: TestFunction = { kind: 'loss' },
 ): BatchFactors {
   checkInputs(xs, targets, plan);
+  if (plan.backward === 'manual') {
+    const targetT = targets ? targetTensor(plan.head, targets) : null;
+    try {
+      return factorsOf(plan, xs, manualFactors(plan, xs, targetT, testFunction));
+    } finally {
+      targetT?.dispose();
+    }
+  }
   const selected = plan.steps.filter((s) => s.selected);
   const shapes = shapesOf(plan, xs.shape as number[]);
   const probes = selected.map((s) => {
@@ -258,20 +274,37 @@ export function computeFactors(
     perEx = tf.keep(perExampleValue(plan.head, head as tf.Tensor, targetT, testFunction));
     return tf.sum(perEx);
   };
-  let deltas: tf.Tensor[] = [];
+  let deltas: tf.Tensor[];
   try {
     deltas = tf.grads(f)(probes);
+  } catch (e) {
+    tf.dispose([...saved.flat().filter((t) => t !== xs), ...(perEx ? [perEx as tf.Tensor] : [])]);
+    throw e;
+  } finally {
+    tf.dispose(probes);
+    targetT?.dispose();
+  }
+  return factorsOf(plan, xs, { deltas, saved, perEx: perEx as unknown as tf.Tensor1D });
+}
+
+/** The selected calls' factor blocks and the test-function values; disposes the tensors. */
+function factorsOf(
+  plan: ModelPlan,
+  xs: tf.Tensor,
+  t: { deltas: tf.Tensor[]; saved: tf.Tensor[][]; perEx: tf.Tensor1D },
+): BatchFactors {
+  try {
     const blocks: FactorBlock[] = [];
-    selected.forEach((s, i) => {
-      blocks.push(...(s.handler as LayerHandler).blocks(s.layer, saved[i], deltas[i]));
-    });
-    const v = (perEx as unknown as tf.Tensor).dataSync();
+    plan.steps
+      .filter((s) => s.selected)
+      .forEach((s, i) => {
+        blocks.push(...(s.handler as LayerHandler).blocks(s.layer, t.saved[i], t.deltas[i]));
+      });
+    const v = t.perEx.dataSync();
     return { blocks, values: v instanceof Float32Array ? v : Float32Array.from(v) };
   } finally {
     // A first layer saves the caller's own input tensor: never dispose that.
-    tf.dispose([...probes, ...deltas, ...saved.flat().filter((t) => t !== xs)]);
-    if (targetT) targetT.dispose();
-    if (perEx) (perEx as tf.Tensor).dispose();
+    tf.dispose([...t.deltas, ...t.saved.flat().filter((s) => s !== xs), t.perEx]);
   }
 }
 

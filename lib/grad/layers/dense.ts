@@ -1,4 +1,4 @@
-import { denseBlocks, denseForward, denseProbeShape } from './denseCore';
+import { denseBlocks, denseForward, denseInputGrad, denseProbeShape } from './denseCore';
 import { denseSequenceHandler } from './denseSequence';
 import type { LayerHandler } from './handler';
 
@@ -13,4 +13,5 @@ export const denseHandler: LayerHandler = {
     return denseForward(layer, x, probe);
   },
   blocks: denseBlocks,
+  inputGrad: denseInputGrad,
 };

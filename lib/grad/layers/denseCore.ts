@@ -55,3 +55,13 @@ export function denseBlocks(layer: Layer, saved: tf.Tensor[], delta: tf.Tensor):
     },
   ];
 }
+
+/** dL/dx = δ·Wᵀ, reshaped back for a sequence input (BatchMatMul's own gradient). */
+export function denseInputGrad(layer: Layer, saved: tf.Tensor[], delta: tf.Tensor): tf.Tensor {
+  const [kernel] = weights(layer);
+  const x = saved[0];
+  if (x.rank === 2) return tf.matMul(delta as tf.Tensor2D, kernel as tf.Tensor2D, false, true);
+  const out = delta.shape[delta.shape.length - 1];
+  const d = tf.matMul(tf.reshape(delta, [-1, out]), kernel as tf.Tensor2D, false, true);
+  return tf.reshape(d, x.shape);
+}

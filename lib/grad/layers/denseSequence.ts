@@ -1,4 +1,4 @@
-import { denseBlocks, denseForward, denseProbeShape } from './denseCore';
+import { denseBlocks, denseForward, denseInputGrad, denseProbeShape } from './denseCore';
 import type { LayerHandler } from './handler';
 
 /**
@@ -9,4 +9,5 @@ export const denseSequenceHandler: LayerHandler = {
   probeShape: denseProbeShape,
   forward: denseForward,
   blocks: denseBlocks,
+  inputGrad: denseInputGrad,
 };

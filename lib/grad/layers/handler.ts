@@ -20,6 +20,12 @@ export interface LayerHandler {
   /** Turns saved inputs and δ (gradient w.r.t. the probe) into factor blocks. */
   blocks(layer: Layer, saved: tf.Tensor[], delta: tf.Tensor): FactorBlock[];
   /**
+   * The gradient w.r.t. the layer's input from δ (w.r.t. its pre-activation), as tfjs-core's own
+   * gradient functions compute it: with it on every layer from the first selected one to the
+   * output, the backward pass skips the tape (manualBackward.ts).
+   */
+  inputGrad?(layer: Layer, saved: tf.Tensor[], delta: tf.Tensor): tf.Tensor;
+  /**
    * Why this layer's configuration cannot be selected or back-propagated through, if it cannot
    * (checked at plan time for selected layers and those downstream of one).
    */
