@@ -238,7 +238,7 @@ export function computeFactors(
   if (plan.backward === 'manual') {
     const targetT = targets ? targetTensor(plan.head, targets) : null;
     try {
-      return factorsOf(plan, xs, manualFactors(plan, xs, targetT, testFunction));
+      return factorsOf(plan, xs, manualFactors(plan, xs, targets, targetT, testFunction));
     } finally {
       targetT?.dispose();
     }

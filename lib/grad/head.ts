@@ -125,3 +125,31 @@ export function perExampleValue(
   const out = fn.kind === 'logit' ? z : tf.softmax(z);
   return tf.sum(tf.mul(tf.oneHot(cls as tf.Tensor1D, k), out), 1) as tf.Tensor1D;
 }
+
+/**
+ * Cross-entropy of a softmax over logits with integer labels, and its gradient w.r.t. the logits
+ * (softmax − one-hot), in float64 from the logits (rows × k): what the written-out backward pass
+ * uses for a softmax or logits head's loss, in place of ~30 small kernels of autodiff through
+ * logSoftmax (each a dispatch on a native backend). The values are stored rounded to float32.
+ */
+export function softmaxCrossEntropy(
+  logits: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  k: number,
+): { values: Float32Array; grad: Float32Array } {
+  const rows = labels.length;
+  const values = new Float32Array(rows);
+  const grad = new Float32Array(rows * k);
+  for (let i = 0; i < rows; i++) {
+    const o = i * k;
+    let m = Number.NEGATIVE_INFINITY;
+    for (let c = 0; c < k; c++) m = Math.max(m, logits[o + c]);
+    let s = 0;
+    for (let c = 0; c < k; c++) s += Math.exp(logits[o + c] - m);
+    const lse = m + Math.log(s);
+    const y = labels[i];
+    values[i] = lse - logits[o + y];
+    for (let c = 0; c < k; c++) grad[o + c] = Math.exp(logits[o + c] - lse) - (c === y ? 1 : 0);
+  }
+  return { values, grad };
+}

@@ -12,7 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelPlan, PlanStep } from './factors';
-import { perExampleValue } from './head';
+import { perExampleValue, softmaxCrossEntropy } from './head';
 import { activationName, type Layer } from './layers/handler';
 import { passThroughLayers } from './layers/passThrough';
 import type { TestFunction } from './types';
@@ -99,6 +99,7 @@ export function backwardChain(
 export function manualFactors(
   plan: ModelPlan,
   xs: tf.Tensor,
+  labels: ArrayLike<number> | null,
   targets: tf.Tensor1D | null,
   fn: TestFunction,
 ): { deltas: tf.Tensor[]; saved: tf.Tensor[][]; perEx: tf.Tensor1D } {
@@ -123,10 +124,23 @@ export function manualFactors(
       if (k >= first) calls.push({ step: s, x: ins[0], z: r.z, saved: r.saved });
       if (s.output === plan.output) headIn = headReadsZ ? r.z : r.y;
     });
-    const dHead = tf.grad((h: tf.Tensor) => {
-      perEx = tf.keep(perExampleValue(plan.head, h, targets, fn));
-      return tf.sum(perEx);
-    })(headIn as unknown as tf.Tensor);
+    const h = headIn as unknown as tf.Tensor;
+    let dHead: tf.Tensor;
+    if (
+      fn.kind === 'loss' &&
+      labels &&
+      (plan.head.kind === 'softmax' || plan.head.kind === 'logits')
+    ) {
+      const k = h.shape[1] as number;
+      const ce = softmaxCrossEntropy(h.dataSync(), labels, k);
+      perEx = tf.keep(tf.tensor1d(ce.values));
+      dHead = tf.tensor2d(ce.grad, [labels.length, k]);
+    } else {
+      dHead = tf.grad((t: tf.Tensor) => {
+        perEx = tf.keep(perExampleValue(plan.head, t, targets, fn));
+        return tf.sum(perEx);
+      })(h);
+    }
     const deltas = backwardChain(calls, dHead, headReadsZ);
     return { deltas, saved: calls.filter((c) => c.step.selected).map((c) => c.saved) };
   };

@@ -11,9 +11,11 @@ export { canonical };
  * layer sizes, both in the address, under the rule of this version: grad-4 stores factors where
  * they are smaller. grad-5: a single linear output unit is a regression head (squared error) and
  * a single sigmoid unit a binary one, no longer logits. grad-6: engine 'tf' projects stored
- * Dense factors on the backend (float32 sums) where it summed them in float64 JS.
+ * Dense factors on the backend (float32 sums) where it summed them in float64 JS. grad-7: a
+ * softmax or logits head's loss gradient is softmax − one-hot in float64 (lib/grad/head.ts
+ * softmaxCrossEntropy), not float32 autodiff through logSoftmax, for chains of Dense layers.
  */
-export const FEATURE_CODE_VERSION = 'grad-6';
+export const FEATURE_CODE_VERSION = 'grad-7';
 /**
  * Likewise for what the score and reduce stages compute from features. score-3: the influence
  * self-score's curvature is summed as a tree of `reduceGroup` partials (lib/reduce/reduceTree.ts),

@@ -1,7 +1,8 @@
 /**
  * The written-out backward pass (lib/grad/manualBackward.ts) against the tape (tf.grads through
  * zero probes): the same factor bits and test-function values on every head, test function,
- * activation and selection it takes, and the tape where a layer or a branch rules it out. Both
+ * activation and selection it takes (a softmax loss's float64 gradient within float32 rounding),
+ * and the tape where a layer or a branch rules it out. Both
  * are checked against naive autodiff by the other tests of this folder (their MLPs take the
  * written-out pass).
  */
@@ -10,31 +11,78 @@ import { test } from 'node:test';
 import type * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { computeFactors, type ModelPlan, planModel } from '../../../lib/grad/factors';
+import { softmaxCrossEntropy } from '../../../lib/grad/head';
 import type { LayerSelection, TestFunction } from '../../../lib/grad/types';
 import { useTestBackend } from '../../support/backend';
 import { randomizeWeights, randomLabels, randomTensor } from './naive';
 
 await useTestBackend();
 
+/** Largest |x − y| over max(1, |y|) between two arrays of the same length. */
+function relErr(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  assert.equal(x.length, y.length);
+  let e = 0;
+  for (let i = 0; i < x.length; i++)
+    e = Math.max(e, Math.abs(x[i] - y[i]) / Math.max(1, Math.abs(y[i])));
+  return e;
+}
+
+/**
+ * The written-out pass against the tape: the same bits, except a softmax or logits head's loss,
+ * whose gradient the written-out pass takes in float64 (softmaxCrossEntropy): within float32
+ * rounding of the tape's there.
+ */
 function sameBits(plan: ModelPlan, xs: tf.Tensor, ys: ArrayLike<number> | null, fn: TestFunction) {
   assert.equal(plan.backward, 'manual');
   const manual = computeFactors(plan, xs, ys, fn);
   const tape = computeFactors({ ...plan, backward: 'tape' }, xs, ys, fn);
+  const exact = !(
+    fn.kind === 'loss' &&
+    (plan.head.kind === 'softmax' || plan.head.kind === 'logits')
+  );
+  const same = (x: ArrayLike<number>, y: ArrayLike<number>, what: string) => {
+    if (exact) assert.deepEqual(x, y, `${fn.kind}: ${what}`);
+    else assert.ok(relErr(x, y) <= 1e-6, `${fn.kind}: ${what}: ${relErr(x, y)}`);
+  };
   assert.deepEqual(
     manual.blocks.map((b) => b.name),
     tape.blocks.map((b) => b.name),
   );
-  assert.deepEqual(manual.values, tape.values, `${fn.kind}: test-function values`);
+  same(manual.values, tape.values, 'test-function values');
   manual.blocks.forEach((b, i) => {
     const t = tape.blocks[i];
     assert.deepEqual(b.a, t.a, `${fn.kind}: block '${b.name}' inputs`);
-    assert.deepEqual(b.delta, t.delta, `${fn.kind}: block '${b.name}' δ`);
+    same(b.delta, t.delta, `block '${b.name}' δ`);
     assert.ok(
       b.delta.some((v) => v !== 0),
       `block '${b.name}': δ is not trivially zero`,
     );
   });
 }
+
+test('softmax cross-entropy and its gradient against a float64 brute force', () => {
+  const k = 4;
+  const logits = [0.3, -1.2, 2.5, 0, 80, 79.5, -3, 60, -0.5, -0.5, -0.5, -0.5];
+  const labels = [2, 1, 3];
+  const { values, grad } = softmaxCrossEntropy(logits, labels, k);
+  labels.forEach((y, i) => {
+    const z = logits.slice(i * k, (i + 1) * k);
+    // −log softmax(z)_y, and ∂/∂z_c by central differences of the same float64 expression.
+    const ce = (v: number[]) => -Math.log(Math.exp(v[y]) / v.reduce((s, x) => s + Math.exp(x), 0));
+    const shifted = z.map((v) => v - 80);
+    assert.ok(Math.abs(values[i] - ce(shifted)) <= 1e-6 * Math.max(1, ce(shifted)));
+    for (let c = 0; c < k; c++) {
+      const h = 1e-5;
+      const up = shifted.map((v, j) => (j === c ? v + h : v));
+      const dn = shifted.map((v, j) => (j === c ? v - h : v));
+      const fd = (ce(up) - ce(dn)) / (2 * h);
+      assert.ok(
+        Math.abs(grad[i * k + c] - fd) <= 1e-6,
+        `row ${i} class ${c}: ${grad[i * k + c]} vs ${fd}`,
+      );
+    }
+  });
+});
 
 function mlp(out: tfl.layers.Layer, seed: number, hidden = 'relu') {
   const m = tfl.sequential();
