@@ -1,14 +1,16 @@
 /**
  * The backward pass written out, for models whose layers from the first selected one to the
- * output form a chain of handlers that know their input gradient (Dense today). tf.grads records
- * every forward kernel on a tape and replays gradient functions with their bookkeeping (about 97
- * kernel calls per batch for an MLP 784-256-128-10 on tfjs-node, most of them identities,
- * reshapes and casts); this pass calls the same gradient kernels directly (about 30), which is
- * what bounds a native backend at a few milliseconds per batch. The head's gradient still comes
- * from autodiff of the head alone, so every head and test function keeps one definition.
+ * output form a chain of handlers that know their input gradient (Dense today) and pass-through
+ * layers (Dropout, Flatten...). tf.grads records every forward kernel on a tape and replays
+ * gradient functions with their bookkeeping: 97 kernel calls per batch for an MLP 784-256-128-10
+ * on tfjs-node, most of them identities, reshapes and casts, each a dispatch costing more than
+ * the arithmetic at these sizes. This pass calls the gradient kernels directly, and a softmax or
+ * logits head's loss gradient is taken in float64 from the logits (head.ts softmaxCrossEntropy):
+ * 19 kernels. Other heads and test functions take autodiff of the head alone (one definition).
  *
- * Same kernels on the same inputs as the tape, so the factors are the same bits (checked in
- * test/unit/grad/manualBackward.test.ts against the tape path and against naive autodiff).
+ * The same kernels on the same inputs as the tape, so the factors are the tape's bits, except
+ * the softmax loss's float64 gradient (checked in test/unit/grad/manualBackward.test.ts against
+ * the tape, and by every test of that folder against naive per-example autodiff).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelPlan, PlanStep } from './factors';
@@ -40,8 +42,9 @@ export function manualBackwardBlocker(plan: Omit<ModelPlan, 'backward'>): string
 }
 
 /**
- * dL/dz from dL/dy through the layer's activation y = act(z). ReLU as tfjs-core's own gradient
- * writes it (dy·step(z)); any other activation by autodiff of the activation alone.
+ * dL/dz from dL/dy through the layer's activation y = act(z). ReLU as dy·(z > 0), the values of
+ * tfjs-core's own dy·step(z) (whose step is six kernels on tfjs-node); any other activation by
+ * autodiff of the activation alone.
  */
 export function activationGrad(layer: Layer, z: tf.Tensor, dy: tf.Tensor): tf.Tensor {
   const name = activationName(layer);
