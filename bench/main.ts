@@ -36,7 +36,7 @@ import { S3Store } from '../lib/store/s3Store';
 import { initBackend } from '../lib/tf/backend';
 import { ensureStack } from '../test/support/stack';
 import { connectClient } from '../workers/connection';
-import { attributeOnFleet } from './runStats';
+import { attributeOnFleet, phaseSeconds } from './runStats';
 
 const { values } = parseArgs({
   options: {
@@ -246,6 +246,8 @@ async function main(): Promise<void> {
     activity_seconds: Object.fromEntries(
       Object.entries(stats.activity).map(([k, v]) => [k, Number(v.seconds.toFixed(2))]),
     ),
+    // Inside the activities, summed over them: where their seconds went (lib/phaseTimes.ts).
+    activity_phase_seconds: phaseSeconds(stats.activity),
     stored_numbers_per_example: width,
     parameters: denseParams,
     feature_bytes: stats.featureBytes,

@@ -41,9 +41,39 @@ export async function sizeUnder(s3: S3Store, bucket: string, prefix: string): Pr
   return total;
 }
 
+/** Completed activities of one type: how many, their seconds, and their phases' seconds summed. */
+export interface ActivityStats {
+  count: number;
+  seconds: number;
+  /** Σ over the activities of each phase (results' `phases`, lib/phaseTimes.ts). */
+  phases: Record<string, number>;
+}
+
+/** Each activity type's phases (those that report them), in seconds to 10 ms: for a JSON line. */
+export function phaseSeconds(
+  activity: Record<string, ActivityStats>,
+): Record<string, Record<string, number>> {
+  return Object.fromEntries(
+    Object.entries(activity)
+      .filter(([, v]) => Object.keys(v.phases).length > 0)
+      .map(([k, v]) => [
+        k,
+        Object.fromEntries(Object.entries(v.phases).map(([p, s]) => [p, Number(s.toFixed(2))])),
+      ]),
+  );
+}
+
 export interface HistoryStats {
   events: number;
-  activities: Record<string, { count: number; seconds: number }>;
+  activities: Record<string, ActivityStats>;
+}
+
+function addActivity(into: Record<string, ActivityStats>, type: string, a: ActivityStats): void {
+  into[type] ??= { count: 0, seconds: 0, phases: {} };
+  const t = into[type];
+  t.count += a.count;
+  t.seconds += a.seconds;
+  for (const [k, v] of Object.entries(a.phases)) t.phases[k] = (t.phases[k] ?? 0) + v;
 }
 
 /** Every run of a workflow id (following continue-as-new back), its events and activity times. */
@@ -63,9 +93,11 @@ export async function historyOf(client: Client, workflowId: string): Promise<His
         const type = scheduled.get(String(c.scheduledEventId)) ?? '?';
         const data = c.result?.payloads?.[0]?.data;
         const r = data ? JSON.parse(Buffer.from(data).toString('utf8')) : {};
-        activities[type] ??= { count: 0, seconds: 0 };
-        activities[type].count++;
-        activities[type].seconds += typeof r.seconds === 'number' ? r.seconds : 0;
+        addActivity(activities, type, {
+          count: 1,
+          seconds: typeof r.seconds === 'number' ? r.seconds : 0,
+          phases: r.phases && typeof r.phases === 'object' ? r.phases : {},
+        });
       }
     }
     out.push({ events: events.length, activities });
@@ -111,7 +143,7 @@ export async function watchRun(
 export interface RunStats {
   /** Wall seconds per stage (plan, featurize-queries, shards, curvature, self-score, reduce). */
   stages: Record<string, number>;
-  activity: Record<string, { count: number; seconds: number }>;
+  activity: Record<string, ActivityStats>;
   maxEvents: number;
   featureBytes: number;
   /** Features plus everything under the run's prefix. */
@@ -160,11 +192,7 @@ export async function runStats(
   for (const h of histories) {
     for (const r of h.runs) {
       maxEvents = Math.max(maxEvents, r.events);
-      for (const [k, v] of Object.entries(r.activities)) {
-        activity[k] ??= { count: 0, seconds: 0 };
-        activity[k].count += v.count;
-        activity[k].seconds += v.seconds;
-      }
+      for (const [k, v] of Object.entries(r.activities)) addActivity(activity, k, v);
     }
     log(
       `history ${h.id}: ${h.runs.length} run(s), events ${h.runs.map((r) => r.events).join(' + ')}`,
@@ -189,8 +217,11 @@ export async function runStats(
     stages[order[i]] = Number((starts[i + 1] - starts[i]).toFixed(2));
   }
   for (const [k, v] of Object.entries(activity)) {
+    const phases = Object.entries(v.phases)
+      .map(([p, s]) => `${p} ${s.toFixed(2)}`)
+      .join(', ');
     log(
-      `activity ${k}: ${v.count} × avg ${(v.seconds / Math.max(1, v.count)).toFixed(2)} s = ${v.seconds.toFixed(1)} s`,
+      `activity ${k}: ${v.count} × avg ${(v.seconds / Math.max(1, v.count)).toFixed(2)} s = ${v.seconds.toFixed(1)} s${phases ? ` (${phases})` : ''}`,
     );
   }
   return { stages, activity, maxEvents, featureBytes, bytes, plan };
@@ -235,7 +266,8 @@ export async function attributeOnFleet(
       workflowId: fleet.name,
       args: [{ spec, featurizeQueue }],
     });
-    const watched = await watchRun(handle, log);
+    // Polled often: a stage's start is known to the poll interval (the plan takes well under 2 s).
+    const watched = await watchRun(handle, log, 200);
     await Promise.all([...workers, workflowWorker].map((w) => w.stop()));
     const reports: WorkerReport[] = workers.map((_, i) =>
       JSON.parse(readFileSync(join(reportDir, `worker-${i}.json`), 'utf8')),

@@ -50,6 +50,27 @@ export function featurizeDataset(
   return concatFeatures(parts);
 }
 
+/**
+ * featurizeDataset's batches (the same batches, the same bits), yielding to the event loop after
+ * each: the gradient kernels run on this thread, so an upload or download in flight only moves
+ * (its socket drained, the next request sent) between them.
+ */
+export async function featurizeDatasetYielding(
+  model: tfl.LayersModel,
+  ds: Dataset,
+  start: number,
+  end: number,
+  spec: FeaturizeSpec,
+): Promise<ExampleFeatures> {
+  const batch = spec.batchSize ?? 256;
+  const parts: ExampleFeatures[] = [];
+  for (let s = start; s < end; s += batch) {
+    parts.push(featurizeDataset(model, ds, s, Math.min(end, s + batch), spec));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return concatFeatures(parts);
+}
+
 /** Joins features of consecutive row ranges (same layout). */
 export function concatFeatures(parts: ExampleFeatures[]): ExampleFeatures {
   if (parts.length === 1) return parts[0];

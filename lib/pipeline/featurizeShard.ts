@@ -1,11 +1,11 @@
 import { STREAM_END, splitStream } from '../arrow/columns';
 import { concatBytes } from '../bytes';
-import { readPart, readPartitionedInfo } from '../data/partitionedDataset';
+import { PhaseTimes } from '../phaseTimes';
 import { ChunkedUpload, type ChunkedUploadState } from '../store/chunkedUpload';
 import { readManifest, Transaction } from '../store/commit';
 import { activeBackend } from '../tf/backend';
 import { writeFeatureFile } from './featureFile';
-import { featurizeDataset } from './featurizeDataset';
+import { featurizeDatasetYielding } from './featurizeDataset';
 import type { RunContext } from './runContext';
 import type { FeaturizeResult, Plan, ShardTask } from './types';
 
@@ -54,6 +54,7 @@ export async function featurizeShard(
   hooks: FeaturizeHooks = {},
 ): Promise<FeaturizeResult> {
   const t0 = performance.now();
+  const times = new PhaseTimes();
   const { store } = ctx;
   const plan = await ctx.plan(task.planKey);
   const set = plan[task.set];
@@ -73,9 +74,9 @@ export async function featurizeShard(
   }
   const tx = new Transaction(store, prefix, resume?.attemptId);
   const attemptId = tx.attemptPrefix.slice(tx.attemptPrefix.lastIndexOf('/') + 1);
-  const info = await readPartitionedInfo(store, set.prefix);
-  const part = await readPart(store, set.prefix, info, shard.part);
-  const model = await ctx.model(plan.checkpoints[task.checkpoint].key);
+  times.mark('plan');
+  const part = await times.wait('read', ctx.dataPart(set.prefix, shard.part));
+  const model = await times.wait('model', ctx.model(plan.checkpoints[task.checkpoint].key));
   // Every chunk carries the shard's metadata, so the chunks' schemas are one schema.
   const meta = { ...fileMeta(plan, task.checkpoint), backend, offset: shard.offset };
   const requested = resume?.chunkRows ?? hooks.chunkRows ?? CHUNK_ROWS;
@@ -89,35 +90,53 @@ export async function featurizeShard(
   const chunkRows = Math.ceil(requested / batch) * batch;
   const upload = await ChunkedUpload.open(store, tx.keyOf(FEATURES_FILE), resume?.upload);
   const nChunks = Math.ceil(rows / chunkRows);
-  for (let k = upload.resumedChunks; k < nChunks; k++) {
-    const start = shard.start + k * chunkRows;
-    const end = Math.min(shard.end, start + chunkRows);
-    const features = featurizeDataset(model, part, start, end, {
-      layers: plan.spec.layers,
-      // Unrounded: the file stores float16 once, and what it stores is what every stage reads.
-      projector: { ...plan.spec.projector, dtype: 'float32' },
-      testFunction: plan.spec.testFunction,
-      batchSize: plan.spec.batchSize,
-    });
-    const ids = part.ids.subarray(start, end);
-    const labels = part.labels.subarray(start, end);
-    const { schema, batches } = splitStream(
-      writeFeatureFile({ ids, labels, features }, meta, 'stream'),
-    );
-    await upload.append(k === 0 ? concatBytes([schema, batches]) : batches);
-    hooks.onChunk?.({
-      attemptId,
-      chunks: k + 1,
-      rows: end - shard.start,
-      chunkRows,
-      upload: upload.state,
-      backend,
-    });
+  // Chunk k's append is in flight while chunk k + 1 is computed and encoded (the computation
+  // yields between batches so the upload moves). It is awaited, reported and the cancellation
+  // checked before chunk k + 1's append starts: appends stay in order, and a heartbeat names
+  // only saved chunks.
+  let inFlight: { done: Promise<void>; chunks: number; rows: number } | undefined;
+  const settle = async () => {
+    if (!inFlight) return;
+    const { done, chunks, rows: saved } = inFlight;
+    inFlight = undefined;
+    await times.wait('upload', done);
+    hooks.onChunk?.({ attemptId, chunks, rows: saved, chunkRows, upload: upload.state, backend });
     const reason = hooks.cancelled?.();
     if (reason !== undefined) {
       await upload.abort();
       throw reason;
     }
+  };
+  try {
+    for (let k = upload.resumedChunks; k < nChunks; k++) {
+      const start = shard.start + k * chunkRows;
+      const end = Math.min(shard.end, start + chunkRows);
+      const features = await featurizeDatasetYielding(model, part, start, end, {
+        layers: plan.spec.layers,
+        // Unrounded: the file stores float16 once, and what it stores is what every stage reads.
+        projector: { ...plan.spec.projector, dtype: 'float32' },
+        testFunction: plan.spec.testFunction,
+        batchSize: plan.spec.batchSize,
+      });
+      times.mark('compute');
+      const ids = part.ids.subarray(start, end);
+      const labels = part.labels.subarray(start, end);
+      const { schema, batches } = splitStream(
+        writeFeatureFile({ ids, labels, features }, meta, 'stream'),
+      );
+      const body = k === 0 ? concatBytes([schema, batches]) : batches;
+      times.mark('encode');
+      await settle();
+      const done = upload.append(body);
+      // Awaited by settle(); until then a failure must not count as an unhandled rejection.
+      done.catch(() => {});
+      inFlight = { done, chunks: k + 1, rows: end - shard.start };
+    }
+    await settle();
+  } catch (e) {
+    // An append still in flight must not write after this attempt gave up: a retry may resume.
+    await inFlight?.done.catch(() => {});
+    throw e;
   }
   tx.adopt(FEATURES_FILE, await upload.finish(STREAM_END));
   await tx.commit({
@@ -125,12 +144,14 @@ export async function featurizeShard(
     checkpointStep: plan.checkpoints[task.checkpoint].step,
     shard: shard.hash,
   });
+  times.mark('commit');
   return {
     prefix,
     rows,
     cached: false,
     seconds: (performance.now() - t0) / 1000,
     resumedChunks: upload.resumedChunks,
+    phases: times.toJSON(),
   };
 }
 

@@ -1,6 +1,9 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
+import type { Dataset } from '../data/dataset';
+import { readPart, readPartitionedInfo } from '../data/partitionedDataset';
 import type { CheckpointInfo, ExampleFeatures } from '../features';
 import { loadModel } from '../model/storeIO';
+import type { PhaseTimes } from '../phaseTimes';
 import { readCommitted } from '../store/commit';
 import { getJson, type ObjectStore } from '../store/objectStore';
 import { type FeatureFile, readFeatureFile } from './featureFile';
@@ -18,6 +21,7 @@ export class RunContext {
   private readonly models = new Map<string, Promise<tfl.LayersModel>>();
   private readonly queries = new Map<string, ExampleFeatures>();
   private readonly small = new Map<string, Promise<unknown>>();
+  private readonly parts = new Map<string, Promise<Dataset>>();
 
   constructor(readonly store: ObjectStore) {}
 
@@ -65,6 +69,30 @@ export class RunContext {
     return m;
   }
 
+  /**
+   * Part `part` of the data set at `prefix`, read and checked (readPart). The last two stay
+   * decoded: a shard is featurized at every checkpoint, often on the same worker, and a worker
+   * with two slots interleaves two shards. Keyed by the part's content hash, so never stale.
+   */
+  async dataPart(prefix: string, part: number): Promise<Dataset> {
+    const info = await readPartitionedInfo(this.store, prefix);
+    const key = `${prefix}#${part}#${info.parts[part]?.sha256}`;
+    let p = this.parts.get(key);
+    if (p) {
+      // Most recently used last: the oldest is the one dropped.
+      this.parts.delete(key);
+    } else {
+      if (this.parts.size >= 2) this.parts.delete(this.parts.keys().next().value as string);
+      const read = readPart(this.store, prefix, info, part);
+      read.catch(() => {
+        if (this.parts.get(key) === read) this.parts.delete(key);
+      });
+      p = read;
+    }
+    this.parts.set(key, p);
+    return p;
+  }
+
   featurePrefix(plan: Plan, set: 'train' | 'query', shard: number, c: number): string {
     return featureKey(plan.checkpoints[c].hash, plan.featureSpecHash, plan[set].shards[shard].hash);
   }
@@ -74,20 +102,24 @@ export class RunContext {
     set: 'train' | 'query',
     shard: number,
     c: number,
+    times?: PhaseTimes,
   ): Promise<FeatureFile> {
     const prefix = this.featurePrefix(plan, set, shard, c);
     const bytes = await readCommitted(this.store, prefix, FEATURES_FILE);
-    return readFeatureFile(bytes, `${prefix}/${FEATURES_FILE}`);
+    times?.mark('fetch');
+    const f = readFeatureFile(bytes, `${prefix}/${FEATURES_FILE}`);
+    times?.mark('decode');
+    return f;
   }
 
   /** Every query's features at checkpoint c (queries are few: they fit in memory). */
-  async queryFeatures(plan: Plan, c: number): Promise<ExampleFeatures> {
+  async queryFeatures(plan: Plan, c: number, times?: PhaseTimes): Promise<ExampleFeatures> {
     const key = plan.query.shards.map((_, s) => this.featurePrefix(plan, 'query', s, c)).join('|');
     let f = this.queries.get(key);
     if (!f) {
       const parts = [];
       for (let s = 0; s < plan.query.shards.length; s++) {
-        parts.push((await this.features(plan, 'query', s, c)).features);
+        parts.push((await this.features(plan, 'query', s, c, times)).features);
       }
       f = concatFeatures(parts);
       if (this.queries.size >= 8) this.queries.clear();

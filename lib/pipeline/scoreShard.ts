@@ -1,3 +1,4 @@
+import { PhaseTimes } from '../phaseTimes';
 import { readManifest, Transaction } from '../store/commit';
 import { influenceSelfOf, putShardCurvature } from './curvatureReduce';
 import type { FeatureFile } from './featureFile';
@@ -18,6 +19,7 @@ export async function scoreShard(
   onProgress: () => void = () => {},
 ): Promise<ScoreResult> {
   const t0 = performance.now();
+  const times = new PhaseTimes();
   const plan = await ctx.plan(planKey);
   const shard = plan.train.shards[shardIndex];
   if (!shard) throw new Error(`train has no shard ${shardIndex}`);
@@ -25,11 +27,12 @@ export async function scoreShard(
   const rows = shard.end - shard.start;
   if (await readManifest(ctx.store, prefix))
     return { shard: shardIndex, rows, cached: true, seconds: 0 };
+  times.mark('plan');
   const query = [];
   const train: FeatureFile[] = [];
   for (let c = 0; c < plan.checkpoints.length; c++) {
-    query.push(await ctx.queryFeatures(plan, c));
-    train.push(await ctx.features(plan, 'train', shardIndex, c));
+    query.push(await ctx.queryFeatures(plan, c, times));
+    train.push(await ctx.features(plan, 'train', shardIndex, c, times));
     onProgress();
   }
   const scores = await scoreShardFeatures({
@@ -40,11 +43,22 @@ export async function scoreShard(
     topK: plan.spec.topK,
     offset: shard.offset,
   });
+  times.mark('score');
   const files = writeShardScores(scores);
+  times.mark('encode');
   const tx = new Transaction(ctx.store, prefix);
   await tx.put('ranked.arrow', files.ranked);
   await tx.put('examples.arrow', files.examples);
+  times.mark('write');
   if (influenceSelfOf(plan)) await putShardCurvature(plan, train, tx);
+  times.mark('curvature');
   await tx.commit({ shard: shardIndex, rows });
-  return { shard: shardIndex, rows, cached: false, seconds: (performance.now() - t0) / 1000 };
+  times.mark('commit');
+  return {
+    shard: shardIndex,
+    rows,
+    cached: false,
+    seconds: (performance.now() - t0) / 1000,
+    phases: times.toJSON(),
+  };
 }

@@ -1,5 +1,6 @@
 import { readColumn, readTable, writeColumns } from '../arrow/columns';
 import { checkCheckpoints } from '../methods/validate';
+import { PhaseTimes } from '../phaseTimes';
 import { readCommitted, readManifest, Transaction } from '../store/commit';
 import { curvatureKind } from './curvatureKinds';
 import { influenceSelfOf, readFactoredCurvature, selfFeatures } from './curvatureReduce';
@@ -22,6 +23,7 @@ export async function selfScoreShard(
   onProgress: () => void = () => {},
 ): Promise<ScoreResult> {
   const t0 = performance.now();
+  const times = new PhaseTimes();
   const plan = await ctx.plan(planKey);
   const self = influenceSelfOf(plan);
   if (!self) throw new Error(`run ${plan.runPrefix} has no influence self-score`);
@@ -32,10 +34,11 @@ export async function selfScoreShard(
   if (await readManifest(ctx.store, prefix)) {
     return { shard: shardIndex, rows, cached: true, seconds: 0 };
   }
+  times.mark('plan');
   const kind = curvatureKind(self.curvature);
-  const curvatures = await readFactoredCurvature(ctx, plan);
+  const curvatures = await times.wait('curvature', readFactoredCurvature(ctx, plan));
   const checkpoints = checkpointInfos(plan);
-  const feats = await selfFeatures(ctx, plan, shardIndex, onProgress);
+  const feats = await times.wait('read', selfFeatures(ctx, plan, shardIndex, onProgress));
   checkCheckpoints(feats, null, checkpoints, 'influenceSelf');
   const scores = new Float64Array(feats[0].grads.rows);
   for (let c = 0; c < checkpoints.length; c++) {
@@ -43,10 +46,18 @@ export async function selfScoreShard(
     for (let i = 0; i < s.length; i++) scores[i] += checkpoints[c].learningRate * s[i];
     onProgress();
   }
+  times.mark('score');
   const tx = new Transaction(ctx.store, prefix);
   await tx.put(SELF_FILE, writeColumns(rows, { self_influence: { values: scores } }));
   await tx.commit({ shard: shardIndex, rows });
-  return { shard: shardIndex, rows, cached: false, seconds: (performance.now() - t0) / 1000 };
+  times.mark('commit');
+  return {
+    shard: shardIndex,
+    rows,
+    cached: false,
+    seconds: (performance.now() - t0) / 1000,
+    phases: times.toJSON(),
+  };
 }
 
 /** Shard `shardIndex`'s committed influence self-scores. */

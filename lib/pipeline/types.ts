@@ -47,6 +47,8 @@ export interface FeaturizeResult {
   seconds: number;
   /** Chunks taken from an earlier attempt (a retry resumed from its heartbeat), 0 if none. */
   resumedChunks?: number;
+  /** Wall seconds per phase of the attempt (lib/phaseTimes.ts), for the benchmarks. */
+  phases?: Record<string, number>;
 }
 
 export interface ScoreResult {
@@ -54,6 +56,8 @@ export interface ScoreResult {
   rows: number;
   cached: boolean;
   seconds: number;
+  /** Wall seconds per phase (lib/phaseTimes.ts), for the benchmarks. */
+  phases?: Record<string, number>;
 }
 
 /** A reduce-tree step: how many partials it combined. */
