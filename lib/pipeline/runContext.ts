@@ -70,9 +70,10 @@ export class RunContext {
   }
 
   /**
-   * Part `part` of the data set at `prefix`, read and checked (readPart). The last two stay
-   * decoded: a shard is featurized at every checkpoint, often on the same worker, and a worker
-   * with two slots interleaves two shards. Keyed by the part's content hash, so never stale.
+   * Part `part` of the data set at `prefix`, read and checked (readPart). The last one read stays
+   * decoded (one: a worker's peak memory is featurizing or scoring beside it): a shard is
+   * featurized at every checkpoint, often on the same worker. Keyed by the part's content hash,
+   * so never stale.
    */
   async dataPart(prefix: string, part: number): Promise<Dataset> {
     const info = await readPartitionedInfo(this.store, prefix);
@@ -82,7 +83,7 @@ export class RunContext {
       // Most recently used last: the oldest is the one dropped.
       this.parts.delete(key);
     } else {
-      if (this.parts.size >= 2) this.parts.delete(this.parts.keys().next().value as string);
+      if (this.parts.size >= 1) this.parts.delete(this.parts.keys().next().value as string);
       const read = readPart(this.store, prefix, info, part);
       read.catch(() => {
         if (this.parts.get(key) === read) this.parts.delete(key);
@@ -104,12 +105,26 @@ export class RunContext {
     c: number,
     times?: PhaseTimes,
   ): Promise<FeatureFile> {
-    const prefix = this.featurePrefix(plan, set, shard, c);
-    const bytes = await readCommitted(this.store, prefix, FEATURES_FILE);
+    const bytes = await this.featureBytes(plan, set, shard, c);
     times?.mark('fetch');
-    const f = readFeatureFile(bytes, `${prefix}/${FEATURES_FILE}`);
+    const f = this.decodeFeatures(plan, set, shard, c, bytes);
     times?.mark('decode');
     return f;
+  }
+
+  /** A committed feature file's bytes (features() without the decoding). */
+  featureBytes(plan: Plan, set: 'train' | 'query', shard: number, c: number): Promise<Uint8Array> {
+    return readCommitted(this.store, this.featurePrefix(plan, set, shard, c), FEATURES_FILE);
+  }
+
+  decodeFeatures(
+    plan: Plan,
+    set: 'train' | 'query',
+    shard: number,
+    c: number,
+    bytes: Uint8Array,
+  ): FeatureFile {
+    return readFeatureFile(bytes, `${this.featurePrefix(plan, set, shard, c)}/${FEATURES_FILE}`);
   }
 
   /** Every query's features at checkpoint c (queries are few: they fit in memory). */

@@ -1,7 +1,6 @@
 import { PhaseTimes } from '../phaseTimes';
 import { readManifest, Transaction } from '../store/commit';
 import { influenceSelfOf, putShardCurvature } from './curvatureReduce';
-import type { FeatureFile } from './featureFile';
 import { partialPrefix } from './reducePrefixes';
 import { checkpointInfos, type RunContext } from './runContext';
 import { scoreShardFeatures, writeShardScores } from './shardScores';
@@ -28,13 +27,19 @@ export async function scoreShard(
   if (await readManifest(ctx.store, prefix))
     return { shard: shardIndex, rows, cached: true, seconds: 0 };
   times.mark('plan');
+  // The checkpoints' files are fetched at once: the store serves them while this process waits.
+  const C = plan.checkpoints.length;
+  const fetched = Promise.all(
+    Array.from({ length: C }, (_, c) => ctx.featureBytes(plan, 'train', shardIndex, c)),
+  );
+  // Awaited below; a failure before then (reading the queries) must not go unhandled.
+  fetched.catch(() => {});
   const query = [];
-  const train: FeatureFile[] = [];
-  for (let c = 0; c < plan.checkpoints.length; c++) {
-    query.push(await ctx.queryFeatures(plan, c, times));
-    train.push(await ctx.features(plan, 'train', shardIndex, c, times));
-    onProgress();
-  }
+  for (let c = 0; c < C; c++) query.push(await ctx.queryFeatures(plan, c, times));
+  const bytes = await times.wait('fetch', fetched);
+  onProgress();
+  const train = bytes.map((b, c) => ctx.decodeFeatures(plan, 'train', shardIndex, c, b));
+  times.mark('decode');
   const scores = await scoreShardFeatures({
     method: plan.spec.method,
     query,
