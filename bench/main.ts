@@ -7,7 +7,7 @@
  * and S3 with worker processes. This run's cached features and results are deleted first, so
  * every run does the work.
  *
- *   npm run bench:main [-- --workers 2 --queries 100 --captum]
+ *   npm run bench:main [-- --workers 2 --queries 100 --batch B --captum]
  *
  * Prints stage times, bytes written, scoring GFLOP/s, featurize ex/s per worker beside the
  * gradient engine's own rate on the same model measured in this process after the run (what
@@ -42,6 +42,8 @@ const { values } = parseArgs({
   options: {
     workers: { type: 'string', default: '2' },
     queries: { type: 'string', default: '100' },
+    /** Featurize batch size; default the main job's (part of the features' address). */
+    batch: { type: 'string' },
     /** Run Captum's TracInCP on the same data (needs bash bench/captum/setup.sh first). */
     captum: { type: 'boolean', default: false },
   },
@@ -127,6 +129,7 @@ async function main(): Promise<void> {
     name: 'bench-main',
     projector: { kind: 'none', dtype: 'float32' },
     selfScore: { kind: 'influence', layers: 'last', curvature: 'kfac' },
+    ...(values.batch ? { batchSize: Number(values.batch) } : {}),
   };
   // The plan names this run's feature and result keys: delete them so the run does the work.
   const ctx = new RunContext(s3);
@@ -239,6 +242,7 @@ async function main(): Promise<void> {
     checkpoints: C,
     workers: WORKERS,
     backend,
+    batch_size: plan.spec.batchSize,
     projector: 'none (exact factors)',
     self_score: 'influence, last layer, K-FAC',
     attribution_s: Number(watched.wall.toFixed(2)),
