@@ -21,14 +21,12 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type * as tfl from '@tensorflow/tfjs-layers';
 import { readColumn, readTable } from '../lib/arrow/columns';
 import { loadConfig } from '../lib/config';
 import { readAllParts } from '../lib/data/partitionedDataset';
 import { MAIN_JOB, mainJobSpec, prepareMainJob } from '../lib/jobs/mainJob';
 import { checkpointPrefix, readCheckpointManifest } from '../lib/model/checkpoints';
 import { buildPlan } from '../lib/pipeline/buildPlan';
-import { featurizeDataset } from '../lib/pipeline/featurizeDataset';
 import { RunContext } from '../lib/pipeline/runContext';
 import type { RunSpecInput } from '../lib/pipeline/runSpec';
 import { buildReport } from '../lib/report/buildReport';
@@ -36,6 +34,7 @@ import { S3Store } from '../lib/store/s3Store';
 import { initBackend } from '../lib/tf/backend';
 import { ensureStack } from '../test/support/stack';
 import { connectClient } from '../workers/connection';
+import { engineRate } from './engineRate';
 import { attributeOnFleet, phaseSeconds } from './runStats';
 
 const { values } = parseArgs({
@@ -58,20 +57,6 @@ async function deletePrefix(s3: S3Store, prefix: string): Promise<number> {
   const keys = await s3.list(prefix);
   for (const k of keys) await s3.delete(k);
   return keys.length;
-}
-
-/** Examples/s of the gradient engine alone (factors, exact storage) on one model, in process. */
-function engineRate(model: tfl.LayersModel, ds: Awaited<ReturnType<typeof readAllParts>>) {
-  const spec = { projector: { kind: 'none' as const }, batchSize: 256 };
-  const rows = Math.min(4096, ds.rows);
-  featurizeDataset(model, ds, 0, 1024, spec); // warm-up
-  let n = 0;
-  const t0 = performance.now();
-  while (performance.now() - t0 < 3000) {
-    featurizeDataset(model, ds, 0, rows, spec);
-    n += rows;
-  }
-  return n / ((performance.now() - t0) / 1000);
 }
 
 /** Writes the data, labels and checkpoint weights Captum's script reads (raw little-endian). */
@@ -181,7 +166,7 @@ async function main(): Promise<void> {
   const lastModel = await ctx.model(
     checkpointPrefix(MAIN_JOB.checkpoints, manifest.checkpoints[C - 1]),
   );
-  const engine = engineRate(lastModel, train);
+  const engine = engineRate(lastModel, train, plan);
   log(`engine (in process, factors, exact): ${engine.toFixed(0)} ex/s; checkpoint ${last.step}`);
 
   const { detection } = await buildReport(s3, watched.summary, { title: 'bench:main' });
@@ -260,6 +245,9 @@ async function main(): Promise<void> {
     score_gflop_s: Number((scoreFlop / 1e9 / Math.max(1e-9, scoreSeconds)).toFixed(2)),
     featurize_ex_s_per_worker: Number((featurized / Math.max(1e-9, featurizeSeconds)).toFixed(0)),
     engine_ex_s: Number(engine.toFixed(0)),
+    featurize_vs_engine: Number(
+      (featurized / Math.max(1e-9, featurizeSeconds) / engine).toFixed(3),
+    ),
     peak_rss_mb: Number(peak.toFixed(1)),
     max_history_events: stats.maxEvents,
     flipped_found_top10: found(0.1),

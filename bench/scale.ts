@@ -9,14 +9,16 @@
  *     [--engine tf|js] [--self-score tracin|influence] [--projector kronecker|none]
  *     [--curvature gram|kfac]
  *
- * Reports wall time per stage (from the progress query), activity seconds per kind (from the
- * histories), examples/s featurized, bytes written, peak RSS per worker and the longest workflow
+ * Reports wall time per stage (from the progress query), activity seconds per kind and their
+ * phases (from the histories), examples/s featurized beside the gradient engine's own rate on the
+ * same model and settings (bench/engineRate.ts), bytes written, peak RSS per worker and the longest workflow
  * history. Last line: one JSON object.
  */
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../lib/config';
+import { RunContext } from '../lib/pipeline/runContext';
 import type { RunSpecInput } from '../lib/pipeline/runSpec';
 import { S3Store } from '../lib/store/s3Store';
 import { initBackend } from '../lib/tf/backend';
@@ -24,7 +26,8 @@ import { computeLayout, layoutEnv } from '../lib/tf/computeLayout';
 import { usesNativeBackend } from '../lib/tf/native';
 import { ensureStack } from '../test/support/stack';
 import { connectClient } from '../workers/connection';
-import { attributeOnFleet } from './runStats';
+import { engineRate } from './engineRate';
+import { attributeOnFleet, phaseSeconds } from './runStats';
 import { prototypes, trainSyntheticModel, writeSynthetic } from './syntheticData';
 
 const { values } = parseArgs({
@@ -122,7 +125,7 @@ async function main(): Promise<void> {
   const {
     watched,
     reports,
-    stats: { stages, activity, maxEvents, featureBytes, bytes },
+    stats: { stages, activity, maxEvents, featureBytes, bytes, plan },
   } = await attributeOnFleet(
     config,
     s3,
@@ -140,6 +143,16 @@ async function main(): Promise<void> {
   const featurizeSeconds = activity.featurizeShard?.seconds ?? 0;
   // Featurized examples: every training row at every checkpoint, plus the queries.
   const featurized = (N + Q) * 3;
+  const perWorker = featurized / Math.max(1e-9, featurizeSeconds);
+  // The engine's own rate on the run's last model, rows and featurize settings, now that the
+  // workers are gone (what bench:grads measures; issue 15 asks the pipeline to reach 2/3 of it).
+  const lastModel = await new RunContext(s3).model(
+    plan.checkpoints[plan.checkpoints.length - 1].key,
+  );
+  const engine = engineRate(lastModel, trainData.first, plan);
+  log(
+    `featurize ${perWorker.toFixed(0)} ex/s per worker (activity time), engine ${engine.toFixed(0)} ex/s in process: ${(perWorker / engine).toFixed(2)}`,
+  );
   const peak = Math.max(...reports.map((r) => r.maxRssMb));
   log(`peak RSS per worker (MiB): ${reports.map((r) => r.maxRssMb.toFixed(0)).join(', ')}`);
   log(
@@ -163,7 +176,10 @@ async function main(): Promise<void> {
       featurize_ex_s: Number(
         (featurized / Math.max(1e-9, stages.shards + stages['featurize-queries'])).toFixed(1),
       ),
-      featurize_ex_s_per_worker: Number((featurized / Math.max(1e-9, featurizeSeconds)).toFixed(1)),
+      featurize_ex_s_per_worker: Number(perWorker.toFixed(1)),
+      engine_ex_s: Number(engine.toFixed(0)),
+      featurize_vs_engine: Number((perWorker / engine).toFixed(3)),
+      activity_phase_seconds: phaseSeconds(activity),
       bytes_written: bytes,
       feature_bytes: featureBytes,
       input_bytes: trainData.bytes + queryData.bytes,

@@ -1,5 +1,6 @@
 import { STREAM_END, splitStream } from '../arrow/columns';
 import { concatBytes } from '../bytes';
+import type { FeaturizeSpec } from '../grad/types';
 import { PhaseTimes } from '../phaseTimes';
 import { ChunkedUpload, type ChunkedUploadState } from '../store/chunkedUpload';
 import { readManifest, Transaction } from '../store/commit';
@@ -88,6 +89,7 @@ export async function featurizeShard(
   // so a row's features in a smaller batch can differ in the last bits.
   const batch = plan.spec.batchSize;
   const chunkRows = Math.ceil(requested / batch) * batch;
+  const spec = shardFeaturizeSpec(plan);
   const upload = await ChunkedUpload.open(store, tx.keyOf(FEATURES_FILE), resume?.upload);
   const nChunks = Math.ceil(rows / chunkRows);
   // Chunk k's append is in flight while chunk k + 1 is computed and encoded (the computation
@@ -111,13 +113,7 @@ export async function featurizeShard(
     for (let k = upload.resumedChunks; k < nChunks; k++) {
       const start = shard.start + k * chunkRows;
       const end = Math.min(shard.end, start + chunkRows);
-      const features = await featurizeDatasetYielding(model, part, start, end, {
-        layers: plan.spec.layers,
-        // Unrounded: the file stores float16 once, and what it stores is what every stage reads.
-        projector: { ...plan.spec.projector, dtype: 'float32' },
-        testFunction: plan.spec.testFunction,
-        batchSize: plan.spec.batchSize,
-      });
+      const features = await featurizeDatasetYielding(model, part, start, end, spec);
       times.mark('compute');
       const ids = part.ids.subarray(start, end);
       const labels = part.labels.subarray(start, end);
@@ -152,6 +148,17 @@ export async function featurizeShard(
     seconds: (performance.now() - t0) / 1000,
     resumedChunks: upload.resumedChunks,
     phases: times.toJSON(),
+  };
+}
+
+/** What a shard's featurize computes with: the plan's settings. */
+export function shardFeaturizeSpec(plan: Plan): FeaturizeSpec {
+  return {
+    layers: plan.spec.layers,
+    // Unrounded: the file stores float16 once, and what it stores is what every stage reads.
+    projector: { ...plan.spec.projector, dtype: 'float32' },
+    testFunction: plan.spec.testFunction,
+    batchSize: plan.spec.batchSize,
   };
 }
 
