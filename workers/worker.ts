@@ -6,6 +6,7 @@ import type { Config } from '../lib/config';
 import { openStore } from '../lib/store/openStore';
 import { initBackend } from '../lib/tf/backend';
 import { connectWorker } from './connection';
+import { type MemoryTrace, tracedActivities } from './memoryTrace';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -21,6 +22,8 @@ export interface WorkerOptions {
    * processes as 'activities' and one light 'workflows' process.
    */
   role?: WorkerRole;
+  /** Counts each running activity in this trace's samples (workers/memoryTrace.ts). */
+  trace?: MemoryTrace;
 }
 
 export type WorkerRole = 'all' | 'workflows' | 'activities';
@@ -31,6 +34,11 @@ let backend: Promise<string> | undefined;
 export function ensureBackend(config: Config): Promise<string> {
   backend ??= initBackend(config.backend);
   return backend;
+}
+
+function activitiesOf(store: ReturnType<typeof openStore>, opts: WorkerOptions) {
+  const activities = createActivities({ store, chunkRows: opts.chunkRows });
+  return opts.trace ? tracedActivities(activities, opts.trace) : activities;
 }
 
 /** A worker serving the workflows and every activity on one task queue. */
@@ -44,8 +52,7 @@ export async function createWorker(config: Config, opts: WorkerOptions = {}): Pr
     namespace: config.temporal.namespace,
     taskQueue: opts.taskQueue ?? config.taskQueues.cpu,
     workflowsPath: role === 'activities' ? undefined : WORKFLOWS_PATH,
-    activities:
-      role === 'workflows' ? undefined : createActivities({ store, chunkRows: opts.chunkRows }),
+    activities: role === 'workflows' ? undefined : activitiesOf(store, opts),
     maxConcurrentActivityTaskExecutions:
       opts.concurrency ?? config.workerConcurrency ?? availableParallelism(),
   });

@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import type { Worker } from '@temporalio/worker';
 import { loadConfig } from '../lib/config';
 import { isGpuBackend } from './featurizeQueue';
+import { type MemorySample, startMemoryTrace } from './memoryTrace';
 import { createWorker, ensureBackend, type WorkerRole } from './worker';
 
 export interface WorkerReport {
@@ -19,6 +20,8 @@ export interface WorkerReport {
   backend: string;
   /** Peak resident set size of this process, MiB. */
   maxRssMb: number;
+  /** The sampled moment of highest RSS: what it was made of and what was running. */
+  peak: MemorySample;
   seconds: number;
 }
 
@@ -49,8 +52,12 @@ async function main(): Promise<void> {
   const backend = role === 'workflows' ? 'none' : await ensureBackend(config);
   const concurrency = positiveInt('concurrency', values.concurrency) ?? 1;
   const chunkRows = positiveInt('chunk-rows', values['chunk-rows']);
+  const trace = startMemoryTrace({
+    file: process.env.TDA_MEMORY_TRACE || undefined,
+    tensors: role !== 'workflows',
+  });
   const workers: Worker[] = [
-    await createWorker(config, { taskQueue: values.queue, concurrency, chunkRows, role }),
+    await createWorker(config, { taskQueue: values.queue, concurrency, chunkRows, role, trace }),
   ];
   // A GPU process also polls the GPU queue, where clients send featurize when it has pollers.
   if (isGpuBackend(backend)) {
@@ -60,6 +67,7 @@ async function main(): Promise<void> {
         concurrency,
         chunkRows,
         role: 'activities',
+        trace,
       }),
     );
   }
@@ -71,6 +79,7 @@ async function main(): Promise<void> {
       pid: process.pid,
       backend,
       maxRssMb: process.resourceUsage().maxRSS / 1024,
+      peak: trace.peak(),
       seconds: (performance.now() - t0) / 1000,
     };
     writeFileSync(values.report, `${JSON.stringify(report)}\n`);
