@@ -1,6 +1,6 @@
 import { readCommitted } from '../store/commit';
 import { influenceSelfOf } from './curvatureReduce';
-import { concatShardScores } from './reduce';
+import { ShardScoresConcat } from './reduce';
 import { mergedPrefix, partialPrefix } from './reducePrefixes';
 import type { RunContext } from './runContext';
 import { readShardSelfScores } from './selfScoreShard';
@@ -37,21 +37,23 @@ export async function readResultNode(
   return s;
 }
 
-/** Nodes [start, end) of `level`, in order. */
-export async function mergeNodes(
+/**
+ * Nodes [start, end) of `level`, in order, each passed to `add` as soon as it is read: one at a
+ * time, so memory is the fold's and one node's, whatever the group size.
+ */
+export async function foldNodes(
   ctx: RunContext,
   plan: Plan,
   level: number,
   start: number,
   end: number,
+  add: (node: ShardScores) => void,
   onProgress: () => void,
-): Promise<ShardScores[]> {
-  const parts: ShardScores[] = [];
+): Promise<void> {
   for (let j = start; j < end; j++) {
-    parts.push(await readResultNode(ctx, plan, level, j));
+    add(await readResultNode(ctx, plan, level, j));
     onProgress();
   }
-  return parts;
 }
 
 /** Merges one inner node's children (a reduce-tree step); idempotent. */
@@ -69,9 +71,9 @@ export function mergeResultsNode(
     node,
     (plan) => mergedPrefix(plan.runPrefix, level, node),
     async (plan, tx, start, end) => {
-      const merged = concatShardScores(
-        await mergeNodes(ctx, plan, level - 1, start, end, onProgress),
-      );
+      const concat = new ShardScoresConcat();
+      await foldNodes(ctx, plan, level - 1, start, end, (s) => concat.add(s), onProgress);
+      const merged = concat.finish();
       const files = writeShardScores(merged);
       await tx.put('ranked.arrow', files.ranked);
       await tx.put('examples.arrow', files.examples);

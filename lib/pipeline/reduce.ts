@@ -1,5 +1,5 @@
 import { writeColumns } from '../arrow/columns';
-import { mergeTopK, TopKAccumulator, type TopKPartial } from '../reduce/topK';
+import { TopKAccumulator, type TopKPartial } from '../reduce/topK';
 import { rankedColumns } from './rankedColumns';
 import type { ShardScores } from './shardScores';
 
@@ -50,27 +50,51 @@ export class RunReducer {
 
 /**
  * Partials of consecutive row ranges, in order, as one partial of their union (a results-tree
- * node): top-k lists merged, per-example vectors end to end.
+ * node): top-k lists merged, per-example vectors end to end. Added one at a time, so a step
+ * holds the merged lists and one partial, not all of its children (32 partials of 1,000 queries'
+ * top-100 lists as JS arrays were a few hundred MiB per step at 1M examples).
  */
-export function concatShardScores(parts: ShardScores[]): ShardScores {
-  if (parts.length === 0) throw new Error('reduce: no partials to merge');
-  const offset = parts[0].offset;
-  let rows = 0;
-  for (const p of parts) {
-    if (p.offset !== offset + rows) {
+export class ShardScoresConcat {
+  private topk: TopKAccumulator | undefined;
+  private offset = 0;
+  private rows = 0;
+  private readonly aggregate: Float64Array[] = [];
+  private readonly selfInfluence: Float64Array[] = [];
+
+  add(p: ShardScores): void {
+    if (!this.topk) {
+      this.topk = new TopKAccumulator(p.topk.queries, p.topk.k);
+      this.offset = p.offset;
+    } else if (p.offset !== this.offset + this.rows) {
       throw new Error(
-        `reduce: partials not consecutive (rows ${p.offset}.. follow rows ..${offset + rows})`,
+        `reduce: partials not consecutive (rows ${p.offset}.. follow rows ..${this.offset + this.rows})`,
       );
     }
-    rows += p.rows;
+    this.topk.merge(p.topk);
+    this.aggregate.push(p.aggregate);
+    this.selfInfluence.push(p.selfInfluence);
+    this.rows += p.rows;
   }
-  const aggregate = new Float64Array(rows);
-  const selfInfluence = new Float64Array(rows);
-  for (const p of parts) {
-    aggregate.set(p.aggregate, p.offset - offset);
-    selfInfluence.set(p.selfInfluence, p.offset - offset);
+
+  finish(): ShardScores {
+    if (!this.topk) throw new Error('reduce: no partials to merge');
+    const cat = (parts: Float64Array[]) => {
+      const out = new Float64Array(this.rows);
+      let at = 0;
+      for (const v of parts) {
+        out.set(v, at);
+        at += v.length;
+      }
+      return out;
+    };
+    return {
+      offset: this.offset,
+      rows: this.rows,
+      topk: this.topk.toJSON(),
+      aggregate: cat(this.aggregate),
+      selfInfluence: cat(this.selfInfluence),
+    };
   }
-  return { offset, rows, topk: mergeTopK(parts.map((p) => p.topk)), aggregate, selfInfluence };
 }
 
 export interface RunResults {

@@ -1,6 +1,6 @@
 import { readManifest, Transaction } from '../store/commit';
 import { influenceSelfOf } from './curvatureReduce';
-import { mergeNodes } from './mergeResults';
+import { foldNodes } from './mergeResults';
 import { RunReducer, topIndices, writeResults } from './reduce';
 import { runReduceLevels } from './reducePrefixes';
 import type { RunContext } from './runContext';
@@ -23,9 +23,15 @@ export async function reduceRun(
   const top = levels.length - 1;
   const reducer = new RunReducer(plan.query.rows, plan.spec.topK, plan.train.rows);
   let node = 0;
-  for (const part of await mergeNodes(ctx, plan, top, 0, levels[top], () => onProgress(node++))) {
-    reducer.add(part);
-  }
+  await foldNodes(
+    ctx,
+    plan,
+    top,
+    0,
+    levels[top],
+    (part) => reducer.add(part),
+    () => onProgress(node++),
+  );
   const results = reducer.finish();
   const files = writeResults(results);
   const tx = new Transaction(store, plan.runPrefix);
