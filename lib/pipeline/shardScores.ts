@@ -3,11 +3,11 @@ import { metadataOf, readColumn, readTable, writeColumns } from '../arrow/column
 import type { CheckpointInfo, ExampleFeatures } from '../features';
 import { jsonText, parseWith } from '../jsonText';
 import { selfInfluence } from '../methods/selfInfluence';
-import { aggregateInfluence } from '../reduce/aggregate';
+import { addToAggregate } from '../reduce/aggregate';
 import { TopKAccumulator, type TopKPartial } from '../reduce/topK';
 import { rankedColumns } from './rankedColumns';
 import { PIPELINE_METHODS, type PipelineMethod } from './runSpec';
-import { tensorScores } from './tensorScores';
+import { tensorScoreBlocks } from './tensorScores';
 
 /**
  * Scoring one training shard against every query: the partial results the reduce stage merges.
@@ -34,20 +34,26 @@ export async function scoreShardFeatures(args: {
   if (!(PIPELINE_METHODS as readonly string[]).includes(args.method)) {
     throw new Error(`unknown pipeline method "${args.method}"`);
   }
-  const scores = await tensorScores(
+  const nq = args.query[0].grads.rows;
+  const nt = args.train[0].grads.rows;
+  const topk = new TopKAccumulator(nq, args.topK);
+  const aggregate = new Float64Array(nt);
+  // Folded a block of queries at a time: the shard's full score matrix is never held.
+  await tensorScoreBlocks(
     args.method as PipelineMethod,
     args.train,
     args.query,
     args.checkpoints,
+    (q0, block) => {
+      topk.addScores(block, args.offset, undefined, q0);
+      addToAggregate(aggregate, block, args.offset, q0);
+    },
   );
-  const topk = new TopKAccumulator(scores.queries, args.topK);
-  topk.addScores(scores, args.offset);
-  const agg = aggregateInfluence(scores, args.offset);
   return {
     offset: args.offset,
-    rows: scores.train,
+    rows: nt,
     topk: topk.toJSON(),
-    aggregate: Float64Array.from(agg.sum),
+    aggregate,
     selfInfluence: selfInfluence(args.train, args.checkpoints, 'exact'),
   };
 }

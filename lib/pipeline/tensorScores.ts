@@ -21,62 +21,99 @@ export async function tensorScores(
   /** Query rows per product, to bound memory (queries × train floats). */
   queryBlock = 256,
 ): Promise<ScoreMatrix> {
+  const nt = train[0]?.grads.rows ?? 0;
+  const out = emptyScores(query[0]?.grads.rows ?? 0, nt);
+  await tensorScoreBlocks(
+    method,
+    train,
+    query,
+    checkpoints,
+    (q0, block) => out.data.set(block.data, q0 * nt),
+    queryBlock,
+  );
+  return out;
+}
+
+/**
+ * The same scores a block of `queryBlock` queries at a time, in query order: `onBlock` gets each
+ * block's rows (query-major, final: summed over checkpoints, normalised for Grad-Cos) and may
+ * keep nothing of it, so a consumer that folds them (top-k, sums) holds queryBlock × train
+ * scores, not queries × train (a 10,000-row shard against 1,000 queries: 20 MiB, not 80). Each
+ * value is the one tensorScores gives: the same products, summed over checkpoints in order.
+ */
+export async function tensorScoreBlocks(
+  method: PipelineMethod,
+  train: ExampleFeatures[],
+  query: ExampleFeatures[],
+  checkpoints: CheckpointInfo[],
+  onBlock: (firstQuery: number, block: ScoreMatrix) => void,
+  queryBlock = 256,
+): Promise<void> {
   checkCheckpoints(train, query, checkpoints, method);
   const cs = method === 'tracin' ? checkpoints.map((_, c) => c) : [checkpoints.length - 1];
   const nq = query[0].grads.rows;
   const nt = train[0].grads.rows;
-  const out = emptyScores(nq, nt);
   for (const c of cs) {
+    checkFeatures(train[c], `${method} train`);
+    checkFeatures(query[c], `${method} query`);
+    checkSameDim(train[c].grads, query[c].grads, method);
+  }
+  let norms: { train: Float64Array; query: Float64Array } | undefined;
+  if (method === 'gradCos') {
+    const c = checkpoints.length - 1;
+    norms = { train: cosineNorms(train[c], 'vector'), query: cosineNorms(query[c], 'vector') };
+  }
+  // The training rows are the product's left operand and the queries its right: wasm's matMul
+  // packs the right operand, and packing 1,000 queries instead of 10,000 training rows makes
+  // the product 1.9 times faster (bench:scale). The result is train-major; it is added to the
+  // query-major scores in tiles so both sides stay in cache. Every checkpoint's training columns
+  // stay on the backend for the whole loop (a shard's features: a few MiB each).
+  const perCheckpoint = cs.map((c) => {
     const t = train[c];
-    const q = query[c];
-    checkFeatures(t, `${method} train`);
-    checkFeatures(q, `${method} query`);
-    checkSameDim(t.grads, q.grads, method);
-    const eta = method === 'tracin' ? checkpoints[c].learningRate : 1;
-    const d = t.grads.dim;
-    // The training rows are the product's left operand and the queries its right: wasm's matMul
-    // packs the right operand, and packing 1,000 queries instead of 10,000 training rows makes
-    // the product 1.9 times faster (bench:scale). The result is train-major; it is added to the
-    // query-major scores in tiles so both sides stay in cache.
     const groups = columnGroups(t.grads);
-    const trainCols = tf.tidy(() => {
-      const tt = tf.tensor2d(t.grads.data, [nt, d]);
+    const cols = tf.tidy(() => {
+      const tt = tf.tensor2d(t.grads.data, [nt, t.grads.dim]);
       return groups.map((g) => g.slices.map(([c0, w]) => columnsOf(tt, c0, w)));
     });
-    try {
-      for (let q0 = 0; q0 < nq; q0 += queryBlock) {
-        const rows = Math.min(queryBlock, nq - q0);
+    return { c, groups, cols };
+  });
+  try {
+    for (let q0 = 0; q0 < nq; q0 += queryBlock) {
+      const rows = Math.min(queryBlock, nq - q0);
+      const out = emptyScores(rows, nt);
+      for (const { c, groups, cols } of perCheckpoint) {
+        const q = query[c];
+        const d = q.grads.dim;
+        const eta = method === 'tracin' ? checkpoints[c].learningRate : 1;
         const block = tf.tidy(() => {
           const qb = tf.tensor2d(q.grads.data.subarray(q0 * d, (q0 + rows) * d), [rows, d]);
           let sum: tf.Tensor | null = null;
           groups.forEach((g, k) => {
-            const p = groupProduct(g, trainCols[k], (c0, w) => columnsOf(qb, c0, w));
+            const p = groupProduct(g, cols[k], (c0, w) => columnsOf(qb, c0, w));
             sum = sum ? tf.add(sum, p) : p;
           });
           return sum as unknown as tf.Tensor;
         });
         const s = block.dataSync() as Float32Array;
         block.dispose();
-        addTransposed(out.data, nt, q0, s, rows, eta);
+        addTransposed(out.data, nt, 0, s, rows, eta);
         // Let the worker's event loop run (heartbeats, workflow tasks) between products.
         await new Promise((resolve) => setImmediate(resolve));
       }
-    } finally {
-      tf.dispose(trainCols.flat());
-    }
-  }
-  if (method === 'gradCos') {
-    const c = checkpoints.length - 1;
-    const tn = cosineNorms(train[c], 'vector');
-    const qn = cosineNorms(query[c], 'vector');
-    for (let qi = 0; qi < nq; qi++) {
-      for (let i = 0; i < nt; i++) {
-        const den = qn[qi] * tn[i];
-        out.data[qi * nt + i] = den > 0 ? out.data[qi * nt + i] / den : 0;
+      if (norms) {
+        for (let j = 0; j < rows; j++) {
+          const qn = norms.query[q0 + j];
+          for (let i = 0; i < nt; i++) {
+            const den = qn * norms.train[i];
+            out.data[j * nt + i] = den > 0 ? out.data[j * nt + i] / den : 0;
+          }
+        }
       }
+      onBlock(q0, out);
     }
+  } finally {
+    tf.dispose(perCheckpoint.flatMap((p) => p.cols.flat()));
   }
-  return out;
 }
 
 /**

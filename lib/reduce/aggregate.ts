@@ -15,16 +15,35 @@ export interface AggregatePartial {
 
 export function aggregateInfluence(scores: ScoreMatrix, offset: number): AggregatePartial {
   if (scores.queries === 0) throw new Error('aggregate: no queries');
-  const sum = new Array<number>(scores.train).fill(0);
+  const sum = new Float64Array(scores.train);
+  addToAggregate(sum, scores, offset);
+  return { offset, queries: scores.queries, sum: Array.from(sum) };
+}
+
+/**
+ * Adds a block of queries' scores into a shard's sums (rows of `scores` are queries
+ * firstQuery, firstQuery + 1, ...): blocks added in query order give aggregateInfluence's sums
+ * exactly (each sum in the same order).
+ */
+export function addToAggregate(
+  sum: Float64Array,
+  scores: ScoreMatrix,
+  offset: number,
+  firstQuery = 0,
+): void {
+  if (sum.length !== scores.train) {
+    throw new Error(`aggregate: ${scores.train} score columns for ${sum.length} sums`);
+  }
   for (let q = 0; q < scores.queries; q++) {
     for (let j = 0; j < scores.train; j++) {
       const v = scores.data[q * scores.train + j];
       if (!Number.isFinite(v))
-        throw new Error(`aggregate: non-finite score at query ${q}, example ${offset + j}`);
+        throw new Error(
+          `aggregate: non-finite score at query ${firstQuery + q}, example ${offset + j}`,
+        );
       sum[j] += v;
     }
   }
-  return { offset, queries: scores.queries, sum };
 }
 
 /** Adds partials of the same shard computed over disjoint query blocks. */

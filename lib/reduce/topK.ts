@@ -110,18 +110,30 @@ export class TopKAccumulator {
     this.opp[query].push(index, score);
   }
 
-  /** A shard's score block: column j is global example offset + j (or indices[j] when given). */
-  addScores(scores: ScoreMatrix, offset: number, indices?: ArrayLike<number>): void {
-    if (scores.queries !== this.queries) {
+  /**
+   * A shard's score block: column j is global example offset + j (or indices[j] when given);
+   * row r is query firstQuery + r (a block of the queries).
+   */
+  addScores(
+    scores: ScoreMatrix,
+    offset: number,
+    indices?: ArrayLike<number>,
+    firstQuery = 0,
+  ): void {
+    if (firstQuery < 0 || firstQuery + scores.queries > this.queries) {
       throw new Error(
-        `topK: score block has ${scores.queries} queries, accumulator ${this.queries}`,
+        `topK: score block has ${scores.queries} queries, accumulator ${this.queries}${firstQuery ? ` (block from query ${firstQuery})` : ''}`,
       );
     }
     if (indices && indices.length !== scores.train)
       throw new Error('topK: indices length differs from score columns');
     for (let q = 0; q < scores.queries; q++) {
       for (let j = 0; j < scores.train; j++) {
-        this.push(q, indices ? indices[j] : offset + j, scores.data[q * scores.train + j]);
+        this.push(
+          firstQuery + q,
+          indices ? indices[j] : offset + j,
+          scores.data[q * scores.train + j],
+        );
       }
     }
   }

@@ -4,8 +4,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ExampleFeatures } from '../../../lib/features';
 import { gradCos } from '../../../lib/methods/gradCos';
 import { gradDot } from '../../../lib/methods/gradDot';
+import { selfInfluence } from '../../../lib/methods/selfInfluence';
 import { tracIn } from '../../../lib/methods/tracIn';
+import { scoreShardFeatures } from '../../../lib/pipeline/shardScores';
 import { tensorScores } from '../../../lib/pipeline/tensorScores';
+import { aggregateInfluence } from '../../../lib/reduce/aggregate';
+import { TopKAccumulator } from '../../../lib/reduce/topK';
 import { initBackend } from '../../../lib/tf/backend';
 import { COMPARED_BACKENDS } from '../../support/backend';
 import { asFeatures, maxRelErr } from '../methods/fixtures';
@@ -46,3 +50,45 @@ for (const backend of COMPARED_BACKENDS) {
     await assert.rejects(tensorScores('gradDot', [bad], [query[0]], [cks[0]]), /NaN|finite/);
   });
 }
+
+test('a shard folded a block of queries at a time equals its whole score matrix ranked and summed', async () => {
+  await initBackend('cpu', () => {});
+  const cks = [
+    { step: 1, learningRate: 0.5 },
+    { step: 2, learningRate: 0.1 },
+  ];
+  const train = [features(301, 24, 11), features(301, 24, 12)];
+  // 600 queries: three blocks of 256, the last one partial.
+  const query = [features(600, 24, 13), features(600, 24, 14)];
+  for (const method of ['tracin', 'gradCos'] as const) {
+    const got = await scoreShardFeatures({
+      method,
+      query,
+      train,
+      checkpoints: cks,
+      topK: 7,
+      offset: 40,
+    });
+    const whole = await tensorScores(method, train, query, cks, 600);
+    const topk = new TopKAccumulator(600, 7);
+    topk.addScores(whole, 40);
+    assert.deepEqual(got.topk, topk.toJSON(), method);
+    assert.deepEqual(got.aggregate, Float64Array.from(aggregateInfluence(whole, 40).sum), method);
+    assert.deepEqual(got.selfInfluence, selfInfluence(train, cks, 'exact'));
+    assert.equal(got.offset, 40);
+    assert.equal(got.rows, 301);
+  }
+  const bad = features(600, 24, 15);
+  bad.grads.data[24 * 300] = Number.POSITIVE_INFINITY;
+  await assert.rejects(
+    scoreShardFeatures({
+      method: 'gradDot',
+      query: [bad, bad],
+      train,
+      checkpoints: cks,
+      topK: 3,
+      offset: 0,
+    }),
+    /finite/,
+  );
+});

@@ -96,6 +96,10 @@ test('top-k rejects bad input', () => {
     /3 queries, accumulator 2/,
   );
   assert.throws(
+    () => acc.addScores({ queries: 1, train: 1, data: new Float64Array(1) }, 0, undefined, 2),
+    /1 queries, accumulator 2 \(block from query 2\)/,
+  );
+  assert.throws(
     () => acc.merge({ k: 4, queries: 2, proponents: [], opponents: [] }),
     /cannot merge/,
   );
