@@ -58,7 +58,7 @@ test('a shard folded a block of queries at a time equals its whole score matrix 
     { step: 2, learningRate: 0.1 },
   ];
   const train = [features(301, 24, 11), features(301, 24, 12)];
-  // 600 queries: three blocks of 256, the last one partial.
+  // 600 queries: blocks of QUERY_BLOCK (64), the last one partial.
   const query = [features(600, 24, 13), features(600, 24, 14)];
   for (const method of ['tracin', 'gradCos'] as const) {
     const got = await scoreShardFeatures({
