@@ -5,7 +5,7 @@
  * PROCESSES (one per core with one activity slot on wasm; one with two slots on native TensorFlow,
  * lib/tf/computeLayout.ts) via the attribute workflow.
  *
- *   npm run bench:scale -- --examples 10000 [--queries 1000] [--workers N] [--shard-size 10000]
+ *   npm run bench:scale -- --examples 10000 [--queries 1000] [--workers N] [--slots S] [--shard-size 10000]
  *     [--engine tf|js] [--self-score tracin|influence] [--projector kronecker|none]
  *     [--curvature gram|kfac]
  *
@@ -36,6 +36,8 @@ const { values } = parseArgs({
     queries: { type: 'string', default: '1000' },
     /** Compute worker processes; default the backend's layout (lib/tf/computeLayout.ts). */
     workers: { type: 'string' },
+    /** Activity slots per compute process; default the layout's. */
+    slots: { type: 'string' },
     'shard-size': { type: 'string', default: '10000' },
     /** Kronecker projection arithmetic: 'tf' (backend matMul) or 'js' (bit-identical anywhere). */
     engine: { type: 'string', default: 'tf' },
@@ -62,6 +64,7 @@ const LAYOUT = computeLayout(
   usesNativeBackend(process.env.TDA_BACKEND ?? 'auto'),
   availableParallelism(),
   values.workers === undefined ? undefined : Number(values.workers),
+  values.slots === undefined ? undefined : Number(values.slots),
 );
 const WORKERS = LAYOUT.processes;
 const SHARD = Number(values['shard-size']);
@@ -80,7 +83,7 @@ async function main(): Promise<void> {
   const id = randomUUID().slice(0, 8);
   const prefix = `bench/scale/${id}`;
   const seed = Number.parseInt(id, 16) >>> 0;
-  log(`N=${N} queries=${Q} workers=${WORKERS} shard=${SHARD} backend=${backend} prefix=${prefix}`);
+  log(`N=${N} queries=${Q} shard=${SHARD} backend=${backend} prefix=${prefix}; ${LAYOUT.why}`);
 
   let t = performance.now();
   const protos = prototypes(seed);
@@ -155,6 +158,7 @@ async function main(): Promise<void> {
   );
   const peak = Math.max(...reports.map((r) => r.maxRssMb));
   log(`peak RSS per worker (MiB): ${reports.map((r) => r.maxRssMb.toFixed(0)).join(', ')}`);
+  for (const r of reports) log(`worker ${r.pid} at its sampled peak: ${JSON.stringify(r.peak)}`);
   log(
     `bytes written: ${(bytes / 2 ** 20).toFixed(1)} MiB (features ${(featureBytes / 2 ** 20).toFixed(1)} MiB)`,
   );
@@ -164,6 +168,7 @@ async function main(): Promise<void> {
       checkpoints: 3,
       queries: Q,
       workers: WORKERS,
+      slots: LAYOUT.slots,
       backend,
       projector: values.projector,
       self_score: values['self-score'],
@@ -185,6 +190,7 @@ async function main(): Promise<void> {
       input_bytes: trainData.bytes + queryData.bytes,
       peak_rss_mb: Number(peak.toFixed(1)),
       worker_rss_mb: reports.map((r) => Number(r.maxRssMb.toFixed(1))),
+      worker_peak: reports.map((r) => r.peak),
       max_history_events: maxEvents,
     }),
   );

@@ -4,7 +4,8 @@
  * per core, one activity each. Native TensorFlow runs every op on a pool of all cores itself, so
  * more processes would only oversubscribe them: one process (per 16 cores: past that one Node
  * thread feeding ops becomes the limit), its cores as TensorFlow's intra-op threads, and two
- * activity slots so one activity's S3 reads and writes overlap another's compute.
+ * activity slots so one activity's S3 reads and writes overlap another's compute; and glibc malloc
+ * settings that keep its resident memory from growing with the run (NATIVE_MALLOC).
  */
 export interface ComputeLayout {
   processes: number;
@@ -17,25 +18,64 @@ export interface ComputeLayout {
 
 export const CORES_PER_NATIVE_PROCESS = 16;
 
-/** The layout for a host; `processes` overrides the process count (the cores are split anyway). */
-export function computeLayout(native: boolean, cores: number, processes?: number): ComputeLayout {
+/**
+ * The layout for a host; `processes` overrides the process count (the cores are split anyway),
+ * `slots` the activity slots per process (benchmarks compare layouts with these).
+ */
+export function computeLayout(
+  native: boolean,
+  cores: number,
+  processes?: number,
+  slots?: number,
+): ComputeLayout {
   const n = Math.max(1, Math.floor(cores));
   if (!native) {
     const p = processes ?? n;
-    return { processes: p, slots: 1, why: `${p} single-threaded (wasm/cpu) processes` };
+    const s = slots ?? 1;
+    return {
+      processes: p,
+      slots: s,
+      why: `${p} single-threaded (wasm/cpu) processes${s > 1 ? `, ${s} activity slots each` : ''}`,
+    };
   }
   processes ??= Math.ceil(n / CORES_PER_NATIVE_PROCESS);
+  slots ??= 2;
   const threads = Math.max(1, Math.floor(n / processes));
   return {
     processes,
-    slots: 2,
+    slots,
     threads,
-    why: `native TensorFlow: ${processes} process${processes > 1 ? 'es' : ''} of ${threads} threads, 2 activity slots each`,
+    why: `native TensorFlow: ${processes} process${processes > 1 ? 'es' : ''} of ${threads} threads, ${slots} activity slot${slots > 1 ? 's' : ''} each`,
   };
 }
 
 /** The environment of a compute worker process under a layout (TensorFlow's thread count). */
 export function layoutEnv(layout: ComputeLayout, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  if (layout.threads === undefined || env.TF_NUM_INTRAOP_THREADS) return env;
-  return { ...env, TF_NUM_INTRAOP_THREADS: String(layout.threads) };
+  if (layout.threads === undefined) return env;
+  const out: NodeJS.ProcessEnv = {
+    ...env,
+    ...NATIVE_MALLOC,
+    TF_NUM_INTRAOP_THREADS: String(layout.threads),
+  };
+  // A user's own settings win.
+  for (const k of Object.keys(NATIVE_MALLOC).concat('TF_NUM_INTRAOP_THREADS')) {
+    if (env[k]) out[k] = env[k];
+  }
+  return out;
 }
+
+/**
+ * glibc malloc settings for a native TensorFlow process (read once when it starts, so they go in
+ * its environment). TensorFlow allocates op outputs from its pool threads, each with a glibc
+ * arena of its own (up to 8 per core); and once a large block has been freed, glibc serves blocks
+ * up to that size (to 32 MiB) from the arenas, where freed ones stay resident as holes. Two arenas
+ * and a fixed 4 MiB mmap threshold (larger blocks, such as a shard's decoded input or the
+ * self-score's products, go back to the kernel when freed): bench:scale at 100k, side by side
+ * under the same load, peaked at 915 MiB against 961 with glibc's defaults. A 1 MiB threshold
+ * kept less still but made the 10 MB score products 3.5 times slower (each page-faulted afresh);
+ * tcmalloc kept more, not less (BENCHMARKS.md, bench:scale's RSS paragraph).
+ */
+export const NATIVE_MALLOC: Readonly<Record<string, string>> = {
+  MALLOC_ARENA_MAX: '2',
+  MALLOC_MMAP_THRESHOLD_: String(4 * 2 ** 20),
+};

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { computeLayout, layoutEnv } from '../../../lib/tf/computeLayout';
+import { computeLayout, layoutEnv, NATIVE_MALLOC } from '../../../lib/tf/computeLayout';
 import { nativeAddonBuilt, usesNativeBackend } from '../../../lib/tf/native';
 
 test('wasm/cpu: one single-slot process per core', () => {
@@ -10,7 +11,9 @@ test('wasm/cpu: one single-slot process per core', () => {
     why: '8 single-threaded (wasm/cpu) processes',
   });
   assert.equal(computeLayout(false, 8, 3).processes, 3);
-  assert.equal(layoutEnv(computeLayout(false, 8), { A: '1' }).TF_NUM_INTRAOP_THREADS, undefined);
+  const env = layoutEnv(computeLayout(false, 8), { A: '1' });
+  assert.deepEqual(env, { A: '1' }, 'no TensorFlow threads or malloc settings off native');
+  assert.equal(computeLayout(false, 8, 2, 3).slots, 3);
 });
 
 test('native TensorFlow: one process per 16 cores, the cores split as its threads', () => {
@@ -30,6 +33,22 @@ test('native TensorFlow: one process per 16 cores, the cores split as its thread
   assert.equal(layoutEnv(forced, {}).TF_NUM_INTRAOP_THREADS, '2');
   // A user's own setting wins.
   assert.equal(layoutEnv(forced, { TF_NUM_INTRAOP_THREADS: '7' }).TF_NUM_INTRAOP_THREADS, '7');
+  const one = computeLayout(true, 2, undefined, 1);
+  assert.equal(one.slots, 1);
+  assert.match(one.why, /1 activity slot each/);
+});
+
+test('native processes get the malloc settings that keep their RSS flat, unless the user set them', () => {
+  const env = layoutEnv(computeLayout(true, 2), { A: '1' });
+  assert.equal(env.A, '1');
+  assert.equal(env.MALLOC_ARENA_MAX, '2');
+  assert.equal(env.MALLOC_MMAP_THRESHOLD_, '4194304');
+  assert.equal(layoutEnv(computeLayout(true, 2), { MALLOC_ARENA_MAX: '8' }).MALLOC_ARENA_MAX, '8');
+  // bin/tda sets the same for the processes it starts (a one-process worker computes in it).
+  const bin = readFileSync(new URL('../../../bin/tda', import.meta.url), 'utf8');
+  for (const [k, v] of Object.entries(NATIVE_MALLOC)) {
+    assert.ok(bin.includes(`${k}="\${${k}:-${v}}"`), `bin/tda sets ${k}=${v}`);
+  }
 });
 
 test('native backend is used only when asked for (auto/tensorflow) and built', () => {
