@@ -6,14 +6,6 @@ import { checkCheckpoints, checkFeatures, checkSameDim } from '../methods/valida
 import type { PipelineMethod } from './runSpec';
 
 /**
- * The pipeline's first-order scores (TracIn-CP, Grad-Dot, Grad-Cos) with the products on the
- * TensorFlow.js backend: the plain-JS products of lib/methods reach about 1.5 GFLOP/s, wasm's
- * matMul over 20. Each checkpoint's product is float32 on the backend; the η-weighted sum over
- * checkpoints and the cosine normalisation are float64. The distributed pipeline and the
- * in-process runner both score through here, so their results stay identical; lib/methods is
- * the float64 reference these are tested against. It yields to the event loop between blocks.
- */
-/**
  * Queries per product. 64, not 256: a 10,000-row shard's products are then 2.5 MB each, not 10
  * (native TensorFlow's allocator keeps what a step's largest intermediates needed), and no slower
  * (products of 3 factored layers over 1,000 queries on 2 cores: 1.09–1.19 s at 64 against
@@ -21,6 +13,14 @@ import type { PipelineMethod } from './runSpec';
  */
 export const QUERY_BLOCK = 64;
 
+/**
+ * The pipeline's first-order scores (TracIn-CP, Grad-Dot, Grad-Cos) with the products on the
+ * TensorFlow.js backend: the plain-JS products of lib/methods reach about 1.5 GFLOP/s, wasm's
+ * matMul over 20. Each checkpoint's product is float32 on the backend; the η-weighted sum over
+ * checkpoints and the cosine normalisation are float64. The distributed pipeline and the
+ * in-process runner both score through here, so their results stay identical; lib/methods is
+ * the float64 reference these are tested against. It yields to the event loop between blocks.
+ */
 export async function tensorScores(
   method: PipelineMethod,
   train: ExampleFeatures[],
