@@ -1,4 +1,13 @@
 import { Context } from '@temporalio/activity';
+import {
+  type AuditPartsPlan,
+  auditPartInfluence,
+  auditPartStep,
+  factorAuditCurvature,
+  type PartResult,
+  pendingParts,
+  sumAuditCurvatureNode,
+} from '../lib/audit/auditSelfScores';
 import { type AuditInput, parseAuditInput } from '../lib/audit/auditSpec';
 import { type AuditPlanRef, planAudit, readAuditPlan } from '../lib/audit/planAudit';
 import { importRawFile, pendingRawFiles, type RawFile } from '../lib/audit/rawBatches';
@@ -51,10 +60,48 @@ export function createAuditActivities(store: ObjectStore) {
       );
     },
 
+    /** How many parts the audit ranks, and those whose content-addressed step is not committed. */
+    async pendingAuditParts(planKey: string): Promise<AuditPartsPlan> {
+      return classifyFailures(() => pendingParts(ctx, planKey));
+    },
+
+    /**
+     * One part's step: 'part' its content-addressed TracIn self-scores or influence curvature
+     * partials, 'influence' its influence self-scores against the audit's factored curvature.
+     */
+    async auditPart(args: {
+      planKey: string;
+      step: 'part' | 'influence';
+      part: number;
+    }): Promise<PartResult> {
+      const actx = Context.current();
+      const run = args.step === 'part' ? auditPartStep : auditPartInfluence;
+      return classifyFailures(
+        () => run(ctx, args.planKey, args.part, () => actx.heartbeat()),
+        `audit part ${args.part} (${args.step === 'part' ? 'self-score part' : 'influence self-score'})`,
+      );
+    },
+
+    /** A step of the audit's curvature tree: inner node `node` of `level`. */
+    async auditCurvatureNode(args: { planKey: string; level: number; node: number }) {
+      const actx = Context.current();
+      return classifyFailures(
+        () =>
+          sumAuditCurvatureNode(ctx, args.planKey, args.level, args.node, () => actx.heartbeat()),
+        `audit curvature level ${args.level} node ${args.node}`,
+      );
+    },
+
+    async factorAuditCurvature(planKey: string) {
+      const actx = Context.current();
+      return classifyFailures(() => factorAuditCurvature(ctx, planKey, () => actx.heartbeat()));
+    },
+
     async reportAudit(args: {
       planKey: string;
       featurized: number;
       reused: number;
+      parts: { computed: number; reused: number };
     }): Promise<AuditSummary> {
       const actx = Context.current();
       return classifyFailures(() => reportAudit(ctx, args, (shards) => actx.heartbeat(shards)));

@@ -2,6 +2,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   continueAsNew,
+  executeChild,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -10,14 +11,18 @@ import type { Activities } from '../activities';
 import type { AuditInput } from '../lib/audit/auditSpec';
 import type { AuditPlanRef } from '../lib/audit/planAudit';
 import type { AuditSummary } from '../lib/audit/reportAudit';
+import { auditParts } from './auditParts';
 import { boundedForEach } from './boundedForEach';
 import {
   type AuditProgress,
   auditControlActivity,
   auditFoldActivity,
+  auditPartsChildId,
   auditProgressQuery,
   DEFAULT_FOLD_HEARTBEAT_TIMEOUT,
   DEFAULT_HEARTBEAT_TIMEOUT,
+  MAX_SHARD_CHILDREN,
+  PARTS_PER_CHILD,
   shardActivity,
 } from './definitions';
 
@@ -40,12 +45,39 @@ export interface AuditWorkflowInput {
   resume?: { plan: AuditPlanRef; featurized: number; reused: number };
 }
 
-const { planAudit, reportAudit, pendingRawFiles, importRawFile } =
-  proxyActivities<Activities>(auditControlActivity);
+const {
+  planAudit,
+  reportAudit,
+  pendingRawFiles,
+  importRawFile,
+  pendingAuditParts,
+  auditCurvatureNode,
+  factorAuditCurvature,
+} = proxyActivities<Activities>(auditControlActivity);
+
+/** Runs `step` for `parts` in child workflows of PARTS_PER_CHILD; returns how many computed. */
+async function partsInChildren(
+  planKey: string,
+  step: 'part' | 'influence',
+  parts: number[],
+  window: number,
+): Promise<number> {
+  let computed = 0;
+  const lists = Math.ceil(parts.length / PARTS_PER_CHILD);
+  await boundedForEach(0, lists, MAX_SHARD_CHILDREN, async (k) => {
+    const first = k * PARTS_PER_CHILD;
+    computed += await executeChild(auditParts, {
+      workflowId: auditPartsChildId(workflowInfo().workflowId, step, first),
+      args: [{ planKey, step, parts: parts.slice(first, first + PARTS_PER_CHILD), window }],
+    });
+  });
+  return computed;
+}
 
 /**
  * One audit of a growing training set (run nightly by a Schedule): plan against the batches
- * present now, featurize only the (shard, checkpoint) pairs with no committed features, then
+ * present now, featurize only the (shard, checkpoint) pairs with no committed features, compute
+ * the self-scores part by part (only new parts for TracIn's), then
  * train the out-of-fold models when the audit asks for them, rank, compare with the previous audit and commit the report. The audit's
  * time is the workflow's clock, so a replay or a retried activity names the same report.
  */
@@ -114,6 +146,29 @@ export async function audit(input: AuditWorkflowInput): Promise<AuditSummary> {
     });
   }
 
+  // The self-scores, part by part on every worker (lib/audit/auditSelfScores.ts): the parts
+  // whose content-addressed step no earlier audit committed, then for the influence self-score
+  // the curvature tree, its factoring and every part's scores.
+  progress.stage = 'parts';
+  const parts = await pendingAuditParts(plan.planKey);
+  progress.parts = parts.parts;
+  progress.partsPending = parts.pending.length;
+  const window = Math.max(1, input.window ?? 8);
+  const computed = await partsInChildren(plan.planKey, 'part', parts.pending, window);
+  if (parts.levels) {
+    progress.stage = 'curvature';
+    const levels = parts.levels;
+    for (let level = 1; level < levels.length; level++) {
+      await boundedForEach(0, levels[level], window, (node) =>
+        auditCurvatureNode({ planKey: plan.planKey, level, node }),
+      );
+    }
+    await factorAuditCurvature(plan.planKey);
+    progress.stage = 'self-score';
+    const all = Array.from({ length: parts.parts }, (_, p) => p);
+    await partsInChildren(plan.planKey, 'influence', all, window);
+  }
+
   if (plan.folds > 0) {
     // The out-of-fold models, all folds at once (as many as the workers take); each resumes from
     // its own checkpoints when retried.
@@ -134,6 +189,7 @@ export async function audit(input: AuditWorkflowInput): Promise<AuditSummary> {
     planKey: plan.planKey,
     featurized: progress.featurized,
     reused: progress.reused,
+    parts: { computed, reused: parts.parts - computed },
   });
   progress.stage = 'done';
   return summary;

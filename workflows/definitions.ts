@@ -19,10 +19,14 @@ export const progressQuery = defineQuery<Progress>('progress');
 export const shardDoneSignal = defineSignal<[number]>('shardDone');
 
 export interface AuditProgress {
-  stage: 'plan' | 'featurize' | 'folds' | 'report' | 'done';
+  /** 'parts': the parts' content-addressed self-score steps; 'curvature', 'self-score': influence. */
+  stage: 'plan' | 'featurize' | 'parts' | 'curvature' | 'self-score' | 'folds' | 'report' | 'done';
   pending: number;
   featurized: number;
   reused: number;
+  /** Parts (shards of batches) ranked, and those whose self-score part step was to compute. */
+  parts?: number;
+  partsPending?: number;
 }
 export const auditProgressQuery = defineQuery<AuditProgress>('auditProgress');
 
@@ -165,6 +169,13 @@ export const shardsChildId = (parentId: string, firstShard: number) =>
 /** The id of the selfScoreShards child that scores the shards from `firstShard`. */
 export const selfScoreChildId = (parentId: string, firstShard: number) =>
   `${parentId}-self-${firstShard}`;
+
+/** Parts per auditParts child workflow: bounds the audit's and every child's history. */
+export const PARTS_PER_CHILD = 100;
+
+/** The id of the auditParts child that runs `step` for the parts from list index `first`. */
+export const auditPartsChildId = (parentId: string, step: string, first: number) =>
+  `${parentId}-${step}-${first}`;
 
 /** The id of the furtherTrainingRuns child that runs the gold job's runs [start, end). */
 export const goldRunsChildId = (parentId: string, start: number, end: number) =>

@@ -1,6 +1,7 @@
 export { attribute } from './attribute';
 export { attributeShards } from './attributeShards';
 export { audit } from './audit';
+export { auditParts } from './auditParts';
 export {
   auditProgressQuery,
   goldProgressQuery,

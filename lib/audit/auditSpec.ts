@@ -34,6 +34,11 @@ export const auditInputSchema = z
     /** Rows per shard; keep it equal to the attribution runs' to share their features. */
     shardSize: z.number().int().min(1).max(1_000_000).default(10_000),
     batchSize: z.number().int().min(1).max(65536).default(256),
+    /**
+     * Partials per reduce step of the influence self-score's curvature (lib/reduce/reduceTree.ts):
+     * with more parts (shards of all batches) than this, it sets the order of the float sums.
+     */
+    reduceGroup: z.number().int().min(2).max(1000).default(32),
     /** Rank by out-of-fold scores of fold models trained for the audit (lib/audit/outOfFoldSpec). */
     outOfFold: outOfFoldSchema.optional(),
     /**

@@ -5,18 +5,13 @@
  */
 import { z } from 'zod';
 import { metadataOf, readColumn, readTable, writeColumns } from '../arrow/columns';
-import type { CheckpointInfo, ExampleFeatures } from '../features';
 import { jsonText, parseWith } from '../jsonText';
-import { selectLayers } from '../methods/selectLayers';
-import { selfInfluence } from '../methods/selfInfluence';
-import { influenceSelfPasses } from '../pipeline/influenceSelfPasses';
 import type { RunContext } from '../pipeline/runContext';
 import { DEFAULT_SELF_SCORE, selfScoreName } from '../pipeline/runSpec';
-import type { Plan } from '../pipeline/types';
 import { renderReport } from '../report/renderReport';
 import { readCommitted, readManifest, Transaction } from '../store/commit';
-import { getJson } from '../store/objectStore';
 import { listAudits, writeAuditIndex } from './auditIndex';
+import { auditPartCount, auditPartOf, readPartScores } from './auditSelfScores';
 import { type ClassLine, classSummary } from './classSummary';
 import { type Comparison, compareRankings, type Ranking, rankExamples } from './compareRankings';
 import { outOfFoldRanking } from './outOfFoldRanking';
@@ -68,6 +63,11 @@ export interface AuditSummary {
   batches: { name: string; rows: number; shards: number; newData: boolean }[];
   /** Feature files (shard × checkpoint) computed by this audit vs found committed. */
   featurize: { total: number; featurized: number; reused: number };
+  /**
+   * Parts (shards of batches) whose content-addressed self-score step (TracIn self-scores, or the
+   * influence curvature partials) this audit computed vs found committed by an earlier one.
+   */
+  selfScoreParts: { total: number; computed: number; reused: number };
   top: TopEntry[];
   /** Batches that no earlier audit saw. */
   newData: { batches: string[]; rows: number; inTop: number; top: TopEntry[] };
@@ -83,84 +83,53 @@ export interface AuditSummary {
 }
 
 /**
- * The audit's last stage: self-influence of every example from the committed features, the full
+ * The audit's last stage: every example's self-score from its part's committed result
+ * (auditSelfScores.ts; no feature file is read here), the full
  * ranking, the comparison with the previous audit, and the report (summary JSON, Arrow ranking,
  * HTML) committed under the audit's prefix by one manifest; then the index is rewritten.
  */
 export async function reportAudit(
   ctx: RunContext,
-  args: { planKey: string; featurized: number; reused: number },
-  onProgress: (shardsRead: number) => void = () => {},
+  args: {
+    planKey: string;
+    featurized: number;
+    reused: number;
+    /** Parts whose content-addressed self-score step this audit computed vs found committed. */
+    parts: { computed: number; reused: number };
+  },
+  onProgress: (partsRead: number) => void = () => {},
 ): Promise<AuditSummary> {
   const { store } = ctx;
   const plan = await readAuditPlan(store, args.planKey);
   const done = await readManifest<AuditSummary>(store, plan.prefix);
   if (done) return done.meta;
-  const cks: CheckpointInfo[] = plan.checkpoints.map((c) => ({
-    step: c.step,
-    learningRate: c.learningRate,
-  }));
 
   const n = plan.rows;
   const batch = new Int32Array(n);
   const ids = new Int32Array(n);
   const labels = new Int32Array(n);
   const scores = new Float64Array(n);
-  const self = plan.spec.selfScore ?? DEFAULT_SELF_SCORE;
-  // Every shard of every batch, in ranking order.
-  const parts: { plan: Plan; shard: number; batch: number }[] = [];
-  for (let b = 0; b < plan.batches.length; b++) {
-    const batchPlan = await getJson<Plan>(store, plan.batches[b].planKey);
-    for (let s = 0; s < batchPlan.train.shards.length; s++) {
-      parts.push({ plan: batchPlan, shard: s, batch: b });
-    }
-  }
-  // A part's ids and labels come with whichever of its feature files is read first.
-  const rowsOf: { ids: Int32Array; labels: Int32Array }[] = [];
-  // The audited model's loss per row (its last checkpoint): how well it fits each given label.
-  const lossOf: Float32Array[] = [];
-  const features = async (p: number, c: number): Promise<ExampleFeatures> => {
-    const f = await ctx.features(parts[p].plan, 'train', parts[p].shard, c);
-    rowsOf[p] ??= { ids: f.ids, labels: f.labels };
-    if (c === cks.length - 1) lossOf[p] ??= f.features.loss;
-    return f.features;
-  };
-  let read = 0;
-  let perPart: Float64Array[];
-  if (self.kind === 'tracin') {
-    perPart = [];
-    for (let p = 0; p < parts.length; p++) {
-      const feats: ExampleFeatures[] = [];
-      for (let c = 0; c < cks.length; c++) feats.push(await features(p, c));
-      perPart.push(selfInfluence(feats, cks, 'exact'));
-      onProgress(++read);
-    }
-  } else {
-    // The curvature needs every shard of every batch: two passes over their features.
-    perPart = await influenceSelfPasses({
-      parts: parts.length,
-      checkpoints: cks,
-      read: async (p, c) => selectLayers(await features(p, c), self.layers),
-      curvature: { relativeDamping: self.relativeDamping },
-      onPart: () => onProgress(++read),
-    });
-  }
-  const covered = perPart.reduce((sum, v) => sum + v.length, 0);
-  if (covered !== n) {
-    throw new Error(`audit ${plan.prefix}: features cover ${covered} rows, data ${n}`);
-  }
-  let row = 0;
+  // The audited model's fit per row (its last checkpoint's loss < ln 2: p(given label) > 0.5).
   const fits = new Uint8Array(n);
-  perPart.forEach((v, p) => {
-    batch.fill(parts[p].batch, row, row + v.length);
-    ids.set(rowsOf[p].ids, row);
-    labels.set(rowsOf[p].labels, row);
-    scores.set(v, row);
-    lossOf[p].forEach((l, j) => {
+  const self = plan.spec.selfScore ?? DEFAULT_SELF_SCORE;
+  // Every part (shard of a batch) in ranking order: its small result file, never its features.
+  let row = 0;
+  for (let p = 0; p < auditPartCount(plan); p++) {
+    const part = await readPartScores(ctx, plan, p);
+    const m = part.scores.length;
+    if (row + m > n)
+      throw new Error(`audit ${plan.prefix}: parts cover more rows than data (${n})`);
+    batch.fill(auditPartOf(plan, p).batch, row, row + m);
+    ids.set(part.ids, row);
+    labels.set(part.labels, row);
+    scores.set(part.scores, row);
+    part.loss.forEach((l, j) => {
       fits[row + j] = l < Math.LN2 ? 1 : 0;
     });
-    row += v.length;
-  });
+    row += m;
+    onProgress(p + 1);
+  }
+  if (row !== n) throw new Error(`audit ${plan.prefix}: parts cover ${row} rows, data ${n}`);
   const names = plan.batches.map((b) => b.name);
   const oof = plan.outOfFold ? await outOfFoldRanking(store, plan, scores) : null;
   const ranking = rankExamples(names, batch, ids, oof ? oof.scores : scores, labels);
@@ -255,6 +224,11 @@ export async function reportAudit(
       total: args.featurized + args.reused,
       featurized: args.featurized,
       reused: args.reused,
+    },
+    selfScoreParts: {
+      total: args.parts.computed + args.parts.reused,
+      computed: args.parts.computed,
+      reused: args.parts.reused,
     },
     top,
     newData: {

@@ -1,6 +1,7 @@
 import { featurizeShard } from '../pipeline/featurizeShard';
 import { RunContext } from '../pipeline/runContext';
 import type { ObjectStore } from '../store/objectStore';
+import { auditSelfScoresInProcess, pendingParts } from './auditSelfScores';
 import { parseAuditInput } from './auditSpec';
 import { planAudit } from './planAudit';
 import { importRawFile, pendingRawFiles } from './rawBatches';
@@ -39,6 +40,8 @@ export async function runAuditInProcess(
     if (r.cached) reused++;
     else featurized++;
   }
+  const { pending } = await pendingParts(ctx, ref.planKey);
+  const parts = await auditSelfScoresInProcess(ctx, ref.planKey, pending);
   for (let fold = 0; fold < ref.folds; fold++) await trainFold(store, plan, fold);
-  return reportAudit(ctx, { planKey: ref.planKey, featurized, reused });
+  return reportAudit(ctx, { planKey: ref.planKey, featurized, reused, parts });
 }

@@ -2,6 +2,7 @@ import type { ExampleFeatures } from '../features';
 import { selectLayers } from '../methods/selectLayers';
 import type { Transaction as Tx } from '../store/commit';
 import { readCommitted, readManifest, Transaction } from '../store/commit';
+import type { ObjectStore } from '../store/objectStore';
 import {
   type AnyCurvatureKind,
   curvatureKind,
@@ -19,7 +20,7 @@ import {
 } from './reducePrefixes';
 import type { RunContext } from './runContext';
 import { DEFAULT_SELF_SCORE, type SelfScoreSpec } from './runSpec';
-import { stepResult, treeNodeStep } from './treeNodeStep';
+import { stepResult, treeNode } from './treeNodeStep';
 import type { Plan, ReduceStepResult } from './types';
 
 /**
@@ -103,27 +104,56 @@ export async function selfFeatures(
   return out;
 }
 
+/**
+ * A curvature tree, whoever owns it (a run's shards, an audit's parts): its kind, its shape
+ * (lib/reduce/reduceTree.ts) and where its nodes and its factored top live.
+ */
+export interface CurvatureTree {
+  kind: AnyCurvatureKind;
+  checkpoints: number;
+  relativeDamping: number;
+  levels: number[];
+  group: number;
+  /** Where node `node` of `level` is committed (level 0: a leaf's partials). */
+  nodePrefix: (level: number, node: number) => string | Promise<string>;
+  factoredPrefix: string;
+}
+
+/** A run's curvature tree: its shards' score partials are the leaves. */
+export function runCurvatureTree(plan: Plan): CurvatureTree {
+  const { self, kind } = kindOf(plan);
+  return {
+    kind,
+    checkpoints: plan.checkpoints.length,
+    relativeDamping: self.relativeDamping,
+    levels: runReduceLevels(plan),
+    group: plan.spec.reduceGroup,
+    nodePrefix: (level, node) => curvatureNodePrefix(plan.runPrefix, level, node),
+    factoredPrefix: factoredPrefix(plan.runPrefix),
+  };
+}
+
 /** The fold, per checkpoint, of nodes [start, end) of `level`. */
 async function sumNodes(
-  ctx: RunContext,
-  plan: Plan,
+  store: ObjectStore,
+  tree: CurvatureTree,
   level: number,
   start: number,
   end: number,
   onProgress: () => void,
 ): Promise<unknown[]> {
-  const { kind } = kindOf(plan);
+  const { kind } = tree;
   let acc: unknown[] | undefined;
   for (let j = start; j < end; j++) {
-    const prefix = curvatureNodePrefix(plan.runPrefix, level, j);
+    const prefix = await tree.nodePrefix(level, j);
     const parts = decodePartials(
       kind,
-      await readCommitted(ctx.store, prefix, CURVATURE_FILE),
+      await readCommitted(store, prefix, CURVATURE_FILE),
       `${prefix}/${CURVATURE_FILE}`,
     );
-    if (parts.length !== plan.checkpoints.length) {
+    if (parts.length !== tree.checkpoints) {
       throw new Error(
-        `${prefix}/${CURVATURE_FILE} has ${parts.length} checkpoints, the run ${plan.checkpoints.length}`,
+        `${prefix}/${CURVATURE_FILE} has ${parts.length} checkpoints, the run ${tree.checkpoints}`,
       );
     }
     // One at a time, in node order: memory is two sums, whatever the group size.
@@ -134,57 +164,81 @@ async function sumNodes(
 }
 
 /** Sums one inner node's children's partials (a reduce-tree step); idempotent. */
-export function sumCurvatureNode(
-  ctx: RunContext,
-  planKey: string,
+export async function sumCurvatureTreeNode(
+  store: ObjectStore,
+  tree: CurvatureTree,
   level: number,
   node: number,
   onProgress: () => void = () => {},
 ): Promise<ReduceStepResult> {
-  return treeNodeStep(
-    ctx,
-    planKey,
+  return treeNode(
+    store,
+    tree,
     level,
     node,
-    (plan) => curvatureNodePrefix(plan.runPrefix, level, node),
-    async (plan, tx, start, end) => {
-      const sums = await sumNodes(ctx, plan, level - 1, start, end, onProgress);
-      await tx.put(CURVATURE_FILE, encodePartials(kindOf(plan).kind, sums));
+    await tree.nodePrefix(level, node),
+    async (tx, a, b) => {
+      const sums = await sumNodes(store, tree, level - 1, a, b, onProgress);
+      await tx.put(CURVATURE_FILE, encodePartials(tree.kind, sums));
       return {};
     },
   );
 }
 
 /** Sums the top level and factors each checkpoint's curvature once; idempotent. */
+export async function factorCurvatureTree(
+  store: ObjectStore,
+  tree: CurvatureTree,
+  onProgress: () => void = () => {},
+): Promise<ReduceStepResult> {
+  const t0 = performance.now();
+  const prefix = tree.factoredPrefix;
+  const top = tree.levels.length - 1;
+  if (await readManifest(store, prefix)) return stepResult(tree.levels[top], true, t0);
+  const sums = await sumNodes(store, tree, top, 0, tree.levels[top], onProgress);
+  const { kind, relativeDamping } = tree;
+  const factored = sums.map((p) => kind.factor(p, { relativeDamping }));
+  const tx = new Transaction(store, prefix);
+  await tx.put(FACTORED_FILE, encodeFactored(kind, factored));
+  await tx.commit({ checkpoints: factored.length });
+  return stepResult(tree.levels[top], false, t0);
+}
+
+/** A tree's factored curvature per checkpoint (kept by the context: every leaf's step needs it). */
+export function readFactoredTree(ctx: RunContext, tree: CurvatureTree): Promise<unknown[]> {
+  const prefix = tree.factoredPrefix;
+  return ctx.cached(prefix, async () =>
+    decodeFactored(
+      tree.kind,
+      await readCommitted(ctx.store, prefix, FACTORED_FILE),
+      `${prefix}/${FACTORED_FILE}`,
+    ),
+  );
+}
+
+/** Sums one inner node of a run's curvature tree; idempotent. */
+export async function sumCurvatureNode(
+  ctx: RunContext,
+  planKey: string,
+  level: number,
+  node: number,
+  onProgress: () => void = () => {},
+): Promise<ReduceStepResult> {
+  const tree = runCurvatureTree(await ctx.plan(planKey));
+  return sumCurvatureTreeNode(ctx.store, tree, level, node, onProgress);
+}
+
+/** Sums a run's top level and factors each checkpoint's curvature once; idempotent. */
 export async function factorRunCurvature(
   ctx: RunContext,
   planKey: string,
   onProgress: () => void = () => {},
 ): Promise<ReduceStepResult> {
-  const t0 = performance.now();
-  const plan = await ctx.plan(planKey);
-  const prefix = factoredPrefix(plan.runPrefix);
-  const levels = runReduceLevels(plan);
-  const top = levels.length - 1;
-  if (await readManifest(ctx.store, prefix)) return stepResult(levels[top], true, t0);
-  const { self, kind } = kindOf(plan);
-  const sums = await sumNodes(ctx, plan, top, 0, levels[top], onProgress);
-  const factored = sums.map((p) => kind.factor(p, { relativeDamping: self.relativeDamping }));
-  const tx = new Transaction(ctx.store, prefix);
-  await tx.put(FACTORED_FILE, encodeFactored(kind, factored));
-  await tx.commit({ checkpoints: factored.length });
-  return stepResult(levels[top], false, t0);
+  const tree = runCurvatureTree(await ctx.plan(planKey));
+  return factorCurvatureTree(ctx.store, tree, onProgress);
 }
 
 /** The run's factored curvature per checkpoint (kept by the context: every shard needs it). */
 export function readFactoredCurvature(ctx: RunContext, plan: Plan): Promise<unknown[]> {
-  const prefix = factoredPrefix(plan.runPrefix);
-  return ctx.cached(prefix, async () => {
-    const { kind } = kindOf(plan);
-    return decodeFactored(
-      kind,
-      await readCommitted(ctx.store, prefix, FACTORED_FILE),
-      `${prefix}/${FACTORED_FILE}`,
-    );
-  });
+  return readFactoredTree(ctx, runCurvatureTree(plan));
 }

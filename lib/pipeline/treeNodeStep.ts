@@ -1,5 +1,6 @@
 import { childRange } from '../reduce/reduceTree';
 import { readManifest, Transaction } from '../store/commit';
+import type { ObjectStore } from '../store/objectStore';
 import { runReduceLevels } from './reducePrefixes';
 import type { RunContext } from './runContext';
 import type { Plan, ReduceStepResult } from './types';
@@ -22,13 +23,31 @@ export async function treeNodeStep(
   prefixOf: (plan: Plan) => string,
   write: (plan: Plan, tx: Transaction, start: number, end: number) => Promise<object>,
 ): Promise<ReduceStepResult> {
-  const t0 = performance.now();
   const plan = await ctx.plan(planKey);
-  const prefix = prefixOf(plan);
-  const [start, end] = childRange(runReduceLevels(plan), plan.spec.reduceGroup, level, node);
-  if (await readManifest(ctx.store, prefix)) return stepResult(end - start, true, t0);
-  const tx = new Transaction(ctx.store, prefix);
-  const meta = await write(plan, tx, start, end);
+  return treeNode(
+    ctx.store,
+    { levels: runReduceLevels(plan), group: plan.spec.reduceGroup },
+    level,
+    node,
+    prefixOf(plan),
+    (tx, start, end) => write(plan, tx, start, end),
+  );
+}
+
+/** The same step for a tree of any shape (an audit's, whose leaves are not one run's shards). */
+export async function treeNode(
+  store: ObjectStore,
+  tree: { levels: number[]; group: number },
+  level: number,
+  node: number,
+  prefix: string,
+  write: (tx: Transaction, start: number, end: number) => Promise<object>,
+): Promise<ReduceStepResult> {
+  const t0 = performance.now();
+  const [start, end] = childRange(tree.levels, tree.group, level, node);
+  if (await readManifest(store, prefix)) return stepResult(end - start, true, t0);
+  const tx = new Transaction(store, prefix);
+  const meta = await write(tx, start, end);
   await tx.commit({ level, node, inputs: end - start, ...meta });
   return stepResult(end - start, false, t0);
 }
