@@ -28,6 +28,7 @@ import {
 } from '../../workers/auditSchedules';
 import { connectClient } from '../../workers/connection';
 import { audit as auditWorkflow } from '../../workflows';
+import { auditTracinReference } from '../support/auditReference';
 import { ensureStack } from '../support/stack';
 import { useTestWorker } from '../support/testWorker';
 import { blobs, makeTinyRun } from '../support/tinyRun';
@@ -55,6 +56,10 @@ const featureManifests = async (specHash: string) =>
   (await s3.list('features/')).filter(
     (k) => k.includes(`/${specHash}/`) && k.endsWith('/MANIFEST.json'),
   );
+
+/** The committed self-score part files of the audits named `name`. */
+const partManifests = async (name: string) =>
+  (await s3.list(`audits/${name}/parts/`)).filter((k) => k.endsWith('/MANIFEST.json'));
 
 test('a scheduled audit of a growing set: report, then only new shards featurized, comparison', async () => {
   const run = randomUUID();
@@ -102,6 +107,16 @@ test('a scheduled audit of a growing set: report, then only new shards featurize
     const ref1 = readRanking(await readCommitted(local, reference.prefix, 'ranking.arrow'));
     assert.deepEqual(r1, ref1);
     assert.deepEqual(first.top, reference.top);
+    // And the scores are TracIn's self-influence over the feature files in S3, as the report
+    // computed it in one process before the parts: the same bits.
+    const want = (await auditTracinReference(s3, first.files.plan)).flatMap((v) => Array.from(v));
+    assert.deepEqual(
+      Array.from(r1.score),
+      want.sort((a, b) => b - a),
+    );
+    assert.deepEqual(first.selfScoreParts, { total: 4, computed: 4, reused: 0 });
+    const partsBefore = new Set(await partManifests(name));
+    assert.equal(partsBefore.size, 4);
 
     // The next night's data arrives; the second audit featurizes only its shards.
     const plan = await getJson<AuditPlan>(s3, first.files.plan);
@@ -116,10 +131,22 @@ test('a scheduled audit of a growing set: report, then only new shards featurize
     const night2Plan = await getJson<Plan>(s3, plan2.batches[1].planKey);
     const night2Shards = new Set(night2Plan.train.shards.map((s) => s.hash));
     for (const k of added) assert.ok(night2Shards.has(k.split('/')[3]), k);
+    // Only the new parts were self-scored: the first night's four part files are reused.
+    assert.deepEqual(second.selfScoreParts, { total: 7, computed: 3, reused: 4 });
+    const partsAfter = await partManifests(name);
+    assert.equal(partsAfter.filter((k) => !partsBefore.has(k)).length, 3);
+    assert.ok([...partsBefore].every((k) => partsAfter.includes(k)));
+    const r2want = (await auditTracinReference(s3, second.files.plan)).flatMap((v) =>
+      Array.from(v),
+    );
 
     // The ranking covers both nights; the comparison with the first audit is there.
     const r2 = readRanking(await readCommitted(s3, second.prefix, 'ranking.arrow'));
     assert.equal(r2.score.length, 115);
+    assert.deepEqual(
+      Array.from(r2.score),
+      r2want.sort((a, b) => b - a),
+    );
     assert.deepEqual(r2.batches, ['2025-01-01', '2025-01-02']);
     assert.equal(second.previous?.stamp, first.stamp);
     assert.deepEqual(second.newData.batches, ['2025-01-02']);

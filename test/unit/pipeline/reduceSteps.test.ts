@@ -37,39 +37,14 @@ import { storePlan } from '../../../lib/pipeline/storePlan';
 import { childRange, reduceInTree } from '../../../lib/reduce/reduceTree';
 import { readCommitted } from '../../../lib/store/commit';
 import { FsStore } from '../../../lib/store/fsStore';
-import type { ObjectStore } from '../../../lib/store/objectStore';
 import { useTestBackend } from '../../support/backend';
+import { recording } from '../../support/recordingStore';
 import { readRunResults } from '../../support/runResults';
 import { makeTinyRun } from '../../support/tinyRun';
 
 before(async () => {
   await useTestBackend();
 });
-
-/** A store that records the data files each step reads (manifests and the plan aside). */
-function recording(store: ObjectStore): { store: ObjectStore; take: () => string[] } {
-  let reads: string[] = [];
-  const wrapped = new Proxy(store, {
-    get(target, prop, receiver) {
-      if (prop === 'get') {
-        return (key: string) => {
-          if (!key.endsWith('/MANIFEST.json') && !key.endsWith('/plan.json')) reads.push(key);
-          return target.get(key);
-        };
-      }
-      const v = Reflect.get(target, prop, receiver);
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
-  return {
-    store: wrapped,
-    take: () => {
-      const r = reads;
-      reads = [];
-      return r;
-    },
-  };
-}
 
 /** The committed node a file key belongs to (its prefix before the attempt's folder). */
 const nodeOf = (key: string) => key.split('/_attempts/')[0];
