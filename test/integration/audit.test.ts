@@ -12,6 +12,7 @@ import { type AuditSummary, readRanking } from '../../lib/audit/reportAudit';
 import { runAuditInProcess } from '../../lib/audit/runAuditInProcess';
 import { importData } from '../../lib/data/import/importData';
 import { writePartitioned } from '../../lib/data/partitionedDataset';
+import { influenceSelfPasses } from '../../lib/pipeline/influenceSelfPasses';
 import type { Plan } from '../../lib/pipeline/types';
 import { readCommitted, readManifest } from '../../lib/store/commit';
 import { FsStore } from '../../lib/store/fsStore';
@@ -28,7 +29,7 @@ import {
 } from '../../workers/auditSchedules';
 import { connectClient } from '../../workers/connection';
 import { audit as auditWorkflow } from '../../workflows';
-import { auditTracinReference } from '../support/auditReference';
+import { auditFeatures, auditTracinReference } from '../support/auditReference';
 import { ensureStack } from '../support/stack';
 import { useTestWorker } from '../support/testWorker';
 import { blobs, makeTinyRun } from '../support/tinyRun';
@@ -251,6 +252,58 @@ test('a large audit continues as new between featurize tasks and still counts th
   const last = await client.workflow.getHandle(handle.workflowId).describe();
   assert.notEqual(last.runId, handle.firstExecutionRunId);
   assert.equal(summary.prefix.split('/')[1], name);
+});
+
+test("an influence-ranked audit sums its parts' curvature as a tree of activities and equals the in-process audit and the one-process passes", async () => {
+  const run = randomUUID();
+  const prefix = `it/${run}`;
+  const spec = await makeTinyRun(s3, prefix, { trainRows: 30, queryRows: 4 });
+  const data = blobs(`if-${run}`, 50, 6, 7);
+  await writePartitioned(s3, `${prefix}/in/a`, data, 25);
+  const name = `it-if-${run.slice(0, 8)}`;
+  const selfScore = { kind: 'influence' as const, layers: 'all' as const, relativeDamping: 0.05 };
+  // 6 parts in groups of 2: levels [6, 3, 2], so inner-level steps run as activities.
+  const audit = {
+    name,
+    data: `${prefix}/in`,
+    checkpoints: spec.checkpoints,
+    projector: { kind: 'gaussian' as const, k: 8, seed: 1 },
+    selfScore,
+    shardSize: 10,
+    reduceGroup: 2,
+    topK: 5,
+  };
+  const summary = await client.workflow.execute(auditWorkflow, {
+    taskQueue,
+    workflowId: `audit-${name}`,
+    args: [{ audit, window: 3 }],
+  });
+  assert.deepEqual(summary.selfScoreParts, { total: 6, computed: 6, reused: 0 });
+  assert.ok(await s3.exists(`${summary.prefix}/curvature/L1/000002/MANIFEST.json`));
+  assert.ok(await s3.exists(`${summary.prefix}/curvature/factored/MANIFEST.json`));
+  const ranking = readRanking(await readCommitted(s3, summary.prefix, 'ranking.arrow'));
+
+  const local = new FsStore(await mkdtemp(join(tmpdir(), 'tda-audit-if-it-')));
+  await makeTinyRun(local, prefix, { trainRows: 30, queryRows: 4 });
+  await writePartitioned(local, `${prefix}/in/a`, data, 25);
+  const reference = await runAuditInProcess(local, audit, summary.time);
+  assert.deepEqual(
+    ranking,
+    readRanking(await readCommitted(local, reference.prefix, 'ranking.arrow')),
+  );
+  // The one-process passes (one left fold over the parts, as the report computed it before):
+  // the same to round-off of the sums' order.
+  const { feats, cks } = await auditFeatures(s3, summary.files.plan);
+  const passes = await influenceSelfPasses({
+    parts: feats.length,
+    checkpoints: cks,
+    read: async (p, c) => feats[p][c],
+    curvature: { relativeDamping: 0.05 },
+  });
+  const want = passes.flatMap((v) => Array.from(v)).sort((a, b) => b - a);
+  ranking.score.forEach((x, r) => {
+    assert.ok(Math.abs(x - want[r]) <= 1e-12 * Math.abs(want[r]), `rank ${r}: ${x} vs ${want[r]}`);
+  });
 });
 
 test('an audit watching an S3 prefix of raw files imports a new JSONL batch and rejects a CSV with a bad value once, non-retryably', async () => {
