@@ -36,7 +36,9 @@ export async function runAudit(
           const counts =
             p.stage === 'featurize'
               ? ` (${p.pending} feature files to compute, ${p.reused} reused)`
-              : '';
+              : p.stage === 'parts' && p.parts !== undefined
+                ? ` (${p.partsPending ?? 0} of ${p.parts} parts to self-score)`
+                : '';
           log(
             `  audit stage: ${p.stage}${counts} (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
           );

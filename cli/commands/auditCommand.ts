@@ -56,6 +56,11 @@ function printSummary(s: AuditSummary): void {
   console.log(
     `  features: ${s.featurize.featurized} computed, ${s.featurize.reused} reused; new batches: ${s.newData.batches.join(', ') || 'none'}`,
   );
+  // Summaries committed before the audit scored parts have no count.
+  if (s.selfScoreParts) {
+    const p = s.selfScoreParts;
+    console.log(`  self-score parts: ${p.computed} computed, ${p.reused} reused`);
+  }
   for (const r of s.rejectedFiles ?? []) console.log(`  rejected ${r.file}: ${r.error}`);
   if (s.comparison) {
     const c = s.comparison;
