@@ -11,6 +11,9 @@
  *   (they do not depend on the damping or on the other parts); the audit sums them as a reduce
  *   tree of at most `reduceGroup` partials (curvatureReduce.ts's tree, leaves = parts), factors
  *   each checkpoint's curvature once, then scores each part against it under the audit's prefix.
+ *
+ * Over 300 lines because the parts' numbering, their addresses, the steps of both self-scores and
+ * the file the report reads are one unit: each step writes what the next or the report reads.
  */
 import { readColumn, readTable, writeColumns } from '../arrow/columns';
 import type { CheckpointInfo, ExampleFeatures } from '../features';
