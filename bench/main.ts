@@ -130,7 +130,7 @@ async function main(): Promise<void> {
   log(`backend ${backend}, ${WORKERS} workers; deleted ${deleted} cached objects of this run`);
 
   const id = randomUUID().slice(0, 8);
-  const { watched, reports, stats } = await attributeOnFleet(
+  const { watched, reports, stats, stackCpu } = await attributeOnFleet(
     config,
     s3,
     spec,
@@ -237,6 +237,8 @@ async function main(): Promise<void> {
     ),
     // Inside the activities, summed over them: where their seconds went (lib/phaseTimes.ts).
     activity_phase_seconds: phaseSeconds(stats.activity),
+    activity_phase_cpu_seconds: phaseSeconds(stats.activity, 'phasesCpu'),
+    stack_cpu_s: stackCpu,
     stored_numbers_per_example: width,
     parameters: denseParams,
     feature_bytes: stats.featureBytes,

@@ -45,22 +45,48 @@ export async function sizeUnder(s3: S3Store, bucket: string, prefix: string): Pr
 export interface ActivityStats {
   count: number;
   seconds: number;
-  /** Σ over the activities of each phase (results' `phases`, lib/phaseTimes.ts). */
+  /** Σ over the activities of each phase's wall and CPU seconds (lib/phaseTimes.ts). */
   phases: Record<string, number>;
+  phasesCpu: Record<string, number>;
 }
 
-/** Each activity type's phases (those that report them), in seconds to 10 ms: for a JSON line. */
+/**
+ * Each activity type's phases (those that report them), wall or CPU seconds to 10 ms, for a
+ * JSON line.
+ */
 export function phaseSeconds(
   activity: Record<string, ActivityStats>,
+  which: 'phases' | 'phasesCpu' = 'phases',
 ): Record<string, Record<string, number>> {
   return Object.fromEntries(
     Object.entries(activity)
-      .filter(([, v]) => Object.keys(v.phases).length > 0)
+      .filter(([, v]) => Object.keys(v[which]).length > 0)
       .map(([k, v]) => [
         k,
-        Object.fromEntries(Object.entries(v.phases).map(([p, s]) => [p, Number(s.toFixed(2))])),
+        Object.fromEntries(Object.entries(v[which]).map(([p, s]) => [p, Number(s.toFixed(2))])),
       ]),
   );
+}
+
+/**
+ * CPU seconds (user + system) the local stack's servers have used so far, from their pid files
+ * (infra/stack.sh) and /proc; absent where the stack was started elsewhere or there is no /proc.
+ */
+export function stackCpuSeconds(): Record<string, number> {
+  const run = join(process.env.TDA_STACK_DIR ?? join(import.meta.dirname, '..', '.stack'), 'run');
+  const out: Record<string, number> = {};
+  for (const name of ['temporal', 's3']) {
+    try {
+      const pid = readFileSync(join(run, `${name}.pid`), 'utf8').trim();
+      // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out[name] = (Number(f[11]) + Number(f[12])) / 100;
+    } catch {
+      // not ours, or not Linux
+    }
+  }
+  return out;
 }
 
 export interface HistoryStats {
@@ -69,11 +95,12 @@ export interface HistoryStats {
 }
 
 function addActivity(into: Record<string, ActivityStats>, type: string, a: ActivityStats): void {
-  into[type] ??= { count: 0, seconds: 0, phases: {} };
+  into[type] ??= { count: 0, seconds: 0, phases: {}, phasesCpu: {} };
   const t = into[type];
   t.count += a.count;
   t.seconds += a.seconds;
   for (const [k, v] of Object.entries(a.phases)) t.phases[k] = (t.phases[k] ?? 0) + v;
+  for (const [k, v] of Object.entries(a.phasesCpu)) t.phasesCpu[k] = (t.phasesCpu[k] ?? 0) + v;
 }
 
 /** Every run of a workflow id (following continue-as-new back), its events and activity times. */
@@ -97,6 +124,7 @@ export async function historyOf(client: Client, workflowId: string): Promise<His
           count: 1,
           seconds: typeof r.seconds === 'number' ? r.seconds : 0,
           phases: r.phases && typeof r.phases === 'object' ? r.phases : {},
+          phasesCpu: r.phasesCpu && typeof r.phasesCpu === 'object' ? r.phasesCpu : {},
         });
       }
     }
@@ -218,10 +246,13 @@ export async function runStats(
   }
   for (const [k, v] of Object.entries(activity)) {
     const phases = Object.entries(v.phases)
-      .map(([p, s]) => `${p} ${s.toFixed(2)}`)
+      .map(
+        ([p, s]) =>
+          `${p} ${s.toFixed(2)}${p in v.phasesCpu ? `/${v.phasesCpu[p].toFixed(2)}` : ''}`,
+      )
       .join(', ');
     log(
-      `activity ${k}: ${v.count} × avg ${(v.seconds / Math.max(1, v.count)).toFixed(2)} s = ${v.seconds.toFixed(1)} s${phases ? ` (${phases})` : ''}`,
+      `activity ${k}: ${v.count} × avg ${(v.seconds / Math.max(1, v.count)).toFixed(2)} s = ${v.seconds.toFixed(1)} s${phases ? ` (wall/CPU s: ${phases})` : ''}`,
     );
   }
   return { stages, activity, maxEvents, featureBytes, bytes, plan };
@@ -243,6 +274,8 @@ export async function attributeOnFleet(
   watched: Awaited<ReturnType<typeof watchRun>>;
   reports: WorkerReport[];
   stats: RunStats;
+  /** CPU seconds the stack's servers used during the run (stackCpuSeconds), where known. */
+  stackCpu: Record<string, number>;
 }> {
   const queue = fleet.name;
   const reportDir = mkdtempSync(join(tmpdir(), `tda-${fleet.name}-`));
@@ -261,6 +294,7 @@ export async function attributeOnFleet(
   const client = await connectClient(config);
   try {
     const featurizeQueue = await chooseFeaturizeQueue(client, config);
+    const cpu0 = stackCpuSeconds();
     const handle = await client.workflow.start(attributeWorkflow, {
       taskQueue: queue,
       workflowId: fleet.name,
@@ -268,12 +302,18 @@ export async function attributeOnFleet(
     });
     // Polled often: a stage's start is known to the poll interval (the plan takes well under 2 s).
     const watched = await watchRun(handle, log, 200);
+    const cpu1 = stackCpuSeconds();
+    const stackCpu = Object.fromEntries(
+      Object.keys(cpu1)
+        .filter((k) => k in cpu0)
+        .map((k) => [k, Number((cpu1[k] - cpu0[k]).toFixed(2))]),
+    );
     await Promise.all([...workers, workflowWorker].map((w) => w.stop()));
     const reports: WorkerReport[] = workers.map((_, i) =>
       JSON.parse(readFileSync(join(reportDir, `worker-${i}.json`), 'utf8')),
     );
     const stats = await runStats(client, s3, config.s3.bucket, fleet.name, watched, log);
-    return { watched, reports, stats };
+    return { watched, reports, stats, stackCpu };
   } finally {
     await client.connection.close();
   }

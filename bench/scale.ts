@@ -128,6 +128,7 @@ async function main(): Promise<void> {
   const {
     watched,
     reports,
+    stackCpu,
     stats: { stages, activity, maxEvents, featureBytes, bytes, plan },
   } = await attributeOnFleet(
     config,
@@ -185,6 +186,8 @@ async function main(): Promise<void> {
       engine_ex_s: Number(engine.toFixed(0)),
       featurize_vs_engine: Number((perWorker / engine).toFixed(3)),
       activity_phase_seconds: phaseSeconds(activity),
+      activity_phase_cpu_seconds: phaseSeconds(activity, 'phasesCpu'),
+      stack_cpu_s: stackCpu,
       bytes_written: bytes,
       feature_bytes: featureBytes,
       input_bytes: trainData.bytes + queryData.bytes,

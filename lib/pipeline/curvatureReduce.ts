@@ -64,18 +64,19 @@ export async function putShardCurvature(
 ): Promise<void> {
   const { self, kind } = kindOf(plan);
   const partials = [];
+  // Each file goes up while the next checkpoint's partial is computed.
+  const puts: Promise<unknown>[] = [];
   for (const [c, f] of train.entries()) {
     const selected = selectLayers(f.features, self.layers);
-    partials.push(await kind.partial(selected));
     if (selected.grads.dim < f.features.grads.dim) {
       const { layers: _, ...meta } = f.meta;
-      await tx.put(
-        selfFeaturesFile(c),
-        writeFeatureFile({ ids: f.ids, labels: f.labels, features: selected }, meta),
-      );
+      const file = writeFeatureFile({ ids: f.ids, labels: f.labels, features: selected }, meta);
+      puts.push(tx.put(selfFeaturesFile(c), file));
     }
+    partials.push(await kind.partial(selected));
   }
-  await tx.put(CURVATURE_FILE, encodePartials(kind, partials));
+  puts.push(tx.put(CURVATURE_FILE, encodePartials(kind, partials)));
+  await Promise.all(puts);
 }
 
 /** The self-score's layers of shard `shard`'s features at every checkpoint, for its second pass. */

@@ -147,7 +147,7 @@ export async function featurizeShard(
     cached: false,
     seconds: (performance.now() - t0) / 1000,
     resumedChunks: upload.resumedChunks,
-    phases: times.toJSON(),
+    ...times.toJSON(),
   };
 }
 

@@ -52,11 +52,15 @@ export async function scoreShard(
   const files = writeShardScores(scores);
   times.mark('encode');
   const tx = new Transaction(ctx.store, prefix);
-  await tx.put('ranked.arrow', files.ranked);
-  await tx.put('examples.arrow', files.examples);
-  times.mark('write');
+  // The scores go up while the curvature partials are computed.
+  const written = Promise.all([
+    tx.put('ranked.arrow', files.ranked),
+    tx.put('examples.arrow', files.examples),
+  ]);
+  written.catch(() => {});
   if (influenceSelfOf(plan)) await putShardCurvature(plan, train, tx);
   times.mark('curvature');
+  await times.wait('write', written);
   await tx.commit({ shard: shardIndex, rows });
   times.mark('commit');
   return {
@@ -64,6 +68,6 @@ export async function scoreShard(
     rows,
     cached: false,
     seconds: (performance.now() - t0) / 1000,
-    phases: times.toJSON(),
+    ...times.toJSON(),
   };
 }

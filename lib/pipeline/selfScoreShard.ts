@@ -56,7 +56,7 @@ export async function selfScoreShard(
     rows,
     cached: false,
     seconds: (performance.now() - t0) / 1000,
-    phases: times.toJSON(),
+    ...times.toJSON(),
   };
 }
 

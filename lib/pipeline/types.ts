@@ -47,8 +47,9 @@ export interface FeaturizeResult {
   seconds: number;
   /** Chunks taken from an earlier attempt (a retry resumed from its heartbeat), 0 if none. */
   resumedChunks?: number;
-  /** Wall seconds per phase of the attempt (lib/phaseTimes.ts), for the benchmarks. */
+  /** Wall and CPU seconds per phase of the attempt (lib/phaseTimes.ts), for the benchmarks. */
   phases?: Record<string, number>;
+  phasesCpu?: Record<string, number>;
 }
 
 export interface ScoreResult {
@@ -56,8 +57,9 @@ export interface ScoreResult {
   rows: number;
   cached: boolean;
   seconds: number;
-  /** Wall seconds per phase (lib/phaseTimes.ts), for the benchmarks. */
+  /** Wall and CPU seconds per phase (lib/phaseTimes.ts), for the benchmarks. */
   phases?: Record<string, number>;
+  phasesCpu?: Record<string, number>;
 }
 
 /** A reduce-tree step: how many partials it combined. */
