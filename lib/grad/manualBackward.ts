@@ -80,7 +80,7 @@ export function backwardChain(
     const { step, x, z, saved } = calls[i];
     if (!step.handler) {
       // A pass-through layer (its output is its input, reshaped at most).
-      dy = sameShape(dy.shape, x.shape) ? dy : tf.reshape(dy, x.shape);
+      dy = tf.util.arraysEqual(dy.shape, x.shape) ? dy : tf.reshape(dy, x.shape);
       continue;
     }
     const dz = i === calls.length - 1 && headReadsZ ? dHead : activationGrad(step.layer, z, dy);
@@ -153,8 +153,4 @@ export function manualFactors(
     (perEx as tf.Tensor1D | null)?.dispose();
     throw e;
   }
-}
-
-function sameShape(a: number[], b: number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
 }
