@@ -19,19 +19,22 @@ import { readColumn, readTable, writeColumns } from '../arrow/columns';
 import type { CheckpointInfo, ExampleFeatures } from '../features';
 import { selectLayers } from '../methods/selectLayers';
 import { selfInfluence } from '../methods/selfInfluence';
-import { checkCheckpoints } from '../methods/validate';
-import { curvatureKind, encodePartials } from '../pipeline/curvatureKinds';
+import {
+  curvatureKind,
+  encodePartials,
+  selfScoresOverCheckpoints,
+} from '../pipeline/curvatureKinds';
 import {
   CURVATURE_FILE,
   type CurvatureTree,
   factorCurvatureTree,
+  type InfluenceSelf,
   readFactoredTree,
   sumCurvatureTreeNode,
 } from '../pipeline/curvatureReduce';
 import type { FeatureFile } from '../pipeline/featureFile';
 import { canonical, SCORE_CODE_VERSION } from '../pipeline/keys';
 import type { RunContext } from '../pipeline/runContext';
-import type { SelfScoreSpec } from '../pipeline/runSpec';
 import type { ReduceStepResult } from '../pipeline/types';
 import { reduceLevels } from '../reduce/reduceTree';
 import { readCommitted, readManifest, sha256, Transaction } from '../store/commit';
@@ -42,8 +45,6 @@ import { type AuditPlan, readAuditPlan } from './planAudit';
 export const AUDIT_PART_CODE_VERSION = 'audit-part-1';
 /** A part's rows and self-scores. */
 export const PART_SCORES_FILE = 'self.arrow';
-
-type InfluenceSelf = Extract<SelfScoreSpec, { kind: 'influence' }>;
 
 /** What one part's step did. */
 export interface PartResult {
@@ -288,13 +289,12 @@ export async function auditPartInfluence(
     const curvatures = await readFactoredTree(ctx, tree);
     const files = await partFeatures(ctx, plan, part, onProgress);
     const feats: ExampleFeatures[] = files.map((f) => selectLayers(f.features, self.layers));
-    const checkpoints = checkpointInfos(plan);
-    checkCheckpoints(feats, null, checkpoints, 'influenceSelf');
-    const scores = new Float64Array(feats[0].grads.rows);
-    for (let c = 0; c < checkpoints.length; c++) {
-      const s = await tree.kind.scores(feats[c], curvatures[c]);
-      for (let i = 0; i < s.length; i++) scores[i] += checkpoints[c].learningRate * s[i];
-    }
+    const scores = await selfScoresOverCheckpoints(
+      tree.kind,
+      feats,
+      curvatures,
+      checkpointInfos(plan),
+    );
     return {
       rows: scores.length,
       put: async (tx) => void (await tx.put(PART_SCORES_FILE, writePartScores(files, scores))),

@@ -1,4 +1,4 @@
-import type { ExampleFeatures } from '../features';
+import type { CheckpointInfo, ExampleFeatures } from '../features';
 import { type Ekfac, ekfacSelfScores } from '../methods/influence/ekfac';
 import {
   factorKfac,
@@ -14,6 +14,7 @@ import {
   mergeGramPartials,
   type ProjectedCurvature,
 } from '../methods/influence/projectedCurvature';
+import { checkCheckpoints } from '../methods/validate';
 import { type Packed, packArrays, unpackArrays } from './packedArrays';
 import { tensorGramPartial, tensorInfluenceSelf } from './tensorCurvature';
 
@@ -133,3 +134,25 @@ export const encodeFactored = <P, C>(kind: CurvatureKind<P, C>, cs: C[]) =>
   encodeEach(cs, kind.packFactored);
 export const decodeFactored = <P, C>(kind: CurvatureKind<P, C>, b: Uint8Array, what: string) =>
   decodeEach(b, what, kind.unpackFactored);
+
+/**
+ * One part's influence self-scores Σ_c η_c g_iᵀ(F_c + λ_c I)⁻¹g_i from its features and factored
+ * curvature at each checkpoint, added in checkpoint order into zeros (the same float sums for
+ * the in-memory passes, a run's shard step and an audit's part step).
+ */
+export async function selfScoresOverCheckpoints<P, C>(
+  kind: CurvatureKind<P, C>,
+  feats: ExampleFeatures[],
+  curvatures: C[],
+  checkpoints: CheckpointInfo[],
+  onCheckpoint: () => void = () => {},
+): Promise<Float64Array> {
+  checkCheckpoints(feats, null, checkpoints, 'influenceSelf');
+  const scores = new Float64Array(feats[0].grads.rows);
+  for (let c = 0; c < checkpoints.length; c++) {
+    const s = await kind.scores(feats[c], curvatures[c]);
+    for (let i = 0; i < s.length; i++) scores[i] += checkpoints[c].learningRate * s[i];
+    onCheckpoint();
+  }
+  return scores;
+}

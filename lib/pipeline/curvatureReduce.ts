@@ -34,7 +34,8 @@ import type { Plan, ReduceStepResult } from './types';
 export const CURVATURE_FILE = 'curvature.arrow';
 export const FACTORED_FILE = 'factored.arrow';
 
-type InfluenceSelf = Extract<SelfScoreSpec, { kind: 'influence' }>;
+/** The influence self-score's spec (a run's or an audit's). */
+export type InfluenceSelf = Extract<SelfScoreSpec, { kind: 'influence' }>;
 
 /** The run's influence self-score spec, or undefined when its self-score is TracIn's. */
 export function influenceSelfOf(plan: Plan): InfluenceSelf | undefined {

@@ -1,7 +1,6 @@
 import type { CheckpointInfo, ExampleFeatures } from '../features';
 import type { CurvatureOptions } from '../methods/influence/projectedCurvature';
-import { checkCheckpoints } from '../methods/validate';
-import { CURVATURE_KINDS, type CurvatureKind } from './curvatureKinds';
+import { CURVATURE_KINDS, type CurvatureKind, selfScoresOverCheckpoints } from './curvatureKinds';
 
 export interface InfluenceSelfPassesInput {
   /** How many parts the training set is stored in (shards, or shards of several batches). */
@@ -62,13 +61,7 @@ async function passes<P, Cv>(
   for (let p = 0; p < parts; p++) {
     const feats = await (next as Promise<ExampleFeatures[]>);
     next = p + 1 < parts ? readAll(p + 1) : null;
-    checkCheckpoints(feats, null, checkpoints, 'influenceSelf');
-    const scores = new Float64Array(feats[0].grads.rows);
-    for (let c = 0; c < C; c++) {
-      const s = await kind.scores(feats[c], curvatures[c]);
-      for (let i = 0; i < s.length; i++) scores[i] += checkpoints[c].learningRate * s[i];
-    }
-    out.push(scores);
+    out.push(await selfScoresOverCheckpoints(kind, feats, curvatures, checkpoints));
     input.onPart?.('score', p);
   }
   return out;

@@ -1,8 +1,7 @@
 import { readColumn, readTable, writeColumns } from '../arrow/columns';
-import { checkCheckpoints } from '../methods/validate';
 import { PhaseTimes } from '../phaseTimes';
 import { readCommitted, readManifest, Transaction } from '../store/commit';
-import { curvatureKind } from './curvatureKinds';
+import { curvatureKind, selfScoresOverCheckpoints } from './curvatureKinds';
 import { influenceSelfOf, readFactoredCurvature, selfFeatures } from './curvatureReduce';
 import { selfPrefix } from './reducePrefixes';
 import { checkpointInfos, type RunContext } from './runContext';
@@ -39,13 +38,7 @@ export async function selfScoreShard(
   const curvatures = await times.wait('curvature', readFactoredCurvature(ctx, plan));
   const checkpoints = checkpointInfos(plan);
   const feats = await times.wait('read', selfFeatures(ctx, plan, shardIndex, onProgress));
-  checkCheckpoints(feats, null, checkpoints, 'influenceSelf');
-  const scores = new Float64Array(feats[0].grads.rows);
-  for (let c = 0; c < checkpoints.length; c++) {
-    const s = await kind.scores(feats[c], curvatures[c]);
-    for (let i = 0; i < s.length; i++) scores[i] += checkpoints[c].learningRate * s[i];
-    onProgress();
-  }
+  const scores = await selfScoresOverCheckpoints(kind, feats, curvatures, checkpoints, onProgress);
   times.mark('score');
   const tx = new Transaction(ctx.store, prefix);
   await tx.put(SELF_FILE, writeColumns(rows, { self_influence: { values: scores } }));
