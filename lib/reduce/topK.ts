@@ -19,14 +19,21 @@ export interface TopKPartial {
   opponents: RankedList[];
 }
 
-/** A bounded heap keeping the k best entries; its root is the worst kept entry. */
+/**
+ * A bounded heap keeping the k best entries; its root is the worst kept entry. Typed arrays
+ * (float64: every score and index exactly as given).
+ */
 class BoundedHeap {
-  private readonly idx: number[] = [];
-  private readonly val: number[] = [];
+  private readonly idx: Float64Array;
+  private readonly val: Float64Array;
+  private n = 0;
   constructor(
     private readonly k: number,
     private readonly sign: 1 | -1,
-  ) {}
+  ) {
+    this.idx = new Float64Array(k);
+    this.val = new Float64Array(k);
+  }
 
   /** True when entry a ranks before entry b. */
   private better(sa: number, ia: number, sb: number, ib: number): boolean {
@@ -36,21 +43,73 @@ class BoundedHeap {
   }
 
   push(index: number, score: number): void {
-    const n = this.idx.length;
+    const n = this.n;
     if (n < this.k) {
-      this.idx.push(index);
-      this.val.push(score);
+      this.idx[n] = index;
+      this.val[n] = score;
+      this.n = n + 1;
       this.up(n);
-    } else if (this.k > 0 && this.better(score, index, this.val[0], this.idx[0])) {
-      this.idx[0] = index;
-      this.val[0] = score;
-      this.down(0);
+    } else if (this.better(score, index, this.val[0], this.idx[0])) {
+      this.replaceRoot(index, score);
     }
   }
 
+  /**
+   * push(index0 + j or indices[j], values[base + j]) for j < count, in order: the same heap,
+   * but once it is full an entry that cannot displace the root (most of a shard's scores) costs
+   * one comparison against locals. Scores must be finite (the caller checks).
+   */
+  offer(
+    values: ArrayLike<number>,
+    base: number,
+    count: number,
+    index0: number,
+    indices?: ArrayLike<number>,
+  ): void {
+    let j = 0;
+    for (; j < count && this.n < this.k; j++)
+      this.push(indices ? indices[j] : index0 + j, values[base + j]);
+    if (j === count) return;
+    let rv = this.val[0];
+    let ri = this.idx[0];
+    if (this.sign === 1) {
+      for (; j < count; j++) {
+        const s = values[base + j];
+        if (s < rv) continue;
+        const i = indices ? indices[j] : index0 + j;
+        if (s > rv || i < ri) {
+          this.replaceRoot(i, s);
+          rv = this.val[0];
+          ri = this.idx[0];
+        }
+      }
+    } else {
+      for (; j < count; j++) {
+        const s = values[base + j];
+        if (s > rv) continue;
+        const i = indices ? indices[j] : index0 + j;
+        if (s < rv || i < ri) {
+          this.replaceRoot(i, s);
+          rv = this.val[0];
+          ri = this.idx[0];
+        }
+      }
+    }
+  }
+
+  private replaceRoot(index: number, score: number): void {
+    this.idx[0] = index;
+    this.val[0] = score;
+    this.down(0);
+  }
+
   private swap(a: number, b: number): void {
-    [this.idx[a], this.idx[b]] = [this.idx[b], this.idx[a]];
-    [this.val[a], this.val[b]] = [this.val[b], this.val[a]];
+    const i = this.idx[a];
+    this.idx[a] = this.idx[b];
+    this.idx[b] = i;
+    const v = this.val[a];
+    this.val[a] = this.val[b];
+    this.val[b] = v;
   }
 
   // Min-heap under `better`: a parent is never better than its children.
@@ -64,7 +123,7 @@ class BoundedHeap {
   }
 
   private down(i: number): void {
-    const n = this.idx.length;
+    const n = this.n;
     for (;;) {
       const l = 2 * i + 1;
       const r = l + 1;
@@ -78,11 +137,36 @@ class BoundedHeap {
   }
 
   sorted(): RankedList {
-    const order = this.idx.map((_, k) => k);
+    const order = Array.from({ length: this.n }, (_, k) => k);
     order.sort((a, b) =>
       this.better(this.val[a], this.idx[a], this.val[b], this.idx[b]) ? -1 : 1,
     );
     return { index: order.map((k) => this.idx[k]), score: order.map((k) => this.val[k]) };
+  }
+}
+
+const nonFinite = (score: number, index: number) =>
+  new Error(`topK: non-finite score ${score} for example ${index}`);
+
+function checkIndex(index: number): void {
+  if (!Number.isInteger(index) || index < 0) throw new Error(`topK: bad example index ${index}`);
+}
+
+/** Throws, naming the first one, if any of values[base + j], j < count, is not finite. */
+function checkFinite(
+  values: ArrayLike<number>,
+  base: number,
+  count: number,
+  index0: number,
+  indices?: ArrayLike<number>,
+): void {
+  // s * 0 is 0 for a finite s and NaN for NaN or ±Infinity: one add per score in the common case.
+  let probe = 0;
+  for (let j = 0; j < count; j++) probe += values[base + j] * 0;
+  if (probe === 0) return;
+  for (let j = 0; j < count; j++) {
+    const s = values[base + j];
+    if (!Number.isFinite(s)) throw nonFinite(s, indices ? indices[j] : index0 + j);
   }
 }
 
@@ -103,9 +187,8 @@ export class TopKAccumulator {
 
   /** One score; `index` is the global example index. */
   push(query: number, index: number, score: number): void {
-    if (!Number.isFinite(score))
-      throw new Error(`topK: non-finite score ${score} for example ${index}`);
-    if (!Number.isInteger(index) || index < 0) throw new Error(`topK: bad example index ${index}`);
+    if (!Number.isFinite(score)) throw nonFinite(score, index);
+    checkIndex(index);
     this.pro[query].push(index, score);
     this.opp[query].push(index, score);
   }
@@ -127,21 +210,33 @@ export class TopKAccumulator {
     }
     if (indices && indices.length !== scores.train)
       throw new Error('topK: indices length differs from score columns');
-    for (let q = 0; q < scores.queries; q++) {
-      for (let j = 0; j < scores.train; j++) {
-        this.push(
-          firstQuery + q,
-          indices ? indices[j] : offset + j,
-          scores.data[q * scores.train + j],
-        );
-      }
-    }
+    this.addRows(scores.data, scores.queries, scores.train, offset, indices, firstQuery);
   }
 
   /** A per-example vector (self-influence, aggregate influence) for a one-query accumulator. */
   addVector(values: ArrayLike<number>, offset: number): void {
     if (this.queries !== 1) throw new Error('topK: addVector needs a one-query accumulator');
-    for (let j = 0; j < values.length; j++) this.push(0, offset + j, values[j]);
+    this.addRows(values, 1, values.length, offset);
+  }
+
+  /** Row r of the queries × nt values is query firstQuery + r; column j example offset + j. */
+  private addRows(
+    data: ArrayLike<number>,
+    queries: number,
+    nt: number,
+    offset: number,
+    indices?: ArrayLike<number>,
+    firstQuery = 0,
+  ): void {
+    // Indices are checked once per block, scores once per row, not once per (query, example).
+    if (indices) for (let j = 0; j < nt; j++) checkIndex(indices[j]);
+    else if (nt > 0) checkIndex(offset);
+    for (let q = 0; q < queries; q++) {
+      const base = q * nt;
+      checkFinite(data, base, nt, offset, indices);
+      this.pro[firstQuery + q].offer(data, base, nt, offset, indices);
+      this.opp[firstQuery + q].offer(data, base, nt, offset, indices);
+    }
   }
 
   merge(partial: TopKPartial): void {

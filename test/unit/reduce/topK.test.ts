@@ -56,6 +56,80 @@ test('top-k over shards, merged in any order through JSON, equals a full sort', 
   assert.ok(JSON.stringify(forward).length < 40 * Q * K * 2);
 });
 
+test('top-k of query blocks with permuted indices, ties at the cut and signed zeros equals a full sort', () => {
+  // Few distinct values over many examples: most scores tie with the heap's root, so the
+  // skip-or-replace test against the root decides most entries by the index rule.
+  const q = 7;
+  const n = 3000;
+  const k = 40;
+  const r = seededRandom(11);
+  const scores = Float64Array.from({ length: q * n }, () => {
+    const v = Math.floor(r() * 9) - 4;
+    return v === 0 && r() < 0.5 ? -0 : v / 2;
+  });
+  const indices = [...Array(n).keys()].map((j) => 5 * j + 3);
+  for (let j = n - 1; j > 0; j--) {
+    const t = Math.floor(r() * (j + 1));
+    [indices[j], indices[t]] = [indices[t], indices[j]];
+  }
+  const acc = new TopKAccumulator(q, k);
+  // Query blocks of 3, 1 and 3 rows.
+  for (const [q0, rows] of [
+    [0, 3],
+    [3, 1],
+    [4, 3],
+  ]) {
+    const data = scores.subarray(q0 * n, (q0 + rows) * n);
+    acc.addScores({ queries: rows, train: n, data }, 0, indices, q0);
+  }
+  const got = acc.toJSON();
+  for (let qi = 0; qi < q; qi++) {
+    for (const sign of [1, -1]) {
+      const order = [...Array(n).keys()].sort(
+        (a, b) => sign * (scores[qi * n + b] - scores[qi * n + a]) || indices[a] - indices[b],
+      );
+      const want = {
+        index: order.slice(0, k).map((j) => indices[j]),
+        score: order.slice(0, k).map((j) => scores[qi * n + j]),
+      };
+      assert.deepEqual(sign === 1 ? got.proponents[qi] : got.opponents[qi], want);
+    }
+  }
+  // A vector (one query) through the same path, offset indices.
+  const vec = new TopKAccumulator(1, k);
+  vec.addVector(Array.from(scores.subarray(0, n)), 100);
+  const order = [...Array(n).keys()].sort((a, b) => scores[b] - scores[a] || a - b);
+  assert.deepEqual(
+    vec.toJSON().proponents[0].index,
+    order.slice(0, k).map((j) => j + 100),
+  );
+});
+
+test('a non-finite score anywhere in a block throws, naming the first one', () => {
+  for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
+    const data = Float64Array.from({ length: 2 * 500 }, (_, i) => (i % 13) - 6);
+    // Row 1, past the point where both heaps are full.
+    data[500 + 321] = bad;
+    data[500 + 400] = Number.NaN;
+    const acc = new TopKAccumulator(4, 5);
+    assert.throws(
+      () => acc.addScores({ queries: 2, train: 500, data }, 1000, undefined, 2),
+      new RegExp(`non-finite score ${bad} for example 1321$`),
+    );
+    const vec = new TopKAccumulator(1, 5);
+    assert.throws(() => vec.addVector(data.subarray(500), 7), /non-finite score .* example 328$/);
+  }
+  const acc = new TopKAccumulator(1, 2);
+  assert.throws(
+    () => acc.addScores({ queries: 1, train: 3, data: new Float64Array(3) }, 0, [0, 1.5, 2]),
+    /bad example index 1.5/,
+  );
+  assert.throws(
+    () => acc.addScores({ queries: 1, train: 3, data: new Float64Array(3) }, -1),
+    /bad example index -1/,
+  );
+});
+
 test('aggregate influence and self-influence ranking stream per shard', () => {
   const cuts = [0, 200, N];
   const ranking = rankingAccumulator(K);
