@@ -70,7 +70,8 @@ export async function putShardCurvature(
   for (const [c, f] of train.entries()) {
     const selected = selectLayers(f.features, self.layers);
     if (selected.grads.dim < f.features.grads.dim) {
-      const { layers: _, ...meta } = f.meta;
+      // Written whole: the kept layers need not start with the one whose inputs the part holds.
+      const { layers: _, inputColumns: __, ...meta } = f.meta;
       const file = writeFeatureFile({ ids: f.ids, labels: f.labels, features: selected }, meta);
       puts.push(tx.put(selfFeaturesFile(c), file));
     }

@@ -3,6 +3,7 @@ import { type ColumnSpec, metadataOf, readColumn, readTable, writeColumns } from
 import type { ExampleFeatures, LayerSlice } from '../features';
 import { decodeFloat16, encodeFloat16 } from '../grad/float16';
 import { jsonText, parseWith } from '../jsonText';
+import { dropInputColumns, type InputRows, restoreInputColumns } from './inputColumns';
 
 /**
  * One featurized (checkpoint, shard) as an Arrow IPC file: example id, label, loss, exact squared
@@ -24,6 +25,11 @@ export interface FeatureFileMeta {
   backend: string;
   /** Global row offset of the first example. */
   offset: number;
+  /**
+   * Leading columns left out of the file because they are each example's input row and a 1
+   * (lib/pipeline/inputColumns.ts); readers put them back from the input part. Absent: none.
+   */
+  inputColumns?: number;
 }
 
 export interface FeatureFile {
@@ -55,6 +61,7 @@ const metadataSchema = z.object({
       codeVersion: z.string(),
       backend: z.string(),
       offset: count,
+      inputColumns: count.optional(),
     }),
   ),
 });
@@ -70,6 +77,15 @@ export function writeFeatureFile(
 ): Uint8Array {
   const { grads } = f.features;
   const rows = grads.rows;
+  const cols = meta.inputColumns ?? 0;
+  const first = grads.layers[0]?.factors;
+  if (cols > 0 && (meta.dtype !== 'float32' || first?.positions !== 1 || first.inDim !== cols)) {
+    throw new Error(
+      `a feature file leaves out only its first layer's float32 inputs (${cols} columns asked)`,
+    );
+  }
+  const data = cols > 0 ? dropInputColumns(grads, cols) : grads.data;
+  const width = grads.dim - cols;
   const columns: Record<string, ColumnSpec> = {
     id: { values: f.ids },
     label: { values: f.labels },
@@ -77,43 +93,76 @@ export function writeFeatureFile(
     sq_norm: { values: f.features.sqNorm },
     grad:
       meta.dtype === 'float16'
-        ? { values: encodeFloat16(grads.data), width: grads.dim, type: 'float16' }
-        : { values: grads.data, width: grads.dim },
+        ? { values: encodeFloat16(data), width, type: 'float16' }
+        : { values: data, width },
   };
   if (f.features.layerSqNorm) {
     columns.layer_sq_norm = { values: f.features.layerSqNorm, width: grads.layers.length };
   }
   const full: FeatureFileMeta = { ...meta, layers: grads.layers };
+  if (!cols) delete full.inputColumns;
   return writeColumns(rows, columns, { [META_KEY]: JSON.stringify(full) }, format);
 }
 
-export function readFeatureFile(bytes: Uint8Array, what = 'feature file'): FeatureFile {
+/** A feature file read whole; one that stores its inputs by reference needs its input rows. */
+export function readFeatureFile(
+  bytes: Uint8Array,
+  what = 'feature file',
+  input?: InputRows,
+): FeatureFile {
+  return openFeatureFile(bytes, what).complete(input);
+}
+
+/**
+ * A feature file parsed, its metadata checked: `complete` reads its columns, putting back the
+ * columns it stores by reference (meta.inputColumns) from `input`, which it then requires.
+ */
+export function openFeatureFile(
+  bytes: Uint8Array,
+  what = 'feature file',
+): { meta: FeatureFileMeta; complete: (input?: InputRows) => FeatureFile } {
   const table = readTable(bytes, what);
   const raw = metadataOf(table);
   if (!raw[META_KEY]) throw new Error(`${what} has no "${META_KEY}" metadata: not a feature file`);
   const meta: FeatureFileMeta = parseWith(metadataSchema, raw, `${what}: schema metadata`)[
     META_KEY
   ];
-  let grad: { values: Float32Array; width: number };
-  if (meta.dtype === 'float16') {
-    const c = readColumn<Uint16Array>(table, 'grad', 'float16', what);
-    grad = { values: decodeFloat16(c.values), width: c.width };
-  } else {
-    grad = readColumn<Float32Array>(table, 'grad', 'float32', what);
-  }
-  const rows = table.numRows;
-  const hasLayerNorms = table.schema.fields.some((x) => x.name === 'layer_sq_norm');
-  return {
-    ids: readColumn<Int32Array>(table, 'id', 'int32', what).values,
-    labels: readColumn<Int32Array>(table, 'label', 'int32', what).values,
-    features: {
-      grads: { rows, dim: grad.width, data: grad.values, layers: meta.layers },
-      loss: readColumn<Float32Array>(table, 'loss', 'float32', what).values,
-      sqNorm: readColumn<Float64Array>(table, 'sq_norm', 'float64', what).values,
-      layerSqNorm: hasLayerNorms
-        ? readColumn<Float64Array>(table, 'layer_sq_norm', 'float64', what).values
-        : undefined,
-    },
-    meta,
+  const complete = (input?: InputRows): FeatureFile => {
+    let grad: { values: Float32Array; width: number };
+    if (meta.dtype === 'float16') {
+      const c = readColumn<Uint16Array>(table, 'grad', 'float16', what);
+      grad = { values: decodeFloat16(c.values), width: c.width };
+    } else {
+      grad = readColumn<Float32Array>(table, 'grad', 'float32', what);
+    }
+    const rows = table.numRows;
+    const ids = readColumn<Int32Array>(table, 'id', 'int32', what).values;
+    const cols = meta.inputColumns ?? 0;
+    if (cols > 0) {
+      if (!input) {
+        throw new Error(
+          `${what} stores its first ${cols} columns by reference to its input part: read it with that part`,
+        );
+      }
+      grad = {
+        values: restoreInputColumns(grad.values, grad.width, cols, ids, input, what),
+        width: grad.width + cols,
+      };
+    }
+    const hasLayerNorms = table.schema.fields.some((x) => x.name === 'layer_sq_norm');
+    return {
+      ids,
+      labels: readColumn<Int32Array>(table, 'label', 'int32', what).values,
+      features: {
+        grads: { rows, dim: grad.width, data: grad.values, layers: meta.layers },
+        loss: readColumn<Float32Array>(table, 'loss', 'float32', what).values,
+        sqNorm: readColumn<Float64Array>(table, 'sq_norm', 'float64', what).values,
+        layerSqNorm: hasLayerNorms
+          ? readColumn<Float64Array>(table, 'layer_sq_norm', 'float64', what).values
+          : undefined,
+      },
+      meta,
+    };
   };
+  return { meta, complete };
 }

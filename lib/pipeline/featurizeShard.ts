@@ -7,6 +7,7 @@ import { readManifest, Transaction } from '../store/commit';
 import { activeBackend } from '../tf/backend';
 import { writeFeatureFile } from './featureFile';
 import { featurizeDatasetYielding } from './featurizeDataset';
+import { checkInputColumns, inputColumnsOf } from './inputColumns';
 import type { RunContext } from './runContext';
 import type { FeaturizeResult, Plan, ShardTask } from './types';
 
@@ -24,6 +25,8 @@ export interface ChunkState {
   upload?: ChunkedUploadState;
   /** The backend the attempt computed on: a retry on another backend starts over. */
   backend?: string;
+  /** Leading columns the file leaves to the input part (decided on its first chunk). */
+  inputColumns?: number;
 }
 
 export interface FeaturizeHooks {
@@ -80,6 +83,9 @@ export async function featurizeShard(
   const model = await times.wait('model', ctx.model(plan.checkpoints[task.checkpoint].key));
   // Every chunk carries the shard's metadata, so the chunks' schemas are one schema.
   const meta = { ...fileMeta(plan, task.checkpoint), backend, offset: shard.offset };
+  // The first chunk decides whether the file stores its inputs by reference (its schema, in that
+  // chunk, says so); a resumed attempt keeps its first attempt's decision.
+  let inputColumns = resume?.inputColumns ?? 0;
   const requested = resume?.chunkRows ?? hooks.chunkRows ?? CHUNK_ROWS;
   if (!Number.isInteger(requested) || requested < 1) {
     throw new Error(`chunkRows must be a positive integer, got ${requested}`);
@@ -102,7 +108,15 @@ export async function featurizeShard(
     const { done, chunks, rows: saved } = inFlight;
     inFlight = undefined;
     await times.wait('upload', done);
-    hooks.onChunk?.({ attemptId, chunks, rows: saved, chunkRows, upload: upload.state, backend });
+    hooks.onChunk?.({
+      attemptId,
+      chunks,
+      rows: saved,
+      chunkRows,
+      upload: upload.state,
+      backend,
+      inputColumns,
+    });
     const reason = hooks.cancelled?.();
     if (reason !== undefined) {
       await upload.abort();
@@ -114,11 +128,17 @@ export async function featurizeShard(
       const start = shard.start + k * chunkRows;
       const end = Math.min(shard.end, start + chunkRows);
       const features = await featurizeDatasetYielding(model, part, start, end, spec);
+      const input = { ds: part, start, end };
+      if (k === 0 && spec.projector.kind === 'none' && plan.spec.projector.dtype !== 'float16') {
+        inputColumns = inputColumnsOf(features.grads, input);
+      } else if (inputColumns > 0) {
+        checkInputColumns(features.grads, input, inputColumns, `features of ${prefix}`);
+      }
       times.mark('compute');
       const ids = part.ids.subarray(start, end);
       const labels = part.labels.subarray(start, end);
       const { schema, batches } = splitStream(
-        writeFeatureFile({ ids, labels, features }, meta, 'stream'),
+        writeFeatureFile({ ids, labels, features }, { ...meta, inputColumns }, 'stream'),
       );
       const body = k === 0 ? concatBytes([schema, batches]) : batches;
       times.mark('encode');

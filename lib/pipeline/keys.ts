@@ -14,8 +14,10 @@ export { canonical };
  * Dense factors on the backend (float32 sums) where it summed them in float64 JS. grad-7: a
  * softmax or logits head's loss gradient is softmax − one-hot in float64 (lib/grad/head.ts
  * softmaxCrossEntropy), not float32 autodiff through logSoftmax, for chains of Dense layers.
+ * grad-8: a file whose first layer's exact factors are each example's input and a 1 leaves them
+ * to the input part (lib/pipeline/inputColumns.ts): code before it would misread such a file.
  */
-export const FEATURE_CODE_VERSION = 'grad-7';
+export const FEATURE_CODE_VERSION = 'grad-8';
 /**
  * Likewise for what the score and reduce stages compute from features. score-3: the influence
  * self-score's curvature is summed as a tree of `reduceGroup` partials (lib/reduce/reduceTree.ts),

@@ -6,9 +6,10 @@ import { loadModel } from '../model/storeIO';
 import type { PhaseTimes } from '../phaseTimes';
 import { readCommitted } from '../store/commit';
 import { getJson, type ObjectStore } from '../store/objectStore';
-import { type FeatureFile, readFeatureFile } from './featureFile';
+import { type FeatureFile, openFeatureFile } from './featureFile';
 import { concatFeatures } from './featurizeDataset';
 import { FEATURES_FILE } from './featurizeShard';
+import type { InputRows } from './inputColumns';
 import { featureKey } from './keys';
 import type { Plan } from './types';
 
@@ -70,10 +71,11 @@ export class RunContext {
   }
 
   /**
-   * Part `part` of the data set at `prefix`, read and checked (readPart). The last one read stays
-   * decoded (one: a worker's peak memory is featurizing or scoring beside it): a shard is
-   * featurized at every checkpoint, often on the same worker. Keyed by the part's content hash,
-   * so never stale.
+   * Part `part` of the data set at `prefix`, read and checked (readPart). The last two read stay
+   * decoded (few: a worker's peak memory is featurizing or scoring beside them): a shard is
+   * featurized at every checkpoint, often on the same worker, and its score step reads the
+   * inputs its feature files leave to the part. Keyed by the part's content hash, so never
+   * stale.
    */
   async dataPart(prefix: string, part: number): Promise<Dataset> {
     const info = await readPartitionedInfo(this.store, prefix);
@@ -83,7 +85,7 @@ export class RunContext {
       // Most recently used last: the oldest is the one dropped.
       this.parts.delete(key);
     } else {
-      if (this.parts.size >= 1) this.parts.delete(this.parts.keys().next().value as string);
+      if (this.parts.size >= 2) this.parts.delete(this.parts.keys().next().value as string);
       const read = readPart(this.store, prefix, info, part);
       read.catch(() => {
         if (this.parts.get(key) === read) this.parts.delete(key);
@@ -107,7 +109,7 @@ export class RunContext {
   ): Promise<FeatureFile> {
     const bytes = await this.featureBytes(plan, set, shard, c);
     times?.mark('fetch');
-    const f = this.decodeFeatures(plan, set, shard, c, bytes);
+    const f = await this.decodeFeatures(plan, set, shard, c, bytes);
     times?.mark('decode');
     return f;
   }
@@ -117,14 +119,28 @@ export class RunContext {
     return readCommitted(this.store, this.featurePrefix(plan, set, shard, c), FEATURES_FILE);
   }
 
-  decodeFeatures(
+  /** Decodes a feature file; one that stores its inputs by reference reads them from its part. */
+  async decodeFeatures(
     plan: Plan,
     set: 'train' | 'query',
     shard: number,
     c: number,
     bytes: Uint8Array,
-  ): FeatureFile {
-    return readFeatureFile(bytes, `${this.featurePrefix(plan, set, shard, c)}/${FEATURES_FILE}`);
+  ): Promise<FeatureFile> {
+    const file = openFeatureFile(
+      bytes,
+      `${this.featurePrefix(plan, set, shard, c)}/${FEATURES_FILE}`,
+    );
+    return file.complete(
+      file.meta.inputColumns ? await this.inputRows(plan, set, shard) : undefined,
+    );
+  }
+
+  /** A shard's rows of its input part (its examples' model inputs). */
+  async inputRows(plan: Plan, set: 'train' | 'query', shard: number): Promise<InputRows> {
+    const s = plan[set].shards[shard];
+    if (!s) throw new Error(`${set} has no shard ${shard}`);
+    return { ds: await this.dataPart(plan[set].prefix, s.part), start: s.start, end: s.end };
   }
 
   /** Every query's features at checkpoint c (queries are few: they fit in memory). */

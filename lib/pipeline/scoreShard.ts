@@ -38,7 +38,9 @@ export async function scoreShard(
   for (let c = 0; c < C; c++) query.push(await ctx.queryFeatures(plan, c, times));
   const bytes = await times.wait('fetch', fetched);
   onProgress();
-  const train = bytes.map((b, c) => ctx.decodeFeatures(plan, 'train', shardIndex, c, b));
+  const train = await Promise.all(
+    bytes.map((b, c) => ctx.decodeFeatures(plan, 'train', shardIndex, c, b)),
+  );
   times.mark('decode');
   const scores = await scoreShardFeatures({
     method: plan.spec.method,
