@@ -160,7 +160,7 @@ run() {
   local grads adapter
   grads="$(grep '^{' "$log" | tail -1)"
   [ -n "$grads" ] || die "bench:grads printed no JSON (log: $log)"
-  adapter="$(grep -o 'webgpu: WebGPU adapter .*' "$log" | head -1 | sed 's/^webgpu: WebGPU adapter //; s/)$//')"
+  adapter="$(grep -o 'webgpu: WebGPU adapter .*' "$log" | head -1 | sed 's/^webgpu: WebGPU adapter //; s/;.*//; s/)$//')"
 
   local left=$((budget - (SECONDS - t0))) scale_log="$work/scale-local.log" scale="" rc=0
   log "bench:scale-local: $examples examples, $checkpoints checkpoint(s), $queries queries (${left} s left)"
