@@ -74,71 +74,75 @@ const noFeatureReads = (reads: string[], what: string) =>
     `${what} read feature files`,
   );
 
-test('TracIn audit self-scores per part: bit-identical to selfInfluence over the features, the report reads no feature file, the next night computes only the new parts', async () => {
-  const { raw, input } = await setup('tda-audit-parts-');
-  const { store, take } = recording(raw);
-  const ctx = new RunContext(store);
-  const first = await planAndFeaturize(store, input(), NIGHT_1);
-  const { parts, pending, levels } = await pendingParts(ctx, first.ref.planKey);
-  assert.equal(parts, 4);
-  assert.deepEqual(pending, [0, 1, 2, 3]);
-  assert.equal(levels, null);
-  take();
-  // Each part's step reads its own feature files, one per checkpoint, and nothing else's.
-  for (const p of pending) {
-    const r = await auditPartStep(ctx, first.ref.planKey, p);
-    assert.equal(r.cached, false);
-    const reads = take().filter((k) => k.startsWith('features/'));
-    const { batch, shard } = auditPartOf(first.plan, p);
-    const bp = await ctx.plan(first.plan.batches[batch].planKey);
+// Exact factors too: their files leave the first layer's inputs to the data set's parts.
+const PROJECTORS = [{ kind: 'gaussian' as const, k: 8, seed: 1 }, { kind: 'none' as const }];
+for (const projector of PROJECTORS) {
+  test(`TracIn audit self-scores per part: bit-identical to selfInfluence over the features, the report reads no feature file, the next night computes only the new parts (${projector.kind})`, async () => {
+    const { raw, input } = await setup('tda-audit-parts-');
+    const { store, take } = recording(raw);
+    const ctx = new RunContext(store);
+    const first = await planAndFeaturize(store, input({ projector }), NIGHT_1);
+    const { parts, pending, levels } = await pendingParts(ctx, first.ref.planKey);
+    assert.equal(parts, 4);
+    assert.deepEqual(pending, [0, 1, 2, 3]);
+    assert.equal(levels, null);
+    take();
+    // Each part's step reads its own feature files, one per checkpoint, and nothing else's.
+    for (const p of pending) {
+      const r = await auditPartStep(ctx, first.ref.planKey, p);
+      assert.equal(r.cached, false);
+      const reads = take().filter((k) => k.startsWith('features/'));
+      const { batch, shard } = auditPartOf(first.plan, p);
+      const bp = await ctx.plan(first.plan.batches[batch].planKey);
+      assert.deepEqual(
+        reads.map((k) => k.split('/').slice(0, 4).join('/')),
+        first.plan.checkpoints.map((_, c) => ctx.featurePrefix(bp, 'train', shard, c)),
+      );
+    }
+    assert.equal((await auditPartStep(ctx, first.ref.planKey, 0)).cached, true);
+    const summary = await reportAudit(ctx, {
+      planKey: first.ref.planKey,
+      featurized: 12,
+      reused: 0,
+      parts: { computed: 4, reused: 0 },
+    });
+    noFeatureReads(take(), 'reportAudit');
+    assert.deepEqual(summary.selfScoreParts, { total: 4, computed: 4, reused: 0 });
+
+    // The reference: selfInfluence over each part's features, as the report computed it before.
+    const ref = await auditFeatures(raw, first.ref.planKey);
+    const want = ref.feats.map((f) => selfInfluence(f, ref.cks, 'exact'));
+    for (let p = 0; p < 4; p++) {
+      const got = await readPartScores(ctx, first.plan, p);
+      assert.deepEqual(got.scores, want[p], `part ${p}`);
+      assert.deepEqual(got.loss, ref.feats[p][ref.cks.length - 1].loss);
+    }
+    const ranking = readRanking(await readCommitted(raw, summary.prefix, 'ranking.arrow'));
+    const all = want.flatMap((v) => Array.from(v));
     assert.deepEqual(
-      reads.map((k) => k.split('/').slice(0, 4).join('/')),
-      first.plan.checkpoints.map((_, c) => ctx.featurePrefix(bp, 'train', shard, c)),
+      Array.from(ranking.score),
+      [...all].sort((a, b) => b - a),
     );
-  }
-  assert.equal((await auditPartStep(ctx, first.ref.planKey, 0)).cached, true);
-  const summary = await reportAudit(ctx, {
-    planKey: first.ref.planKey,
-    featurized: 12,
-    reused: 0,
-    parts: { computed: 4, reused: 0 },
+
+    // The next night: three new parts; the first night's four are found, not recomputed.
+    await writePartitioned(raw, 'incoming/2025-01-02', blobs('night-2', 45, 6, 22), 40);
+    const second = await planAndFeaturize(store, input({ projector }), NIGHT_2);
+    const next = await pendingParts(ctx, second.ref.planKey);
+    assert.equal(next.parts, 7);
+    assert.deepEqual(next.pending, [4, 5, 6]);
+    take();
+    const counts = await auditSelfScoresInProcess(ctx, second.ref.planKey, next.pending);
+    assert.deepEqual(counts, { computed: 3, reused: 4 });
+    const featureReads = take().filter((k) => k.startsWith('features/'));
+    const night2 = await ctx.plan(second.plan.batches[1].planKey);
+    const night2Shards = new Set(night2.train.shards.map((s) => s.hash));
+    assert.equal(featureReads.length, 3 * 3);
+    for (const k of featureReads) assert.ok(night2Shards.has(k.split('/')[3]), k);
+    for (let p = 0; p < 4; p++) {
+      assert.deepEqual((await readPartScores(ctx, second.plan, p)).scores, want[p]);
+    }
   });
-  noFeatureReads(take(), 'reportAudit');
-  assert.deepEqual(summary.selfScoreParts, { total: 4, computed: 4, reused: 0 });
-
-  // The reference: selfInfluence over each part's features, as the report computed it before.
-  const ref = await auditFeatures(raw, first.ref.planKey);
-  const want = ref.feats.map((f) => selfInfluence(f, ref.cks, 'exact'));
-  for (let p = 0; p < 4; p++) {
-    const got = await readPartScores(ctx, first.plan, p);
-    assert.deepEqual(got.scores, want[p], `part ${p}`);
-    assert.deepEqual(got.loss, ref.feats[p][ref.cks.length - 1].loss);
-  }
-  const ranking = readRanking(await readCommitted(raw, summary.prefix, 'ranking.arrow'));
-  const all = want.flatMap((v) => Array.from(v));
-  assert.deepEqual(
-    Array.from(ranking.score),
-    [...all].sort((a, b) => b - a),
-  );
-
-  // The next night: three new parts; the first night's four are found, not recomputed.
-  await writePartitioned(raw, 'incoming/2025-01-02', blobs('night-2', 45, 6, 22), 40);
-  const second = await planAndFeaturize(store, input(), NIGHT_2);
-  const next = await pendingParts(ctx, second.ref.planKey);
-  assert.equal(next.parts, 7);
-  assert.deepEqual(next.pending, [4, 5, 6]);
-  take();
-  const counts = await auditSelfScoresInProcess(ctx, second.ref.planKey, next.pending);
-  assert.deepEqual(counts, { computed: 3, reused: 4 });
-  const featureReads = take().filter((k) => k.startsWith('features/'));
-  const night2 = await ctx.plan(second.plan.batches[1].planKey);
-  const night2Shards = new Set(night2.train.shards.map((s) => s.hash));
-  assert.equal(featureReads.length, 3 * 3);
-  for (const k of featureReads) assert.ok(night2Shards.has(k.split('/')[3]), k);
-  for (let p = 0; p < 4; p++) {
-    assert.deepEqual((await readPartScores(ctx, second.plan, p)).scores, want[p]);
-  }
-});
+}
 
 /** The influence self-score per part against influenceSelfPasses over the same features. */
 async function influenceAudit(group: number) {
