@@ -30,6 +30,8 @@ export interface ChunkedUploadState {
  */
 export class ChunkedUpload {
   private pending: Uint8Array[] = [];
+  /** Pending objects this upload wrote (chunk numbers): deleted by key, with no listing. */
+  private written: number[] = [];
 
   private constructor(
     private readonly store: ObjectStore,
@@ -37,6 +39,8 @@ export class ChunkedUpload {
     private st: ChunkedUploadState,
     /** Chunks recovered from an earlier attempt. */
     readonly resumedChunks: number,
+    /** Opened with an earlier attempt's state (even one that could not be resumed). */
+    private readonly resumed = false,
   ) {}
 
   /**
@@ -48,7 +52,8 @@ export class ChunkedUpload {
     key: string,
     resume?: ChunkedUploadState,
   ): Promise<ChunkedUpload> {
-    const fresh = () => new ChunkedUpload(store, key, { chunks: 0, parts: [], inParts: 0 }, 0);
+    const fresh = () =>
+      new ChunkedUpload(store, key, { chunks: 0, parts: [], inParts: 0 }, 0, resume !== undefined);
     if (!resume || resume.chunks === 0) return fresh();
     try {
       if (resume.uploadId) {
@@ -59,7 +64,7 @@ export class ChunkedUpload {
       } else if (resume.parts.length > 0) {
         return fresh();
       }
-      const up = new ChunkedUpload(store, key, structuredClone(resume), resume.chunks);
+      const up = new ChunkedUpload(store, key, structuredClone(resume), resume.chunks, true);
       for (let k = resume.inParts; k < resume.chunks; k++) {
         up.pending.push(await store.get(pendingKey(key, k)));
       }
@@ -85,6 +90,7 @@ export class ChunkedUpload {
       this.pending = [];
     } else {
       await this.store.put(pendingKey(this.key, k), chunk);
+      this.written.push(k);
     }
     this.st.chunks = k + 1;
   }
@@ -118,9 +124,16 @@ export class ChunkedUpload {
     await this.deletePending();
   }
 
-  /** Every pending object, also those of chunks since sent in a part (and by other attempts). */
+  /**
+   * Every pending object, also those of chunks since sent in a part. A resumed upload lists them
+   * (earlier attempts at this key wrote some); a fresh one deletes those it wrote, or none.
+   */
   private async deletePending(): Promise<void> {
-    for (const k of await this.store.list(pendingKey(this.key, ''))) await this.store.delete(k);
+    const keys = this.resumed
+      ? await this.store.list(pendingKey(this.key, ''))
+      : this.written.map((k) => pendingKey(this.key, k));
+    await Promise.all(keys.map((k) => this.store.delete(k)));
+    this.written = [];
   }
 
   private async uploadPart(body: Uint8Array): Promise<void> {
