@@ -62,7 +62,7 @@ export function createAttributionActivities(store: ObjectStore, opts: Attributio
                 ? (actx.cancellationSignal.reason ?? 'cancelled')
                 : undefined,
           }),
-        `${task.set} shard ${task.shard}, checkpoint ${task.checkpoint}`,
+        `${task.set} shard ${task.shard}, ${checkpointsLabel(task.checkpoints)}`,
       );
     },
 
@@ -107,4 +107,9 @@ export function createAttributionActivities(store: ObjectStore, opts: Attributio
       return classifyFailures(() => reduceRun(ctx, planKey, (s) => actx.heartbeat(s)));
     },
   };
+}
+
+/** "checkpoint 2", "checkpoints 0, 1, 2": what a featurize failure names. */
+function checkpointsLabel(cs: number[]): string {
+  return `checkpoint${cs.length === 1 ? '' : 's'} ${cs.join(', ')}`;
 }

@@ -111,10 +111,9 @@ async function main(): Promise<void> {
   let featurizeS = 0;
   let scoreS = 0;
   t = performance.now();
-  for (let c = 0; c < C; c++) {
-    for (let s = 0; s < plan.query.shards.length; s++) {
-      await featurizeShard(ctx, { planKey, set: 'query', shard: s, checkpoint: c });
-    }
+  const checkpoints = plan.checkpoints.map((_, c) => c);
+  for (let s = 0; s < plan.query.shards.length; s++) {
+    await featurizeShard(ctx, { planKey, set: 'query', shard: s, checkpoints });
   }
   featurizeS += seconds(t);
   const wall0 = performance.now();
@@ -126,9 +125,7 @@ async function main(): Promise<void> {
       break;
     }
     t = performance.now();
-    for (let c = 0; c < C; c++) {
-      await featurizeShard(ctx, { planKey, set: 'train', shard: s, checkpoint: c });
-    }
+    await featurizeShard(ctx, { planKey, set: 'train', shard: s, checkpoints });
     featurizeS += seconds(t);
     t = performance.now();
     await scoreShard(ctx, planKey, s);

@@ -73,11 +73,10 @@ export async function attribute(input: AttributeInput): Promise<RunSummary> {
   ).featurizeShard;
 
   progress.stage = 'featurize-queries';
+  const checkpoints = Array.from({ length: plan.checkpoints }, (_, c) => c);
   const queryTasks = [];
-  for (let c = 0; c < plan.checkpoints; c++) {
-    for (let s = 0; s < plan.queryShards; s++) {
-      queryTasks.push(featurize({ planKey: plan.planKey, set: 'query', shard: s, checkpoint: c }));
-    }
+  for (let s = 0; s < plan.queryShards; s++) {
+    queryTasks.push(featurize({ planKey: plan.planKey, set: 'query', shard: s, checkpoints }));
   }
   await Promise.all(queryTasks);
 

@@ -124,7 +124,7 @@ export async function audit(input: AuditWorkflowInput): Promise<AuditSummary> {
         planKey: plan.batchPlans[b],
         set: 'train',
         shard,
-        checkpoint,
+        checkpoints: [checkpoint],
       });
       progress.pending--;
       // Another run may have committed it meanwhile: then it was reused, not computed.

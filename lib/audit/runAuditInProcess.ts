@@ -35,7 +35,7 @@ export async function runAuditInProcess(
       planKey: ref.batchPlans[b],
       set: 'train',
       shard,
-      checkpoint,
+      checkpoints: [checkpoint],
     });
     if (r.cached) reused++;
     else featurized++;

@@ -1,5 +1,6 @@
 import { STREAM_END, splitStream } from '../arrow/columns';
 import { concatBytes } from '../bytes';
+import type { Dataset } from '../data/dataset';
 import type { FeaturizeSpec } from '../grad/types';
 import { PhaseTimes } from '../phaseTimes';
 import { ChunkedUpload, type ChunkedUploadState } from '../store/chunkedUpload';
@@ -8,6 +9,7 @@ import { activeBackend } from '../tf/backend';
 import { writeFeatureFile } from './featureFile';
 import { featurizeDatasetYielding } from './featurizeDataset';
 import { checkInputColumns, inputColumnsOf } from './inputColumns';
+import type { Shard } from './plan';
 import type { RunContext } from './runContext';
 import type { FeaturizeResult, Plan, ShardTask } from './types';
 
@@ -16,6 +18,8 @@ export const CHUNK_ROWS = 4096;
 
 /** What an attempt reports after each chunk, and what a retry resumes from. */
 export interface ChunkState {
+  /** The checkpoint whose file the chunks belong to (a shard's featurize covers several). */
+  checkpoint?: number;
   attemptId: string;
   chunks: number;
   rows: number;
@@ -30,7 +34,7 @@ export interface ChunkState {
 }
 
 export interface FeaturizeHooks {
-  /** A retried attempt's state (from its last heartbeat). */
+  /** A retried attempt's state (from its last heartbeat); it names its checkpoint. */
   resume?: ChunkState;
   /** After each chunk is saved: heartbeat here. Throwing stops the work (resumable). */
   onChunk?: (state: ChunkState) => void;
@@ -47,10 +51,13 @@ export interface FeaturizeHooks {
 export const FEATURES_FILE = 'features.arrows';
 
 /**
- * Per-example features of one (checkpoint, shard), committed under a key derived from the
- * checkpoint hash, the featurize settings and the shard's content: a repeated run reuses it.
- * The file is an Arrow stream written chunk by chunk as the parts of one multipart upload, so
- * each byte goes to the store once and a retry resumes after the last saved chunk.
+ * Per-example features of one shard at the task's checkpoints, each committed on its own under a
+ * key derived from the checkpoint hash, the featurize settings and the shard's content: a
+ * repeated run reuses it, and a checkpoint found committed is skipped. The shard's input rows are
+ * read once for all its checkpoints. Each file is an Arrow stream written chunk by chunk as the
+ * parts of one multipart upload, so each byte goes to the store once and a retry resumes after
+ * the last saved chunk of the checkpoint its heartbeat names; a checkpoint's commit runs while
+ * the next one computes.
  */
 export async function featurizeShard(
   ctx: RunContext,
@@ -59,15 +66,75 @@ export async function featurizeShard(
 ): Promise<FeaturizeResult> {
   const t0 = performance.now();
   const times = new PhaseTimes();
-  const { store } = ctx;
   const plan = await ctx.plan(task.planKey);
   const set = plan[task.set];
   const shard = set.shards[task.shard];
   if (!shard) throw new Error(`${task.set} has no shard ${task.shard}`);
-  const prefix = ctx.featurePrefix(plan, task.set, task.shard, task.checkpoint);
+  for (const c of task.checkpoints) {
+    if (!plan.checkpoints[c]) throw new Error(`the plan has no checkpoint ${c}`);
+  }
   const rows = shard.end - shard.start;
-  if (await readManifest(store, prefix)) return { prefix, rows, cached: true, seconds: 0 };
+  const files = await Promise.all(
+    task.checkpoints.map(async (checkpoint) => {
+      const prefix = ctx.featurePrefix(plan, task.set, task.shard, checkpoint);
+      return { checkpoint, prefix, cached: (await readManifest(ctx.store, prefix)) !== undefined };
+    }),
+  );
+  times.mark('plan');
+  const todo = files.filter((f) => !f.cached);
+  if (todo.length === 0) return { rows, cached: true, files, seconds: 0 };
 
+  const part = await times.wait('read', ctx.dataPart(set.prefix, shard.part));
+  let resumedChunks = 0;
+  // The previous checkpoint's commit, in flight while the next one computes.
+  let committing: Promise<void> | undefined;
+  try {
+    for (const { checkpoint, prefix } of todo) {
+      const resume = hooks.resume?.checkpoint === checkpoint ? hooks.resume : undefined;
+      const run = { plan, shard, checkpoint, prefix, part, times, after: committing };
+      const r = await featurizeCheckpoint(ctx, run, { ...hooks, resume });
+      resumedChunks += r.resumedChunks;
+      committing = r.commit;
+    }
+    await times.wait('commit', committing);
+  } catch (e) {
+    // A commit still in flight must not write after this attempt gave up.
+    await committing?.catch(() => {});
+    throw e;
+  }
+  return {
+    rows,
+    cached: false,
+    files,
+    seconds: (performance.now() - t0) / 1000,
+    resumedChunks,
+    ...times.toJSON(),
+  };
+}
+
+interface CheckpointRun {
+  plan: Plan;
+  shard: Shard;
+  checkpoint: number;
+  prefix: string;
+  part: Dataset;
+  times: PhaseTimes;
+  /** Awaited before this checkpoint's first chunk is reported: the previous commit. */
+  after?: Promise<void>;
+}
+
+/**
+ * One checkpoint's file: its chunks computed and saved (chunk k's append in flight while chunk
+ * k + 1 computes), the last chunk kept for the commit, which is returned running: it writes the
+ * last bytes, completes the upload and commits the manifest.
+ */
+async function featurizeCheckpoint(
+  ctx: RunContext,
+  run: CheckpointRun,
+  hooks: FeaturizeHooks,
+): Promise<{ resumedChunks: number; commit: Promise<void> }> {
+  const { store } = ctx;
+  const { plan, shard, checkpoint, prefix, part, times } = run;
   const backend = activeBackend();
   let resume = hooks.resume;
   if (resume && resume.backend !== backend) {
@@ -78,11 +145,9 @@ export async function featurizeShard(
   }
   const tx = new Transaction(store, prefix, resume?.attemptId);
   const attemptId = tx.attemptPrefix.slice(tx.attemptPrefix.lastIndexOf('/') + 1);
-  times.mark('plan');
-  const part = await times.wait('read', ctx.dataPart(set.prefix, shard.part));
-  const model = await times.wait('model', ctx.model(plan.checkpoints[task.checkpoint].key));
+  const model = await times.wait('model', ctx.model(plan.checkpoints[checkpoint].key));
   // Every chunk carries the shard's metadata, so the chunks' schemas are one schema.
-  const meta = { ...fileMeta(plan, task.checkpoint), backend, offset: shard.offset };
+  const meta = { ...fileMeta(plan, checkpoint), backend, offset: shard.offset };
   // The first chunk decides whether the file stores its inputs by reference (its schema, in that
   // chunk, says so); a resumed attempt keeps its first attempt's decision.
   let inputColumns = resume?.inputColumns ?? 0;
@@ -97,18 +162,25 @@ export async function featurizeShard(
   const chunkRows = Math.ceil(requested / batch) * batch;
   const spec = shardFeaturizeSpec(plan);
   const upload = await ChunkedUpload.open(store, tx.keyOf(FEATURES_FILE), resume?.upload);
+  const rows = shard.end - shard.start;
   const nChunks = Math.ceil(rows / chunkRows);
   // Chunk k's append is in flight while chunk k + 1 is computed and encoded (the computation
   // yields between batches so the upload moves). It is awaited, reported and the cancellation
   // checked before chunk k + 1's append starts: appends stay in order, and a heartbeat names
-  // only saved chunks.
+  // only saved chunks (and, by awaiting `after` first, only committed earlier checkpoints).
+  let after = run.after;
   let inFlight: { done: Promise<void>; chunks: number; rows: number } | undefined;
   const settle = async () => {
+    if (after) {
+      await times.wait('commit', after);
+      after = undefined;
+    }
     if (!inFlight) return;
     const { done, chunks, rows: saved } = inFlight;
     inFlight = undefined;
     await times.wait('upload', done);
     hooks.onChunk?.({
+      checkpoint,
       attemptId,
       chunks,
       rows: saved,
@@ -123,6 +195,8 @@ export async function featurizeShard(
       throw reason;
     }
   };
+  // The last chunk is not saved on its own: it goes up with the commit, right after.
+  let last: Uint8Array | undefined;
   try {
     for (let k = upload.resumedChunks; k < nChunks; k++) {
       const start = shard.start + k * chunkRows;
@@ -143,6 +217,10 @@ export async function featurizeShard(
       const body = k === 0 ? concatBytes([schema, batches]) : batches;
       times.mark('encode');
       await settle();
+      if (k === nChunks - 1) {
+        last = body;
+        break;
+      }
       const done = upload.append(body);
       // Awaited by settle(); until then a failure must not count as an unhandled rejection.
       done.catch(() => {});
@@ -154,21 +232,16 @@ export async function featurizeShard(
     await inFlight?.done.catch(() => {});
     throw e;
   }
-  tx.adopt(FEATURES_FILE, await upload.finish(STREAM_END));
-  await tx.commit({
-    rows,
-    checkpointStep: plan.checkpoints[task.checkpoint].step,
-    shard: shard.hash,
-  });
-  times.mark('commit');
-  return {
-    prefix,
-    rows,
-    cached: false,
-    seconds: (performance.now() - t0) / 1000,
-    resumedChunks: upload.resumedChunks,
-    ...times.toJSON(),
-  };
+  const commit = (async () => {
+    tx.adopt(
+      FEATURES_FILE,
+      await upload.finish(last ? concatBytes([last, STREAM_END]) : STREAM_END),
+    );
+    await tx.commit({ rows, checkpointStep: plan.checkpoints[checkpoint].step, shard: shard.hash });
+  })();
+  // Awaited by the caller or the next checkpoint; until then not an unhandled rejection.
+  commit.catch(() => {});
+  return { resumedChunks: upload.resumedChunks, commit };
 }
 
 /** What a shard's featurize computes with: the plan's settings. */

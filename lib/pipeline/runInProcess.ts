@@ -21,15 +21,12 @@ export async function runInProcess(
   const plan = await buildPlan(store, spec, (key) => ctx.model(key));
   const planKey = await storePlan(store, plan);
   ctx.rememberPlan(planKey, plan);
-  for (let c = 0; c < plan.checkpoints.length; c++) {
-    for (let s = 0; s < plan.query.shards.length; s++) {
-      await featurizeShard(ctx, { planKey, set: 'query', shard: s, checkpoint: c });
-    }
+  const checkpoints = plan.checkpoints.map((_, c) => c);
+  for (let s = 0; s < plan.query.shards.length; s++) {
+    await featurizeShard(ctx, { planKey, set: 'query', shard: s, checkpoints });
   }
   for (let s = 0; s < plan.train.shards.length; s++) {
-    for (let c = 0; c < plan.checkpoints.length; c++) {
-      await featurizeShard(ctx, { planKey, set: 'train', shard: s, checkpoint: c });
-    }
+    await featurizeShard(ctx, { planKey, set: 'train', shard: s, checkpoints });
     await scoreShard(ctx, planKey, s);
     log(`shard ${s + 1}/${plan.train.shards.length}`);
   }

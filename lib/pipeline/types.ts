@@ -33,17 +33,21 @@ export interface PlanRef {
   completed?: RunSummary;
 }
 
+/** A featurize of one shard of a set at some of the plan's checkpoints (each its own file). */
 export interface ShardTask {
   planKey: string;
   set: 'train' | 'query';
   shard: number;
-  checkpoint: number;
+  /** Checkpoint indices, in the order they are computed. */
+  checkpoints: number[];
 }
 
 export interface FeaturizeResult {
-  prefix: string;
   rows: number;
+  /** True when every checkpoint's file was committed already (by this run or another). */
   cached: boolean;
+  /** Each checkpoint's committed file and whether it was found committed. */
+  files: { checkpoint: number; prefix: string; cached: boolean }[];
   seconds: number;
   /** Chunks taken from an earlier attempt (a retry resumed from its heartbeat), 0 if none. */
   resumedChunks?: number;

@@ -216,7 +216,7 @@ test('a non-retryable input error in the ninth of 24 child ranges fails the run 
       assert.equal(app.nonRetryable, true);
       assert.match(
         app.message,
-        /^train shard 8, checkpoint \d: part part-00008\.arrow of ".*" does not match its manifest hash/,
+        /^train shard 8, checkpoints 0, 1, 2: part part-00008\.arrow of ".*" does not match its manifest hash/,
       );
       return true;
     });

@@ -62,7 +62,12 @@ async function planAndFeaturize(store: ObjectStore, input: AuditInput, time: str
   const ctx = new RunContext(store);
   const { plan, ref } = await planAudit(store, input, time, (k) => ctx.model(k));
   for (const [b, shard, checkpoint] of ref.pending) {
-    await featurizeShard(ctx, { planKey: ref.batchPlans[b], set: 'train', shard, checkpoint });
+    await featurizeShard(ctx, {
+      planKey: ref.batchPlans[b],
+      set: 'train',
+      shard,
+      checkpoints: [checkpoint],
+    });
   }
   return { plan, ref };
 }

@@ -33,7 +33,7 @@ for (const projector of projectors) {
       const plan = await buildPlan(store, { ...spec, projector, batchSize }, (k) => ctx.model(k));
       const planKey = await storePlan(store, plan);
       ctx.rememberPlan(planKey, plan);
-      await featurizeShard(ctx, { planKey, set: 'train', shard: 0, checkpoint: 1 });
+      await featurizeShard(ctx, { planKey, set: 'train', shard: 0, checkpoints: [1] });
       files.push(await readCommitted(store, ctx.featurePrefix(plan, 'train', 0, 1), FEATURES_FILE));
     }
     assert.ok(files[0].byteLength > 0);

@@ -67,13 +67,13 @@ test('reduce steps over 7 shards in groups of 2: each reads at most 2 partials, 
   const C = plan.checkpoints.length;
   for (let c = 0; c < C; c++) {
     for (let s = 0; s < plan.query.shards.length; s++) {
-      await featurizeShard(ctx, { planKey, set: 'query', shard: s, checkpoint: c });
+      await featurizeShard(ctx, { planKey, set: 'query', shard: s, checkpoints: [c] });
     }
   }
   const S = plan.train.shards.length;
   for (let s = 0; s < S; s++) {
     for (let c = 0; c < C; c++) {
-      await featurizeShard(ctx, { planKey, set: 'train', shard: s, checkpoint: c });
+      await featurizeShard(ctx, { planKey, set: 'train', shard: s, checkpoints: [c] });
     }
     await scoreShard(ctx, planKey, s);
   }
