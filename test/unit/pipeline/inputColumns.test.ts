@@ -37,7 +37,7 @@ async function featurized(extra: Partial<RunSpecInput>, chunkRows?: number) {
   );
   const planKey = await storePlan(store, plan);
   ctx.rememberPlan(planKey, plan);
-  await featurizeShard(ctx, { planKey, set: 'train', shard: 1, checkpoint: 1 }, { chunkRows });
+  await featurizeShard(ctx, { planKey, set: 'train', shard: 1, checkpoints: [1] }, { chunkRows });
   const bytes = await readCommitted(store, ctx.featurePrefix(plan, 'train', 1, 1), FEATURES_FILE);
   const shard = plan.train.shards[1];
   const part = await ctx.dataPart(plan.train.prefix, shard.part);
