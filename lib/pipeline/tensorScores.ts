@@ -88,11 +88,12 @@ export async function tensorScoreBlocks(
   try {
     for (let q0 = 0; q0 < nq; q0 += queryBlock) {
       const rows = Math.min(queryBlock, nq - q0);
-      const out = emptyScores(rows, nt);
+      // Each checkpoint's float32 product, then one pass adds them all (float64, in order).
+      const products: Float32Array[] = [];
+      const etas: number[] = [];
       for (const { c, groups, cols } of perCheckpoint) {
         const q = query[c];
         const d = q.grads.dim;
-        const eta = method === 'tracin' ? checkpoints[c].learningRate : 1;
         const block = tf.tidy(() => {
           const qb = tf.tensor2d(q.grads.data.subarray(q0 * d, (q0 + rows) * d), [rows, d]);
           let sum: tf.Tensor | null = null;
@@ -102,12 +103,14 @@ export async function tensorScoreBlocks(
           });
           return sum as unknown as tf.Tensor;
         });
-        const s = block.dataSync() as Float32Array;
+        products.push(block.dataSync() as Float32Array);
         block.dispose();
-        addTransposed(out.data, nt, 0, s, rows, eta);
+        etas.push(method === 'tracin' ? checkpoints[c].learningRate : 1);
         // Let the worker's event loop run (heartbeats, workflow tasks) between products.
         await new Promise((resolve) => setImmediate(resolve));
       }
+      const out = emptyScores(rows, nt);
+      sumTransposed(out.data, nt, products, etas, rows);
       if (norms) {
         for (let j = 0; j < rows; j++) {
           const qn = norms.query[q0 + j];
@@ -185,21 +188,29 @@ function groupProduct(
   return sum as unknown as tf.Tensor;
 }
 
-/** out[(q0 + j) * nt + i] += eta * s[i * rows + j]: a train-major block into query-major scores. */
-function addTransposed(
+/**
+ * out[j * nt + i] = Σ_c etas[c] · products[c][i * rows + j], added in order c = 0, 1, … into
+ * zero (float64): train-major blocks into query-major scores, in tiles so both sides stay in
+ * cache, every output written once however many checkpoints there are.
+ */
+function sumTransposed(
   out: Float64Array,
   nt: number,
-  q0: number,
-  s: Float32Array,
+  products: Float32Array[],
+  etas: number[],
   rows: number,
-  eta: number,
 ): void {
   const TILE = 64;
   for (let i0 = 0; i0 < nt; i0 += TILE) {
     const i1 = Math.min(nt, i0 + TILE);
-    for (let j = 0; j < rows; j++) {
-      const base = (q0 + j) * nt;
-      for (let i = i0; i < i1; i++) out[base + i] += eta * s[i * rows + j];
+    for (let c = 0; c < products.length; c++) {
+      const s = products[c];
+      const eta = etas[c];
+      for (let j = 0; j < rows; j++) {
+        const base = j * nt;
+        if (c === 0) for (let i = i0; i < i1; i++) out[base + i] = 0 + eta * s[i * rows + j];
+        else for (let i = i0; i < i1; i++) out[base + i] += eta * s[i * rows + j];
+      }
     }
   }
 }

@@ -45,6 +45,14 @@ for (const backend of COMPARED_BACKENDS) {
       [cks[1], cks[0]].map((c, i) => ({ ...c, step: i + 1 })),
     );
     assert.ok(maxRelErr(swapped.data, t.data) > 1e-2);
+    // TracIn is each checkpoint's float32 product (Grad-Dot's, η = 1) weighted and added in
+    // checkpoint order in float64, exactly.
+    const each = await Promise.all(
+      [0, 1].map((c) => tensorScores('gradDot', [train[c]], [query[c]], [cks[c]], 3)),
+    );
+    const summed = each[0].data.map((s0) => 0 + cks[0].learningRate * s0);
+    for (let k = 0; k < summed.length; k++) summed[k] += cks[1].learningRate * each[1].data[k];
+    assert.deepEqual(t.data, summed);
     const bad = features(5, 40, 5);
     bad.grads.data[3] = Number.NaN;
     await assert.rejects(tensorScores('gradDot', [bad], [query[0]], [cks[0]]), /NaN|finite/);
