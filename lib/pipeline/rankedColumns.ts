@@ -9,31 +9,34 @@ export function rankedColumns(topk: TopKPartial): {
   rows: number;
   columns: Record<string, ColumnSpec>;
 } {
-  const q: number[] = [];
-  const kind: number[] = [];
-  const rank: number[] = [];
-  const index: number[] = [];
-  const score: number[] = [];
-  const push = (lists: TopKPartial['proponents'], k: number) =>
-    lists.forEach((l, qi) => {
-      for (let r = 0; r < l.index.length; r++) {
-        q.push(qi);
-        kind.push(k);
-        rank.push(r);
-        index.push(l.index[r]);
-        score.push(l.score[r]);
+  const lists = [topk.proponents, topk.opponents];
+  let rows = 0;
+  for (const ls of lists) for (const l of ls) rows += l.index.length;
+  const q = new Int32Array(rows);
+  const kind = new Int32Array(rows);
+  const rank = new Int32Array(rows);
+  const index = new Int32Array(rows);
+  const score = new Float64Array(rows);
+  let o = 0;
+  lists.forEach((ls, side) => {
+    ls.forEach((l, qi) => {
+      for (let r = 0; r < l.index.length; r++, o++) {
+        q[o] = qi;
+        kind[o] = side === 0 ? 1 : -1;
+        rank[o] = r;
+        index[o] = l.index[r];
+        score[o] = l.score[r];
       }
     });
-  push(topk.proponents, 1);
-  push(topk.opponents, -1);
+  });
   return {
-    rows: q.length,
+    rows,
     columns: {
-      query: { values: Int32Array.from(q) },
-      kind: { values: Int32Array.from(kind) },
-      rank: { values: Int32Array.from(rank) },
-      index: { values: Int32Array.from(index) },
-      score: { values: Float64Array.from(score) },
+      query: { values: q },
+      kind: { values: kind },
+      rank: { values: rank },
+      index: { values: index },
+      score: { values: score },
     },
   };
 }

@@ -136,12 +136,23 @@ class BoundedHeap {
     }
   }
 
+  /** Best first: a heap sort of a copy (the root, the worst kept entry, fills the list from its end). */
   sorted(): RankedList {
-    const order = Array.from({ length: this.n }, (_, k) => k);
-    order.sort((a, b) =>
-      this.better(this.val[a], this.idx[a], this.val[b], this.idx[b]) ? -1 : 1,
-    );
-    return { index: order.map((k) => this.idx[k]), score: order.map((k) => this.val[k]) };
+    const n = this.n;
+    const h = new BoundedHeap(this.k, this.sign);
+    h.idx.set(this.idx);
+    h.val.set(this.val);
+    const index = new Array<number>(n);
+    const score = new Array<number>(n);
+    for (let m = n - 1; m >= 0; m--) {
+      index[m] = h.idx[0];
+      score[m] = h.val[0];
+      h.idx[0] = h.idx[m];
+      h.val[0] = h.val[m];
+      h.n = m;
+      h.down(0);
+    }
+    return { index, score };
   }
 }
 

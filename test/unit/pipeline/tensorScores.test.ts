@@ -6,7 +6,11 @@ import { gradCos } from '../../../lib/methods/gradCos';
 import { gradDot } from '../../../lib/methods/gradDot';
 import { selfInfluence } from '../../../lib/methods/selfInfluence';
 import { tracIn } from '../../../lib/methods/tracIn';
-import { scoreShardFeatures } from '../../../lib/pipeline/shardScores';
+import {
+  readShardScores,
+  scoreShardFeatures,
+  writeShardScores,
+} from '../../../lib/pipeline/shardScores';
 import { tensorScores } from '../../../lib/pipeline/tensorScores';
 import { aggregateInfluence } from '../../../lib/reduce/aggregate';
 import { TopKAccumulator } from '../../../lib/reduce/topK';
@@ -85,6 +89,11 @@ test('a shard folded a block of queries at a time equals its whole score matrix 
     assert.deepEqual(got.selfInfluence, selfInfluence(train, cks, 'exact'));
     assert.equal(got.offset, 40);
     assert.equal(got.rows, 301);
+    // The partial's files give it back exactly.
+    const files = writeShardScores(got);
+    const read = readShardScores(files.ranked, files.examples);
+    assert.deepEqual(read.topk, got.topk);
+    assert.deepEqual(read.aggregate, got.aggregate);
   }
   const bad = features(600, 24, 15);
   bad.grads.data[24 * 300] = Number.POSITIVE_INFINITY;
