@@ -8,6 +8,7 @@ import {
   Float32,
   Float64,
   Int32,
+  List,
   makeData,
   RecordBatch,
   Schema,
@@ -50,7 +51,14 @@ export interface FlagColumn {
   values: Uint8Array;
 }
 
-export type ColumnSpec = NumericColumn | StringColumn | FlagColumn;
+/** A List<Float32> column: row i is values[offsets[i] .. offsets[i + 1]). */
+export interface ListColumn {
+  type: 'list';
+  values: Float32Array;
+  offsets: Int32Array;
+}
+
+export type ColumnSpec = NumericColumn | StringColumn | FlagColumn | ListColumn;
 
 function elementType(c: NumericColumn): Float32 | Float64 | Int32 | Float16 {
   const t = c.type ?? inferType(c.values);
@@ -74,6 +82,16 @@ function inferType(v: FlatArray): ElementType {
 }
 
 function makeColumn(name: string, c: ColumnSpec, rows: number): Data {
+  if (c.type === 'list') {
+    const { offsets, values } = c;
+    if (offsets.length !== rows + 1 || offsets[0] !== 0 || offsets[rows] !== values.length) {
+      throw new Error(`column "${name}": ${offsets.length} offsets do not frame ${rows} rows`);
+    }
+    const item = new Float32();
+    const leaf = makeData({ type: item, length: values.length, nullCount: 0, data: values });
+    const type = new List(new Field('item', item, false));
+    return makeData({ type, length: rows, nullCount: 0, valueOffsets: offsets, child: leaf });
+  }
   if (c.type === 'utf8' || c.type === 'bool') {
     if (c.values.length !== rows) {
       throw new Error(`column "${name}" has ${c.values.length} values, expected ${rows} rows`);
@@ -99,6 +117,14 @@ function makeColumn(name: string, c: ColumnSpec, rows: number): Data {
 
 /** Rows [start, end) of a column (views of typed arrays, a copy of strings). */
 function sliceColumn(c: ColumnSpec, start: number, end: number): ColumnSpec {
+  if (c.type === 'list') {
+    const o0 = c.offsets[start];
+    return {
+      ...c,
+      values: c.values.subarray(o0, c.offsets[end]),
+      offsets: c.offsets.slice(start, end + 1).map((o) => o - o0),
+    };
+  }
   if (c.type === 'utf8') return { ...c, values: c.values.slice(start, end) };
   if (c.type === 'bool') return { ...c, values: c.values.subarray(start, end) };
   const w = c.width ?? 1;
@@ -239,6 +265,49 @@ export function readColumn<T extends FlatArray>(
     o += p.length;
   }
   return { values: out, width };
+}
+
+/**
+ * A List<Float32> column's values and row offsets over every record batch (checked: present,
+ * that type, no nulls): views of the file's bytes for one batch, else one copy.
+ */
+export function readList(
+  table: Table,
+  name: string,
+  what = 'Arrow file',
+): { values: Float32Array; offsets: Int32Array } {
+  const field = fieldOf(table, name, what);
+  const item = DataType.isList(field.type) ? field.type.children[0].type : undefined;
+  if (!item || String(item) !== String(new Float32())) {
+    throw new Error(`${what}: column "${name}" has type ${field.type}, expected List<Float32>`);
+  }
+  const values: Float32Array[] = [];
+  const offsets: Int32Array[] = [];
+  for (const batch of table.batches) {
+    const col = batch.getChild(name);
+    if (!col) throw new Error(`${what}: a record batch lacks column "${name}"`);
+    for (const d of col.data) {
+      const o = (d.valueOffsets as Int32Array).subarray(d.offset, d.offset + d.length + 1);
+      const leaf = d.children[0];
+      values.push(
+        (leaf.values as Float32Array).subarray(leaf.offset + o[0], leaf.offset + o[d.length]),
+      );
+      offsets.push(o);
+    }
+  }
+  if (values.length === 1 && offsets[0][0] === 0) return { values: values[0], offsets: offsets[0] };
+  const rows = offsets.reduce((n, o) => n + o.length - 1, 0);
+  const allOffsets = new Int32Array(rows + 1);
+  const allValues = new Float32Array(values.reduce((n, v) => n + v.length, 0));
+  let r = 0;
+  let v = 0;
+  for (const [k, o] of offsets.entries()) {
+    for (let i = 1; i < o.length; i++) allOffsets[r + i] = v + o[i] - o[0];
+    allValues.set(values[k], v);
+    r += o.length - 1;
+    v += values[k].length;
+  }
+  return { values: allValues, offsets: allOffsets };
 }
 
 /** A Utf8 column's strings (checked: present, Utf8, no nulls). */

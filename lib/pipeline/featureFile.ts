@@ -1,9 +1,17 @@
 import { z } from 'zod';
-import { type ColumnSpec, metadataOf, readColumn, readTable, writeColumns } from '../arrow/columns';
+import {
+  type ColumnSpec,
+  metadataOf,
+  readColumn,
+  readList,
+  readTable,
+  writeColumns,
+} from '../arrow/columns';
 import type { ExampleFeatures, LayerSlice } from '../features';
 import { decodeFloat16, encodeFloat16 } from '../grad/float16';
 import { jsonText, parseWith } from '../jsonText';
 import { dropInputColumns, type InputRows, restoreInputColumns } from './inputColumns';
+import { restoreZeros, suppressZeros } from './zeroSuppressed';
 
 /**
  * One featurized (checkpoint, shard) as an Arrow IPC file: example id, label, loss, exact squared
@@ -30,6 +38,11 @@ export interface FeatureFileMeta {
    * (lib/pipeline/inputColumns.ts); readers put them back from the input part. Absent: none.
    */
   inputColumns?: number;
+  /**
+   * The stored columns are zero-suppressed (lib/pipeline/zeroSuppressed.ts): columns `grad_mask`
+   * and `grad_values` in place of `grad`. Absent: not.
+   */
+  sparse?: boolean;
 }
 
 export interface FeatureFile {
@@ -62,6 +75,7 @@ const metadataSchema = z.object({
       backend: z.string(),
       offset: count,
       inputColumns: count.optional(),
+      sparse: z.boolean().optional(),
     }),
   ),
 });
@@ -84,6 +98,9 @@ export function writeFeatureFile(
       `a feature file leaves out only its first layer's float32 inputs (${cols} columns asked)`,
     );
   }
+  if (meta.sparse && meta.dtype !== 'float32') {
+    throw new Error('a feature file suppresses zeros only in float32');
+  }
   const data = cols > 0 ? dropInputColumns(grads, cols) : grads.data;
   const width = grads.dim - cols;
   const columns: Record<string, ColumnSpec> = {
@@ -91,16 +108,23 @@ export function writeFeatureFile(
     label: { values: f.labels },
     loss: { values: f.features.loss },
     sq_norm: { values: f.features.sqNorm },
-    grad:
+  };
+  if (meta.sparse) {
+    const z = suppressZeros(data, rows, width);
+    columns.grad_mask = { values: z.mask, width: z.words, list: true };
+    columns.grad_values = { type: 'list', values: z.values, offsets: z.offsets };
+  } else {
+    columns.grad =
       meta.dtype === 'float16'
         ? { values: encodeFloat16(data), width, type: 'float16' }
-        : { values: data, width },
-  };
+        : { values: data, width };
+  }
   if (f.features.layerSqNorm) {
     columns.layer_sq_norm = { values: f.features.layerSqNorm, width: grads.layers.length };
   }
   const full: FeatureFileMeta = { ...meta, layers: grads.layers };
   if (!cols) delete full.inputColumns;
+  if (!meta.sparse) delete full.sparse;
   return writeColumns(rows, columns, { [META_KEY]: JSON.stringify(full) }, format);
 }
 
@@ -129,13 +153,20 @@ export function openFeatureFile(
   ];
   const complete = (input?: InputRows): FeatureFile => {
     let grad: { values: Float32Array; width: number };
-    if (meta.dtype === 'float16') {
+    const rows = table.numRows;
+    if (meta.sparse) {
+      const dim = meta.layers.reduce((m, l) => Math.max(m, l.offset + l.size), 0);
+      const width = dim - (meta.inputColumns ?? 0);
+      const mask = readColumn<Int32Array>(table, 'grad_mask', 'int32', what, true);
+      const { values, offsets } = readList(table, 'grad_values', what);
+      const z = { mask: mask.values, words: mask.width, values, offsets };
+      grad = { values: restoreZeros(z, rows, width, what), width };
+    } else if (meta.dtype === 'float16') {
       const c = readColumn<Uint16Array>(table, 'grad', 'float16', what);
       grad = { values: decodeFloat16(c.values), width: c.width };
     } else {
       grad = readColumn<Float32Array>(table, 'grad', 'float32', what);
     }
-    const rows = table.numRows;
     const ids = readColumn<Int32Array>(table, 'id', 'int32', what).values;
     const cols = meta.inputColumns ?? 0;
     if (cols > 0) {

@@ -12,6 +12,7 @@ import { checkInputColumns, inputColumnsOf } from './inputColumns';
 import type { Shard } from './plan';
 import type { RunContext } from './runContext';
 import type { FeaturizeResult, Plan, ShardTask } from './types';
+import { SPARSE_FROM, zeroFraction } from './zeroSuppressed';
 
 /** Rows featurized between progress reports, and the unit a resumed attempt skips. */
 export const CHUNK_ROWS = 4096;
@@ -31,6 +32,8 @@ export interface ChunkState {
   backend?: string;
   /** Leading columns the file leaves to the input part (decided on its first chunk). */
   inputColumns?: number;
+  /** Whether the file suppresses zeros (decided on its first chunk). */
+  sparse?: boolean;
 }
 
 export interface FeaturizeHooks {
@@ -151,6 +154,7 @@ async function featurizeCheckpoint(
   // The first chunk decides whether the file stores its inputs by reference (its schema, in that
   // chunk, says so); a resumed attempt keeps its first attempt's decision.
   let inputColumns = resume?.inputColumns ?? 0;
+  let sparse = resume?.sparse ?? false;
   const requested = resume?.chunkRows ?? hooks.chunkRows ?? CHUNK_ROWS;
   if (!Number.isInteger(requested) || requested < 1) {
     throw new Error(`chunkRows must be a positive integer, got ${requested}`);
@@ -188,6 +192,7 @@ async function featurizeCheckpoint(
       upload: upload.state,
       backend,
       inputColumns,
+      sparse,
     });
     const reason = hooks.cancelled?.();
     if (reason !== undefined) {
@@ -203,8 +208,9 @@ async function featurizeCheckpoint(
       const end = Math.min(shard.end, start + chunkRows);
       const features = await featurizeDatasetYielding(model, part, start, end, spec);
       const input = { ds: part, start, end };
-      if (k === 0 && spec.projector.kind === 'none' && plan.spec.projector.dtype !== 'float16') {
-        inputColumns = inputColumnsOf(features.grads, input);
+      if (k === 0 && plan.spec.projector.dtype !== 'float16') {
+        if (spec.projector.kind === 'none') inputColumns = inputColumnsOf(features.grads, input);
+        sparse = zeroFraction(features.grads.data, features.grads.dim, inputColumns) >= SPARSE_FROM;
       } else if (inputColumns > 0) {
         checkInputColumns(features.grads, input, inputColumns, `features of ${prefix}`);
       }
@@ -212,7 +218,7 @@ async function featurizeCheckpoint(
       const ids = part.ids.subarray(start, end);
       const labels = part.labels.subarray(start, end);
       const { schema, batches } = splitStream(
-        writeFeatureFile({ ids, labels, features }, { ...meta, inputColumns }, 'stream'),
+        writeFeatureFile({ ids, labels, features }, { ...meta, inputColumns, sparse }, 'stream'),
       );
       const body = k === 0 ? concatBytes([schema, batches]) : batches;
       times.mark('encode');

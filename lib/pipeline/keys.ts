@@ -15,7 +15,9 @@ export { canonical };
  * softmax or logits head's loss gradient is softmax − one-hot in float64 (lib/grad/head.ts
  * softmaxCrossEntropy), not float32 autodiff through logSoftmax, for chains of Dense layers.
  * grad-8: a file whose first layer's exact factors are each example's input and a 1 leaves them
- * to the input part (lib/pipeline/inputColumns.ts): code before it would misread such a file.
+ * to the input part (lib/pipeline/inputColumns.ts), and one whose stored numbers are mostly
+ * zeros stores them zero-suppressed (lib/pipeline/zeroSuppressed.ts): code before it would
+ * misread or reject such files.
  */
 export const FEATURE_CODE_VERSION = 'grad-8';
 /**

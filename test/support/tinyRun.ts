@@ -37,7 +37,13 @@ export function blobs(name: string, rows: number, d: number, seed: number): Data
 export async function makeTinyRun(
   store: ObjectStore,
   prefix: string,
-  opts: { trainRows?: number; queryRows?: number; rowsPerPart?: number } = {},
+  opts: {
+    trainRows?: number;
+    queryRows?: number;
+    rowsPerPart?: number;
+    /** The hidden layer's activation (default tanh; relu gives exact factors many zeros). */
+    activation?: 'tanh' | 'relu';
+  } = {},
 ): Promise<RunSpecInput> {
   const d = 6;
   const trainSet = blobs('tiny-train', opts.trainRows ?? 300, d, 1);
@@ -52,7 +58,7 @@ export async function makeTinyRun(
         name: 'hidden',
         inputShape: [d],
         units: 8,
-        activation: 'tanh',
+        activation: opts.activation ?? 'tanh',
         kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }),
       }),
       tfl.layers.dense({

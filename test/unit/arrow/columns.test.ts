@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { metadataOf, readColumn, readTable, writeColumns } from '../../../lib/arrow/columns';
+import {
+  metadataOf,
+  readColumn,
+  readList,
+  readTable,
+  writeColumns,
+} from '../../../lib/arrow/columns';
 
 test('columns round-trip through IPC, list columns read zero-copy', () => {
   const rows = 5;
@@ -51,4 +57,28 @@ test('bad input is named', () => {
   );
   const truncated = bytes.subarray(0, bytes.length - 20);
   assert.throws(() => readTable(truncated), /not a valid Arrow IPC file/);
+});
+
+test('List<Float32> columns round-trip through one and several record batches', () => {
+  const values = Float32Array.from([1, 2, 3, 4, 5, 6]);
+  const offsets = Int32Array.from([0, 2, 2, 5, 6]);
+  for (const batchRows of [4, 1, 3]) {
+    for (const format of ['file', 'stream'] as const) {
+      const bytes = writeColumns(
+        4,
+        { id: { values: Int32Array.from([0, 1, 2, 3]) }, v: { type: 'list', values, offsets } },
+        {},
+        format,
+        batchRows,
+      );
+      const got = readList(readTable(bytes), 'v');
+      assert.deepEqual(got.values, values, `${batchRows} rows per batch, ${format}`);
+      assert.deepEqual(got.offsets, offsets, `${batchRows} rows per batch, ${format}`);
+    }
+  }
+  const bytes = writeColumns(1, { id: { values: Int32Array.from([0]) } });
+  assert.throws(
+    () => readList(readTable(bytes, 'x.arrow'), 'id', 'x.arrow'),
+    /x\.arrow: column "id" has type Int32, expected List<Float32>/,
+  );
 });

@@ -27,10 +27,14 @@ import { initBackend } from '../../../lib/tf/backend';
 import { makeTinyRun } from '../../support/tinyRun';
 
 /** Featurizes train shard 1 at checkpoint 1 and returns the committed file and the reference. */
-async function featurized(extra: Partial<RunSpecInput>, chunkRows?: number) {
+async function featurized(
+  extra: Partial<RunSpecInput>,
+  chunkRows?: number,
+  activation?: 'tanh' | 'relu',
+) {
   await initBackend('cpu');
   const store = new FsStore(await mkdtemp(join(tmpdir(), 'tda-inputcols-')));
-  const spec = await makeTinyRun(store, 'p', { trainRows: 90, rowsPerPart: 90 });
+  const spec = await makeTinyRun(store, 'p', { trainRows: 90, rowsPerPart: 90, activation });
   const ctx = new RunContext(store);
   const plan = await buildPlan(store, { ...spec, shardSize: 40, batchSize: 8, ...extra }, (k) =>
     ctx.model(k),
@@ -59,6 +63,8 @@ for (const chunkRows of [undefined, 16]) {
     const { meta } = openFeatureFile(bytes);
     // The tiny MLP's first layer reads 6 inputs: a₁ = [x, 1] is 7 columns of 8 + 7 + 9 + 3.
     assert.equal(meta.inputColumns, 7);
+    // tanh units are never exactly off: no zeros to suppress.
+    assert.equal(meta.sparse, undefined);
     assert.equal(read.features.grads.dim, reference.grads.dim);
     assert.equal(read.features.grads.rows, shard.end - shard.start);
     assert.deepEqual(read.features.grads.data, reference.grads.data);
@@ -133,3 +139,20 @@ test('inputColumnsOf compares bits: one differing value, a missing 1 or a -0 dis
   assert.deepEqual(stored, Float32Array.from([9, 8, 7, 5]));
   assert.deepEqual(restoreInputColumns(stored, 2, 4, ds.ids, input, 'f'), good.data);
 });
+
+for (const chunkRows of [undefined, 16]) {
+  test(`ReLU's zeros are suppressed in the file and restored bit for bit (chunkRows ${chunkRows ?? 'default'})`, async () => {
+    const { bytes, read, reference } = await featurized(
+      { projector: { kind: 'none' } },
+      chunkRows,
+      'relu',
+    );
+    const { meta } = openFeatureFile(bytes);
+    assert.equal(meta.inputColumns, 7);
+    assert.equal(meta.sparse, true);
+    const zeros = reference.grads.data.filter((v) => Object.is(v, 0)).length;
+    assert.ok(zeros / reference.grads.data.length > 0.25, `${zeros} zeros`);
+    assert.deepEqual(read.features.grads.data, reference.grads.data);
+    assert.deepEqual(read.features.layerSqNorm, reference.layerSqNorm);
+  });
+}

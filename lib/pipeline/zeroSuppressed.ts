@@ -1,0 +1,98 @@
+/**
+ * Rows of float32 values without their zeros: per row a bitmask of the columns whose value is
+ * not +0 (compared as bits, so -0 and NaN are kept as they are) and those values in column
+ * order. Exact factors behind ReLU layers are mostly zeros (a hidden layer's input a and its
+ * output gradient δ are both zero wherever the unit was off: 64% of the stored numbers of
+ * bench:main's MLP), so a feature file stores them this way when that makes it smaller.
+ */
+export interface ZeroSuppressed {
+  /** Bits per row, 32 to a word, low bit first: bit j set when column j is stored. */
+  mask: Int32Array;
+  words: number;
+  /** The stored values of every row, row after row. */
+  values: Float32Array;
+  /** Row i's values are values[offsets[i] .. offsets[i + 1]). */
+  offsets: Int32Array;
+}
+
+export const maskWords = (width: number) => Math.ceil(width / 32);
+
+/** The fraction of +0 bits among columns [from, width) of `data`'s rows. */
+export function zeroFraction(data: Float32Array, width: number, from = 0): number {
+  const rows = width > 0 ? data.length / width : 0;
+  if (rows === 0 || from >= width) return 0;
+  const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  let z = 0;
+  for (let i = 0; i < rows; i++) {
+    for (let j = i * width + from; j < (i + 1) * width; j++) if (bits[j] === 0) z++;
+  }
+  return z / (rows * (width - from));
+}
+
+/**
+ * Whether a file's stored columns are zero-suppressed: when at least a quarter are zeros (the
+ * mask costs 1/32 of the values' bytes; below that the scatter on every read is not worth it).
+ */
+export const SPARSE_FROM = 0.25;
+
+export function suppressZeros(data: Float32Array, rows: number, width: number): ZeroSuppressed {
+  if (data.length !== rows * width) {
+    throw new Error(`${data.length} values are not ${rows} rows of ${width}`);
+  }
+  const words = maskWords(width);
+  const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  const mask = new Int32Array(rows * words);
+  const offsets = new Int32Array(rows + 1);
+  let n = 0;
+  for (let i = 0; i < bits.length; i++) if (bits[i] !== 0) n++;
+  const out = new Uint32Array(n);
+  let o = 0;
+  for (let i = 0; i < rows; i++) {
+    const r = i * width;
+    for (let j = 0; j < width; j++) {
+      const b = bits[r + j];
+      if (b !== 0) {
+        mask[i * words + (j >>> 5)] |= 1 << (j & 31);
+        out[o++] = b;
+      }
+    }
+    offsets[i + 1] = o;
+  }
+  return { mask, words, values: new Float32Array(out.buffer), offsets };
+}
+
+/** The rows again, zeros in place; checks the mask and the counts agree (`what` names the file). */
+export function restoreZeros(
+  z: ZeroSuppressed,
+  rows: number,
+  width: number,
+  what: string,
+): Float32Array {
+  if (z.words !== maskWords(width) || z.mask.length !== rows * z.words) {
+    throw new Error(`${what}: its zero mask is not ${rows} rows of ${width} columns`);
+  }
+  if (z.offsets.length !== rows + 1 || z.offsets[rows] !== z.values.length) {
+    throw new Error(`${what}: its stored values do not match its ${rows} rows`);
+  }
+  const out = new Uint32Array(rows * width);
+  const vals = new Uint32Array(z.values.buffer, z.values.byteOffset, z.values.length);
+  for (let i = 0; i < rows; i++) {
+    let o = z.offsets[i];
+    const end = z.offsets[i + 1];
+    const r = i * width;
+    for (let w = 0; w < z.words; w++) {
+      let m = z.mask[i * z.words + w] >>> 0;
+      while (m !== 0) {
+        const bit = 31 - Math.clz32(m & -m);
+        const j = w * 32 + bit;
+        if (j >= width || o >= end) {
+          throw new Error(`${what}: row ${i}'s zero mask and stored values disagree`);
+        }
+        out[r + j] = vals[o++];
+        m &= m - 1;
+      }
+    }
+    if (o !== end) throw new Error(`${what}: row ${i}'s zero mask and stored values disagree`);
+  }
+  return new Float32Array(out.buffer);
+}

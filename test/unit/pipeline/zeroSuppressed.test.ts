@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Rng } from '../../../lib/data/rng';
+import { restoreZeros, suppressZeros, zeroFraction } from '../../../lib/pipeline/zeroSuppressed';
+
+/** Rows with zeros, -0, NaN, denormals and values in every mask word, the last one partial. */
+function rowsWithZeros(rows: number, width: number, seed: number): Float32Array {
+  const rng = new Rng(seed);
+  const out = new Float32Array(rows * width);
+  for (let i = 0; i < out.length; i++) {
+    const u = rng.next();
+    out[i] = u < 0.6 ? 0 : u < 0.62 ? -0 : u < 0.63 ? Number.NaN : u < 0.64 ? 1e-45 : u - 0.5;
+  }
+  out.fill(0, 0, width); // one row of zeros
+  out.fill(1, width, 2 * width); // one row without
+  return out;
+}
+
+const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
+
+for (const width of [1, 31, 32, 33, 780]) {
+  test(`zero suppression round-trips every bit (width ${width})`, () => {
+    const rows = 7;
+    const data = rowsWithZeros(rows, width, width);
+    const z = suppressZeros(data, rows, width);
+    const plusZeros = bits(data).filter((b) => b === 0).length;
+    assert.equal(z.values.length, data.length - plusZeros);
+    assert.deepEqual(bits(restoreZeros(z, rows, width, 'f')), bits(data));
+  });
+}
+
+test('zeroFraction counts +0 bits in the columns asked for', () => {
+  const d = Float32Array.from([0, 0, 1, -0, 0, 2]);
+  assert.equal(zeroFraction(d, 3), 3 / 6);
+  assert.equal(zeroFraction(d, 3, 1), 2 / 4);
+  assert.equal(zeroFraction(new Float32Array(0), 3), 0);
+});
+
+test('a mask that disagrees with the stored values is named, never guessed', () => {
+  const data = Float32Array.from([0, 1, 2, 0, 0, 3]);
+  const z = suppressZeros(data, 2, 3);
+  assert.throws(
+    () =>
+      restoreZeros(
+        { ...z, values: z.values.subarray(0, 2), offsets: Int32Array.from([0, 2, 2]) },
+        2,
+        3,
+        'f.arrows',
+      ),
+    /f\.arrows: row 1's zero mask and stored values disagree/,
+  );
+  assert.throws(
+    () => restoreZeros({ ...z, offsets: Int32Array.from([0, 2, 4]) }, 2, 3, 'f.arrows'),
+    /f\.arrows: its stored values do not match its 2 rows/,
+  );
+  const extra = Int32Array.from(z.mask);
+  extra[0] |= 1 << 5; // a column past the row's width
+  assert.throws(() => restoreZeros({ ...z, mask: extra }, 2, 3, 'f.arrows'), /row 0's zero mask/);
+});
