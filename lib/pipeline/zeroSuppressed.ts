@@ -24,7 +24,7 @@ export function zeroFraction(data: Float32Array, width: number, from = 0): numbe
   const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
   let z = 0;
   for (let i = 0; i < rows; i++) {
-    for (let j = i * width + from; j < (i + 1) * width; j++) if (bits[j] === 0) z++;
+    for (let j = i * width + from; j < (i + 1) * width; j++) z += +(bits[j] === 0);
   }
   return z / (rows * (width - from));
 }
@@ -43,22 +43,28 @@ export function suppressZeros(data: Float32Array, rows: number, width: number): 
   const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
   const mask = new Int32Array(rows * words);
   const offsets = new Int32Array(rows + 1);
-  let n = 0;
-  for (let i = 0; i < bits.length; i++) if (bits[i] !== 0) n++;
-  const out = new Uint32Array(n);
+  // Branch-free: every value is written and the cursor moves past the kept ones (a ReLU's zeros
+  // are as unpredictable as coin flips); one spare slot takes the last row's last write.
+  const out = new Uint32Array(bits.length + 1);
   let o = 0;
   for (let i = 0; i < rows; i++) {
     const r = i * width;
-    for (let j = 0; j < width; j++) {
-      const b = bits[r + j];
-      if (b !== 0) {
-        mask[i * words + (j >>> 5)] |= 1 << (j & 31);
-        out[o++] = b;
+    for (let w = 0; w < words; w++) {
+      const j0 = w * 32;
+      const j1 = Math.min(width, j0 + 32);
+      let m = 0;
+      for (let j = j0; j < j1; j++) {
+        const b = bits[r + j];
+        const keep = +(b !== 0);
+        out[o] = b;
+        o += keep;
+        m |= keep << (j - j0);
       }
+      mask[i * words + w] = m;
     }
     offsets[i + 1] = o;
   }
-  return { mask, words, values: new Float32Array(out.buffer), offsets };
+  return { mask, words, values: new Float32Array(out.buffer, 0, o).slice(), offsets };
 }
 
 /** The rows again, zeros in place; checks the mask and the counts agree (`what` names the file). */
@@ -71,28 +77,33 @@ export function restoreZeros(
   if (z.words !== maskWords(width) || z.mask.length !== rows * z.words) {
     throw new Error(`${what}: its zero mask is not ${rows} rows of ${width} columns`);
   }
-  if (z.offsets.length !== rows + 1 || z.offsets[rows] !== z.values.length) {
+  if (z.offsets.length !== rows + 1 || z.offsets[0] !== 0 || z.offsets[rows] !== z.values.length) {
     throw new Error(`${what}: its stored values do not match its ${rows} rows`);
   }
   const out = new Uint32Array(rows * width);
-  const vals = new Uint32Array(z.values.buffer, z.values.byteOffset, z.values.length);
+  // One spare slot: a row's last zero reads one past its values (and is masked to 0).
+  const vals = new Uint32Array(z.values.length + 1);
+  vals.set(new Uint32Array(z.values.buffer, z.values.byteOffset, z.values.length));
+  const tail = width - (z.words - 1) * 32;
   for (let i = 0; i < rows; i++) {
     let o = z.offsets[i];
-    const end = z.offsets[i + 1];
     const r = i * width;
     for (let w = 0; w < z.words; w++) {
-      let m = z.mask[i * z.words + w] >>> 0;
-      while (m !== 0) {
-        const bit = 31 - Math.clz32(m & -m);
-        const j = w * 32 + bit;
-        if (j >= width || o >= end) {
-          throw new Error(`${what}: row ${i}'s zero mask and stored values disagree`);
-        }
-        out[r + j] = vals[o++];
-        m &= m - 1;
+      const m = z.mask[i * z.words + w];
+      const n = w === z.words - 1 ? tail : 32;
+      if (n < 32 && m >>> n !== 0) {
+        throw new Error(`${what}: row ${i}'s zero mask and stored values disagree`);
+      }
+      const j0 = r + w * 32;
+      for (let j = 0; j < n; j++) {
+        const keep = (m >>> j) & 1;
+        out[j0 + j] = vals[o] & -keep;
+        o += keep;
       }
     }
-    if (o !== end) throw new Error(`${what}: row ${i}'s zero mask and stored values disagree`);
+    if (o !== z.offsets[i + 1]) {
+      throw new Error(`${what}: row ${i}'s zero mask and stored values disagree`);
+    }
   }
   return new Float32Array(out.buffer);
 }
