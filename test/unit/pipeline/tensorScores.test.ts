@@ -50,13 +50,23 @@ for (const backend of COMPARED_BACKENDS) {
     );
     assert.ok(maxRelErr(swapped.data, t.data) > 1e-2);
     // TracIn is each checkpoint's float32 product (Grad-Dot's, η = 1) weighted and added in
-    // checkpoint order in float64, exactly.
-    const each = await Promise.all(
-      [0, 1].map((c) => tensorScores('gradDot', [train[c]], [query[c]], [cks[c]], 3)),
-    );
-    const summed = each[0].data.map((s0) => 0 + cks[0].learningRate * s0);
-    for (let k = 0; k < summed.length; k++) summed[k] += cks[1].learningRate * each[1].data[k];
-    assert.deepEqual(t.data, summed);
+    // checkpoint order in float64, exactly; with 1 to 5 checkpoints (the sum takes up to 3 per pass).
+    for (let n = 1; n <= 5; n++) {
+      const ck = Array.from({ length: n }, (_, c) => ({
+        step: c + 1,
+        learningRate: 0.7 / (c + 1),
+      }));
+      const tr = ck.map((_, c) => features(300, 40, 20 + c));
+      const qu = ck.map((_, c) => features(7, 40, 30 + c));
+      const each = await Promise.all(
+        ck.map((_, c) => tensorScores('gradDot', [tr[c]], [qu[c]], [ck[c]], 3)),
+      );
+      const summed = new Float64Array(each[0].data.length);
+      for (let c = 0; c < n; c++) {
+        for (let k = 0; k < summed.length; k++) summed[k] += ck[c].learningRate * each[c].data[k];
+      }
+      assert.deepEqual((await tensorScores('tracin', tr, qu, ck, 3)).data, summed, `${n}`);
+    }
     const bad = features(5, 40, 5);
     bad.grads.data[3] = Number.NaN;
     await assert.rejects(tensorScores('gradDot', [bad], [query[0]], [cks[0]]), /NaN|finite/);
