@@ -185,8 +185,8 @@ async function run(
 }
 
 /** The run's outputs: committed features and results, and its plan. */
-function outputs(c: StoreCensus, runPrefix: string): Map<string, string> {
-  const out = new Map<string, string>([[`${runPrefix}/plan.json`, `${runPrefix}/plan.json`]]);
+function outputs(c: StoreCensus, runPrefix: string): Map<string, string[]> {
+  const out = new Map<string, string[]>([[`${runPrefix}/plan.json`, [`${runPrefix}/plan.json`]]]);
   for (const [name, key] of c.committed) {
     if (name.startsWith('runs/') || name.startsWith('features/')) out.set(name, key);
   }

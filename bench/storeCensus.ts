@@ -7,13 +7,13 @@
  */
 import { createHash } from 'node:crypto';
 import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
-import { MANIFEST, type Manifest } from '../lib/store/commit';
+import { MANIFEST, type Manifest, objectsOf } from '../lib/store/commit';
 import { getJson } from '../lib/store/objectStore';
 import type { S3Store } from '../lib/store/s3Store';
 
 export interface StoreCensus {
-  /** `<manifest prefix>/<file name>` → the object's key, for every committed file. */
-  committed: Map<string, string>;
+  /** `<manifest prefix>/<file name>` → the objects it is stored in, for every committed file. */
+  committed: Map<string, string[]>;
   manifests: number;
   /** Objects neither a manifest nor named by one. */
   outside: string[];
@@ -30,7 +30,7 @@ export function isTemporary(key: string): boolean {
 
 export async function storeCensus(store: S3Store, bucket: string): Promise<StoreCensus> {
   const keys = await store.list('');
-  const committed = new Map<string, string>();
+  const committed = new Map<string, string[]>();
   const live = new Set<string>();
   let manifests = 0;
   for (const key of keys) {
@@ -40,8 +40,8 @@ export async function storeCensus(store: S3Store, bucket: string): Promise<Store
     manifests++;
     live.add(key);
     for (const [name, f] of Object.entries(m.files)) {
-      committed.set(`${prefix}/${name}`, f.key);
-      live.add(f.key);
+      committed.set(`${prefix}/${name}`, objectsOf(f));
+      for (const k of objectsOf(f)) live.add(k);
     }
   }
   const outside = keys.filter((k) => !live.has(k));
@@ -73,16 +73,21 @@ async function openUploads(store: S3Store, bucket: string): Promise<number> {
   }
 }
 
-/** SHA-256 and length of an object's bytes, streamed (feature files are tens of MB each). */
+/**
+ * SHA-256 and length of a file's bytes (its objects in order), streamed (feature files are tens
+ * of MB each).
+ */
 export async function objectSha256(
   store: S3Store,
-  key: string,
+  keys: string[],
 ): Promise<{ sha256: string; bytes: number }> {
   const h = createHash('sha256');
   let bytes = 0;
-  for await (const chunk of await store.getStream(key)) {
-    h.update(chunk as Buffer);
-    bytes += (chunk as Buffer).byteLength;
+  for (const key of keys) {
+    for await (const chunk of await store.getStream(key)) {
+      h.update(chunk as Buffer);
+      bytes += (chunk as Buffer).byteLength;
+    }
   }
   return { sha256: h.digest('hex'), bytes };
 }

@@ -19,14 +19,15 @@ export interface ChunkedUploadState {
 }
 
 /**
- * One object written as an ordered sequence of chunks, resumable after any chunk, each byte sent
+ * One file written as an ordered sequence of chunks, resumable after any chunk, each byte sent
  * once where it can be. Chunks are gathered into multipart-upload parts of at least the store's
  * minimum part size (S3: 5 MiB); a chunk still waiting for its part is also saved as a small
- * object of its own, so a retry can pick it up. An object that never fills a part is written
- * with one put. Nothing is visible at the key until finish().
+ * object of its own, so a retry can pick it up. A file that never fills a part is those saved
+ * chunks and its tail as pieces (no byte sent again; readers join them), or one put when it is
+ * only the tail. Nothing is complete until finish().
  *
- * Pending objects are deleted only by finish(): a retry may resume from a heartbeat older than
- * the last flush, and must still find the chunks that heartbeat names.
+ * Pending objects are deleted only by finish() once in a part: a retry may resume from a
+ * heartbeat older than the last flush, and must still find the chunks that heartbeat names.
  */
 export class ChunkedUpload {
   private pending: Uint8Array[] = [];
@@ -95,27 +96,38 @@ export class ChunkedUpload {
     this.st.chunks = k + 1;
   }
 
-  /** Writes the pending chunks and `tail` as the last bytes and makes the object visible. */
-  async finish(tail: Uint8Array): Promise<{ bytes: number; sha256: string; parts?: number }> {
-    const last = concatBytes([...this.pending, tail]);
-    let out: { bytes: number; sha256: string; parts?: number };
+  /**
+   * Writes `tail` as the last bytes and returns the finished file. An object that filled a part
+   * is completed at the key; one that never did is one put when nothing was saved before the
+   * tail, else its saved chunks and the tail are its `pieces` (nothing at the key: readers join
+   * them, lib/store/commit.ts readCommittedFile), each sent once.
+   */
+  async finish(tail: Uint8Array): Promise<FinishedUpload> {
+    if (!this.st.uploadId && this.pending.length === 0) {
+      await this.store.put(this.key, tail);
+      return { bytes: tail.byteLength, sha256: sha256(tail) };
+    }
     if (!this.st.uploadId) {
-      await this.store.put(this.key, last);
-      out = { bytes: last.byteLength, sha256: sha256(last) };
-    } else {
-      await this.uploadPart(last);
-      const { uploadId, parts } = this.st;
-      await this.store.completeUpload(this.key, uploadId, parts);
-      const h = createHash('sha256');
-      for (const p of parts) h.update(Buffer.from(p.sha256, 'hex'));
-      out = {
-        bytes: parts.reduce((s, p) => s + p.bytes, 0),
-        sha256: h.digest('hex'),
-        parts: parts.length,
+      // The saved chunks and the tail are the file. Pending objects of earlier attempts at this
+      // key are these same pieces (same chunks, same numbers).
+      const k = this.st.chunks;
+      await this.store.put(pendingKey(this.key, k), tail);
+      const pieces = [...this.pending, tail];
+      return {
+        bytes: pieces.reduce((s, p) => s + p.byteLength, 0),
+        sha256: digestOfDigests(pieces.map((p) => sha256(p))),
+        pieces: Array.from({ length: k + 1 }, (_, i) => pendingKey(this.key, i)),
       };
     }
+    await this.uploadPart(concatBytes([...this.pending, tail]));
+    const { uploadId, parts } = this.st;
+    await this.store.completeUpload(this.key, uploadId, parts);
     await this.deletePending();
-    return out;
+    return {
+      bytes: parts.reduce((s, p) => s + p.bytes, 0),
+      sha256: digestOfDigests(parts.map((p) => p.sha256)),
+      parts: parts.length,
+    };
   }
 
   /** Drops the multipart upload and the pending objects (a failed or cancelled attempt). */
@@ -142,6 +154,21 @@ export class ChunkedUpload {
     const etag = await this.store.uploadPart(this.key, this.st.uploadId, partNumber, body);
     this.st.parts.push({ partNumber, etag, bytes: body.byteLength, sha256: sha256(body) });
   }
+}
+
+/** What finish() made: the file's size, digest and how it is stored (CommittedFile). */
+export interface FinishedUpload {
+  bytes: number;
+  sha256: string;
+  parts?: number;
+  pieces?: string[];
+}
+
+/** SHA-256 of hex SHA-256 digests, in order: a file's digest from its parts' or pieces'. */
+function digestOfDigests(digests: string[]): string {
+  const h = createHash('sha256');
+  for (const d of digests) h.update(Buffer.from(d, 'hex'));
+  return h.digest('hex');
 }
 
 export function pendingKey(key: string, chunk: number | ''): string {

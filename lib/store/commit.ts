@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { concatBytes } from '../bytes';
 import { getJson, type ObjectStore, putJson } from './objectStore';
 
 /**
@@ -13,11 +14,18 @@ export interface CommittedFile {
   key: string;
   bytes: number;
   /**
-   * SHA-256 of the bytes; for a file uploaded in `parts` parts (ChunkedUpload), SHA-256 of the
-   * parts' SHA-256 digests, in order (as S3 forms a multipart ETag from the parts' MD5s).
+   * SHA-256 of the bytes; for a file uploaded in `parts` parts or stored in `pieces`
+   * (ChunkedUpload), SHA-256 of the parts' or pieces' SHA-256 digests, in order (as S3 forms a
+   * multipart ETag from the parts' MD5s).
    */
   sha256: string;
   parts?: number;
+  /**
+   * The objects whose bytes, in this order, are the file, when it is not the one object at `key`:
+   * a file smaller than a multipart part, saved chunk by chunk, keeps its chunks as they were sent
+   * (ChunkedUpload.finish), so no byte is sent twice.
+   */
+  pieces?: string[];
 }
 
 export interface Manifest<M = unknown> {
@@ -109,7 +117,18 @@ export async function readCommitted(
   if (!m) throw new Error(`"${prefix}" in ${store.uri} has no committed manifest`);
   const f = m.files[name];
   if (!f) throw new Error(`manifest of "${prefix}" has no file "${name}"`);
-  return store.get(f.key);
+  return readCommittedFile(store, f);
+}
+
+/** The objects a committed file is stored in, in order. */
+export function objectsOf(f: CommittedFile): string[] {
+  return f.pieces ?? [f.key];
+}
+
+/** A committed file's bytes: its one object, or its pieces (fetched together) joined. */
+export async function readCommittedFile(store: ObjectStore, f: CommittedFile): Promise<Uint8Array> {
+  if (!f.pieces) return store.get(f.key);
+  return concatBytes(await Promise.all(f.pieces.map((k) => store.get(k))));
 }
 
 /**
@@ -122,7 +141,7 @@ export async function collectGarbage(
   manifest?: Manifest,
 ): Promise<number> {
   const m = manifest ?? (await readManifest(store, prefix));
-  const live = new Set(Object.values(m?.files ?? {}).map((f) => f.key));
+  const live = new Set(Object.values(m?.files ?? {}).flatMap(objectsOf));
   let removed = 0;
   for (const key of await store.list(`${prefix}/_attempts/`)) {
     if (!live.has(key)) {

@@ -10,6 +10,7 @@ import { CancelledFailure } from '@temporalio/common';
 import { runInProcess } from '../../lib/pipeline/runInProcess';
 import type { RunSpecInput } from '../../lib/pipeline/runSpec';
 import type { FeaturizeResult, RunSummary } from '../../lib/pipeline/types';
+import { MANIFEST } from '../../lib/store/commit';
 import { FsStore } from '../../lib/store/fsStore';
 import type { ObjectStore } from '../../lib/store/objectStore';
 import { S3Store } from '../../lib/store/s3Store';
@@ -88,13 +89,18 @@ function start(spec: RunSpecInput, taskQueue: string) {
 
 /**
  * Saved chunks of unfinished featurize attempts, by attempt folder: the tiny run's feature files
- * are smaller than a multipart part, so every chunk is a pending object until the end.
+ * are smaller than a multipart part, so every chunk is a pending object (and, once committed, a
+ * piece of the file: committed attempts are left out).
  */
 async function attemptChunks(): Promise<Map<string, number>> {
   const out = new Map<string, number>();
-  for (const k of await s3.list('features/')) {
-    const m = /^(.*\/_attempts\/[^/]+)\/features\.arrows\.chunk-\d+$/.exec(k);
-    if (m) out.set(m[1], (out.get(m[1]) ?? 0) + 1);
+  const keys = await s3.list('features/');
+  const committed = new Set(
+    keys.filter((k) => k.endsWith(`/${MANIFEST}`)).map((k) => k.slice(0, -MANIFEST.length - 1)),
+  );
+  for (const k of keys) {
+    const m = /^((.*)\/_attempts\/[^/]+)\/features\.arrows\.chunk-\d+$/.exec(k);
+    if (m && !committed.has(m[2])) out.set(m[1], (out.get(m[1]) ?? 0) + 1);
   }
   return out;
 }

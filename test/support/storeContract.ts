@@ -3,7 +3,13 @@ import { createHash, randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { concatBytes } from '../../lib/bytes';
 import { ChunkedUpload } from '../../lib/store/chunkedUpload';
-import { collectGarbage, readCommitted, readManifest, Transaction } from '../../lib/store/commit';
+import {
+  collectGarbage,
+  readCommitted,
+  readCommittedFile,
+  readManifest,
+  Transaction,
+} from '../../lib/store/commit';
 import { NoSuchUploadError, NotFoundError, type ObjectStore } from '../../lib/store/objectStore';
 
 /** The ObjectStore contract, run against each implementation. */
@@ -75,6 +81,25 @@ export function storeContract(
     assert.equal(await collectGarbage(store, p), 1, 'the attempt after the commit');
     assert.deepEqual(Array.from(await readCommitted(store, p, 'out.bin')), [7, 7]);
     assert.equal(await attempts(), 1);
+  });
+
+  test(`${name}: a file committed in pieces is read whole; its commit collects a killed attempt's chunks`, async () => {
+    const store = await open();
+    const p = `contract/${randomUUID()}`;
+    // A killed attempt: two chunks saved, never finished.
+    const killed = new Transaction(store, p);
+    const dead = await ChunkedUpload.open(store, killed.keyOf('f.bin'));
+    await dead.append(Uint8Array.of(5));
+    await dead.append(Uint8Array.of(6));
+    const tx = new Transaction(store, p);
+    const up = await ChunkedUpload.open(store, tx.keyOf('f.bin'));
+    await up.append(Uint8Array.of(1, 2));
+    tx.adopt('f.bin', await up.finish(Uint8Array.of(3)));
+    const m = await tx.commit({});
+    assert.equal(m.files['f.bin'].pieces?.length, 2);
+    assert.deepEqual(Array.from(await readCommitted(store, p, 'f.bin')), [1, 2, 3]);
+    assert.deepEqual(await store.list(`${p}/_attempts/`), m.files['f.bin'].pieces);
+    assert.equal(await collectGarbage(store, p), 0, 'the pieces are live');
   });
 
   /** Bytes whose every 4 KiB page differs, so a misplaced part cannot go unnoticed. */
@@ -159,17 +184,32 @@ export function storeContract(
     // A state whose upload is gone starts afresh.
     await store.abortUpload(key, states[4].uploadId as string);
     assert.equal((await ChunkedUpload.open(store, `${key}`, states[4])).resumedChunks, 0);
-    // An object smaller than a part is one put.
+    // A file smaller than a part keeps its saved chunks and its tail as pieces, each sent once.
     const small = await ChunkedUpload.open(store, `${key}.small`);
     await small.append(Uint8Array.of(1));
-    assert.deepEqual(await small.finish(tail), {
-      bytes: 3,
+    await small.append(Uint8Array.of(2, 3));
+    const digest = (b: Uint8Array) => createHash('sha256').update(b).digest();
+    const pieces = await small.finish(tail);
+    assert.deepEqual(pieces, {
+      bytes: 5,
       sha256: createHash('sha256')
-        .update(Uint8Array.of(1, 9, 9))
+        .update(Buffer.concat([Uint8Array.of(1), Uint8Array.of(2, 3), tail].map(digest)))
         .digest('hex'),
+      pieces: [0, 1, 2].map((k) => `${key}.small.chunk-${k}`),
     });
+    assert.equal(await store.exists(`${key}.small`), false);
+    const read = await readCommittedFile(store, { key: `${key}.small`, ...pieces });
+    assert.deepEqual([...read], [1, 2, 3, 9, 9]);
+    // Only a tail: one put at the key.
+    const one = await ChunkedUpload.open(store, `${key}.one`);
+    assert.deepEqual(await one.finish(tail), {
+      bytes: 2,
+      sha256: createHash('sha256').update(tail).digest('hex'),
+    });
+    assert.deepEqual([...(await store.get(`${key}.one`))], [9, 9]);
     await store.delete(key);
-    await store.delete(`${key}.small`);
+    await store.delete(`${key}.one`);
+    for (const k of pieces.pieces ?? []) await store.delete(k);
   });
 
   if (opts.big) {

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { buildPlan } from '../../../lib/pipeline/buildPlan';
 import { type ChunkState, featurizeShard } from '../../../lib/pipeline/featurizeShard';
 import { RunContext } from '../../../lib/pipeline/runContext';
-import { MANIFEST, readManifest } from '../../../lib/store/commit';
+import { MANIFEST, objectsOf, readCommittedFile, readManifest } from '../../../lib/store/commit';
 import { FsStore } from '../../../lib/store/fsStore';
 import { putJson } from '../../../lib/store/objectStore';
 import { useTestBackend } from '../../support/backend';
@@ -65,7 +65,7 @@ async function committedBytes(ctx: RunContext, prefixes: string[]): Promise<Buff
   for (const p of prefixes) {
     const m = await readManifest(ctx.store, p);
     assert.ok(m, `${p} committed`);
-    out.push(Buffer.from(await ctx.store.get(m.files['features.arrows'].key)));
+    out.push(Buffer.from(await readCommittedFile(ctx.store, m.files['features.arrows'])));
   }
   return out;
 }
@@ -136,7 +136,7 @@ for (const minPartBytes of [0, 1 << 30]) {
       const m = await readManifest(store, p);
       assert.deepEqual(
         await store.list(`${p}/_attempts/`),
-        Object.values(m?.files ?? {}).map((f) => f.key),
+        Object.values(m?.files ?? {}).flatMap(objectsOf),
       );
     }
     // Found committed: no work, no read.
