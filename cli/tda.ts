@@ -1,3 +1,4 @@
+import { setHeapGrowth } from '../lib/heapGrowth';
 import { runCommand, UsageError } from './command';
 import { COMMANDS } from './commands/index';
 
@@ -20,6 +21,8 @@ async function main(argv: string[]): Promise<void> {
     console.log(usage());
     return;
   }
+  // Commands compute in this process (score, a one-process worker) on large typed arrays.
+  setHeapGrowth();
   const cmd = COMMANDS.find((c) => c.name === name);
   if (!cmd) throw new UsageError(`unknown command "${name}"\n\n${usage()}`);
   await runCommand(cmd, rest);

@@ -11,6 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Worker } from '@temporalio/worker';
 import { loadConfig } from '../lib/config';
+import { setHeapGrowth } from '../lib/heapGrowth';
 import { isGpuBackend } from './featurizeQueue';
 import { type MemorySample, startMemoryTrace } from './memoryTrace';
 import { createWorker, ensureBackend, type WorkerRole } from './worker';
@@ -35,6 +36,7 @@ function positiveInt(name: string, v: string | undefined): number | undefined {
 
 async function main(): Promise<void> {
   const t0 = performance.now();
+  setHeapGrowth();
   const { values } = parseArgs({
     options: {
       queue: { type: 'string' },
