@@ -6,10 +6,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ExampleFeatures } from '../features';
 import { blockSqNorms, concatBlocks } from './blockMath';
-import { type BatchFactors, computeFactors, planModel } from './factors';
+import { type BatchFactors, computeFactors, type ModelPlan, planModel } from './factors';
 import { checkTargets } from './head';
 import { checkProjector } from './projectorSpec';
-import { projectBlocks } from './projectors';
+import { projectBlocks, projectedLayout } from './projectors';
 import type { FactorBlock, FeaturizeSpec, LayerSelection, TestFunction } from './types';
 
 export interface FeaturizeOptions {
@@ -24,37 +24,112 @@ function toTargets(ys: ArrayLike<number> | null, n: number): Float64Array | null
   return Float64Array.from(ys);
 }
 
-function batches(
+/** One batch's input tensor (disposed after use) and targets (null: unlabeled). */
+export interface BatchInput {
+  xs: tf.Tensor;
+  targets: ArrayLike<number> | null;
+}
+
+/**
+ * Each batch's factors in turn, as the plan computes them: `input(start, end)` gives rows
+ * [start, end) of the n examples. A generator, so that a caller may yield to its event loop
+ * between batches.
+ */
+function* factorBatches(
+  plan: ModelPlan,
+  n: number,
+  input: (start: number, end: number) => BatchInput,
+  testFunction: TestFunction | undefined,
+  batchSize: number,
+): Generator<{ factors: BatchFactors; start: number }> {
+  if (!(batchSize > 0)) throw new Error(`batch size must be positive, got ${batchSize}`);
+  const fn = testFunction ?? { kind: 'loss' };
+  for (let start = 0; start < n; start += batchSize) {
+    const end = Math.min(n, start + batchSize);
+    const { xs, targets } = input(start, end);
+    try {
+      if (targets) checkTargets(plan.head, targets, end - start);
+      if (fn.kind === 'loss' && !targets) throw new Error("test function 'loss' needs labels");
+      yield { factors: computeFactors(plan, xs, targets, fn), start };
+    } finally {
+      xs.dispose();
+    }
+  }
+}
+
+/**
+ * Per-example features of n examples batch by batch (see factorBatches), each batch's projected
+ * rows written straight into one output: no per-batch arrays to join, which in a worker meant
+ * hundreds of megabytes of short-lived arrays per shard and V8 full collections to match.
+ * Yields after each batch; runFeaturize runs it through.
+ */
+export function* featurizeBatches(
+  model: tfl.LayersModel,
+  n: number,
+  input: (start: number, end: number) => BatchInput,
+  spec: FeaturizeSpec,
+  options: FeaturizeOptions = {},
+): Generator<void, ExampleFeatures> {
+  checkProjector(spec.projector);
+  const plan = planModel(model, spec.layers);
+  const loss = new Float32Array(n);
+  const sqNorm = new Float64Array(n);
+  let data: Float32Array | null = null;
+  let dim = 0;
+  let layers: ExampleFeatures['grads']['layers'] = [];
+  let layerSqNorm: Float64Array | null = null;
+  const steps = factorBatches(plan, n, input, spec.testFunction, spec.batchSize ?? 256);
+  for (const { factors, start } of steps) {
+    const { blocks, values } = factors;
+    if (!data) {
+      ({ dim, layers } = projectedLayout(blocks, spec.projector));
+      data = new Float32Array(n * dim);
+      layerSqNorm = new Float64Array(n * blocks.length);
+    }
+    projectBlocks(blocks, spec.projector, data.subarray(start * dim));
+    loss.set(values, start);
+    const L = blocks.length;
+    blocks.forEach((b, l) => {
+      const s = blockSqNorms(b);
+      for (let i = 0; i < b.rows; i++) {
+        (layerSqNorm as Float64Array)[(start + i) * L + l] = s[i];
+        sqNorm[start + i] += s[i];
+      }
+    });
+    options.onProgress?.(start + blocks[0].rows, n);
+    yield;
+  }
+  return {
+    grads: { rows: n, dim, data: data ?? new Float32Array(0), layers },
+    loss,
+    sqNorm,
+    layerSqNorm: layerSqNorm ?? new Float64Array(0),
+  };
+}
+
+/** Runs a featurizeBatches generator to its end, without yielding. */
+export function runFeaturize(steps: Generator<void, ExampleFeatures>): ExampleFeatures {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** Batches of a whole input tensor and its targets (checked whole first, so that a bad label is
+ * named by its index in the set, not the batch). */
+function sliceInput(
   model: tfl.LayersModel,
   xs: tf.Tensor,
   ys: ArrayLike<number> | null,
   layers: LayerSelection | undefined,
-  testFunction: TestFunction | undefined,
-  batchSize: number,
-  each: (f: BatchFactors, start: number) => void,
-  onProgress?: (done: number, total: number) => void,
-) {
-  if (!(batchSize > 0)) throw new Error(`batch size must be positive, got ${batchSize}`);
-  const plan = planModel(model, layers);
+): (start: number, end: number) => BatchInput {
   const n = xs.shape[0];
   const labels = toTargets(ys, n);
-  // Checked whole first so that a bad label is named by its index in the set, not the batch.
-  if (labels) checkTargets(plan.head, labels, n);
-  const fn = testFunction ?? { kind: 'loss' };
-  if (fn.kind === 'loss' && !labels) throw new Error("test function 'loss' needs labels");
-  for (let start = 0; start < n; start += batchSize) {
-    const size = Math.min(batchSize, n - start);
-    const xb = tf.slice(xs, start, size);
-    try {
-      each(
-        computeFactors(plan, xb, labels ? labels.subarray(start, start + size) : null, fn),
-        start,
-      );
-    } finally {
-      xb.dispose();
-    }
-    onProgress?.(start + size, n);
-  }
+  if (labels) checkTargets(planModel(model, layers).head, labels, n);
+  return (start, end) => ({
+    xs: tf.slice(xs, start, end - start),
+    targets: labels ? labels.subarray(start, end) : null,
+  });
 }
 
 /**
@@ -69,47 +144,8 @@ export function featurize(
   options: FeaturizeOptions = {},
 ): ExampleFeatures {
   checkProjector(spec.projector);
-  const n = xs.shape[0];
-  const loss = new Float32Array(n);
-  const sqNorm = new Float64Array(n);
-  let data: Float32Array | null = null;
-  let dim = 0;
-  let layers: ExampleFeatures['grads']['layers'] = [];
-  let layerSqNorm: Float64Array | null = null;
-  batches(
-    model,
-    xs,
-    ys,
-    spec.layers,
-    spec.testFunction,
-    spec.batchSize ?? 256,
-    ({ blocks, values }, start) => {
-      const g = projectBlocks(blocks, spec.projector);
-      if (!data) {
-        dim = g.dim;
-        layers = g.layers;
-        data = new Float32Array(n * dim);
-        layerSqNorm = new Float64Array(n * blocks.length);
-      }
-      data.set(g.data, start * dim);
-      loss.set(values, start);
-      const L = blocks.length;
-      blocks.forEach((b, l) => {
-        const s = blockSqNorms(b);
-        for (let i = 0; i < b.rows; i++) {
-          (layerSqNorm as Float64Array)[(start + i) * L + l] = s[i];
-          sqNorm[start + i] += s[i];
-        }
-      });
-    },
-    options.onProgress,
-  );
-  return {
-    grads: { rows: n, dim, data: data ?? new Float32Array(0), layers },
-    loss,
-    sqNorm,
-    layerSqNorm: layerSqNorm ?? new Float64Array(0),
-  };
+  const input = sliceInput(model, xs, ys, spec.layers);
+  return runFeaturize(featurizeBatches(model, xs.shape[0], input, spec, options));
 }
 
 /**
@@ -124,9 +160,12 @@ export function featurizeFactors(
 ): { blocks: FactorBlock[]; values: Float32Array } {
   const parts: FactorBlock[][] = [];
   const values = new Float32Array(xs.shape[0]);
-  batches(model, xs, ys, spec.layers, spec.testFunction, spec.batchSize ?? 256, (f, start) => {
-    parts.push(f.blocks);
-    values.set(f.values, start);
-  });
+  const plan = planModel(model, spec.layers);
+  const input = sliceInput(model, xs, ys, spec.layers);
+  const steps = factorBatches(plan, xs.shape[0], input, spec.testFunction, spec.batchSize ?? 256);
+  for (const { factors, start } of steps) {
+    parts.push(factors.blocks);
+    values.set(factors.values, start);
+  }
   return { blocks: concatBlocks(parts), values };
 }

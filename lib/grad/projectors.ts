@@ -199,13 +199,11 @@ function dense(
   }
 }
 
-/**
- * Projects a batch's factor blocks into a GradientMatrix (rows × Σ block sizes), one column
- * slice per block, under the given projector; a block whose (projected) factors are smaller than
- * its (projected) gradient keeps those instead (factorStorage.ts).
- */
-export function projectBlocks(blocks: FactorBlock[], spec: ProjectorSpec): GradientMatrix {
-  checkProjector(spec);
+/** The column slices of a batch's blocks under a projector, and the row width. */
+export function projectedLayout(
+  blocks: FactorBlock[],
+  spec: ProjectorSpec,
+): { layers: LayerSlice[]; dim: number } {
   const layers: LayerSlice[] = [];
   let dim = 0;
   for (const b of blocks) {
@@ -216,8 +214,28 @@ export function projectBlocks(blocks: FactorBlock[], spec: ProjectorSpec): Gradi
     );
     dim += size;
   }
+  return { layers, dim };
+}
+
+/**
+ * Projects a batch's factor blocks into a GradientMatrix (rows × Σ block sizes), one column
+ * slice per block, under the given projector; a block whose (projected) factors are smaller than
+ * its (projected) gradient keeps those instead (factorStorage.ts). Into `out` (its first rows ×
+ * dim values) when given.
+ */
+export function projectBlocks(
+  blocks: FactorBlock[],
+  spec: ProjectorSpec,
+  out?: Float32Array,
+): GradientMatrix {
+  checkProjector(spec);
+  const { layers, dim } = projectedLayout(blocks, spec);
   const rows = blocks[0]?.rows ?? 0;
-  const data = new Float32Array(rows * dim);
+  if (out && out.length < rows * dim) {
+    throw new Error(`projectBlocks: output holds ${out.length} values, ${rows} × ${dim} needed`);
+  }
+  // Every value of the rows is written below, so a caller's array needs no clearing.
+  const data = out ? out.subarray(0, rows * dim) : new Float32Array(rows * dim);
   blocks.forEach((b, idx) => {
     const col0 = layers[idx].offset;
     const factors = layers[idx].factors;

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Dataset } from '../data/dataset';
 import type { ExampleFeatures } from '../features';
-import { featurize } from '../grad/featurize';
+import { type BatchInput, featurizeBatches, runFeaturize } from '../grad/featurize';
 import type { FeaturizeSpec } from '../grad/types';
 
 /** Rows [start, end) of a data set as the model's input tensor. */
@@ -24,9 +24,19 @@ export function inputTensor(
 }
 
 /**
- * Per-example features of rows [start, end) of a data set, one batch-sized input tensor at a time
- * built from the host rows: on wasm, slicing a large tensor copies all of it per call.
+ * The batches of a data set's rows from `start` on: each batch's input tensor built from the host
+ * rows (on wasm, slicing a large tensor copies all of it per call), and its labels, or none for a
+ * batch with an unlabeled (negative) one.
  */
+function datasetBatches(model: tfl.LayersModel, ds: Dataset, start: number) {
+  return (s: number, e: number): BatchInput => {
+    const labels = ds.labels.subarray(start + s, start + e);
+    const unlabeled = labels.some((l) => l < 0);
+    return { xs: inputTensor(model, ds, start + s, start + e), targets: unlabeled ? null : labels };
+  };
+}
+
+/** Per-example features of rows [start, end) of a data set, a batch at a time. */
 export function featurizeDataset(
   model: tfl.LayersModel,
   ds: Dataset,
@@ -34,20 +44,8 @@ export function featurizeDataset(
   end: number,
   spec: FeaturizeSpec,
 ): ExampleFeatures {
-  const batch = spec.batchSize ?? 256;
-  const parts: ExampleFeatures[] = [];
-  for (let s = start; s < end; s += batch) {
-    const e = Math.min(end, s + batch);
-    const xs = inputTensor(model, ds, s, e);
-    try {
-      const labels = ds.labels.subarray(s, e);
-      const unlabeled = labels.some((l) => l < 0);
-      parts.push(featurize(model, xs, unlabeled ? null : labels, spec));
-    } finally {
-      xs.dispose();
-    }
-  }
-  return concatFeatures(parts);
+  const input = datasetBatches(model, ds, start);
+  return runFeaturize(featurizeBatches(model, end - start, input, spec));
 }
 
 /**
@@ -62,13 +60,12 @@ export async function featurizeDatasetYielding(
   end: number,
   spec: FeaturizeSpec,
 ): Promise<ExampleFeatures> {
-  const batch = spec.batchSize ?? 256;
-  const parts: ExampleFeatures[] = [];
-  for (let s = start; s < end; s += batch) {
-    parts.push(featurizeDataset(model, ds, s, Math.min(end, s + batch), spec));
+  const steps = featurizeBatches(model, end - start, datasetBatches(model, ds, start), spec);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
     await new Promise((resolve) => setImmediate(resolve));
   }
-  return concatFeatures(parts);
 }
 
 /** Joins features of consecutive row ranges (same layout). */
