@@ -17,9 +17,10 @@ export { canonical };
  * grad-8: a file whose first layer's exact factors are each example's input and a 1 leaves them
  * to the input part (lib/pipeline/inputColumns.ts), and one whose stored numbers are mostly
  * zeros stores them zero-suppressed (lib/pipeline/zeroSuppressed.ts): code before it would
- * misread or reject such files.
+ * misread or reject such files. grad-9: the engine's features hold +0 where they held -0
+ * (lib/grad/projectors.ts projectBlocks).
  */
-export const FEATURE_CODE_VERSION = 'grad-8';
+export const FEATURE_CODE_VERSION = 'grad-9';
 /**
  * Likewise for what the score and reduce stages compute from features. score-3: the influence
  * self-score's curvature is summed as a tree of `reduceGroup` partials (lib/reduce/reduceTree.ts),
