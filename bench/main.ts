@@ -35,7 +35,7 @@ import { initBackend } from '../lib/tf/backend';
 import { ensureStack } from '../test/support/stack';
 import { connectClient } from '../workers/connection';
 import { engineRate } from './engineRate';
-import { attributeOnFleet, phaseSeconds } from './runStats';
+import { attributeOnFleet, phaseSeconds, scoreInFeaturizeSeconds } from './runStats';
 
 const { values } = parseArgs({
   options: {
@@ -150,8 +150,10 @@ async function main(): Promise<void> {
     (s, l) => s + (l.factors ? l.factors.inDim * l.factors.outDim : l.size),
     0,
   );
-  const scoreSeconds = stats.activity.scoreShard?.seconds ?? 0;
-  const featurizeSeconds = stats.activity.featurizeShard?.seconds ?? 0;
+  // A featurize that scored its shard from memory did the score step's work: counted there.
+  const scoredInFeaturize = scoreInFeaturizeSeconds(stats.activity);
+  const scoreSeconds = (stats.activity.scoreShard?.seconds ?? 0) + scoredInFeaturize;
+  const featurizeSeconds = (stats.activity.featurizeShard?.seconds ?? 0) - scoredInFeaturize;
   const featurized = (n + q) * C;
   log(
     `stored per example and checkpoint: ${width} numbers (layers ${meta.layers

@@ -51,6 +51,17 @@ export interface ActivityStats {
 }
 
 /**
+ * Seconds the featurize activities spent scoring their shards from memory (their `score.`
+ * phases, lib/pipeline/featurizeShard.ts): the score step's work, done inside them.
+ */
+export function scoreInFeaturizeSeconds(activity: Record<string, ActivityStats>): number {
+  const phases = activity.featurizeShard?.phases ?? {};
+  return Object.entries(phases)
+    .filter(([p]) => p.startsWith('score.'))
+    .reduce((sum, [, s]) => sum + s, 0);
+}
+
+/**
  * Each activity type's phases (those that report them), wall or CPU seconds to 10 ms, for a
  * JSON line.
  */

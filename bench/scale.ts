@@ -27,7 +27,7 @@ import { usesNativeBackend } from '../lib/tf/native';
 import { ensureStack } from '../test/support/stack';
 import { connectClient } from '../workers/connection';
 import { engineRate } from './engineRate';
-import { attributeOnFleet, phaseSeconds } from './runStats';
+import { attributeOnFleet, phaseSeconds, scoreInFeaturizeSeconds } from './runStats';
 import { prototypes, trainSyntheticModel, writeSynthetic } from './syntheticData';
 
 const { values } = parseArgs({
@@ -144,7 +144,9 @@ async function main(): Promise<void> {
   );
   const wall = watched.wall;
   log(`workflow done in ${wall.toFixed(1)} s`);
-  const featurizeSeconds = activity.featurizeShard?.seconds ?? 0;
+  // Less any score step done inside a featurize (scoring from memory: float32 files only).
+  const featurizeSeconds =
+    (activity.featurizeShard?.seconds ?? 0) - scoreInFeaturizeSeconds(activity);
   // Featurized examples: every training row at every checkpoint, plus the queries.
   const featurized = (N + Q) * 3;
   const perWorker = featurized / Math.max(1e-9, featurizeSeconds);

@@ -7,7 +7,13 @@
  * work stretches the wall seconds. Cheap: a clock read and a getrusage per mark. Benchmarks sum
  * them over activities (bench/runStats.ts).
  */
-export class PhaseTimes {
+/** What a step marks its phases with. */
+export interface PhaseMarks {
+  mark(phase: string): void;
+  wait<T>(phase: string, p: Promise<T> | T): Promise<T>;
+}
+
+export class PhaseTimes implements PhaseMarks {
   readonly seconds: Record<string, number> = {};
   readonly cpuSeconds: Record<string, number> = {};
   private last = performance.now();
@@ -29,6 +35,14 @@ export class PhaseTimes {
     const v = await p;
     this.mark(phase);
     return v;
+  }
+
+  /** Marks charged here as `prefix` + phase: a step run inside another's activity. */
+  prefixed(prefix: string): PhaseMarks {
+    return {
+      mark: (phase) => this.mark(prefix + phase),
+      wait: (phase, p) => this.wait(prefix + phase, p),
+    };
   }
 
   /** Wall and CPU seconds per phase, to the millisecond (what an activity result carries). */

@@ -37,7 +37,9 @@ export async function attributeShards(input: AttributeShardsInput): Promise<void
     // One activity for every checkpoint: the shard's rows are read once, each checkpoint's
     // commit overlaps the next one's compute, and the history holds a third of the events.
     const all = Array.from({ length: checkpoints }, (_, c) => c);
-    await featurize({ planKey: input.planKey, set: 'train', shard, checkpoints: all });
+    // `score`: the featurize scores the shard from memory where it can (lib/pipeline/
+    // featurizeShard.ts); the score step then finds the results committed and returns.
+    await featurize({ planKey: input.planKey, set: 'train', shard, checkpoints: all, score: true });
     const scored = await scoreShard({ planKey: input.planKey, shard });
     if (parent)
       await getExternalWorkflowHandle(parent.workflowId).signal(shardDoneSignal, scored.rows);

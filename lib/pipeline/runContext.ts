@@ -3,7 +3,7 @@ import type { Dataset } from '../data/dataset';
 import { readPart, readPartitionedInfo } from '../data/partitionedDataset';
 import type { CheckpointInfo, ExampleFeatures } from '../features';
 import { loadModel } from '../model/storeIO';
-import type { PhaseTimes } from '../phaseTimes';
+import type { PhaseMarks } from '../phaseTimes';
 import { readCommitted } from '../store/commit';
 import { getJson, type ObjectStore } from '../store/objectStore';
 import { type FeatureFile, openFeatureFile } from './featureFile';
@@ -105,7 +105,7 @@ export class RunContext {
     set: 'train' | 'query',
     shard: number,
     c: number,
-    times?: PhaseTimes,
+    times?: PhaseMarks,
   ): Promise<FeatureFile> {
     const bytes = await this.featureBytes(plan, set, shard, c);
     times?.mark('fetch');
@@ -144,7 +144,7 @@ export class RunContext {
   }
 
   /** Every query's features at checkpoint c (queries are few: they fit in memory). */
-  async queryFeatures(plan: Plan, c: number, times?: PhaseTimes): Promise<ExampleFeatures> {
+  async queryFeatures(plan: Plan, c: number, times?: PhaseMarks): Promise<ExampleFeatures> {
     const key = plan.query.shards.map((_, s) => this.featurePrefix(plan, 'query', s, c)).join('|');
     let f = this.queries.get(key);
     if (!f) {

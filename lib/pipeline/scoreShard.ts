@@ -1,10 +1,12 @@
-import { PhaseTimes } from '../phaseTimes';
+import type { ExampleFeatures } from '../features';
+import { type PhaseMarks, PhaseTimes } from '../phaseTimes';
 import { readManifest, Transaction } from '../store/commit';
 import { influenceSelfOf, putShardCurvature } from './curvatureReduce';
+import type { FeatureFile } from './featureFile';
 import { partialPrefix } from './reducePrefixes';
 import { checkpointInfos, type RunContext } from './runContext';
 import { scoreShardFeatures, writeShardScores } from './shardScores';
-import type { ScoreResult } from './types';
+import type { Plan, ScoreResult } from './types';
 
 /**
  * Scores one training shard against every query and commits its partial results; with the
@@ -22,9 +24,8 @@ export async function scoreShard(
   const plan = await ctx.plan(planKey);
   const shard = plan.train.shards[shardIndex];
   if (!shard) throw new Error(`train has no shard ${shardIndex}`);
-  const prefix = partialPrefix(plan.runPrefix, shardIndex);
   const rows = shard.end - shard.start;
-  if (await readManifest(ctx.store, prefix))
+  if (await readManifest(ctx.store, partialPrefix(plan.runPrefix, shardIndex)))
     return { shard: shardIndex, rows, cached: true, seconds: 0 };
   times.mark('plan');
   // The checkpoints' files are fetched at once: the store serves them while this process waits.
@@ -42,6 +43,31 @@ export async function scoreShard(
     bytes.map((b, c) => ctx.decodeFeatures(plan, 'train', shardIndex, c, b)),
   );
   times.mark('decode');
+  await scoreShardFiles(ctx, plan, shardIndex, train, query, times);
+  return {
+    shard: shardIndex,
+    rows,
+    cached: false,
+    seconds: (performance.now() - t0) / 1000,
+    ...times.toJSON(),
+  };
+}
+
+/**
+ * Scores a training shard's features (every checkpoint, as its feature files hold them) against
+ * the queries and commits the shard's partial results, with the influence self-score's curvature
+ * partials and kept layers. scoreShard reads the files for it; a featurize that computed every
+ * checkpoint calls it with the features it still holds (featurizeShard's `score`).
+ */
+export async function scoreShardFiles(
+  ctx: RunContext,
+  plan: Plan,
+  shardIndex: number,
+  train: FeatureFile[],
+  query: ExampleFeatures[],
+  times: PhaseMarks,
+): Promise<void> {
+  const shard = plan.train.shards[shardIndex];
   const scores = await scoreShardFeatures({
     method: plan.spec.method,
     query,
@@ -53,7 +79,7 @@ export async function scoreShard(
   times.mark('score');
   const files = writeShardScores(scores);
   times.mark('encode');
-  const tx = new Transaction(ctx.store, prefix);
+  const tx = new Transaction(ctx.store, partialPrefix(plan.runPrefix, shardIndex));
   // The scores go up while the curvature partials are computed.
   const written = Promise.all([
     tx.put('ranked.arrow', files.ranked),
@@ -63,13 +89,6 @@ export async function scoreShard(
   if (influenceSelfOf(plan)) await putShardCurvature(plan, train, tx);
   times.mark('curvature');
   await times.wait('write', written);
-  await tx.commit({ shard: shardIndex, rows });
+  await tx.commit({ shard: shardIndex, rows: shard.end - shard.start });
   times.mark('commit');
-  return {
-    shard: shardIndex,
-    rows,
-    cached: false,
-    seconds: (performance.now() - t0) / 1000,
-    ...times.toJSON(),
-  };
 }

@@ -40,6 +40,12 @@ export interface ShardTask {
   shard: number;
   /** Checkpoint indices, in the order they are computed. */
   checkpoints: number[];
+  /**
+   * Also score the (training) shard from the features in memory, as the score step would from
+   * its files, when this attempt computes every checkpoint whole (featurizeShard): the score step
+   * then finds its results committed.
+   */
+  score?: boolean;
 }
 
 export interface FeaturizeResult {
@@ -51,6 +57,8 @@ export interface FeaturizeResult {
   seconds: number;
   /** Chunks taken from an earlier attempt (a retry resumed from its heartbeat), 0 if none. */
   resumedChunks?: number;
+  /** True when it also scored the shard (ShardTask.score). */
+  scored?: boolean;
   /** Wall and CPU seconds per phase of the attempt (lib/phaseTimes.ts), for the benchmarks. */
   phases?: Record<string, number>;
   phasesCpu?: Record<string, number>;
