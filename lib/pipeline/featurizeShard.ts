@@ -1,7 +1,6 @@
 import { STREAM_END, splitStream } from '../arrow/columns';
 import { concatBytes } from '../bytes';
 import type { Dataset } from '../data/dataset';
-import type { ExampleFeatures } from '../features';
 import type { FeaturizeSpec } from '../grad/types';
 import { PhaseTimes } from '../phaseTimes';
 import { ChunkedUpload, type ChunkedUploadState } from '../store/chunkedUpload';
@@ -13,12 +12,11 @@ import {
   openFeatureFile,
   writeFeatureFile,
 } from './featureFile';
-import { concatFeatures, featurizeDatasetYielding } from './featurizeDataset';
+import { featurizeDatasetYielding } from './featurizeDataset';
 import { checkInputColumns, inputColumnsOf } from './inputColumns';
 import type { Shard } from './plan';
-import { partialPrefix } from './reducePrefixes';
 import type { RunContext } from './runContext';
-import { scoreShardFiles } from './scoreShard';
+import { canScoreFromMemory, type KeptFeatures, scoreKept } from './scoreFromMemory';
 import type { FeaturizeResult, Plan, ShardTask } from './types';
 import { SPARSE_FROM, zeroFraction } from './zeroSuppressed';
 
@@ -96,7 +94,7 @@ export async function featurizeShard(
   if (todo.length === 0) return { rows, cached: true, files, seconds: 0 };
 
   const part = await times.wait('read', ctx.dataPart(set.prefix, shard.part));
-  const kept = (await scoresFromMemory(ctx, plan, task, todo.length, hooks))
+  const kept = (await canScoreFromMemory(ctx, plan, task, todo.length, hooks))
     ? new Map<number, KeptFeatures>()
     : undefined;
   let resumedChunks = 0;
@@ -118,17 +116,7 @@ export async function featurizeShard(
     await committing?.catch(() => {});
     throw e;
   }
-  if (kept) {
-    // The score step's work on what its files would give it (the same bits), not fetched and
-    // decoded again: in bench:main that was a quarter of the workers' CPU time.
-    const train = plan.checkpoints.map((_, c) => keptFile(kept.get(c), part, shard, c));
-    const marks = times.prefixed('score.');
-    const query = [];
-    for (let c = 0; c < plan.checkpoints.length; c++) {
-      query.push(await ctx.queryFeatures(plan, c, marks));
-    }
-    await scoreShardFiles(ctx, plan, task.shard, train, query, marks);
-  }
+  if (kept) await scoreKept(ctx, plan, task.shard, kept, part, times);
   return {
     rows,
     cached: false,
@@ -137,50 +125,6 @@ export async function featurizeShard(
     resumedChunks,
     ...(kept ? { scored: true } : {}),
     ...times.toJSON(),
-  };
-}
-
-/**
- * Whether this attempt scores its shard from memory (ShardTask.score): it computes every
- * checkpoint from the first row (nothing resumed or found committed), its files store float32
- * (what the engine gave, so what they read back bit for bit; a float16 file is rounded), every
- * query's features are committed, and the shard's scores are not.
- */
-async function scoresFromMemory(
-  ctx: RunContext,
-  plan: Plan,
-  task: ShardTask,
-  computing: number,
-  hooks: FeaturizeHooks,
-): Promise<boolean> {
-  if (!task.score || task.set !== 'train' || hooks.resume) return false;
-  if (computing !== plan.checkpoints.length || plan.spec.projector.dtype === 'float16') {
-    return false;
-  }
-  if (await readManifest(ctx.store, partialPrefix(plan.runPrefix, task.shard))) return false;
-  for (let c = 0; c < plan.checkpoints.length; c++) {
-    for (let s = 0; s < plan.query.shards.length; s++) {
-      if (!(await readManifest(ctx.store, ctx.featurePrefix(plan, 'query', s, c)))) return false;
-    }
-  }
-  return true;
-}
-
-/** A checkpoint's kept features as readFeatureFile would give them from its committed file. */
-function keptFile(
-  keep: KeptFeatures | undefined,
-  part: Dataset,
-  shard: Shard,
-  checkpoint: number,
-): FeatureFile {
-  if (!keep?.meta) throw new Error(`checkpoint ${checkpoint}'s features were not kept`);
-  const features = concatFeatures(keep.chunks);
-  keep.chunks.length = 0;
-  return {
-    ids: part.ids.slice(shard.start, shard.end),
-    labels: part.labels.slice(shard.start, shard.end),
-    features: { ...features, grads: { ...features.grads, layers: keep.meta.layers } },
-    meta: keep.meta,
   };
 }
 
@@ -195,12 +139,6 @@ interface CheckpointRun {
   after?: Promise<void>;
   /** Where the chunks' features go when the shard is scored from memory (ShardTask.score). */
   keep?: KeptFeatures;
-}
-
-/** A checkpoint's features as its file will read back: the chunks' rows and the file's meta. */
-interface KeptFeatures {
-  chunks: ExampleFeatures[];
-  meta?: FeatureFileMeta;
 }
 
 /**

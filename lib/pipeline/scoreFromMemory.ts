@@ -1,0 +1,87 @@
+/**
+ * Scoring a training shard inside the featurize that computed it, from the features it still
+ * holds (ShardTask.score): what the score step would do after fetching and decoding the shard's
+ * feature files, on the same values bit for bit, without that fetch and decode (in bench:main, a
+ * quarter of the workers' CPU time). The score step then finds the results committed.
+ */
+import type { Dataset } from '../data/dataset';
+import type { ExampleFeatures } from '../features';
+import type { PhaseTimes } from '../phaseTimes';
+import { readManifest } from '../store/commit';
+import type { FeatureFile, FeatureFileMeta } from './featureFile';
+import { concatFeatures } from './featurizeDataset';
+import type { FeaturizeHooks } from './featurizeShard';
+import type { Shard } from './plan';
+import { partialPrefix } from './reducePrefixes';
+import type { RunContext } from './runContext';
+import { scoreShardFiles } from './scoreShard';
+import type { Plan, ShardTask } from './types';
+
+/** A checkpoint's features as its file will read back: the chunks' rows and the file's meta. */
+export interface KeptFeatures {
+  chunks: ExampleFeatures[];
+  meta?: FeatureFileMeta;
+}
+
+/**
+ * Whether this attempt scores its shard from memory (ShardTask.score): it computes every
+ * checkpoint from the first row (nothing resumed or found committed), its files store float32
+ * (what the engine gave, so what they read back bit for bit; a float16 file is rounded), every
+ * query's features are committed, and the shard's scores are not.
+ */
+export async function canScoreFromMemory(
+  ctx: RunContext,
+  plan: Plan,
+  task: ShardTask,
+  computing: number,
+  hooks: FeaturizeHooks,
+): Promise<boolean> {
+  if (!task.score || task.set !== 'train' || hooks.resume) return false;
+  if (computing !== plan.checkpoints.length || plan.spec.projector.dtype === 'float16') {
+    return false;
+  }
+  if (await readManifest(ctx.store, partialPrefix(plan.runPrefix, task.shard))) return false;
+  for (let c = 0; c < plan.checkpoints.length; c++) {
+    for (let s = 0; s < plan.query.shards.length; s++) {
+      if (!(await readManifest(ctx.store, ctx.featurePrefix(plan, 'query', s, c)))) return false;
+    }
+  }
+  return true;
+}
+
+/** A checkpoint's kept features as readFeatureFile would give them from its committed file. */
+function keptFile(
+  keep: KeptFeatures | undefined,
+  part: Dataset,
+  shard: Shard,
+  checkpoint: number,
+): FeatureFile {
+  if (!keep?.meta) throw new Error(`checkpoint ${checkpoint}'s features were not kept`);
+  const features = concatFeatures(keep.chunks);
+  keep.chunks.length = 0;
+  return {
+    ids: part.ids.slice(shard.start, shard.end),
+    labels: part.labels.slice(shard.start, shard.end),
+    features: { ...features, grads: { ...features.grads, layers: keep.meta.layers } },
+    meta: keep.meta,
+  };
+}
+
+/** Scores the shard from its kept features at every checkpoint and commits the results. */
+export async function scoreKept(
+  ctx: RunContext,
+  plan: Plan,
+  shardIndex: number,
+  kept: Map<number, KeptFeatures>,
+  part: Dataset,
+  times: PhaseTimes,
+): Promise<void> {
+  const shard = plan.train.shards[shardIndex];
+  const train = plan.checkpoints.map((_, c) => keptFile(kept.get(c), part, shard, c));
+  const marks = times.prefixed('score.');
+  const query = [];
+  for (let c = 0; c < plan.checkpoints.length; c++) {
+    query.push(await ctx.queryFeatures(plan, c, marks));
+  }
+  await scoreShardFiles(ctx, plan, shardIndex, train, query, marks);
+}
