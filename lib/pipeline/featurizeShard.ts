@@ -6,12 +6,7 @@ import { PhaseTimes } from '../phaseTimes';
 import { ChunkedUpload, type ChunkedUploadState } from '../store/chunkedUpload';
 import { readManifest, Transaction } from '../store/commit';
 import { activeBackend } from '../tf/backend';
-import {
-  type FeatureFile,
-  type FeatureFileMeta,
-  openFeatureFile,
-  writeFeatureFile,
-} from './featureFile';
+import { openFeatureFile, writeFeatureFile } from './featureFile';
 import { featurizeDatasetYielding } from './featurizeDataset';
 import { checkInputColumns, inputColumnsOf } from './inputColumns';
 import type { Shard } from './plan';
