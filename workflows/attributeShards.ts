@@ -38,9 +38,10 @@ export async function attributeShards(input: AttributeShardsInput): Promise<void
     // commit overlaps the next one's compute, and the history holds a third of the events.
     const all = Array.from({ length: checkpoints }, (_, c) => c);
     // `score`: the featurize scores the shard from memory where it can (lib/pipeline/
-    // featurizeShard.ts); the score step then finds the results committed and returns.
-    await featurize({ planKey: input.planKey, set: 'train', shard, checkpoints: all, score: true });
-    const scored = await scoreShard({ planKey: input.planKey, shard });
+    // scoreFromMemory.ts); where it did not, the score step reads the files.
+    const task = { planKey: input.planKey, set: 'train' as const, shard, checkpoints: all };
+    const f = await featurize({ ...task, score: true });
+    const scored = f.scored ? f : await scoreShard({ planKey: input.planKey, shard });
     if (parent)
       await getExternalWorkflowHandle(parent.workflowId).signal(shardDoneSignal, scored.rows);
   };
