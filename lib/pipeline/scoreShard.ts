@@ -57,7 +57,7 @@ export async function scoreShard(
  * Scores a training shard's features (every checkpoint, as its feature files hold them) against
  * the queries and commits the shard's partial results, with the influence self-score's curvature
  * partials and kept layers. scoreShard reads the files for it; a featurize that computed every
- * checkpoint calls it with the features it still holds (featurizeShard's `score`).
+ * checkpoint calls it with the features it still holds (lib/pipeline/scoreFromMemory.ts).
  */
 export async function scoreShardFiles(
   ctx: RunContext,
