@@ -10,7 +10,7 @@ import { type BatchFactors, computeFactors, type ModelPlan, planModel } from './
 import { checkTargets } from './head';
 import { checkProjector } from './projectorSpec';
 import { projectBlocks, projectedLayout } from './projectors';
-import type { FactorBlock, FeaturizeSpec, LayerSelection, TestFunction } from './types';
+import type { FactorBlock, FeaturizeSpec, TestFunction } from './types';
 
 export interface FeaturizeOptions {
   /** Called after each batch (e.g. to heartbeat a Temporal activity). */
@@ -41,7 +41,7 @@ function* factorBatches(
   input: (start: number, end: number) => BatchInput,
   testFunction: TestFunction | undefined,
   batchSize: number,
-): Generator<{ factors: BatchFactors; start: number }> {
+): Generator<{ factors: BatchFactors; start: number; end: number }> {
   if (!(batchSize > 0)) throw new Error(`batch size must be positive, got ${batchSize}`);
   const fn = testFunction ?? { kind: 'loss' };
   for (let start = 0; start < n; start += batchSize) {
@@ -50,7 +50,7 @@ function* factorBatches(
     try {
       if (targets) checkTargets(plan.head, targets, end - start);
       if (fn.kind === 'loss' && !targets) throw new Error("test function 'loss' needs labels");
-      yield { factors: computeFactors(plan, xs, targets, fn), start };
+      yield { factors: computeFactors(plan, xs, targets, fn), start, end };
     } finally {
       xs.dispose();
     }
@@ -64,14 +64,13 @@ function* factorBatches(
  * Yields after each batch; runFeaturize runs it through.
  */
 export function* featurizeBatches(
-  model: tfl.LayersModel,
+  plan: ModelPlan,
   n: number,
   input: (start: number, end: number) => BatchInput,
   spec: FeaturizeSpec,
   options: FeaturizeOptions = {},
 ): Generator<void, ExampleFeatures> {
   checkProjector(spec.projector);
-  const plan = planModel(model, spec.layers);
   const loss = new Float32Array(n);
   const sqNorm = new Float64Array(n);
   let data: Float32Array | null = null;
@@ -79,7 +78,7 @@ export function* featurizeBatches(
   let layers: ExampleFeatures['grads']['layers'] = [];
   let layerSqNorm: Float64Array | null = null;
   const steps = factorBatches(plan, n, input, spec.testFunction, spec.batchSize ?? 256);
-  for (const { factors, start } of steps) {
+  for (const { factors, start, end } of steps) {
     const { blocks, values } = factors;
     if (!data) {
       ({ dim, layers } = projectedLayout(blocks, spec.projector));
@@ -96,7 +95,7 @@ export function* featurizeBatches(
         sqNorm[start + i] += s[i];
       }
     });
-    options.onProgress?.(start + blocks[0].rows, n);
+    options.onProgress?.(end, n);
     yield;
   }
   return {
@@ -118,14 +117,13 @@ export function runFeaturize(steps: Generator<void, ExampleFeatures>): ExampleFe
 /** Batches of a whole input tensor and its targets (checked whole first, so that a bad label is
  * named by its index in the set, not the batch). */
 function sliceInput(
-  model: tfl.LayersModel,
+  plan: ModelPlan,
   xs: tf.Tensor,
   ys: ArrayLike<number> | null,
-  layers: LayerSelection | undefined,
 ): (start: number, end: number) => BatchInput {
   const n = xs.shape[0];
   const labels = toTargets(ys, n);
-  if (labels) checkTargets(planModel(model, layers).head, labels, n);
+  if (labels) checkTargets(plan.head, labels, n);
   return (start, end) => ({
     xs: tf.slice(xs, start, end - start),
     targets: labels ? labels.subarray(start, end) : null,
@@ -144,8 +142,9 @@ export function featurize(
   options: FeaturizeOptions = {},
 ): ExampleFeatures {
   checkProjector(spec.projector);
-  const input = sliceInput(model, xs, ys, spec.layers);
-  return runFeaturize(featurizeBatches(model, xs.shape[0], input, spec, options));
+  const plan = planModel(model, spec.layers);
+  const input = sliceInput(plan, xs, ys);
+  return runFeaturize(featurizeBatches(plan, xs.shape[0], input, spec, options));
 }
 
 /**
@@ -161,7 +160,7 @@ export function featurizeFactors(
   const parts: FactorBlock[][] = [];
   const values = new Float32Array(xs.shape[0]);
   const plan = planModel(model, spec.layers);
-  const input = sliceInput(model, xs, ys, spec.layers);
+  const input = sliceInput(plan, xs, ys);
   const steps = factorBatches(plan, xs.shape[0], input, spec.testFunction, spec.batchSize ?? 256);
   for (const { factors, start } of steps) {
     parts.push(factors.blocks);

@@ -31,9 +31,10 @@ export function checkMatrix(m: GradientMatrix, what: string, allowEmpty = false)
 /**
  * Whether every value is finite: x·0 is ±0 for a finite x and NaN for ±Infinity or NaN, so four
  * running sums stay zero exactly when all are. Branch-free, 1.6× faster than Number.isFinite per
- * value on 15.6M float32s (this scan runs over every feature file a score step reads).
+ * value on 15.6M float32s (this scan runs over every feature file a score step reads, and
+ * over the products the pipeline's curvature takes).
  */
-function allFinite(d: ArrayLike<number>): boolean {
+export function allFinite(d: ArrayLike<number>): boolean {
   let p0 = 0;
   let p1 = 0;
   let p2 = 0;

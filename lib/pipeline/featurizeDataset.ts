@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Dataset } from '../data/dataset';
 import type { ExampleFeatures } from '../features';
+import { planModel } from '../grad/factors';
 import { type BatchInput, featurizeBatches, runFeaturize } from '../grad/featurize';
 import type { FeaturizeSpec } from '../grad/types';
 
@@ -45,7 +46,7 @@ export function featurizeDataset(
   spec: FeaturizeSpec,
 ): ExampleFeatures {
   const input = datasetBatches(model, ds, start);
-  return runFeaturize(featurizeBatches(model, end - start, input, spec));
+  return runFeaturize(featurizeBatches(planModel(model, spec.layers), end - start, input, spec));
 }
 
 /**
@@ -60,7 +61,8 @@ export async function featurizeDatasetYielding(
   end: number,
   spec: FeaturizeSpec,
 ): Promise<ExampleFeatures> {
-  const steps = featurizeBatches(model, end - start, datasetBatches(model, ds, start), spec);
+  const input = datasetBatches(model, ds, start);
+  const steps = featurizeBatches(planModel(model, spec.layers), end - start, input, spec);
   for (;;) {
     const r = steps.next();
     if (r.done) return r.value;

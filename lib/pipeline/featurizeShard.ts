@@ -98,8 +98,8 @@ export async function featurizeShard(
   try {
     for (const { checkpoint, prefix } of todo) {
       const resume = hooks.resume?.checkpoint === checkpoint ? hooks.resume : undefined;
-      const keep: KeptFeatures | undefined = kept ? { chunks: [] } : undefined;
-      if (keep) kept?.set(checkpoint, keep);
+      let keep: KeptFeatures | undefined;
+      if (kept) kept.set(checkpoint, (keep = { chunks: [] }));
       const run = { plan, shard, checkpoint, prefix, part, times, after: committing, keep };
       const r = await featurizeCheckpoint(ctx, run, { ...hooks, resume });
       resumedChunks += r.resumedChunks;
@@ -233,8 +233,9 @@ async function featurizeCheckpoint(
       const body = k === 0 ? concatBytes([schema, batches]) : batches;
       if (run.keep) {
         run.keep.chunks.push(features);
-        // The metadata as a reader of the file parses it.
-        if (k === 0) run.keep.meta = openFeatureFile(concatBytes([body, STREAM_END]), prefix).meta;
+        // The metadata as a reader of the file parses it (from the schema alone).
+        if (k === 0)
+          run.keep.meta = openFeatureFile(concatBytes([schema, STREAM_END]), prefix).meta;
       }
       times.mark('encode');
       await settle();

@@ -3,7 +3,7 @@ import type { ExampleFeatures, GradientMatrix } from '../features';
 import { gradientVectors, hasFactors, vectorSize } from '../methods/factoredFeatures';
 import { lowerTriangularInverse } from '../methods/influence/influenceSelf';
 import type { GramPartial, ProjectedCurvature } from '../methods/influence/projectedCurvature';
-import { checkFeatures, checkMatrix } from '../methods/validate';
+import { allFinite, checkFeatures, checkMatrix } from '../methods/validate';
 
 /**
  * The projected influence self-score's two products on the TensorFlow.js backend, for the same
@@ -53,12 +53,10 @@ function vectorRows(m: GradientMatrix, start: number, rows: number): tf.Tensor2D
  * passed on as an infinite curvature or score.
  */
 function checkFiniteProducts(values: Float32Array, what: string, start: number, rows: number) {
-  for (let i = 0; i < values.length; i++) {
-    if (!Number.isFinite(values[i])) {
-      throw new Error(
-        `${what}: non-finite product of rows ${start}–${start + rows - 1} (their values overflow float32)`,
-      );
-    }
+  if (!allFinite(values)) {
+    throw new Error(
+      `${what}: non-finite product of rows ${start}–${start + rows - 1} (their values overflow float32)`,
+    );
   }
 }
 
