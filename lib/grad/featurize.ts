@@ -15,6 +15,47 @@ import type { FactorBlock, FeaturizeSpec, TestFunction } from './types';
 export interface FeaturizeOptions {
   /** Called after each batch (e.g. to heartbeat a Temporal activity). */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Where the n rows go, asked once the first batch gives the row width (`dim` values and
+   * `layers` squared norms per row): views of a caller's larger arrays, e.g. one checkpoint of a
+   * whole shard computed chunk by chunk, or one chunk's arrays used again for the next. Every
+   * value is written, so they need no clearing. Default: fresh arrays.
+   */
+  output?: (dim: number, layers: number) => FeatureRows;
+}
+
+/** The per-row arrays of n examples' features (n rows each). */
+export interface FeatureRows {
+  data: Float32Array;
+  loss: Float32Array;
+  sqNorm: Float64Array;
+  layerSqNorm: Float64Array;
+}
+
+/** Rows [start, start + n) of `rows` (views, no copy). */
+export function featureRowsView(
+  rows: FeatureRows,
+  start: number,
+  n: number,
+  dim: number,
+  layers: number,
+): FeatureRows {
+  return {
+    data: rows.data.subarray(start * dim, (start + n) * dim),
+    loss: rows.loss.subarray(start, start + n),
+    sqNorm: rows.sqNorm.subarray(start, start + n),
+    layerSqNorm: rows.layerSqNorm.subarray(start * layers, (start + n) * layers),
+  };
+}
+
+/** Fresh arrays for n rows of `dim` values and `layers` squared norms. */
+export function featureRows(n: number, dim: number, layers: number): FeatureRows {
+  return {
+    data: new Float32Array(n * dim),
+    loss: new Float32Array(n),
+    sqNorm: new Float64Array(n),
+    layerSqNorm: new Float64Array(n * layers),
+  };
 }
 
 /** Targets as numbers (labels or regression values); planModel's head checks them per batch. */
@@ -71,39 +112,51 @@ export function* featurizeBatches(
   options: FeaturizeOptions = {},
 ): Generator<void, ExampleFeatures> {
   checkProjector(spec.projector);
-  const loss = new Float32Array(n);
-  const sqNorm = new Float64Array(n);
-  let data: Float32Array | null = null;
+  let out: FeatureRows | null = null;
   let dim = 0;
   let layers: ExampleFeatures['grads']['layers'] = [];
-  let layerSqNorm: Float64Array | null = null;
   const steps = factorBatches(plan, n, input, spec.testFunction, spec.batchSize ?? 256);
   for (const { factors, start, end } of steps) {
     const { blocks, values } = factors;
-    if (!data) {
-      ({ dim, layers } = projectedLayout(blocks, spec.projector));
-      data = new Float32Array(n * dim);
-      layerSqNorm = new Float64Array(n * blocks.length);
-    }
-    projectBlocks(blocks, spec.projector, data.subarray(start * dim));
-    loss.set(values, start);
     const L = blocks.length;
-    blocks.forEach((b, l) => {
-      const s = blockSqNorms(b);
-      for (let i = 0; i < b.rows; i++) {
-        (layerSqNorm as Float64Array)[(start + i) * L + l] = s[i];
-        sqNorm[start + i] += s[i];
+    if (!out) {
+      ({ dim, layers } = projectedLayout(blocks, spec.projector));
+      out = options.output ? options.output(dim, L) : featureRows(n, dim, L);
+      checkRows(out, n, dim, L);
+    }
+    projectBlocks(blocks, spec.projector, out.data.subarray(start * dim));
+    out.loss.set(values, start);
+    const norms = blocks.map((b) => blockSqNorms(b));
+    for (let i = 0; i < end - start; i++) {
+      // Summed over the blocks in order from 0, as accumulating into a cleared array would.
+      let total = 0;
+      for (let l = 0; l < L; l++) {
+        out.layerSqNorm[(start + i) * L + l] = norms[l][i];
+        total += norms[l][i];
       }
-    });
+      out.sqNorm[start + i] = total;
+    }
     options.onProgress?.(end, n);
     yield;
   }
+  const rows = out ?? { ...featureRows(n, 0, 0), data: new Float32Array(0) };
   return {
-    grads: { rows: n, dim, data: data ?? new Float32Array(0), layers },
-    loss,
-    sqNorm,
-    layerSqNorm: layerSqNorm ?? new Float64Array(0),
+    grads: { rows: n, dim, data: rows.data, layers },
+    loss: rows.loss,
+    sqNorm: rows.sqNorm,
+    layerSqNorm: rows.layerSqNorm,
   };
+}
+
+/** A caller's output arrays must hold exactly n rows (a view too long would hide a wrong size). */
+function checkRows(out: FeatureRows, n: number, dim: number, L: number): void {
+  const want = [n * dim, n, n, n * L];
+  const got = [out.data.length, out.loss.length, out.sqNorm.length, out.layerSqNorm.length];
+  if (got.some((g, i) => g !== want[i])) {
+    throw new Error(
+      `featurize output arrays hold [${got}] values; ${n} rows of ${dim} (${L} layers) need [${want}]`,
+    );
+  }
 }
 
 /** Runs a featurizeBatches generator to its end, without yielding. */

@@ -101,7 +101,6 @@ export function writeFeatureFile(
   if (meta.sparse && meta.dtype !== 'float32') {
     throw new Error('a feature file suppresses zeros only in float32');
   }
-  const data = cols > 0 ? dropInputColumns(grads, cols) : grads.data;
   const width = grads.dim - cols;
   const columns: Record<string, ColumnSpec> = {
     id: { values: f.ids },
@@ -110,10 +109,11 @@ export function writeFeatureFile(
     sq_norm: { values: f.features.sqNorm },
   };
   if (meta.sparse) {
-    const z = suppressZeros(data, rows, width);
+    const z = suppressZeros(grads.data, rows, grads.dim, cols);
     columns.grad_mask = { values: z.mask, width: z.words, list: true };
     columns.grad_values = { type: 'list', values: z.values, offsets: z.offsets };
   } else {
+    const data = cols > 0 ? dropInputColumns(grads, cols) : grads.data;
     columns.grad =
       meta.dtype === 'float16'
         ? { values: encodeFloat16(data), width, type: 'float16' }

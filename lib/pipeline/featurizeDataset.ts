@@ -3,7 +3,12 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Dataset } from '../data/dataset';
 import type { ExampleFeatures } from '../features';
 import { planModel } from '../grad/factors';
-import { type BatchInput, featurizeBatches, runFeaturize } from '../grad/featurize';
+import {
+  type BatchInput,
+  type FeaturizeOptions,
+  featurizeBatches,
+  runFeaturize,
+} from '../grad/featurize';
 import type { FeaturizeSpec } from '../grad/types';
 
 /** Rows [start, end) of a data set as the model's input tensor. */
@@ -60,9 +65,10 @@ export async function featurizeDatasetYielding(
   start: number,
   end: number,
   spec: FeaturizeSpec,
+  options: FeaturizeOptions = {},
 ): Promise<ExampleFeatures> {
   const input = datasetBatches(model, ds, start);
-  const steps = featurizeBatches(planModel(model, spec.layers), end - start, input, spec);
+  const steps = featurizeBatches(planModel(model, spec.layers), end - start, input, spec, options);
   for (;;) {
     const r = steps.next();
     if (r.done) return r.value;

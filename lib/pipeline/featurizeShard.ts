@@ -1,11 +1,17 @@
+/**
+ * A shard's featurize as one activity does it (over ~300 lines: the resumable chunk loop, where
+ * its rows are written and its commit share their state, and read best together).
+ */
 import { STREAM_END, splitStream } from '../arrow/columns';
 import { concatBytes } from '../bytes';
 import type { Dataset } from '../data/dataset';
+import { type FeatureRows, featureRowsView } from '../grad/featurize';
 import type { FeaturizeSpec } from '../grad/types';
 import { PhaseTimes } from '../phaseTimes';
 import { ChunkedUpload, type ChunkedUploadState } from '../store/chunkedUpload';
 import { readManifest, Transaction } from '../store/commit';
 import { activeBackend } from '../tf/backend';
+import { type FeatureArrayLease, leaseFeatureArrays } from './featureArrays';
 import { openFeatureFile, writeFeatureFile } from './featureFile';
 import { featurizeDatasetYielding } from './featurizeDataset';
 import { checkInputColumns, inputColumnsOf } from './inputColumns';
@@ -93,25 +99,35 @@ export async function featurizeShard(
     ? new Map<number, KeptFeatures>()
     : undefined;
   let resumedChunks = 0;
+  // The features' arrays, from this process's pool (featureArrays.ts) and back to it at the end;
+  // a checkpoint not kept whole writes one chunk of arrays again and again (each chunk is
+  // encoded before the next one computes).
+  const arrays = leaseFeatureArrays();
+  const reuse: { rows?: FeatureRows } = {};
   // The previous checkpoint's commit, in flight while the next one computes.
   let committing: Promise<void> | undefined;
   try {
-    for (const { checkpoint, prefix } of todo) {
-      const resume = hooks.resume?.checkpoint === checkpoint ? hooks.resume : undefined;
-      let keep: KeptFeatures | undefined;
-      if (kept) kept.set(checkpoint, (keep = { chunks: [] }));
-      const run = { plan, shard, checkpoint, prefix, part, times, after: committing, keep };
-      const r = await featurizeCheckpoint(ctx, run, { ...hooks, resume });
-      resumedChunks += r.resumedChunks;
-      committing = r.commit;
+    try {
+      for (const { checkpoint, prefix } of todo) {
+        const resume = hooks.resume?.checkpoint === checkpoint ? hooks.resume : undefined;
+        let keep: KeptFeatures | undefined;
+        if (kept) kept.set(checkpoint, (keep = {}));
+        const run = { plan, shard, checkpoint, prefix, part, times, after: committing, keep };
+        const r = await featurizeCheckpoint(ctx, { ...run, arrays, reuse }, { ...hooks, resume });
+        resumedChunks += r.resumedChunks;
+        committing = r.commit;
+      }
+      await times.wait('commit', committing);
+    } catch (e) {
+      // A commit still in flight must not write after this attempt gave up.
+      await committing?.catch(() => {});
+      throw e;
     }
-    await times.wait('commit', committing);
-  } catch (e) {
-    // A commit still in flight must not write after this attempt gave up.
-    await committing?.catch(() => {});
-    throw e;
+    if (kept) await scoreKept(ctx, plan, task.shard, kept, part, times);
+  } finally {
+    kept?.clear();
+    arrays.release();
   }
-  if (kept) await scoreKept(ctx, plan, task.shard, kept, part, times);
   return {
     rows,
     cached: false,
@@ -134,6 +150,39 @@ interface CheckpointRun {
   after?: Promise<void>;
   /** Where the chunks' features go when the shard is scored from memory (ShardTask.score). */
   keep?: KeptFeatures;
+  /** Where the arrays come from, and the chunk arrays shared by the checkpoints not kept. */
+  arrays: FeatureArrayLease;
+  reuse: { rows?: FeatureRows };
+}
+
+/**
+ * Where chunk rows [start, start + n) of a checkpoint go: a kept checkpoint's whole-shard arrays
+ * (taken on its first chunk; every chunk has its layout), else the call's one chunk of arrays
+ * (`capacity` rows), taken again only when a checkpoint's layout differs.
+ */
+function chunkOutput(
+  run: CheckpointRun,
+  whole: { rows?: FeatureRows },
+  start: number,
+  n: number,
+  capacity: number,
+): (dim: number, layers: number) => FeatureRows {
+  return (dim, layers) => {
+    const fits = (r: FeatureRows | undefined, rows: number): r is FeatureRows =>
+      r !== undefined && r.data.length === rows * dim && r.layerSqNorm.length === rows * layers;
+    if (run.keep) {
+      const rows = run.shard.end - run.shard.start;
+      whole.rows ??= run.arrays.take(rows, dim, layers);
+      if (!fits(whole.rows, rows)) {
+        throw new Error(
+          `${run.prefix}: a chunk's rows are ${dim} wide, the first chunk's were not`,
+        );
+      }
+      return featureRowsView(whole.rows, start, n, dim, layers);
+    }
+    if (!fits(run.reuse.rows, capacity)) run.reuse.rows = run.arrays.take(capacity, dim, layers);
+    return featureRowsView(run.reuse.rows, 0, n, dim, layers);
+  };
 }
 
 /**
@@ -212,11 +261,16 @@ async function featurizeCheckpoint(
   };
   // The last chunk is not saved on its own: it goes up with the commit, right after.
   let last: Uint8Array | undefined;
+  const whole: { rows?: FeatureRows } = {};
+  if (run.keep && upload.resumedChunks > 0) {
+    throw new Error(`${prefix}: a resumed upload cannot keep the whole shard's features`);
+  }
   try {
     for (let k = upload.resumedChunks; k < nChunks; k++) {
       const start = shard.start + k * chunkRows;
       const end = Math.min(shard.end, start + chunkRows);
-      const features = await featurizeDatasetYielding(model, part, start, end, spec);
+      const output = chunkOutput(run, whole, k * chunkRows, end - start, chunkRows);
+      const features = await featurizeDatasetYielding(model, part, start, end, spec, { output });
       const input = { ds: part, start, end };
       if (k === 0 && plan.spec.projector.dtype !== 'float16') {
         if (spec.projector.kind === 'none') inputColumns = inputColumnsOf(features.grads, input);
@@ -231,8 +285,12 @@ async function featurizeCheckpoint(
         writeFeatureFile({ ids, labels, features }, { ...meta, inputColumns, sparse }, 'stream'),
       );
       const body = k === 0 ? concatBytes([schema, batches]) : batches;
+      if (run.keep && k === nChunks - 1 && whole.rows) {
+        const r = whole.rows;
+        const grads = { ...features.grads, rows, data: r.data };
+        run.keep.features = { grads, loss: r.loss, sqNorm: r.sqNorm, layerSqNorm: r.layerSqNorm };
+      }
       if (run.keep) {
-        run.keep.chunks.push(features);
         // The metadata as a reader of the file parses it (from the schema alone).
         if (k === 0)
           run.keep.meta = openFeatureFile(concatBytes([schema, STREAM_END]), prefix).meta;

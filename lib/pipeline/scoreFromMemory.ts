@@ -9,7 +9,6 @@ import type { ExampleFeatures } from '../features';
 import type { PhaseTimes } from '../phaseTimes';
 import { readManifest } from '../store/commit';
 import type { FeatureFile, FeatureFileMeta } from './featureFile';
-import { concatFeatures } from './featurizeDataset';
 import type { FeaturizeHooks } from './featurizeShard';
 import type { Shard } from './plan';
 import { partialPrefix } from './reducePrefixes';
@@ -17,9 +16,12 @@ import type { RunContext } from './runContext';
 import { scoreShardFiles } from './scoreShard';
 import type { Plan, ShardTask } from './types';
 
-/** A checkpoint's features as its file will read back: the chunks' rows and the file's meta. */
+/**
+ * A checkpoint's features as its file will read back: the whole shard's rows (featurize writes
+ * each chunk into them, so nothing is joined) and the file's meta.
+ */
 export interface KeptFeatures {
-  chunks: ExampleFeatures[];
+  features?: ExampleFeatures;
   meta?: FeatureFileMeta;
 }
 
@@ -56,14 +58,14 @@ function keptFile(
   shard: Shard,
   checkpoint: number,
 ): FeatureFile {
-  if (!keep?.meta) throw new Error(`checkpoint ${checkpoint}'s features were not kept`);
-  const features = concatFeatures(keep.chunks);
-  keep.chunks.length = 0;
+  const { features, meta } = keep ?? {};
+  if (!features || !meta) throw new Error(`checkpoint ${checkpoint}'s features were not kept`);
+  if (keep) keep.features = undefined;
   return {
     ids: part.ids.slice(shard.start, shard.end),
     labels: part.labels.slice(shard.start, shard.end),
-    features: { ...features, grads: { ...features.grads, layers: keep.meta.layers } },
-    meta: keep.meta,
+    features: { ...features, grads: { ...features.grads, layers: meta.layers } },
+    meta,
   };
 }
 

@@ -37,23 +37,39 @@ export function zeroFraction(data: Float32Array, width: number, from = 0): numbe
  */
 export const SPARSE_FROM = 0.25;
 
-export function suppressZeros(data: Float32Array, rows: number, width: number): ZeroSuppressed {
+/**
+ * Where suppressZeros writes every value before the kept ones are copied out: one per process,
+ * grown as needed. A fresh one per call (a file chunk's whole width) was, with the copy, most of
+ * a featurize's short-lived ArrayBuffers, and V8 starts a full collection per 64 MiB of them.
+ */
+let scratch = new Uint32Array(0);
+
+/** Rows of `width` values without their zeros; columns [from, width) only (a file's stored ones). */
+export function suppressZeros(
+  data: Float32Array,
+  rows: number,
+  width: number,
+  from = 0,
+): ZeroSuppressed {
   if (data.length !== rows * width) {
     throw new Error(`${data.length} values are not ${rows} rows of ${width}`);
   }
-  const words = maskWords(width);
+  if (!(from >= 0 && from <= width)) throw new Error(`column ${from} is outside ${width} columns`);
+  const stored = width - from;
+  const words = maskWords(stored);
   const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
   const mask = new Int32Array(rows * words);
   const offsets = new Int32Array(rows + 1);
   // Branch-free: every value is written and the cursor moves past the kept ones (a ReLU's zeros
   // are as unpredictable as coin flips); one spare slot takes the last row's last write.
-  const out = new Uint32Array(bits.length + 1);
+  if (scratch.length < rows * stored + 1) scratch = new Uint32Array(rows * stored + 1);
+  const out = scratch;
   let o = 0;
   for (let i = 0; i < rows; i++) {
-    const r = i * width;
+    const r = i * width + from;
     for (let w = 0; w < words; w++) {
       const j0 = w * 32;
-      const j1 = Math.min(width, j0 + 32);
+      const j1 = Math.min(stored, j0 + 32);
       let m = 0;
       for (let j = j0; j < j1; j++) {
         const b = bits[r + j];

@@ -29,6 +29,24 @@ for (const width of [1, 31, 32, 33, 780]) {
   });
 }
 
+test('columns from `from` on are suppressed as the same rows without the first ones would be', () => {
+  const rows = 9;
+  const [width, from] = [45, 13];
+  const data = rowsWithZeros(rows, width, 3);
+  const stored = new Float32Array(rows * (width - from));
+  for (let i = 0; i < rows; i++) {
+    stored.set(data.subarray(i * width + from, (i + 1) * width), i * (width - from));
+  }
+  const z = suppressZeros(data, rows, width, from);
+  const values = Float32Array.from(z.values);
+  assert.deepEqual(z, suppressZeros(stored, rows, width - from));
+  // A later, larger call (the scratch buffer grows) leaves an earlier result as it was.
+  suppressZeros(rowsWithZeros(50, 100, 4), 50, 100);
+  assert.deepEqual(bits(z.values), bits(values));
+  assert.deepEqual(bits(restoreZeros(z, rows, width - from, 'f')), bits(stored));
+  assert.throws(() => suppressZeros(data, rows, width, width + 1), /column 46 is outside 45/);
+});
+
 test('zeroFraction counts +0 bits in the columns asked for', () => {
   const d = Float32Array.from([0, 0, 1, -0, 0, 2]);
   assert.equal(zeroFraction(d, 3), 3 / 6);

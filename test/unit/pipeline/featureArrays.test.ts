@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { buildPlan } from '../../../lib/pipeline/buildPlan';
+import {
+  leaseFeatureArrays,
+  pooledFeatureArrays,
+  RETAINED_BYTES,
+} from '../../../lib/pipeline/featureArrays';
+import { featurizeShard } from '../../../lib/pipeline/featurizeShard';
+import { RunContext } from '../../../lib/pipeline/runContext';
+import { readCommittedFile, readManifest } from '../../../lib/store/commit';
+import { FsStore } from '../../../lib/store/fsStore';
+import { putJson } from '../../../lib/store/objectStore';
+import { useTestBackend } from '../../support/backend';
+import { makeTinyRun } from '../../support/tinyRun';
+
+test('a released array is taken again for the same sizes only; the pool keeps a bounded number of bytes', () => {
+  const a = leaseFeatureArrays();
+  const r = a.take(10, 7, 2);
+  assert.equal(r.data.length, 70);
+  assert.equal(r.layerSqNorm.length, 20);
+  a.release();
+  a.release(); // idempotent: the array is in the pool once
+  assert.equal(pooledFeatureArrays().filter((p) => p === r).length, 1);
+  const b = leaseFeatureArrays();
+  assert.notEqual(b.take(10, 7, 3), r, 'another layout gets other arrays');
+  assert.equal(b.take(10, 7, 2), r, 'the same layout gets the pooled arrays');
+  assert.notEqual(b.take(10, 7, 2), r, 'an array is lent to one taker at a time');
+  b.release();
+  // Past the byte bound the oldest free arrays are dropped.
+  const big = leaseFeatureArrays();
+  const rows = Math.ceil(RETAINED_BYTES / 4 / 1000 / 3);
+  for (let i = 0; i < 4; i++) big.take(rows, 1000, 1);
+  big.release();
+  const held = pooledFeatureArrays().reduce((s, p) => s + p.data.byteLength, 0);
+  assert.ok(held <= RETAINED_BYTES, `${held} bytes held`);
+  assert.ok(pooledFeatureArrays().length >= 2);
+});
+
+/** Every committed feature file of a train shard, by checkpoint, as bytes. */
+async function featureFiles(ctx: RunContext, prefixes: string[]): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  for (const prefix of prefixes) {
+    const m = await readManifest(ctx.store, prefix);
+    assert.ok(m, `${prefix} committed`);
+    for (const f of Object.values(m.files)) {
+      out.push(Buffer.from(await readCommittedFile(ctx.store, f)));
+    }
+  }
+  return out;
+}
+
+for (const [name, score, chunkRows] of [
+  ['kept whole for scoring from memory', true, undefined],
+  ['one chunk of arrays written again', false, 16],
+] as const) {
+  test(`arrays an earlier featurize left in the pool never show through (${name})`, async () => {
+    await useTestBackend();
+    const store = new FsStore(await mkdtemp(join(tmpdir(), 'tda-arrays-')));
+    const spec = await makeTinyRun(store, 'p', {
+      trainRows: 200,
+      rowsPerPart: 100,
+      activation: 'relu',
+    });
+    const ctx = new RunContext(store);
+    const plan = await buildPlan(
+      store,
+      { ...spec, shardSize: 100, projector: { kind: 'none' } },
+      (k) => ctx.model(k),
+    );
+    const planKey = `${plan.runPrefix}/plan.json`;
+    await putJson(store, planKey, plan);
+    ctx.rememberPlan(planKey, plan);
+    const checkpoints = plan.checkpoints.map((_, c) => c);
+    for (let s = 0; s < plan.query.shards.length; s++) {
+      await featurizeShard(ctx, { planKey, set: 'query', shard: s, checkpoints });
+    }
+    const task = { planKey, set: 'train' as const, shard: 0, checkpoints, score };
+    const prefixes = checkpoints.map((c) => ctx.featurePrefix(plan, 'train', 0, c));
+    const first = await featurizeShard(ctx, task, { chunkRows });
+    assert.equal(first.scored, score || undefined);
+    const want = await featureFiles(ctx, prefixes);
+
+    // Poison what the pool holds, then compute the same shard again from scratch.
+    const poisoned = [...pooledFeatureArrays()];
+    assert.ok(poisoned.length > 0, 'the featurize returned its arrays to the pool');
+    for (const r of poisoned) {
+      r.data.fill(Number.NaN);
+      r.loss.fill(Number.NaN);
+      r.sqNorm.fill(Number.NaN);
+      r.layerSqNorm.fill(Number.NaN);
+    }
+    for (const key of await store.list(plan.runPrefix)) {
+      if (!key.endsWith('plan.json')) await store.delete(key);
+    }
+    for (const p of prefixes) {
+      for (const key of await store.list(p)) await store.delete(key);
+    }
+    const again = await featurizeShard(ctx, task, { chunkRows });
+    assert.equal(again.cached, false);
+    assert.deepEqual(await featureFiles(ctx, prefixes), want, 'the same files, bit for bit');
+    // The poisoned arrays were the ones used, and every value of them was written.
+    const used = poisoned.filter((r) => !r.data.some(Number.isNaN));
+    assert.ok(used.length > 0, 'the pooled arrays were used again');
+    for (const r of used) {
+      assert.ok(![r.loss, r.sqNorm, r.layerSqNorm].some((a) => a.some(Number.isNaN)));
+    }
+  });
+}
