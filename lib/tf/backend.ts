@@ -61,6 +61,11 @@ async function useTensorflow(): Promise<boolean> {
   // kernels, so they are off unless asked for.
   process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
   process.env.TF_ENABLE_ONEDNN_OPTS ??= '0';
+  // The CPU device's tensors from TensorFlow's own pool (its BFC allocator), not malloc: a
+  // shard's products take tens of MB per operand, which malloc maps fresh from the kernel and
+  // unmaps again each time, so every page faulted in and was zeroed (page faults were the top
+  // item of bench:main's profile, and its scoring took twice the CPU time with them).
+  process.env.TF_CPU_ALLOCATOR_USE_BFC ??= 'true';
   if (!(await tryImport(pkg)) || !(await tf.setBackend('tensorflow'))) {
     reason = `${pkg} did not load`;
     return false;
