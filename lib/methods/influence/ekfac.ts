@@ -18,6 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { FactorBlock } from '../../grad/types';
 import { symmetricEigen } from '../../linalg/symmetricEigen';
 import { emptyScores, type ScoreMatrix } from '../blockProduct';
+import { allFinite } from '../validate';
 import { type KfacPartial, kfacPartial, mergeKfacPartials, symmetrize } from './kfac';
 import type { FisherLabels } from './sampledLabels';
 
@@ -52,7 +53,8 @@ export interface EkfacOptions {
 /** One pass over the training data: each batch's factor blocks (same layers every batch). */
 export type FactorPass = () => Iterable<FactorBlock[]>;
 
-function checkBlock(b: FactorBlock): Float32Array {
+/** Checks a block's shape and the finiteness of its rows [r0, r1) (each product reads its own). */
+function checkBlock(b: FactorBlock, r0 = 0, r1 = b.rows): Float32Array {
   if (!b.a) {
     throw new Error(
       `EK-FAC: layer "${b.layer}" (${b.layerType}) has one-hot inputs; select Dense, Conv2D or LoRA layers`,
@@ -62,11 +64,11 @@ function checkBlock(b: FactorBlock): Float32Array {
   if (b.a.length !== n * b.inDim || b.delta.length !== n * b.outDim) {
     throw new Error(`EK-FAC: block "${b.name}" factor sizes do not match its shape`);
   }
-  for (const x of [b.a, b.delta]) {
-    for (let i = 0; i < x.length; i++) {
-      if (!Number.isFinite(x[i]))
-        throw new Error(`EK-FAC: block "${b.name}" has a NaN or infinite factor`);
-    }
+  const P = b.positions;
+  const a = b.a.subarray(r0 * P * b.inDim, r1 * P * b.inDim);
+  const delta = b.delta.subarray(r0 * P * b.outDim, r1 * P * b.outDim);
+  if (!allFinite(a) || !allFinite(delta)) {
+    throw new Error(`EK-FAC: block "${b.name}" has a NaN or infinite factor`);
   }
   return b.a;
 }
@@ -92,7 +94,7 @@ function rotatedFactors(
   r0: number,
   r1: number,
 ): [tf.Tensor2D, tf.Tensor2D] {
-  const a = checkBlock(b);
+  const a = checkBlock(b, r0, r1);
   const P = b.positions;
   return tf.tidy(() => {
     const n = (r1 - r0) * P;
@@ -137,7 +139,7 @@ export function fitEkfac(pass: FactorPass, opts: EkfacOptions = {}): Ekfac {
   let cov: KfacPartial | null = null;
   for (const blocks of pass()) {
     if (cov) checkLayers(cov.layers, blocks);
-    blocks.forEach(checkBlock);
+    for (const b of blocks) checkBlock(b);
     const p = kfacPartial(blocks);
     cov = cov ? mergeKfacPartials(cov, p) : p;
   }

@@ -176,6 +176,16 @@ test('EK-FAC refuses blocks that do not match its layers, NaN factors and one-ho
     () => fitEkfac(() => [[block('d', Float32Array.of(1, Number.NaN, 0, 1))]]),
     /NaN or infinite/,
   );
+  // Self-scores check each product's rows: a bad factor past the first product's rows is found.
+  const rows = 2500;
+  const big = (bad: number): FactorBlock => {
+    const delta = new Float32Array(rows).fill(1);
+    delta[bad] = Number.POSITIVE_INFINITY;
+    return { ...block('d', new Float32Array(rows * 2).fill(0.5)), rows, delta };
+  };
+  for (const bad of [0, 1500, rows - 1]) {
+    assert.throws(() => ekfacSelfScores(ekfac, [big(bad)]), /"d" has a NaN or infinite factor/);
+  }
   assert.throws(() => fitEkfac(() => [[block('e')]]), /layer "e" \(Embedding\) has one-hot inputs/);
   assert.throws(() => fitEkfac(() => []), /no training examples/);
 });
