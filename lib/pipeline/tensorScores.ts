@@ -76,13 +76,22 @@ export async function tensorScoreBlocks(
   // the product 1.9 times faster (bench:scale). The result is train-major; it is added to the
   // query-major scores in tiles so both sides stay in cache. Every checkpoint's training columns
   // stay on the backend for the whole loop (a shard's features: a few MiB each).
-  const perCheckpoint = cs.map((c) => {
+  const shared = sharedSlices(
+    cs.map((c) => train[c].grads),
+    cs.map((c) => query[c].grads),
+  );
+  const perCheckpoint = cs.map((c, ci) => {
     const t = train[c];
     const groups = columnGroups(t.grads);
-    const cols = tf.tidy(() => {
-      const tt = tf.tensor2d(t.grads.data, [nt, t.grads.dim]);
-      return groups.map((g) => g.slices.map(([c0, w]) => columnsOf(tt, c0, w)));
-    });
+    const tt = tf.tensor2d(t.grads.data, [nt, t.grads.dim]);
+    // A shared slice is not needed past the first checkpoint where it only meets itself (one
+    // position: slice i times query slice i): those products are reused.
+    const cols = groups.map((g, k) =>
+      g.slices.map(([c0, w], i) =>
+        ci > 0 && g.positions <= 1 && shared.has(sliceKey(k, i)) ? null : columnsOf(tt, c0, w),
+      ),
+    );
+    tt.dispose();
     return { c, groups, cols };
   });
   try {
@@ -91,23 +100,44 @@ export async function tensorScoreBlocks(
       // Each checkpoint's float32 product, then one pass adds them all (float64, in order).
       const products: Float32Array[] = [];
       const etas: number[] = [];
-      for (const { c, groups, cols } of perCheckpoint) {
-        const q = query[c];
-        const d = q.grads.dim;
-        const block = tf.tidy(() => {
-          const qb = tf.tensor2d(q.grads.data.subarray(q0 * d, (q0 + rows) * d), [rows, d]);
-          let sum: tf.Tensor | null = null;
-          groups.forEach((g, k) => {
-            const p = groupProduct(g, cols[k], (c0, w) => columnsOf(qb, c0, w));
-            sum = sum ? tf.add(sum, p) : p;
+      // Products of a training slice and a query slice that are the same bits at every
+      // checkpoint (exact factors' first layer inputs [x, 1]): formed once for all of them.
+      const reused = new Map<string, tf.Tensor>();
+      try {
+        for (const { c, groups, cols } of perCheckpoint) {
+          const q = query[c];
+          const d = q.grads.dim;
+          const block = tf.tidy(() => {
+            const qb = tf.tensor2d(q.grads.data.subarray(q0 * d, (q0 + rows) * d), [rows, d]);
+            let sum: tf.Tensor | null = null;
+            groups.forEach((g, k) => {
+              const product = (i: number, j: number): tf.Tensor => {
+                const key = `${sliceKey(k, i)}|${sliceKey(k, j)}`;
+                const sharedPair = shared.has(sliceKey(k, i)) && shared.has(sliceKey(k, j));
+                const done = sharedPair ? reused.get(key) : undefined;
+                if (done) return done;
+                const p = tf.matMul(
+                  cols[k][i] as tf.Tensor2D,
+                  columnsOf(qb, ...g.slices[j]),
+                  false,
+                  true,
+                );
+                if (sharedPair) reused.set(key, tf.keep(p));
+                return p;
+              };
+              const p = groupProduct(g, product);
+              sum = sum ? tf.add(sum, p) : p;
+            });
+            return sum as unknown as tf.Tensor;
           });
-          return sum as unknown as tf.Tensor;
-        });
-        products.push(block.dataSync() as Float32Array);
-        block.dispose();
-        etas.push(method === 'tracin' ? checkpoints[c].learningRate : 1);
-        // Let the worker's event loop run (heartbeats, workflow tasks) between products.
-        await new Promise((resolve) => setImmediate(resolve));
+          products.push(block.dataSync() as Float32Array);
+          block.dispose();
+          etas.push(method === 'tracin' ? checkpoints[c].learningRate : 1);
+          // Let the worker's event loop run (heartbeats, workflow tasks) between products.
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      } finally {
+        tf.dispose([...reused.values()]);
       }
       const out = emptyScores(rows, nt);
       sumTransposed(out.data, nt, products, etas, rows);
@@ -123,8 +153,52 @@ export async function tensorScoreBlocks(
       onBlock(q0, out);
     }
   } finally {
-    tf.dispose(perCheckpoint.flatMap((p) => p.cols.flat()));
+    tf.dispose(perCheckpoint.flatMap((p) => p.cols.flat().filter((t) => t !== null)));
   }
+}
+
+const sliceKey = (group: number, slice: number) => `${group}:${slice}`;
+
+/**
+ * The column slices (`group:slice`, as columnGroups numbers them) whose training and query
+ * values are the same bits at every checkpoint, so that their products are too: a first Dense
+ * layer's inputs [x, 1] under exact factors (half of an MNIST MLP's stored numbers), which
+ * TracIn-CP would otherwise multiply once per checkpoint. Compared, never assumed: any layout or
+ * value that differs leaves the slice to each checkpoint.
+ */
+function sharedSlices(train: GradientMatrix[], query: GradientMatrix[]): Set<string> {
+  const out = new Set<string>();
+  if (train.length < 2) return out;
+  const groups = train.map((m) => columnGroups(m));
+  const layout = JSON.stringify(groups[0]);
+  if (
+    groups.some((g) => JSON.stringify(g) !== layout) ||
+    query.some((m) => m.dim !== train[0].dim)
+  ) {
+    return out;
+  }
+  groups[0].forEach((g, k) => {
+    g.slices.forEach(([c0, w], i) => {
+      const same = (ms: GradientMatrix[]) =>
+        ms.every(
+          (m) => m.dim === ms[0].dim && m.rows === ms[0].rows && sameColumns(ms[0], m, c0, w),
+        );
+      if (same(train) && same(query)) out.add(sliceKey(k, i));
+    });
+  });
+  return out;
+}
+
+/** Whether columns [c0, c0 + w) of two matrices' rows are the same bits. */
+function sameColumns(a: GradientMatrix, b: GradientMatrix, c0: number, w: number): boolean {
+  if (a === b || a.data === b.data) return true;
+  const x = new Uint32Array(a.data.buffer, a.data.byteOffset, a.data.length);
+  const y = new Uint32Array(b.data.buffer, b.data.byteOffset, b.data.length);
+  for (let r = 0; r < a.rows; r++) {
+    const o = r * a.dim + c0;
+    for (let j = o; j < o + w; j++) if (x[j] !== y[j]) return false;
+  }
+  return true;
 }
 
 /**
@@ -165,23 +239,17 @@ function columnsOf(m: tf.Tensor2D, c0: number, w: number): tf.Tensor2D {
   return c0 === 0 && w === m.shape[1] ? tf.clone(m) : tf.slice(m, [0, c0], [-1, w]);
 }
 
-/** Train-major product of one group: train columns given, query columns sliced on demand. */
-function groupProduct(
-  g: ColumnGroup,
-  train: tf.Tensor2D[],
-  query: (c0: number, w: number) => tf.Tensor2D,
-): tf.Tensor {
+/**
+ * Train-major product of one group; `product(i, j)` is training slice i times query slice j
+ * (transposed).
+ */
+function groupProduct(g: ColumnGroup, product: (i: number, j: number) => tf.Tensor): tf.Tensor {
   const T = g.positions;
-  if (T === 0) return tf.matMul(train[0], query(...g.slices[0]), false, true);
+  if (T === 0) return product(0, 0);
   let sum: tf.Tensor | null = null;
   for (let s = 0; s < T; s++) {
-    const qa = query(...g.slices[s]);
-    const qd = query(...g.slices[T + s]);
     for (let t = 0; t < T; t++) {
-      const p = tf.mul(
-        tf.matMul(train[t], qa, false, true),
-        tf.matMul(train[T + t], qd, false, true),
-      );
+      const p = tf.mul(product(t, s), product(T + t, T + s));
       sum = sum ? tf.add(sum, p) : p;
     }
   }

@@ -119,3 +119,53 @@ test('a shard folded a block of queries at a time equals its whole score matrix 
     /finite/,
   );
 });
+
+/**
+ * Factored features of three layers (one position, one position, two positions) whose first
+ * layer's inputs (and one input slice of the two-position layer) are the same bits at every
+ * checkpoint, as exact factors' [x, 1] are.
+ */
+function factoredCheckpoints(rows: number, seed: number, checkpoints: number): ExampleFeatures[] {
+  const layers = [
+    { name: 'd1', offset: 0, size: 8, factors: { positions: 1, inDim: 5, outDim: 3 } },
+    { name: 'd2', offset: 8, size: 6, factors: { positions: 1, inDim: 4, outDim: 2 } },
+    { name: 'seq', offset: 14, size: 10, factors: { positions: 2, inDim: 3, outDim: 2 } },
+  ];
+  const dim = 24;
+  const fixed = [...features(rows, dim, seed).grads.data];
+  return Array.from({ length: checkpoints }, (_, c) => {
+    const f = features(rows, dim, seed * 10 + c + 1);
+    for (let r = 0; r < rows; r++) {
+      for (const j of [0, 1, 2, 3, 4, 14, 15, 16]) f.grads.data[r * dim + j] = fixed[r * dim + j];
+    }
+    return { ...f, grads: { ...f.grads, layers } };
+  });
+}
+
+for (const backend of COMPARED_BACKENDS) {
+  test(`columns equal at every checkpoint are multiplied once, to the same bits (${backend})`, async () => {
+    await initBackend(backend, () => {});
+    const cks = [0.5, 0.1, 0.02].map((learningRate, step) => ({ step, learningRate }));
+    const train = factoredCheckpoints(70, 5, 3);
+    const query = factoredCheckpoints(9, 6, 3);
+    const matMuls = async (f: () => Promise<void>) =>
+      (await tf.profile(f)).kernels.filter((k) => /MatMul/.test(k.name)).length;
+    let all: Float64Array = new Float64Array(0);
+    const shared = await matMuls(async () => {
+      all = (await tensorScores('tracin', train, query, cks, 4)).data;
+    });
+    // Each checkpoint alone shares nothing; summed in order they are what the three give.
+    const sum = new Float64Array(all.length);
+    let alone = 0;
+    for (let c = 0; c < 3; c++) {
+      alone += await matMuls(async () => {
+        const s = await tensorScores('tracin', [train[c]], [query[c]], [cks[c]], 4);
+        for (let i = 0; i < sum.length; i++) sum[i] += s.data[i];
+      });
+    }
+    assert.deepEqual(all, sum);
+    // Per query block: d1's input product (and seq's one shared pair) once, not three times.
+    assert.equal(alone - shared, 3 * (2 + 2));
+    assert.ok(maxRelErr(all, tracIn(train, query, cks).data) < 1e-5);
+  });
+}
