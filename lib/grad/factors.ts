@@ -13,7 +13,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { checkTargets, type Head, headOf, perExampleValue, targetTensor } from './head';
-import { activationName, type Layer } from './layers/handler';
+import { activationName, type FactorScratch, type Layer } from './layers/handler';
 import { type LayerHandler, layerHandlers } from './layers/index';
 import { manualBackwardBlocker, manualFactors } from './manualBackward';
 import type { FactorBlock, LayerSelection, TestFunction } from './types';
@@ -233,12 +233,14 @@ export function computeFactors(
   xs: tf.Tensor,
   targets: ArrayLike<number> | null,
   testFunction: TestFunction = { kind: 'loss' },
+  /** Arrays the blocks may be written into (see FactorScratch: only for blocks used at once). */
+  scratch?: FactorScratch,
 ): BatchFactors {
   checkInputs(xs, targets, plan);
   if (plan.backward === 'manual') {
     const targetT = targets ? targetTensor(plan.head, targets) : null;
     try {
-      return factorsOf(plan, xs, manualFactors(plan, xs, targets, targetT, testFunction));
+      return factorsOf(plan, xs, manualFactors(plan, xs, targets, targetT, testFunction), scratch);
     } finally {
       targetT?.dispose();
     }
@@ -284,7 +286,7 @@ export function computeFactors(
     tf.dispose(probes);
     targetT?.dispose();
   }
-  return factorsOf(plan, xs, { deltas, saved, perEx: perEx as unknown as tf.Tensor1D });
+  return factorsOf(plan, xs, { deltas, saved, perEx: perEx as unknown as tf.Tensor1D }, scratch);
 }
 
 /** The selected calls' factor blocks and the test-function values; disposes the tensors. */
@@ -292,13 +294,16 @@ function factorsOf(
   plan: ModelPlan,
   xs: tf.Tensor,
   t: { deltas: tf.Tensor[]; saved: tf.Tensor[][]; perEx: tf.Tensor1D },
+  scratch?: FactorScratch,
 ): BatchFactors {
   try {
     const blocks: FactorBlock[] = [];
     plan.steps
       .filter((s) => s.selected)
       .forEach((s, i) => {
-        blocks.push(...(s.handler as LayerHandler).blocks(s.layer, t.saved[i], t.deltas[i]));
+        blocks.push(
+          ...(s.handler as LayerHandler).blocks(s.layer, t.saved[i], t.deltas[i], scratch),
+        );
       });
     const v = t.perEx.dataSync();
     return { blocks, values: v instanceof Float32Array ? v : Float32Array.from(v) };

@@ -8,6 +8,7 @@ import type { ExampleFeatures } from '../features';
 import { blockSqNorms, concatBlocks } from './blockMath';
 import { type BatchFactors, computeFactors, type ModelPlan, planModel } from './factors';
 import { checkTargets } from './head';
+import type { FactorScratch } from './layers/handler';
 import { checkProjector } from './projectorSpec';
 import { projectBlocks, projectedLayout } from './projectors';
 import type { FactorBlock, FeaturizeSpec, TestFunction } from './types';
@@ -82,6 +83,7 @@ function* factorBatches(
   input: (start: number, end: number) => BatchInput,
   testFunction: TestFunction | undefined,
   batchSize: number,
+  scratch?: FactorScratch,
 ): Generator<{ factors: BatchFactors; start: number; end: number }> {
   if (!(batchSize > 0)) throw new Error(`batch size must be positive, got ${batchSize}`);
   const fn = testFunction ?? { kind: 'loss' };
@@ -91,7 +93,7 @@ function* factorBatches(
     try {
       if (targets) checkTargets(plan.head, targets, end - start);
       if (fn.kind === 'loss' && !targets) throw new Error("test function 'loss' needs labels");
-      yield { factors: computeFactors(plan, xs, targets, fn), start, end };
+      yield { factors: computeFactors(plan, xs, targets, fn, scratch), start, end };
     } finally {
       xs.dispose();
     }
@@ -115,7 +117,15 @@ export function* featurizeBatches(
   let out: FeatureRows | null = null;
   let dim = 0;
   let layers: ExampleFeatures['grads']['layers'] = [];
-  const steps = factorBatches(plan, n, input, spec.testFunction, spec.batchSize ?? 256);
+  // Each batch's blocks are written into the output before the next batch is computed, so the
+  // handlers may reuse their arrays from batch to batch.
+  const arrays = new Map<string, Float32Array>();
+  const scratch: FactorScratch = (name, length) => {
+    let a = arrays.get(name);
+    if (!a || a.length < length) arrays.set(name, (a = new Float32Array(length)));
+    return a.subarray(0, length);
+  };
+  const steps = factorBatches(plan, n, input, spec.testFunction, spec.batchSize ?? 256, scratch);
   for (const { factors, start, end } of steps) {
     const { blocks, values } = factors;
     const L = blocks.length;

@@ -9,6 +9,7 @@ import {
   featurizeBatches,
   runFeaturize,
 } from '../grad/featurize';
+import { hostTensor } from '../grad/layers/handler';
 import type { FeaturizeSpec } from '../grad/types';
 
 /** Rows [start, end) of a data set as the model's input tensor. */
@@ -26,7 +27,8 @@ export function inputTensor(
   }
   if (!ds.x) throw new Error(`data set "${ds.name}" has neither features nor tokens`);
   const d = ds.x.length / ds.rows;
-  return tf.tensor(ds.x.subarray(start * d, end * d), [n, ...inShape], 'float32');
+  // A data set's rows never change once read, so the engine may read them back from here.
+  return hostTensor(ds.x.subarray(start * d, end * d), [n, ...inShape]);
 }
 
 /**

@@ -3,6 +3,7 @@ import type { FactorBlock } from '../types';
 import {
   appendOnes,
   applyActivation,
+  type FactorScratch,
   type ForwardResult,
   kernelBiasParams,
   type Layer,
@@ -32,7 +33,12 @@ export function denseForward(layer: Layer, x: tf.Tensor, probe: tf.Tensor | null
   return { z, y: applyActivation(layer, z), saved: [x] };
 }
 
-export function denseBlocks(layer: Layer, saved: tf.Tensor[], delta: tf.Tensor): FactorBlock[] {
+export function denseBlocks(
+  layer: Layer,
+  saved: tf.Tensor[],
+  delta: tf.Tensor,
+  scratch?: FactorScratch,
+): FactorBlock[] {
   const x = saved[0];
   const useBias = (layer.getConfig() as { useBias: boolean }).useBias;
   const rows = x.shape[0];
@@ -49,7 +55,14 @@ export function denseBlocks(layer: Layer, saved: tf.Tensor[], delta: tf.Tensor):
       positions,
       inDim: useBias ? inDim + 1 : inDim,
       outDim,
-      a: useBias ? appendOnes(av, rows * positions, inDim) : av,
+      a: useBias
+        ? appendOnes(
+            av,
+            rows * positions,
+            inDim,
+            scratch?.(`${layer.name}/a`, rows * positions * (inDim + 1)),
+          )
+        : av,
       delta: values(delta),
       params: kernelBiasParams(layer, useBias),
     },

@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { FactorBlock } from '../types';
 
@@ -18,7 +18,12 @@ export interface LayerHandler {
   /** Forward pass; `probe` (zeros) is added to the pre-activation when the layer is selected. */
   forward(layer: Layer, x: tf.Tensor, probe: tf.Tensor | null): ForwardResult;
   /** Turns saved inputs and δ (gradient w.r.t. the probe) into factor blocks. */
-  blocks(layer: Layer, saved: tf.Tensor[], delta: tf.Tensor): FactorBlock[];
+  blocks(
+    layer: Layer,
+    saved: tf.Tensor[],
+    delta: tf.Tensor,
+    scratch?: FactorScratch,
+  ): FactorBlock[];
   /**
    * The gradient w.r.t. the layer's input from δ (w.r.t. its pre-activation), as tfjs-core's own
    * gradient functions compute it: with it on every layer from the first selected one to the
@@ -44,9 +49,28 @@ export function activationName(layer: Layer): string {
   return typeof cfg.activation === 'string' ? cfg.activation : 'linear';
 }
 
-/** Copies rows×inDim values into rows×(inDim+1) with a trailing 1 (the bias's input). */
-export function appendOnes(a: Float32Array, rows: number, inDim: number): Float32Array {
-  const out = new Float32Array(rows * (inDim + 1));
+/**
+ * Arrays a handler may write a batch's factors into instead of new ones, by a name it picks
+ * (the layer's): the next batch writes them again, so only a caller that is done with each
+ * batch's blocks before the next one is computed passes one (featurizeBatches). Each batch's
+ * new arrays were, in a worker, most of the ArrayBuffers that start V8's full collections.
+ */
+export type FactorScratch = (name: string, length: number) => Float32Array;
+
+/**
+ * Copies rows×inDim values into rows×(inDim+1) with a trailing 1 (the bias's input), into
+ * `into` (exactly that long) when given.
+ */
+export function appendOnes(
+  a: Float32Array,
+  rows: number,
+  inDim: number,
+  into?: Float32Array,
+): Float32Array {
+  const out = into ?? new Float32Array(rows * (inDim + 1));
+  if (out.length !== rows * (inDim + 1)) {
+    throw new Error(`appendOnes: ${out.length} values for ${rows} × ${inDim + 1}`);
+  }
   for (let r = 0; r < rows; r++) {
     out.set(a.subarray(r * inDim, (r + 1) * inDim), r * (inDim + 1));
     out[r * (inDim + 1) + inDim] = 1;
@@ -54,8 +78,25 @@ export function appendOnes(a: Float32Array, rows: number, inDim: number): Float3
   return out;
 }
 
-/** Values of a tensor as a fresh Float32Array (outside any tidy). */
+/**
+ * Host arrays that tensors were made from (hostTensor): tensors never change, so reading one
+ * back may return its array. tfjs-node copies a tensor's values into TensorFlow at its first
+ * operation and then reads them back as a new array (a first Dense layer's input: half of an MNIST
+ * MLP's factors, once per batch).
+ */
+const hostArrays = new WeakMap<tf.Tensor, Float32Array>();
+
+/** A float32 tensor of `data` whose values() is `data` itself (which must not change after). */
+export function hostTensor(data: Float32Array, shape: number[]): tf.Tensor {
+  const t = tf.tensor(data, shape, 'float32');
+  hostArrays.set(t, data);
+  return t;
+}
+
+/** Values of a tensor as a Float32Array (outside any tidy); a hostTensor's own array. */
 export function values(t: tf.Tensor): Float32Array {
+  const host = hostArrays.get(t);
+  if (host) return host;
   const v = t.dataSync();
   return v instanceof Float32Array ? v : Float32Array.from(v);
 }
