@@ -149,7 +149,7 @@ export function* featurizeBatches(
     options.onProgress?.(end, n);
     yield;
   }
-  const rows = out ?? { ...featureRows(n, 0, 0), data: new Float32Array(0) };
+  const rows = out ?? featureRows(n, 0, 0);
   return {
     grads: { rows: n, dim, data: rows.data, layers },
     loss: rows.loss,

@@ -6,8 +6,9 @@ import { type FeatureRows, featureRows } from '../grad/featurize';
  * above malloc's mapping threshold: fresh arrays were mapped from the kernel, faulted in and
  * zeroed page by page each time, and each 64 MiB of new ArrayBuffers started a V8 full
  * collection. Arrays go back when the featurize that leased them is done; every value of a
- * reused array is written before it is read (featurizeBatches writes whole rows, and the caller
- * checks that its chunks cover the rows), so nothing of an earlier shard can show through.
+ * reused array is written before it is read (featurizeBatches writes whole rows, and a kept
+ * checkpoint's chunks cover its rows from the first: featurizeShard refuses to keep a resumed
+ * one), so nothing of an earlier shard can show through.
  */
 
 /** Free arrays kept for the next lease, at most this many bytes (the oldest go first). */
@@ -29,7 +30,7 @@ export interface FeatureArrayLease {
   release(): void;
 }
 
-export function leaseFeatureArrays(): FeatureArrayLease {
+export function leaseFeatureArrays(retainedBytes = RETAINED_BYTES): FeatureArrayLease {
   let taken: FeatureRows[] = [];
   return {
     take(rows, dim, layers) {
@@ -42,7 +43,7 @@ export function leaseFeatureArrays(): FeatureArrayLease {
       free.push(...taken);
       taken = [];
       let bytes = free.reduce((s, r) => s + bytesOf(r), 0);
-      while (bytes > RETAINED_BYTES && free.length > 0)
+      while (bytes > retainedBytes && free.length > 0)
         bytes -= bytesOf(free.shift() as FeatureRows);
     },
   };

@@ -169,16 +169,20 @@ function chunkOutput(
 ): (dim: number, layers: number) => FeatureRows {
   return (dim, layers) => {
     const fits = (r: FeatureRows | undefined, rows: number): r is FeatureRows =>
-      r !== undefined && r.data.length === rows * dim && r.layerSqNorm.length === rows * layers;
+      r !== undefined &&
+      r.data.length === rows * dim &&
+      r.loss.length === rows &&
+      r.layerSqNorm.length === rows * layers;
     if (run.keep) {
       const rows = run.shard.end - run.shard.start;
-      whole.rows ??= run.arrays.take(rows, dim, layers);
-      if (!fits(whole.rows, rows)) {
+      const kept = (whole.rows ??= run.arrays.take(rows, dim, layers));
+      if (!fits(kept, rows)) {
+        const first = (kept as FeatureRows).data.length / rows;
         throw new Error(
-          `${run.prefix}: a chunk's rows are ${dim} wide, the first chunk's were not`,
+          `${run.prefix}: a chunk's rows are ${dim} wide, the first chunk's ${first}`,
         );
       }
-      return featureRowsView(whole.rows, start, n, dim, layers);
+      return featureRowsView(kept, start, n, dim, layers);
     }
     if (!fits(run.reuse.rows, capacity)) run.reuse.rows = run.arrays.take(capacity, dim, layers);
     return featureRowsView(run.reuse.rows, 0, n, dim, layers);

@@ -21,6 +21,7 @@ import type { Plan, ShardTask } from './types';
  * each chunk into them, so nothing is joined) and the file's meta.
  */
 export interface KeptFeatures {
+  /** Arrays leased from featureArrays.ts: valid until the featurize that kept them returns. */
   features?: ExampleFeatures;
   meta?: FeatureFileMeta;
 }

@@ -75,7 +75,8 @@ export async function tensorScoreBlocks(
   // packs the right operand, and packing 1,000 queries instead of 10,000 training rows makes
   // the product 1.9 times faster (bench:scale). The result is train-major; it is added to the
   // query-major scores in tiles so both sides stay in cache. Every checkpoint's training columns
-  // stay on the backend for the whole loop (a shard's features: a few MiB each).
+  // stay on the backend for the whole loop (a shard's features: a few MiB each), but for slices
+  // whose products the first checkpoint's serve (sharedSlices).
   const shared = sharedSlices(
     cs.map((c) => train[c].grads),
     cs.map((c) => query[c].grads),
@@ -83,15 +84,18 @@ export async function tensorScoreBlocks(
   const perCheckpoint = cs.map((c, ci) => {
     const t = train[c];
     const groups = columnGroups(t.grads);
-    const tt = tf.tensor2d(t.grads.data, [nt, t.grads.dim]);
     // A shared slice is not needed past the first checkpoint where it only meets itself (one
     // position: slice i times query slice i): those products are reused.
-    const cols = groups.map((g, k) =>
-      g.slices.map(([c0, w], i) =>
-        ci > 0 && g.positions <= 1 && shared.has(sliceKey(k, i)) ? null : columnsOf(tt, c0, w),
-      ),
-    );
-    tt.dispose();
+    const needed = (k: number, i: number) =>
+      !(ci > 0 && groups[k].positions <= 1 && shared.has(sliceKey(k, i)));
+    const made = tf.tidy(() => {
+      const tt = tf.tensor2d(t.grads.data, [nt, t.grads.dim]);
+      return groups.flatMap((g, k) =>
+        g.slices.filter((_, i) => needed(k, i)).map(([c0, w]) => columnsOf(tt, c0, w)),
+      );
+    });
+    let next = 0;
+    const cols = groups.map((g, k) => g.slices.map((_, i) => (needed(k, i) ? made[next++] : null)));
     return { c, groups, cols };
   });
   try {
@@ -114,16 +118,19 @@ export async function tensorScoreBlocks(
               const product = (i: number, j: number): tf.Tensor => {
                 const key = `${sliceKey(k, i)}|${sliceKey(k, j)}`;
                 const sharedPair = shared.has(sliceKey(k, i)) && shared.has(sliceKey(k, j));
-                const done = sharedPair ? reused.get(key) : undefined;
-                if (done) return done;
-                const p = tf.matMul(
-                  cols[k][i] as tf.Tensor2D,
-                  columnsOf(qb, ...g.slices[j]),
-                  false,
-                  true,
-                );
-                if (sharedPair) reused.set(key, tf.keep(p));
-                return p;
+                let done = sharedPair ? reused.get(key) : undefined;
+                if (!done) {
+                  const p = tf.matMul(
+                    cols[k][i] as tf.Tensor2D,
+                    columnsOf(qb, ...g.slices[j]),
+                    false,
+                    true,
+                  );
+                  if (!sharedPair) return p;
+                  reused.set(key, (done = tf.keep(p)));
+                }
+                // A clone shares the data; this block may dispose it, the cache keeps its own.
+                return tf.clone(done);
               };
               const p = groupProduct(g, product);
               sum = sum ? tf.add(sum, p) : p;

@@ -8,7 +8,7 @@
  * feature bytes from 323 to 245 MB).
  */
 export interface ZeroSuppressed {
-  /** Bits per row, 32 to a word, low bit first: bit j set when column j is stored. */
+  /** Bits per row, 32 to a word, low bit first: bit j set when stored column j is kept. */
   mask: Int32Array;
   words: number;
   /** The stored values of every row, row after row. */
@@ -43,6 +43,8 @@ export const SPARSE_FROM = 0.25;
  * a featurize's short-lived ArrayBuffers, and V8 starts a full collection per 64 MiB of them.
  */
 let scratch = new Uint32Array(0);
+/** A larger scratch is let go after its call rather than held for the process's life. */
+const SCRATCH_KEPT = 64 * 2 ** 20;
 
 /** Rows of `width` values without their zeros; columns [from, width) only (a file's stored ones). */
 export function suppressZeros(
@@ -82,7 +84,9 @@ export function suppressZeros(
     }
     offsets[i + 1] = o;
   }
-  return { mask, words, values: new Float32Array(out.buffer, 0, o).slice(), offsets };
+  const values = new Float32Array(out.buffer, 0, o).slice();
+  if (scratch.byteLength > SCRATCH_KEPT) scratch = new Uint32Array(0);
+  return { mask, words, values, offsets };
 }
 
 /** The rows again, zeros in place; checks the mask and the counts agree (`what` names the file). */

@@ -65,6 +65,7 @@ async function useTensorflow(): Promise<boolean> {
   // shard's products take tens of MB per operand, which malloc maps fresh from the kernel and
   // unmaps again each time, so every page faulted in and was zeroed (page faults were the top
   // item of bench:main's profile, and its scoring took twice the CPU time with them).
+  // (Read when TensorFlow makes its first CPU allocator: too late if tfjs-node loaded earlier.)
   process.env.TF_CPU_ALLOCATOR_USE_BFC ??= 'true';
   if (!(await tryImport(pkg)) || !(await tf.setBackend('tensorflow'))) {
     reason = `${pkg} did not load`;

@@ -4,12 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { buildPlan } from '../../../lib/pipeline/buildPlan';
-import {
-  leaseFeatureArrays,
-  pooledFeatureArrays,
-  RETAINED_BYTES,
-} from '../../../lib/pipeline/featureArrays';
+import { leaseFeatureArrays, pooledFeatureArrays } from '../../../lib/pipeline/featureArrays';
 import { featurizeShard } from '../../../lib/pipeline/featurizeShard';
+import { partialPrefix } from '../../../lib/pipeline/reducePrefixes';
 import { RunContext } from '../../../lib/pipeline/runContext';
 import { readCommittedFile, readManifest } from '../../../lib/store/commit';
 import { FsStore } from '../../../lib/store/fsStore';
@@ -31,13 +28,14 @@ test('a released array is taken again for the same sizes only; the pool keeps a 
   assert.notEqual(b.take(10, 7, 2), r, 'an array is lent to one taker at a time');
   b.release();
   // Past the byte bound the oldest free arrays are dropped.
-  const big = leaseFeatureArrays();
-  const rows = Math.ceil(RETAINED_BYTES / 4 / 1000 / 3);
-  for (let i = 0; i < 4; i++) big.take(rows, 1000, 1);
+  const bound = 3 * 1000 * 4 * 10; // under three arrays of 10 rows × 1,000 values (and norms)
+  const big = leaseFeatureArrays(bound);
+  const first = big.take(10, 1000, 1);
+  for (let i = 0; i < 3; i++) big.take(10, 1000, 1);
   big.release();
-  const held = pooledFeatureArrays().reduce((s, p) => s + p.data.byteLength, 0);
-  assert.ok(held <= RETAINED_BYTES, `${held} bytes held`);
-  assert.ok(pooledFeatureArrays().length >= 2);
+  const wide = pooledFeatureArrays().filter((p) => p.data.length === 10_000);
+  assert.equal(wide.length, 2, 'the oldest arrays go until the rest fit under the bound');
+  assert.ok(!wide.includes(first), 'the oldest went first');
 });
 
 /** Every committed feature file of a train shard, by checkpoint, as bytes. */
@@ -83,6 +81,7 @@ for (const [name, score, chunkRows] of [
     const first = await featurizeShard(ctx, task, { chunkRows });
     assert.equal(first.scored, score || undefined);
     const want = await featureFiles(ctx, prefixes);
+    const scores = score ? await featureFiles(ctx, [partialPrefix(plan.runPrefix, 0)]) : [];
 
     // Poison what the pool holds, then compute the same shard again from scratch.
     const poisoned = [...pooledFeatureArrays()];
@@ -101,12 +100,19 @@ for (const [name, score, chunkRows] of [
     }
     const again = await featurizeShard(ctx, task, { chunkRows });
     assert.equal(again.cached, false);
+    assert.equal(again.scored, score || undefined, 'the same path as the first time');
     assert.deepEqual(await featureFiles(ctx, prefixes), want, 'the same files, bit for bit');
-    // The poisoned arrays were the ones used, and every value of them was written.
-    const used = poisoned.filter((r) => !r.data.some(Number.isNaN));
-    assert.ok(used.length > 0, 'the pooled arrays were used again');
-    for (const r of used) {
-      assert.ok(![r.loss, r.sqNorm, r.layerSqNorm].some((a) => a.some(Number.isNaN)));
+    if (score) {
+      // The scores from the kept whole-shard arrays, bit for bit.
+      assert.deepEqual(await featureFiles(ctx, [partialPrefix(plan.runPrefix, 0)]), scores);
+    }
+    // The poisoned arrays were the ones used, and every value of those touched was written.
+    const touched = poisoned.filter((r) => !r.data.every(Number.isNaN));
+    assert.ok(touched.length > 0, 'the pooled arrays were used again');
+    for (const r of touched) {
+      for (const a of [r.data, r.loss, r.sqNorm, r.layerSqNorm]) {
+        assert.ok(!a.some(Number.isNaN), 'an array written only in part');
+      }
     }
   });
 }

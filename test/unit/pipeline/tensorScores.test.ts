@@ -169,3 +169,18 @@ for (const backend of COMPARED_BACKENDS) {
     assert.ok(maxRelErr(all, tracIn(train, query, cks).data) < 1e-5);
   });
 }
+
+test('plain (projected) features the same at every checkpoint: one product, reused, same bits', async () => {
+  await initBackend(COMPARED_BACKENDS[0], () => {});
+  const cks = [0.5, 0.1, 0.02].map((learningRate, step) => ({ step, learningRate }));
+  const f = features(40, 12, 8);
+  const q = features(5, 12, 9);
+  // The same arrays at every checkpoint (a model whose weights did not move between them).
+  const all = await tensorScores('tracin', [f, f, f], [q, q, q], cks, 2);
+  const sum = new Float64Array(all.data.length);
+  for (let c = 0; c < 3; c++) {
+    const s = await tensorScores('tracin', [f], [q], [cks[c]], 2);
+    for (let i = 0; i < sum.length; i++) sum[i] += s.data[i];
+  }
+  assert.deepEqual(all.data, sum);
+});
