@@ -44,7 +44,8 @@ async function featureFiles(ctx: RunContext, prefixes: string[]): Promise<Buffer
   for (const prefix of prefixes) {
     const m = await readManifest(ctx.store, prefix);
     assert.ok(m, `${prefix} committed`);
-    for (const f of Object.values(m.files)) {
+    // By name: a manifest lists its files in the order their uploads finished.
+    for (const [, f] of Object.entries(m.files).sort(([a], [b]) => a.localeCompare(b))) {
       out.push(Buffer.from(await readCommittedFile(ctx.store, f)));
     }
   }
