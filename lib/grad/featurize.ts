@@ -49,6 +49,16 @@ export function featureRowsView(
   };
 }
 
+/** Whether `rows` holds exactly n rows of `dim` values and `layers` squared norms. */
+export function featureRowsFit(rows: FeatureRows, n: number, dim: number, layers: number): boolean {
+  return (
+    rows.data.length === n * dim &&
+    rows.loss.length === n &&
+    rows.sqNorm.length === n &&
+    rows.layerSqNorm.length === n * layers
+  );
+}
+
 /** Fresh arrays for n rows of `dim` values and `layers` squared norms. */
 export function featureRows(n: number, dim: number, layers: number): FeatureRows {
   return {
@@ -160,9 +170,9 @@ export function* featurizeBatches(
 
 /** A caller's output arrays must hold exactly n rows (a view too long would hide a wrong size). */
 function checkRows(out: FeatureRows, n: number, dim: number, L: number): void {
-  const want = [n * dim, n, n, n * L];
-  const got = [out.data.length, out.loss.length, out.sqNorm.length, out.layerSqNorm.length];
-  if (got.some((g, i) => g !== want[i])) {
+  if (!featureRowsFit(out, n, dim, L)) {
+    const want = [n * dim, n, n, n * L];
+    const got = [out.data.length, out.loss.length, out.sqNorm.length, out.layerSqNorm.length];
     throw new Error(
       `featurize output arrays hold [${got}] values; ${n} rows of ${dim} (${L} layers) need [${want}]`,
     );

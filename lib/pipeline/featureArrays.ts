@@ -1,4 +1,4 @@
-import { type FeatureRows, featureRows } from '../grad/featurize';
+import { type FeatureRows, featureRows, featureRowsFit } from '../grad/featurize';
 
 /**
  * Feature arrays a worker process uses again from one featurize to the next. A shard's features
@@ -19,9 +19,6 @@ const free: FeatureRows[] = [];
 const bytesOf = (r: FeatureRows) =>
   r.data.byteLength + r.loss.byteLength + r.sqNorm.byteLength + r.layerSqNorm.byteLength;
 
-const fits = (r: FeatureRows, rows: number, dim: number, layers: number) =>
-  r.data.length === rows * dim && r.loss.length === rows && r.layerSqNorm.length === rows * layers;
-
 /** Arrays taken for one featurize; `release` returns them all to the pool. */
 export interface FeatureArrayLease {
   /** Arrays for `rows` rows of `dim` values and `layers` norms: a free one of that size, or new. */
@@ -34,7 +31,7 @@ export function leaseFeatureArrays(retainedBytes = RETAINED_BYTES): FeatureArray
   let taken: FeatureRows[] = [];
   return {
     take(rows, dim, layers) {
-      const i = free.findIndex((r) => fits(r, rows, dim, layers));
+      const i = free.findIndex((r) => featureRowsFit(r, rows, dim, layers));
       const r = i >= 0 ? free.splice(i, 1)[0] : featureRows(rows, dim, layers);
       taken.push(r);
       return r;

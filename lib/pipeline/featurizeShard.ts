@@ -5,7 +5,7 @@
 import { STREAM_END, splitStream } from '../arrow/columns';
 import { concatBytes } from '../bytes';
 import type { Dataset } from '../data/dataset';
-import { type FeatureRows, featureRowsView } from '../grad/featurize';
+import { type FeatureRows, featureRowsFit, featureRowsView } from '../grad/featurize';
 import type { FeaturizeSpec } from '../grad/types';
 import { PhaseTimes } from '../phaseTimes';
 import { ChunkedUpload, type ChunkedUploadState } from '../store/chunkedUpload';
@@ -169,10 +169,7 @@ function chunkOutput(
 ): (dim: number, layers: number) => FeatureRows {
   return (dim, layers) => {
     const fits = (r: FeatureRows | undefined, rows: number): r is FeatureRows =>
-      r !== undefined &&
-      r.data.length === rows * dim &&
-      r.loss.length === rows &&
-      r.layerSqNorm.length === rows * layers;
+      r !== undefined && featureRowsFit(r, rows, dim, layers);
     if (run.keep) {
       const rows = run.shard.end - run.shard.start;
       const kept = (whole.rows ??= run.arrays.take(rows, dim, layers));
