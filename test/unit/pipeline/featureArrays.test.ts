@@ -1,18 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { buildPlan } from '../../../lib/pipeline/buildPlan';
 import { leaseFeatureArrays, pooledFeatureArrays } from '../../../lib/pipeline/featureArrays';
 import { featurizeShard } from '../../../lib/pipeline/featurizeShard';
 import { partialPrefix } from '../../../lib/pipeline/reducePrefixes';
-import { RunContext } from '../../../lib/pipeline/runContext';
-import { readCommittedFile, readManifest } from '../../../lib/store/commit';
-import { FsStore } from '../../../lib/store/fsStore';
-import { putJson } from '../../../lib/store/objectStore';
-import { useTestBackend } from '../../support/backend';
-import { makeTinyRun } from '../../support/tinyRun';
+import type { RunContext } from '../../../lib/pipeline/runContext';
+import { committedFiles, plannedTinyRun } from '../../support/plannedTinyRun';
 
 test('a released array is taken again for the same sizes only; the pool keeps a bounded number of bytes', () => {
   const a = leaseFeatureArrays();
@@ -38,51 +30,24 @@ test('a released array is taken again for the same sizes only; the pool keeps a 
   assert.ok(!wide.includes(first), 'the oldest went first');
 });
 
-/** Every committed feature file of a train shard, by checkpoint, as bytes. */
-async function featureFiles(ctx: RunContext, prefixes: string[]): Promise<Buffer[]> {
-  const out: Buffer[] = [];
-  for (const prefix of prefixes) {
-    const m = await readManifest(ctx.store, prefix);
-    assert.ok(m, `${prefix} committed`);
-    // By name: a manifest lists its files in the order their uploads finished.
-    for (const [, f] of Object.entries(m.files).sort(([a], [b]) => a.localeCompare(b))) {
-      out.push(Buffer.from(await readCommittedFile(ctx.store, f)));
-    }
-  }
-  return out;
-}
+/** The committed files of each prefix, by name. */
+const featureFiles = (ctx: RunContext, prefixes: string[]) =>
+  Promise.all(prefixes.map((p) => committedFiles(ctx, p)));
 
 for (const [name, score, chunkRows] of [
   ['kept whole for scoring from memory', true, undefined],
   ['one chunk of arrays written again', false, 16],
 ] as const) {
   test(`arrays an earlier featurize left in the pool never show through (${name})`, async () => {
-    await useTestBackend();
-    const store = new FsStore(await mkdtemp(join(tmpdir(), 'tda-arrays-')));
-    const spec = await makeTinyRun(store, 'p', {
-      trainRows: 200,
-      rowsPerPart: 100,
-      activation: 'relu',
+    const { store, ctx, plan, planKey, checkpoints } = await plannedTinyRun(200, {
+      projector: { kind: 'none' },
     });
-    const ctx = new RunContext(store);
-    const plan = await buildPlan(
-      store,
-      { ...spec, shardSize: 100, projector: { kind: 'none' } },
-      (k) => ctx.model(k),
-    );
-    const planKey = `${plan.runPrefix}/plan.json`;
-    await putJson(store, planKey, plan);
-    ctx.rememberPlan(planKey, plan);
-    const checkpoints = plan.checkpoints.map((_, c) => c);
-    for (let s = 0; s < plan.query.shards.length; s++) {
-      await featurizeShard(ctx, { planKey, set: 'query', shard: s, checkpoints });
-    }
     const task = { planKey, set: 'train' as const, shard: 0, checkpoints, score };
     const prefixes = checkpoints.map((c) => ctx.featurePrefix(plan, 'train', 0, c));
     const first = await featurizeShard(ctx, task, { chunkRows });
     assert.equal(first.scored, score || undefined);
     const want = await featureFiles(ctx, prefixes);
-    const scores = score ? await featureFiles(ctx, [partialPrefix(plan.runPrefix, 0)]) : [];
+    const scores = score ? await featureFiles(ctx, [partialPrefix(plan.runPrefix, 0)]) : undefined;
 
     // Poison what the pool holds, then compute the same shard again from scratch.
     const poisoned = [...pooledFeatureArrays()];
