@@ -27,6 +27,7 @@ import {
   shardRanges,
   shardsChildId,
 } from '../workflows/definitions';
+import { stageSeconds } from './stageSeconds';
 
 export async function sizeUnder(s3: S3Store, bucket: string, prefix: string): Promise<number> {
   let total = 0;
@@ -147,16 +148,16 @@ export async function historyOf(client: Client, workflowId: string): Promise<His
 }
 
 /**
- * Polls a run's progress until it finishes (riding out Temporal server restarts); returns its
- * summary, wall time and stage starts.
+ * Waits for a run to finish (riding out Temporal server restarts), logging its progress as
+ * polled; returns its summary and wall time. The stages' times come from the history afterwards
+ * (stageSeconds.ts): polling often for them slowed the run.
  */
 export async function watchRun(
   handle: WorkflowHandle<typeof attributeWorkflow>,
   log: (m: string) => void,
   pollMs = 2000,
-): Promise<{ summary: RunSummary; wall: number; stageStart: Record<string, number> }> {
+): Promise<{ summary: RunSummary; wall: number }> {
   const t = performance.now();
-  const stageStart: Record<string, number> = {};
   let last = '';
   let summary: RunSummary | undefined;
   const done = resultAcrossRestarts(handle).then((s) => {
@@ -166,7 +167,6 @@ export async function watchRun(
     await Promise.race([done, new Promise((r) => setTimeout(r, pollMs))]);
     const p = await handle.query(progressQuery).catch(() => undefined);
     const now = (performance.now() - t) / 1000;
-    if (p && !(p.stage in stageStart)) stageStart[p.stage] = now;
     const line = p
       ? `${p.stage} shards ${p.shardsDone}/${p.shardsTotal} ex ${p.examplesDone}/${p.examplesTotal}`
       : '';
@@ -174,9 +174,7 @@ export async function watchRun(
     last = line;
   }
   await done;
-  const wall = (performance.now() - t) / 1000;
-  stageStart.done ??= wall;
-  return { summary: summary as RunSummary, wall, stageStart };
+  return { summary: summary as RunSummary, wall: (performance.now() - t) / 1000 };
 }
 
 export interface RunStats {
@@ -196,10 +194,9 @@ export async function runStats(
   s3: S3Store,
   bucket: string,
   workflowId: string,
-  watched: { summary: RunSummary; wall: number; stageStart: Record<string, number> },
+  summary: RunSummary,
   log: (m: string) => void,
 ): Promise<RunStats> {
-  const { summary, wall, stageStart } = watched;
   const plan = await getJson<Plan>(s3, planKeyOf(summary.runPrefix));
   let bytes = await sizeUnder(s3, bucket, `${summary.runPrefix}/`);
   let featureBytes = 0;
@@ -237,24 +234,9 @@ export async function runStats(
       `history ${h.id}: ${h.runs.length} run(s), events ${h.runs.map((r) => r.events).join(' + ')}`,
     );
   }
-  // Stage start times as polled; a stage shorter than the poll interval starts when the next does.
-  const order = [
-    'plan',
-    'featurize-queries',
-    'shards',
-    'curvature',
-    'self-score',
-    'reduce',
-    'done',
-  ];
-  const starts = order.map(() => wall);
-  for (let i = order.length - 2; i >= 0; i--) {
-    starts[i] = i === 0 ? 0 : (stageStart[order[i]] ?? starts[i + 1]);
-  }
-  const stages: Record<string, number> = {};
-  for (let i = 0; i + 1 < order.length; i++) {
-    stages[order[i]] = Number((starts[i + 1] - starts[i]).toFixed(2));
-  }
+  const stages = stageSeconds(
+    (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [],
+  );
   for (const [k, v] of Object.entries(activity)) {
     const phases = Object.entries(v.phases)
       .map(
@@ -311,8 +293,7 @@ export async function attributeOnFleet(
       workflowId: fleet.name,
       args: [{ spec, featurizeQueue }],
     });
-    // Polled often: a stage's start is known to the poll interval (the plan takes well under 2 s).
-    const watched = await watchRun(handle, log, 200);
+    const watched = await watchRun(handle, log);
     const cpu1 = stackCpuSeconds();
     const stackCpu = Object.fromEntries(
       Object.keys(cpu1)
@@ -323,7 +304,7 @@ export async function attributeOnFleet(
     const reports: WorkerReport[] = workers.map((_, i) =>
       JSON.parse(readFileSync(join(reportDir, `worker-${i}.json`), 'utf8')),
     );
-    const stats = await runStats(client, s3, config.s3.bucket, fleet.name, watched, log);
+    const stats = await runStats(client, s3, config.s3.bucket, fleet.name, watched.summary, log);
     return { watched, reports, stats, stackCpu };
   } finally {
     await client.connection.close();

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure } from '@temporalio/common';
+import { stageSeconds } from '../../bench/stageSeconds';
 import { readAllParts, writePartitioned } from '../../lib/data/partitionedDataset';
 import { runInProcess } from '../../lib/pipeline/runInProcess';
 import type { RunSpecInput } from '../../lib/pipeline/runSpec';
@@ -30,6 +31,15 @@ const taskQueue = useTestWorker(config, 'attribute');
 
 const results = readRunResults;
 
+const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+type Events = Awaited<ReturnType<typeof execute>>['history'];
+/** From the workflow's start event to its completion event, by the server's clock. */
+function workflowSeconds(events: Events): number {
+  const t = (e: Events[number] | undefined) =>
+    Number(e?.eventTime?.seconds) + (e?.eventTime?.nanos ?? 0) / 1e9;
+  return t(events.at(-1)) - t(events[0]);
+}
+
 async function execute(spec: RunSpecInput, id = randomUUID()) {
   const client = await connectClient(config);
   try {
@@ -40,7 +50,8 @@ async function execute(spec: RunSpecInput, id = randomUUID()) {
     });
     const summary = await handle.result();
     const progress = await handle.query(progressQuery);
-    return { summary, progress };
+    const history = (await handle.fetchHistory()).events ?? [];
+    return { summary, progress, history };
   } finally {
     await client.connection.close();
   }
@@ -93,12 +104,22 @@ test('tracin then the influence self-score through Temporal: two runs, the secon
   // The same spec but for its self-score: the first run's results must not be served again.
   const tracin = await execute({ ...base, selfScore: { kind: 'tracin' } });
   assert.equal(tracin.summary.selfScore, 'tracin');
+  // bench:main's stage times, from the history: no curvature or self-score stage without one.
+  const tracinStages = stageSeconds(tracin.history);
+  assert.ok(tracinStages.shards > 0, JSON.stringify(tracinStages));
+  assert.equal(tracinStages.curvature + tracinStages['self-score'], 0);
+  assert.ok(Math.abs(sum(tracinStages) - workflowSeconds(tracin.history)) < 0.005);
   const spec = { ...base, selfScore: { kind: 'influence' as const, layers: 'last' as const } };
   const local = new FsStore(await mkdtemp(join(tmpdir(), 'tda-inproc-if-')));
   await makeTinyRun(local, prefix, { trainRows: 120 });
   const reference = await runInProcess(local, spec);
-  const { summary } = await execute(spec);
+  const { summary, history } = await execute(spec);
   assert.equal(summary.selfScore, 'influence');
+  const stages = stageSeconds(history);
+  for (const s of ['plan', 'featurize-queries', 'shards', 'curvature', 'self-score'] as const) {
+    assert.ok(stages[s] > 0, `${s}: ${JSON.stringify(stages)}`);
+  }
+  assert.ok(Math.abs(sum(stages) - workflowSeconds(history)) < 0.005);
   assert.notEqual(summary.runPrefix, tracin.summary.runPrefix);
   assert.notDeepEqual(
     (await results(s3, summary)).self,
