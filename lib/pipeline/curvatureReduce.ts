@@ -1,7 +1,7 @@
 import type { ExampleFeatures } from '../features';
 import { selectLayers } from '../methods/selectLayers';
 import type { Transaction as Tx } from '../store/commit';
-import { readCommitted, readManifest, Transaction } from '../store/commit';
+import { readCommitted, readCommittedFile, readManifest, Transaction } from '../store/commit';
 import type { ObjectStore } from '../store/objectStore';
 import {
   type AnyCurvatureKind,
@@ -92,19 +92,18 @@ export async function selfFeatures(
   const prefix = partialPrefix(plan.runPrefix, shard);
   const manifest = await readManifest(ctx.store, prefix);
   if (!manifest) throw new Error(`shard ${shard} has no committed scores at ${prefix}`);
-  const out: ExampleFeatures[] = [];
-  for (let c = 0; c < plan.checkpoints.length; c++) {
-    const name = selfFeaturesFile(c);
-    if (manifest.files[name]) {
-      const what = `${prefix}/${name}`;
-      out.push(readFeatureFile(await readCommitted(ctx.store, prefix, name), what).features);
-    } else {
-      const f = (await ctx.features(plan, 'train', shard, c)).features;
-      out.push(selectLayers(f, self.layers));
-    }
-    onProgress();
-  }
-  return out;
+  // Every checkpoint's file fetched at once, from the manifest just read.
+  return Promise.all(
+    plan.checkpoints.map(async (_, c) => {
+      const name = selfFeaturesFile(c);
+      const file = manifest.files[name];
+      const f = file
+        ? readFeatureFile(await readCommittedFile(ctx.store, file), `${prefix}/${name}`).features
+        : selectLayers((await ctx.features(plan, 'train', shard, c)).features, self.layers);
+      onProgress();
+      return f;
+    }),
+  );
 }
 
 /**

@@ -43,13 +43,17 @@ export async function canScoreFromMemory(
   if (computing !== plan.checkpoints.length || plan.spec.projector.dtype === 'float16') {
     return false;
   }
-  if (await readManifest(ctx.store, partialPrefix(plan.runPrefix, task.shard))) return false;
-  for (let c = 0; c < plan.checkpoints.length; c++) {
-    for (let s = 0; s < plan.query.shards.length; s++) {
-      if (!(await readManifest(ctx.store, ctx.featurePrefix(plan, 'query', s, c)))) return false;
-    }
-  }
-  return true;
+  // The checks at once: each is a request.
+  const queries = plan.checkpoints.flatMap((_, c) =>
+    plan.query.shards.map((_, s) =>
+      readManifest(ctx.store, ctx.featurePrefix(plan, 'query', s, c)),
+    ),
+  );
+  const [scored, ...committed] = await Promise.all([
+    readManifest(ctx.store, partialPrefix(plan.runPrefix, task.shard)),
+    ...queries,
+  ]);
+  return !scored && committed.every((m) => m !== undefined);
 }
 
 /** A checkpoint's kept features as readFeatureFile would give them from its committed file. */
