@@ -1,13 +1,13 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { loadConfig } from '../../lib/config';
-import { topIndices } from '../../lib/pipeline/reduce';
 import { projectorSchema, type SelfScoreInput } from '../../lib/pipeline/runSpec';
 import {
   IN_MEMORY_METHODS,
   type InMemoryMethod,
   scoreInMemory,
 } from '../../lib/pipeline/scoreInMemory';
+import { topIndices } from '../../lib/reduce/topK';
 import { openStore } from '../../lib/store/openStore';
 import { ensureBackend } from '../../workers/worker';
 import {

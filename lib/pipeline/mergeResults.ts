@@ -1,4 +1,4 @@
-import { readCommitted } from '../store/commit';
+import { readCommittedFiles } from '../store/commit';
 import { influenceSelfOf } from './curvatureReduce';
 import { ShardScoresConcat } from './reduce';
 import { mergedPrefix, partialPrefix } from './reducePrefixes';
@@ -22,13 +22,14 @@ export async function readResultNode(
 ): Promise<ShardScores> {
   const prefix =
     level === 0 ? partialPrefix(plan.runPrefix, node) : mergedPrefix(plan.runPrefix, level, node);
-  const s = readShardScores(
-    await readCommitted(ctx.store, prefix, 'ranked.arrow'),
-    await readCommitted(ctx.store, prefix, 'examples.arrow'),
-  );
-  if (level === 0 && influenceSelfOf(plan)) {
-    // The leaves' self-score column is TracIn's; the run ranks by the influence self-score.
-    const self = await readShardSelfScores(ctx, plan, node);
+  // The leaves' self-score column is TracIn's; the run ranks by the influence self-score.
+  const influence = level === 0 && influenceSelfOf(plan) !== undefined;
+  const [[ranked, examples], self] = await Promise.all([
+    readCommittedFiles(ctx.store, prefix, ['ranked.arrow', 'examples.arrow']),
+    influence ? readShardSelfScores(ctx, plan, node) : undefined,
+  ]);
+  const s = readShardScores(ranked, examples);
+  if (self) {
     if (self.length !== s.rows) {
       throw new Error(`shard ${node}: ${self.length} self-scores for ${s.rows} rows`);
     }
@@ -38,8 +39,8 @@ export async function readResultNode(
 }
 
 /**
- * Nodes [start, end) of `level`, in order, each passed to `add` as soon as it is read: one at a
- * time, so memory is the fold's and one node's, whatever the group size.
+ * Nodes [start, end) of `level`, in order, each passed to `add` as soon as it is read, the next
+ * one read meanwhile: memory is the fold's and two nodes', whatever the group size.
  */
 export async function foldNodes(
   ctx: RunContext,
@@ -50,8 +51,17 @@ export async function foldNodes(
   add: (node: ShardScores) => void,
   onProgress: () => void,
 ): Promise<void> {
+  const read = (j: number) => {
+    const r = readResultNode(ctx, plan, level, j);
+    // Awaited in turn; a failure read ahead must not count as unhandled before then.
+    r.catch(() => {});
+    return r;
+  };
+  let next = start < end ? read(start) : undefined;
   for (let j = start; j < end; j++) {
-    add(await readResultNode(ctx, plan, level, j));
+    const node = await (next as Promise<ShardScores>);
+    next = j + 1 < end ? read(j + 1) : undefined;
+    add(node);
     onProgress();
   }
 }

@@ -103,13 +103,6 @@ export interface RunResults {
   aggregate: Float64Array;
 }
 
-/** Indices of the `count` largest values, largest first, ties to the lower index. */
-export function topIndices(values: Float64Array, count: number): number[] {
-  const order = Array.from(values.keys());
-  order.sort((a, b) => values[b] - values[a] || a - b);
-  return order.slice(0, count);
-}
-
 export function writeResults(r: RunResults): { topk: Uint8Array; examples: Uint8Array } {
   const ranked = rankedColumns(r.topk);
   const topk = writeColumns(ranked.rows, ranked.columns);

@@ -1,7 +1,8 @@
+import { topIndices } from '../reduce/topK';
 import { readManifest, Transaction } from '../store/commit';
 import { influenceSelfOf } from './curvatureReduce';
 import { foldNodes } from './mergeResults';
-import { RunReducer, topIndices, writeResults } from './reduce';
+import { RunReducer, writeResults } from './reduce';
 import { runReduceLevels } from './reducePrefixes';
 import type { RunContext } from './runContext';
 import type { RunSummary } from './types';

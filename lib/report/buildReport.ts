@@ -11,9 +11,9 @@ import {
 import { type MislabelReport, mislabelReport } from '../eval/mislabel';
 import { loadModel } from '../model/storeIO';
 import { inputTensor } from '../pipeline/featurizeDataset';
-import { topIndices } from '../pipeline/reduce';
 import { DEFAULT_SELF_SCORE, selfScoreName } from '../pipeline/runSpec';
 import type { Plan, RunSummary } from '../pipeline/types';
+import { topIndices } from '../reduce/topK';
 import { getJson, type ObjectStore } from '../store/objectStore';
 import type { ReportData, ReportExample, ReportImage, ReportQuery } from './renderReport';
 

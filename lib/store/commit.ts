@@ -119,11 +119,25 @@ export async function readCommitted(
   prefix: string,
   name: string,
 ): Promise<Uint8Array> {
+  const [bytes] = await readCommittedFiles(store, prefix, [name]);
+  return bytes;
+}
+
+/** Several committed files of one prefix: its manifest read once, the files fetched at once. */
+export async function readCommittedFiles(
+  store: ObjectStore,
+  prefix: string,
+  names: string[],
+): Promise<Uint8Array[]> {
   const m = await readManifest(store, prefix);
   if (!m) throw new Error(`"${prefix}" in ${store.uri} has no committed manifest`);
-  const f = m.files[name];
-  if (!f) throw new Error(`manifest of "${prefix}" has no file "${name}"`);
-  return readCommittedFile(store, f);
+  return Promise.all(
+    names.map((name) => {
+      const f = m.files[name];
+      if (!f) throw new Error(`manifest of "${prefix}" has no file "${name}"`);
+      return readCommittedFile(store, f);
+    }),
+  );
 }
 
 /** The objects a committed file is stored in, in order. */

@@ -9,7 +9,7 @@ import {
   rankingAccumulator,
   toRanking,
 } from '../../../lib/reduce/ranking';
-import { mergeTopK, TopKAccumulator, type TopKPartial } from '../../../lib/reduce/topK';
+import { mergeTopK, TopKAccumulator, type TopKPartial, topIndices } from '../../../lib/reduce/topK';
 
 const Q = 5;
 const N = 500;
@@ -159,6 +159,20 @@ test('aggregate influence and self-influence ranking stream per shard', () => {
   addSelfInfluence(self, [5, 0], 14);
   assert.deepEqual(toRanking(self.toJSON()).top, { index: [11, 12, 14], score: [5, 5, 5] });
   assert.deepEqual(toRanking(self.toJSON()).bottom, { index: [15, 10, 13], score: [0, 1, 2] });
+});
+
+test('topIndices equals a full sort (largest first, ties to the lower index) at every count', () => {
+  const values = all.subarray(0, N);
+  const sorted = [...Array(N).keys()].sort((a, b) => values[b] - values[a] || a - b);
+  for (const count of [1, 2, K, 100, N - 1, N, N + 5]) {
+    assert.deepEqual(topIndices(values, count), sorted.slice(0, count), `count ${count}`);
+  }
+  assert.deepEqual(topIndices(values, 0), []);
+  assert.deepEqual(topIndices(new Float64Array(0), 3), []);
+  assert.throws(
+    () => topIndices(Float64Array.of(1, Number.NaN, 2), 2),
+    /non-finite score NaN for example 1/,
+  );
 });
 
 test('top-k rejects bad input', () => {
