@@ -18,7 +18,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readColumn, readTable } from '../lib/arrow/columns';
@@ -32,6 +32,8 @@ import type { RunSpecInput } from '../lib/pipeline/runSpec';
 import { buildReport } from '../lib/report/buildReport';
 import { S3Store } from '../lib/store/s3Store';
 import { initBackend } from '../lib/tf/backend';
+import { computeLayout } from '../lib/tf/computeLayout';
+import { usesNativeBackend } from '../lib/tf/native';
 import { ensureStack } from '../test/support/stack';
 import { connectClient } from '../workers/connection';
 import { engineRate } from './engineRate';
@@ -48,6 +50,26 @@ const { values } = parseArgs({
   },
 });
 const WORKERS = Number(values.workers);
+/**
+ * TensorFlow's threads per compute process as the layout splits the cores between them (one
+ * each for two processes on two cores: with TensorFlow's default of every core each, their
+ * featurize took 10% more CPU and bench:main 0.3-0.5 s longer, BENCHMARKS.md). Not the layout's
+ * glibc settings (NATIVE_MALLOC): its fixed 4 MiB mmap threshold maps every larger ArrayBuffer
+ * afresh, and bench:main took 0.8 s longer with them, in alternation.
+ */
+const LAYOUT = computeLayout(
+  usesNativeBackend(loadConfig().backend),
+  availableParallelism(),
+  WORKERS,
+  1,
+);
+const WORKER_ENV =
+  LAYOUT.threads === undefined
+    ? undefined
+    : {
+        ...process.env,
+        TF_NUM_INTRAOP_THREADS: process.env.TF_NUM_INTRAOP_THREADS ?? String(LAYOUT.threads),
+      };
 const Q = Number(values.queries);
 const log = (m: string) => console.log(`[main] ${m}`);
 const VENV_PYTHON = join(import.meta.dirname, 'captum', '.venv', 'bin', 'python');
@@ -134,7 +156,7 @@ async function main(): Promise<void> {
     config,
     s3,
     spec,
-    { name: `main-${id}`, workers: WORKERS, concurrency: 1 },
+    { name: `main-${id}`, workers: WORKERS, concurrency: 1, env: WORKER_ENV },
     log,
   );
   log(`attribution done in ${watched.wall.toFixed(1)} s`);
@@ -228,6 +250,7 @@ async function main(): Promise<void> {
     queries: q,
     checkpoints: C,
     workers: WORKERS,
+    tf_threads_per_worker: WORKER_ENV?.TF_NUM_INTRAOP_THREADS ?? null,
     backend,
     batch_size: plan.spec.batchSize,
     projector: 'none (exact factors)',
