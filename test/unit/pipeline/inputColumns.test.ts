@@ -87,6 +87,20 @@ test('files whose first stored layer does not read the model input are written w
   }
 });
 
+test('a shard under a quarter of its part stores its inputs (its readers need not fetch the part) and reads back bit for bit', async () => {
+  // Shard 1 is rows 20..39 of a part of 90: by reference at 23 rows or more.
+  const { bytes, read, reference, shard } = await featurized({
+    projector: { kind: 'none' },
+    shardSize: 20,
+  });
+  assert.equal(shard.end - shard.start, 20);
+  assert.equal(openFeatureFile(bytes).meta.inputColumns, undefined);
+  assert.deepEqual(read.features.grads.data, reference.grads.data);
+  assert.deepEqual(read.features.sqNorm, reference.sqNorm);
+  // Complete without the part.
+  assert.deepEqual(readFeatureFile(bytes).features.grads.data, reference.grads.data);
+});
+
 test('a file is never completed from the wrong rows', async () => {
   const { bytes, part, shard } = await featurized({ projector: { kind: 'none' } });
   assert.throws(
