@@ -32,7 +32,7 @@ import type { RunSpecInput } from '../lib/pipeline/runSpec';
 import { buildReport } from '../lib/report/buildReport';
 import { S3Store } from '../lib/store/s3Store';
 import { initBackend } from '../lib/tf/backend';
-import { computeLayout } from '../lib/tf/computeLayout';
+import { computeLayout, layoutEnv } from '../lib/tf/computeLayout';
 import { usesNativeBackend } from '../lib/tf/native';
 import { ensureStack } from '../test/support/stack';
 import { connectClient } from '../workers/connection';
@@ -63,13 +63,7 @@ const LAYOUT = computeLayout(
   WORKERS,
   1,
 );
-const WORKER_ENV =
-  LAYOUT.threads === undefined
-    ? undefined
-    : {
-        ...process.env,
-        TF_NUM_INTRAOP_THREADS: process.env.TF_NUM_INTRAOP_THREADS ?? String(LAYOUT.threads),
-      };
+const WORKER_ENV = layoutEnv(LAYOUT, process.env, { malloc: false });
 const Q = Number(values.queries);
 const log = (m: string) => console.log(`[main] ${m}`);
 const VENV_PYTHON = join(import.meta.dirname, 'captum', '.venv', 'bin', 'python');
@@ -250,7 +244,7 @@ async function main(): Promise<void> {
     queries: q,
     checkpoints: C,
     workers: WORKERS,
-    tf_threads_per_worker: WORKER_ENV?.TF_NUM_INTRAOP_THREADS ?? null,
+    tf_threads_per_worker: WORKER_ENV.TF_NUM_INTRAOP_THREADS ?? null,
     backend,
     batch_size: plan.spec.batchSize,
     projector: 'none (exact factors)',

@@ -5,6 +5,7 @@
  * workflow worker, bench:main took 0.4–1.0 s longer (BENCHMARKS.md, eleventh session).
  */
 import type { WorkflowHandle } from '@temporalio/client';
+import type { Progress } from '../lib/pipeline/types';
 
 type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
 type HistoryEvent = NonNullable<History['events']>[number];
@@ -17,9 +18,10 @@ export const STAGES = [
   'curvature',
   'self-score',
   'reduce',
-] as const;
+] as const satisfies readonly Progress['stage'][];
 
-function seconds(ev: HistoryEvent): number {
+/** An event's time by the server's clock, in seconds. */
+export function eventSeconds(ev: HistoryEvent): number {
   const t = ev.eventTime;
   if (!t) throw new Error(`history event ${ev.eventId} has no time`);
   return Number(t.seconds) + (t.nanos ?? 0) / 1e9;
@@ -29,7 +31,7 @@ function seconds(ev: HistoryEvent): number {
  * Each stage's seconds from the attribute workflow's own history (one run: it never continues
  * as new). A stage ends when its last step completes: the plan activity, the query featurizes,
  * the shard children, factorCurvature, the self-score children, and the workflow itself; a stage
- * the run skipped (a cached plan, no self-score) lasts 0.
+ * the run skipped (no self-score; every stage after the plan of a run found committed) lasts 0.
  */
 export function stageSeconds(events: HistoryEvent[]): Record<(typeof STAGES)[number], number> {
   const start = events[0];
@@ -48,13 +50,16 @@ export function stageSeconds(events: HistoryEvent[]): Record<(typeof STAGES)[num
     const initiated = ev.startChildWorkflowExecutionInitiatedEventAttributes;
     if (initiated) childType.set(id, initiated.workflowType?.name ?? '');
     const activity = ev.activityTaskCompletedEventAttributes;
-    if (activity) last[activityType.get(String(activity.scheduledEventId)) ?? ''] = seconds(ev);
+    if (activity)
+      last[activityType.get(String(activity.scheduledEventId)) ?? ''] = eventSeconds(ev);
     const child = ev.childWorkflowExecutionCompletedEventAttributes;
-    if (child) last[childType.get(String(child.initiatedEventId)) ?? ''] = seconds(ev);
-    if (ev.workflowExecutionCompletedEventAttributes) done = seconds(ev);
+    if (child) last[childType.get(String(child.initiatedEventId)) ?? ''] = eventSeconds(ev);
+    if (ev.workflowExecutionCompletedEventAttributes) done = eventSeconds(ev);
   }
   if (done === undefined) throw new Error('the workflow has not completed');
-  const t0 = seconds(start);
+  const t0 = eventSeconds(start);
+  // A run found committed returns after its plan: all of it is the plan stage.
+  if (last.featurizeShard === undefined && last.attributeShards === undefined) last.planRun = done;
   // Where each stage ends; one that did not run ends where the one before it did.
   const ends = [
     last.planRun,

@@ -281,9 +281,11 @@ async function featurizeCheckpoint(
       const features = await featurizeDatasetYielding(model, part, start, end, spec, { output });
       const input = { ds: part, start, end };
       if (k === 0 && plan.spec.projector.dtype !== 'float16') {
-        if (spec.projector.kind === 'none' && rows >= INPUTS_BY_REFERENCE_FROM * part.rows) {
-          inputColumns = inputColumnsOf(features.grads, input);
-        }
+        // Decided afresh on a first chunk, whatever a resumed attempt's state says.
+        inputColumns =
+          spec.projector.kind === 'none' && rows >= INPUTS_BY_REFERENCE_FROM * part.rows
+            ? inputColumnsOf(features.grads, input)
+            : 0;
         sparse = zeroFraction(features.grads.data, features.grads.dim, inputColumns) >= SPARSE_FROM;
       } else if (inputColumns > 0) {
         checkInputColumns(features.grads, input, inputColumns, `features of ${prefix}`);

@@ -18,7 +18,9 @@ export { canonical };
  * to the input part (lib/pipeline/inputColumns.ts), and one whose stored numbers are mostly
  * zeros stores them zero-suppressed (lib/pipeline/zeroSuppressed.ts): code before it would
  * misread or reject such files. grad-9: the engine's features hold +0 where they held -0
- * (lib/grad/projectors.ts projectBlocks).
+ * (lib/grad/projectors.ts projectBlocks). Since grad-9, a shard under a quarter of its part
+ * stores its inputs (featurizeShard.ts INPUTS_BY_REFERENCE_FROM): the same values in a form every
+ * reader since grad-8 reads, so files written either way are served alike and no bump was due.
  */
 export const FEATURE_CODE_VERSION = 'grad-9';
 /**

@@ -51,8 +51,9 @@ export class RunReducer {
 /**
  * Partials of consecutive row ranges, in order, as one partial of their union (a results-tree
  * node): top-k lists merged, per-example vectors end to end. Added one at a time, so a step
- * holds the merged lists and one partial, not all of its children (32 partials of 1,000 queries'
- * top-100 lists as JS arrays were a few hundred MiB per step at 1M examples).
+ * holds the merged lists and one partial (and the next, read ahead: mergeResults.ts foldNodes),
+ * not all of its children (32 partials of 1,000 queries' top-100 lists as JS arrays were a few
+ * hundred MiB per step at 1M examples).
  */
 export class ShardScoresConcat {
   private topk: TopKAccumulator | undefined;

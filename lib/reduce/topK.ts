@@ -2,7 +2,8 @@
  * Streaming per-query top-k proponents (largest scores) and opponents (smallest), fed shard by
  * shard, in memory O(queries · k). Order is total: by score, then by lower example index, so any
  * split into shards and any merge order give exactly the in-process result. Partial results are
- * plain JSON-able objects (numbers survive JSON exactly).
+ * plain JSON-able objects (numbers survive JSON exactly). Also the top of one vector
+ * (topIndices). Over ~300 lines: every ranking here shares the one bounded heap.
  */
 import type { ScoreMatrix } from '../methods/blockProduct';
 

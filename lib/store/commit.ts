@@ -131,13 +131,13 @@ export async function readCommittedFiles(
 ): Promise<Uint8Array[]> {
   const m = await readManifest(store, prefix);
   if (!m) throw new Error(`"${prefix}" in ${store.uri} has no committed manifest`);
-  return Promise.all(
-    names.map((name) => {
-      const f = m.files[name];
-      if (!f) throw new Error(`manifest of "${prefix}" has no file "${name}"`);
-      return readCommittedFile(store, f);
-    }),
-  );
+  // Every name checked before any fetch starts: a fetch must not be left running unawaited.
+  const files = names.map((name) => {
+    const f = m.files[name];
+    if (!f) throw new Error(`manifest of "${prefix}" has no file "${name}"`);
+    return f;
+  });
+  return Promise.all(files.map((f) => readCommittedFile(store, f)));
 }
 
 /** The objects a committed file is stored in, in order. */

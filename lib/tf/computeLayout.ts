@@ -49,16 +49,24 @@ export function computeLayout(
   };
 }
 
-/** The environment of a compute worker process under a layout (TensorFlow's thread count). */
-export function layoutEnv(layout: ComputeLayout, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+/**
+ * The environment of a compute worker process under a layout: TensorFlow's thread count and,
+ * unless `malloc` is false, NATIVE_MALLOC.
+ */
+export function layoutEnv(
+  layout: ComputeLayout,
+  env: NodeJS.ProcessEnv,
+  opts: { malloc?: boolean } = {},
+): NodeJS.ProcessEnv {
   if (layout.threads === undefined) return env;
+  const malloc = opts.malloc === false ? {} : NATIVE_MALLOC;
   const out: NodeJS.ProcessEnv = {
     ...env,
-    ...NATIVE_MALLOC,
+    ...malloc,
     TF_NUM_INTRAOP_THREADS: String(layout.threads),
   };
   // A user's own settings win.
-  for (const k of Object.keys(NATIVE_MALLOC).concat('TF_NUM_INTRAOP_THREADS')) {
+  for (const k of Object.keys(malloc).concat('TF_NUM_INTRAOP_THREADS')) {
     if (env[k]) out[k] = env[k];
   }
   return out;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure } from '@temporalio/common';
-import { stageSeconds } from '../../bench/stageSeconds';
+import { eventSeconds, stageSeconds } from '../../bench/stageSeconds';
 import { readAllParts, writePartitioned } from '../../lib/data/partitionedDataset';
 import { runInProcess } from '../../lib/pipeline/runInProcess';
 import type { RunSpecInput } from '../../lib/pipeline/runSpec';
@@ -35,9 +35,9 @@ const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a +
 type Events = Awaited<ReturnType<typeof execute>>['history'];
 /** From the workflow's start event to its completion event, by the server's clock. */
 function workflowSeconds(events: Events): number {
-  const t = (e: Events[number] | undefined) =>
-    Number(e?.eventTime?.seconds) + (e?.eventTime?.nanos ?? 0) / 1e9;
-  return t(events.at(-1)) - t(events[0]);
+  const [first, last] = [events[0], events.at(-1)];
+  assert.ok(first && last, 'a history');
+  return eventSeconds(last) - eventSeconds(first);
 }
 
 async function execute(spec: RunSpecInput, id = randomUUID()) {
@@ -80,6 +80,10 @@ test('the attribute workflow on S3 reproduces the in-process runner exactly, and
   const again = await execute(spec);
   assert.deepEqual(again.summary, summary);
   assert.deepEqual(await s3.list('features/'), before);
+  // bench:main's stage times: a run found committed is all plan.
+  const cached = stageSeconds(again.history);
+  assert.ok(Math.abs(cached.plan - workflowSeconds(again.history)) < 0.002, JSON.stringify(cached));
+  assert.equal(sum(cached) - cached.plan, 0);
 
   // Change one row of the last part: only that part's shards are featurized again.
   const train = await readAllParts(s3, spec.train);

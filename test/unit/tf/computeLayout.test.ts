@@ -33,6 +33,12 @@ test('native TensorFlow: one process per 16 cores, the cores split as its thread
   assert.equal(layoutEnv(forced, {}).TF_NUM_INTRAOP_THREADS, '2');
   // A user's own setting wins.
   assert.equal(layoutEnv(forced, { TF_NUM_INTRAOP_THREADS: '7' }).TF_NUM_INTRAOP_THREADS, '7');
+  // The glibc settings come with it unless left out (bench:main leaves them out).
+  assert.equal(layoutEnv(forced, {}).MALLOC_ARENA_MAX, '2');
+  const noMalloc = layoutEnv(forced, {}, { malloc: false });
+  assert.equal(noMalloc.TF_NUM_INTRAOP_THREADS, '2');
+  assert.equal(noMalloc.MALLOC_ARENA_MAX, undefined);
+  assert.equal(noMalloc.MALLOC_MMAP_THRESHOLD_, undefined);
   const one = computeLayout(true, 2, undefined, 1);
   assert.equal(one.slots, 1);
   assert.match(one.why, /1 activity slot each/);
