@@ -1,5 +1,5 @@
 import { checkSameAddress } from '../specAddress';
-import { getJson, NotFoundError, type ObjectStore, putJson } from '../store/objectStore';
+import { getJsonIfPresent, type ObjectStore, putJson } from '../store/objectStore';
 import { planKeyOf } from './keys';
 import { SpecError } from './runSpec';
 import type { Plan } from './types';
@@ -11,12 +11,7 @@ import type { Plan } from './types';
  */
 export async function storePlan(store: ObjectStore, plan: Plan): Promise<string> {
   const planKey = planKeyOf(plan.runPrefix);
-  let stored: Plan | undefined;
-  try {
-    stored = await getJson<Plan>(store, planKey);
-  } catch (e) {
-    if (!(e instanceof NotFoundError)) throw e;
-  }
+  const stored = await getJsonIfPresent<Plan>(store, planKey);
   if (stored) {
     checkSameAddress(stored.address, plan.address, planKey, (m) => new SpecError(m));
   }

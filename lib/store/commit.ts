@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { concatBytes } from '../bytes';
-import { getJson, NotFoundError, type ObjectStore, putJson } from './objectStore';
+import { getJsonIfPresent, type ObjectStore, putJson } from './objectStore';
 
 /**
  * Atomic outputs on a store without transactions. A stage writes its files under an
@@ -99,14 +99,8 @@ export async function readManifest<M = unknown>(
   prefix: string,
 ): Promise<Manifest<M> | undefined> {
   const key = `${prefix}/${MANIFEST}`;
-  // One GET, absent on 404: an existence check first was a second request per manifest read.
-  let m: Manifest<M>;
-  try {
-    m = await getJson<Manifest<M>>(store, key);
-  } catch (e) {
-    if (e instanceof NotFoundError) return undefined;
-    throw e;
-  }
+  const m = await getJsonIfPresent<Manifest<M>>(store, key);
+  if (!m) return undefined;
   if (m.version !== 1 || typeof m.files !== 'object') {
     throw new Error(`"${key}" in ${store.uri} is not a manifest`);
   }

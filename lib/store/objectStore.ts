@@ -86,6 +86,16 @@ export async function getJson<T>(store: ObjectStore, key: string): Promise<T> {
   }
 }
 
+/** getJson, or undefined where there is no such object: one GET, no existence check first. */
+export async function getJsonIfPresent<T>(store: ObjectStore, key: string): Promise<T | undefined> {
+  try {
+    return await getJson<T>(store, key);
+  } catch (e) {
+    if (e instanceof NotFoundError) return undefined;
+    throw e;
+  }
+}
+
 export function putJson(store: ObjectStore, key: string, value: unknown): Promise<void> {
   return store.put(key, JSON.stringify(value, null, 1));
 }
