@@ -24,6 +24,7 @@ import {
   S3_MIN_PART_BYTES,
   type UploadedPart,
 } from './objectStore';
+import { transportProtectsBody, useUnsignedPayload } from './unsignedPayload';
 
 /** Objects above this go up as a multipart upload (S3's minimum part is 5 MiB). */
 const MULTIPART_THRESHOLD = 16 * 1024 * 1024;
@@ -49,6 +50,13 @@ export function s3ClientConfig(s3: Config['s3'], maxAttempts = 5): S3ClientConfi
   };
 }
 
+/** A client for `s3`: its config, and unsigned bodies where the transport protects them. */
+export function s3Client(s3: Config['s3']): S3Client {
+  const client = new S3Client(s3ClientConfig(s3));
+  if (transportProtectsBody(s3.endpoint)) useUnsignedPayload(client);
+  return client;
+}
+
 function isNotFound(e: unknown): boolean {
   const err = e as { name?: string; $metadata?: { httpStatusCode?: number } };
   return (
@@ -67,7 +75,7 @@ export class S3Store implements ObjectStore {
     private readonly prefix = '',
     client?: S3Client,
   ) {
-    this.client = client ?? new S3Client(s3ClientConfig(s3));
+    this.client = client ?? s3Client(s3);
     this.bucket = s3.bucket;
     if (prefix && !prefix.endsWith('/')) this.prefix = `${prefix}/`;
     this.uri = `s3://${s3.bucket}/${this.prefix}`;
