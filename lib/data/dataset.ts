@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { allFinite } from '../allFinite';
 import {
   type ColumnSpec,
   metadataOf,
@@ -148,7 +149,9 @@ export function validateDataset(ds: Dataset, what = `dataset "${ds.name}"`): Dat
         `${what}: x has ${ds.x.length} values, expected ${rows} rows × d=${d} = ${rows * d} (shape ${JSON.stringify(ds.shape)} does not match)`,
       );
     }
-    for (let i = 0; i < ds.x.length; i++) {
+    // The branch-free scan first (every part a worker reads passes here); then the first culprit.
+    const finite = allFinite(ds.x);
+    for (let i = 0; !finite && i < ds.x.length; i++) {
       if (!Number.isFinite(ds.x[i])) {
         throw new Error(
           `${what}: feature ${i % d} of row ${Math.floor(i / d)} is ${ds.x[i]} (features must be finite, no NaN)`,

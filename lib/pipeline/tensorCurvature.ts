@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { allFinite } from '../allFinite';
 import type { ExampleFeatures, GradientMatrix } from '../features';
 import { gradientVectors, hasFactors, vectorSize } from '../methods/factoredFeatures';
 import { lowerTriangularInverse } from '../methods/influence/influenceSelf';
 import type { GramPartial, ProjectedCurvature } from '../methods/influence/projectedCurvature';
-import { allFinite, checkFeatures, checkMatrix } from '../methods/validate';
+import { checkFeatures, checkMatrix } from '../methods/validate';
 
 /**
  * The projected influence self-score's two products on the TensorFlow.js backend, for the same

@@ -15,10 +15,10 @@
  * the eigenbasis (rotatedFactors, withBases), which is the whole of EK-FAC's arithmetic.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { allFinite } from '../../allFinite';
 import type { FactorBlock } from '../../grad/types';
 import { symmetricEigen } from '../../linalg/symmetricEigen';
 import { emptyScores, type ScoreMatrix } from '../blockProduct';
-import { allFinite } from '../validate';
 import { type KfacPartial, kfacPartial, mergeKfacPartials, symmetrize } from './kfac';
 import type { FisherLabels } from './sampledLabels';
 

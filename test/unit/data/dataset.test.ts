@@ -292,4 +292,20 @@ test('writeDataset validates before writing', () => {
     () => validateDataset({ ...ds, kind: 'audio' as never }),
     /kind must be image, tabular or text/,
   );
+  // The first non-finite feature is named by row and feature, wherever it sits.
+  const d = (ds.x as Float32Array).length / ds.rows;
+  const lastK = ds.rows * d - 1;
+  for (const [k, v] of [
+    [0, Number.NaN],
+    [d + 2, Number.POSITIVE_INFINITY],
+    [lastK, Number.NEGATIVE_INFINITY],
+  ]) {
+    const x = Float32Array.from(ds.x as Float32Array);
+    if (k !== lastK) x[lastK] = Number.NaN; // a later one too
+    x[k] = v;
+    assert.throws(
+      () => validateDataset({ ...ds, x }),
+      new RegExp(`feature ${k % d} of row ${Math.floor(k / d)} is ${v} \\(features must be finite`),
+    );
+  }
 });

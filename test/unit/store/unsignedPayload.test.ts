@@ -15,7 +15,12 @@ test('a body goes unsigned only over https or loopback', () => {
   ]) {
     assert.equal(transportProtectsBody(e), true, String(e));
   }
-  for (const e of ['http://s3.example.com', 'http://10.0.0.5:8333', 'http://127.evil.com', 'nope']) {
+  for (const e of [
+    'http://s3.example.com',
+    'http://10.0.0.5:8333',
+    'http://127.evil.com',
+    'nope',
+  ]) {
     assert.equal(transportProtectsBody(e), false, e);
   }
 });
