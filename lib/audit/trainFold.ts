@@ -215,8 +215,9 @@ async function scoreFold(
   for (let j = 0; j < held.rows; j++) selfConfidenceCheckpoints[j] /= feats.length;
   // The model holds the last checkpoint's weights.
   const hx = inputTensor(model, held, 0, held.rows);
-  const predicted = tf.tidy(() => tf.argMax(forwardLogits(planChain(model), hx), 1)).dataSync();
-  hx.dispose();
+  const argMax = tf.tidy(() => tf.argMax(forwardLogits(planChain(model), hx), 1));
+  const predicted = argMax.dataSync();
+  tf.dispose([argMax, hx]);
   return {
     row: new Int32Array(0),
     selfConfidence,

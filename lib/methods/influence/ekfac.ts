@@ -249,8 +249,9 @@ export function ekfacSelfScores(ekfac: Ekfac, blocks: FactorBlock[]): Float64Arr
         for (let r0 = 0; r0 < rows; r0 += DENSE_ROWS) {
           const r1 = Math.min(rows, r0 + DENSE_ROWS);
           const [u2, v2] = rotatedSquares(b, l, bases[k], r0, r1);
-          const s = tf.tidy(() => tf.sum(tf.mul(tf.matMul(u2, bases[k].w), v2), 1)).dataSync();
-          tf.dispose([u2, v2]);
+          const t = tf.tidy(() => tf.sum(tf.mul(tf.matMul(u2, bases[k].w), v2), 1));
+          const s = t.dataSync();
+          tf.dispose([t, u2, v2]);
           for (let i = 0; i < s.length; i++) out[r0 + i] += s[i];
         }
         return;
@@ -258,8 +259,9 @@ export function ekfacSelfScores(ekfac: Ekfac, blocks: FactorBlock[]): Float64Arr
       const step = subBatch(l);
       for (let r0 = 0; r0 < rows; r0 += step) {
         const m = rotated(b, l, bases[k], r0, Math.min(rows, r0 + step));
-        const s = tf.tidy(() => tf.sum(tf.mul(tf.square(m), bases[k].w), [1, 2])).dataSync();
-        m.dispose();
+        const t = tf.tidy(() => tf.sum(tf.mul(tf.square(m), bases[k].w), [1, 2]));
+        const s = t.dataSync();
+        tf.dispose([t, m]);
         for (let i = 0; i < s.length; i++) out[r0 + i] += s[i];
       }
     });
@@ -293,10 +295,9 @@ export function ekfacInfluence(
       for (let r0 = 0; r0 < nt; r0 += step) {
         const r1 = Math.min(nt, r0 + step);
         const mt = rotated(train[k], l, bases[k], r0, r1);
-        const s = tf
-          .tidy(() => tf.matMul(pre, tf.reshape(mt, [r1 - r0, d]), false, true))
-          .dataSync();
-        mt.dispose();
+        const t = tf.tidy(() => tf.matMul(pre, tf.reshape(mt, [r1 - r0, d]), false, true));
+        const s = t.dataSync();
+        tf.dispose([t, mt]);
         for (let q = 0; q < nq; q++) {
           for (let i = r0; i < r1; i++) out.data[q * nt + i] += s[q * (r1 - r0) + (i - r0)];
         }

@@ -98,8 +98,11 @@ function check(model: tfl.LayersModel, inShape: number[], classes: number) {
   const query = computeFactors(plan, qx, qy).blocks;
   const ekfac = fitEkfac(() => batches, { relativeDamping: 0.1 });
   const ref = reference(all, query, 0.1);
+  const tensors = tf.memory().numTensors;
   const self = ekfacSelfScores(ekfac, all);
   const scores = ekfacInfluence(ekfac, query, all);
+  // Every product's tensors freed (a worker scores shard after shard).
+  assert.equal(tf.memory().numTensors, tensors, 'tensors left behind');
   assert.ok(maxRelErr(self, ref.self) < 2e-3, `self ${maxRelErr(self, ref.self)}`);
   assert.ok(
     maxRelErr(scores.data, ref.scores) < 2e-3,
