@@ -250,6 +250,8 @@ async function main(): Promise<void> {
     projector: 'none (exact factors)',
     self_score: 'influence, last layer, K-FAC',
     attribution_s: Number(watched.wall.toFixed(2)),
+    // Each compute process's warm-up before it polled (lib/pipeline/warmUp.ts; not in the run).
+    worker_warm_up_s: reports.map((r) => Number((r.warmUpSeconds ?? 0).toFixed(2))),
     stage_wall_s: stats.stages,
     activity_seconds: Object.fromEntries(
       Object.entries(stats.activity).map(([k, v]) => [k, Number(v.seconds.toFixed(2))]),

@@ -1,7 +1,8 @@
 /**
  * Entry point of one worker process (what `tda worker --processes N` forks N of): a worker on a
  * task queue with compute concurrency 1 by default, since TensorFlow.js in one Node process runs
- * on one thread. Prints `ready <pid> <backend>` once polling; on SIGINT/SIGTERM it drains, then
+ * on one thread. A compute process first runs a small attribution in process (warmUp; skipped
+ * with TDA_WARM_UP=0). Prints `ready <pid> <backend>` once polling; on SIGINT/SIGTERM it drains, then
  * writes its peak RSS to --report (if given) and exits.
  *
  *   node --import tsx workers/workerProcess.ts [--queue Q] [--concurrency N] [--chunk-rows R]
@@ -12,6 +13,7 @@ import { parseArgs } from 'node:util';
 import type { Worker } from '@temporalio/worker';
 import { loadConfig } from '../lib/config';
 import { setHeapGrowth } from '../lib/heapGrowth';
+import { warmUp } from '../lib/pipeline/warmUp';
 import { isGpuBackend } from './featurizeQueue';
 import { type MemorySample, startMemoryTrace } from './memoryTrace';
 import { createWorker, ensureBackend, type WorkerRole } from './worker';
@@ -24,6 +26,8 @@ export interface WorkerReport {
   /** The sampled moment of highest RSS: what it was made of and what was running. */
   peak: MemorySample;
   seconds: number;
+  /** The warm-up run before it polled (0: none). */
+  warmUpSeconds: number;
 }
 
 function positiveInt(name: string, v: string | undefined): number | undefined {
@@ -52,6 +56,14 @@ async function main(): Promise<void> {
   }
   const config = loadConfig();
   const backend = role === 'workflows' ? 'none' : await ensureBackend(config);
+  // A compute process compiles its hot loops before it takes work (lib/pipeline/warmUp.ts).
+  let warmUpSeconds = 0;
+  if (role !== 'workflows' && process.env.TDA_WARM_UP !== '0') {
+    const w = await warmUp();
+    warmUpSeconds = w.seconds;
+    if (w.tensorsLeft !== 0)
+      console.error(`worker ${process.pid}: the warm-up left ${w.tensorsLeft} tensors`);
+  }
   const concurrency = positiveInt('concurrency', values.concurrency) ?? 1;
   const chunkRows = positiveInt('chunk-rows', values['chunk-rows']);
   const trace = startMemoryTrace({
@@ -83,6 +95,7 @@ async function main(): Promise<void> {
       maxRssMb: process.resourceUsage().maxRSS / 1024,
       peak: trace.peak(),
       seconds: (performance.now() - t0) / 1000,
+      warmUpSeconds,
     };
     writeFileSync(values.report, `${JSON.stringify(report)}\n`);
   }

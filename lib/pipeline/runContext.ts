@@ -70,6 +70,16 @@ export class RunContext {
     return m;
   }
 
+  /** Drops every cache and disposes the models loaded (a context used once, as warmUp's). */
+  async dispose(): Promise<void> {
+    const models = [...this.models.values()];
+    this.models.clear();
+    for (const m of await Promise.allSettled(models)) {
+      if (m.status === 'fulfilled') m.value.dispose();
+    }
+    for (const cache of [this.plans, this.queries, this.small, this.parts]) cache.clear();
+  }
+
   /**
    * Part `part` of the data set at `prefix`, read and checked (readPart). The last two read stay
    * decoded (few: a worker's peak memory is featurizing or scoring beside them): a shard is
