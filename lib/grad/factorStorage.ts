@@ -29,7 +29,10 @@ export function factorLayout(b: FactorBlock, spec: ProjectorSpec): FactorLayout 
 
 /**
  * Writes each example's factors (a_1..a_T then δ_1..δ_T, projected by P_in / P_out under a
- * Kronecker projector) into out[i·stride + col0 ...].
+ * Kronecker projector) into out[i·stride + col0 ...]. Unprojected factors are copied as x + 0
+ * (-0 becomes +0, as projectBlocks makes every value), and for one position the copy also gives
+ * each example's exact ‖G_i‖² = ‖a‖²‖δ‖², summed in float64 in blockSqNorms' order: returned
+ * then (one pass over the values instead of a copy, a pass for the sign and one for the norms).
  */
 export function writeFactors(
   b: FactorBlock,
@@ -38,17 +41,35 @@ export function writeFactors(
   out: Float32Array,
   stride: number,
   col0: number,
-): void {
+): Float64Array | undefined {
   const { rows, positions: T, inDim, outDim } = b;
   const a = b.a as Float32Array;
   const { inDim: k1, outDim: k2 } = layout;
   if (spec.kind !== 'kronecker') {
+    const norms = T === 1 ? new Float64Array(rows) : undefined;
+    const na = T * inDim;
+    const nd = T * outDim;
+    const d = b.delta;
     for (let i = 0; i < rows; i++) {
       const o = i * stride + col0;
-      out.set(a.subarray(i * T * inDim, (i + 1) * T * inDim), o);
-      out.set(b.delta.subarray(i * T * outDim, (i + 1) * T * outDim), o + T * inDim);
+      const ai = i * na;
+      let sa = 0;
+      for (let p = 0; p < na; p++) {
+        const v = a[ai + p];
+        sa += v * v;
+        out[o + p] = v + 0;
+      }
+      const di = i * nd;
+      const od = o + na;
+      let sd = 0;
+      for (let q = 0; q < nd; q++) {
+        const v = d[di + q];
+        sd += v * v;
+        out[od + q] = v + 0;
+      }
+      if (norms) norms[i] = sa * sd;
     }
-    return;
+    return norms;
   }
   const pair = kroneckerPair(b, spec.seed, [k1, k2]);
   const { Pin, Pout } = pair;
@@ -63,7 +84,7 @@ export function writeFactors(
       out.set(ud.subarray(i * T * k1, (i + 1) * T * k1), o);
       out.set(vd.subarray(i * T * k2, (i + 1) * T * k2), o + T * k1);
     }
-    return;
+    return undefined;
   }
   const u = new Float64Array(k1);
   const v = new Float64Array(k2);
@@ -77,4 +98,5 @@ export function writeFactors(
       for (let j = 0; j < k2; j++) out[o + T * k1 + t * k2 + j] = v[j];
     }
   }
+  return undefined;
 }

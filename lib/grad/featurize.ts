@@ -144,9 +144,9 @@ export function* featurizeBatches(
       out = options.output ? options.output(dim, L) : featureRows(n, dim, L);
       checkRows(out, n, dim, L);
     }
-    projectBlocks(blocks, spec.projector, out.data.subarray(start * dim));
+    const { sqNorms } = projectBlocks(blocks, spec.projector, out.data.subarray(start * dim));
     out.loss.set(values, start);
-    const norms = blocks.map((b) => blockSqNorms(b));
+    const norms = blocks.map((b, l) => sqNorms[l] ?? blockSqNorms(b));
     for (let i = 0; i < end - start; i++) {
       // Summed over the blocks in order from 0, as accumulating into a cleared array would.
       let total = 0;

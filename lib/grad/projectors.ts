@@ -227,7 +227,7 @@ export function projectBlocks(
   blocks: FactorBlock[],
   spec: ProjectorSpec,
   out?: Float32Array,
-): GradientMatrix {
+): GradientMatrix & { sqNorms: (Float64Array | undefined)[] } {
   checkProjector(spec);
   const { layers, dim } = projectedLayout(blocks, spec);
   const rows = blocks[0]?.rows ?? 0;
@@ -236,10 +236,14 @@ export function projectBlocks(
   }
   // Every value of the rows is written below, so a caller's array needs no clearing.
   const data = out ? out.subarray(0, rows * dim) : new Float32Array(rows * dim);
+  // Per block, the exact squared norms when its copy gave them (writeFactors).
+  const sqNorms: (Float64Array | undefined)[] = blocks.map(() => undefined);
+  // Whether a block's values still need -0 made +0 (writeFactors' copies are done).
+  const signed = blocks.map((_, idx) => !(layers[idx].factors && spec.kind !== 'kronecker'));
   blocks.forEach((b, idx) => {
     const col0 = layers[idx].offset;
     const factors = layers[idx].factors;
-    if (factors) writeFactors(b, factors, spec, data, dim, col0);
+    if (factors) sqNorms[idx] = writeFactors(b, factors, spec, data, dim, col0);
     else if (spec.kind === 'none') {
       const g = new Float64Array(b.inDim * b.outDim);
       for (let i = 0; i < rows; i++) {
@@ -260,7 +264,18 @@ export function projectBlocks(
   // number gives -0 in δ: 13-14% of bench:main's stored numbers. No product or sum changes but
   // for the sign of an all-zero result, and a zero-suppressed file (lib/pipeline/zeroSuppressed)
   // drops +0 by its bits alone: bench:main's files became about a quarter smaller.
-  for (let k = 0; k < data.length; k++) data[k] += 0;
+  if (signed.every(Boolean)) {
+    for (let k = 0; k < data.length; k++) data[k] += 0;
+  } else {
+    blocks.forEach((_, idx) => {
+      if (!signed[idx]) return;
+      const { offset, size } = layers[idx];
+      for (let i = 0; i < rows; i++) {
+        const o = i * dim + offset;
+        for (let k = o; k < o + size; k++) data[k] += 0;
+      }
+    });
+  }
   if (spec.dtype === 'float16') roundToFloat16(data);
-  return { rows, dim, data, layers };
+  return { rows, dim, data, layers, sqNorms };
 }

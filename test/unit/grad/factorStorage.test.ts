@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { factorLayout, kroneckerFactor, kroneckerSides, projectBlocks } from '../../../lib/grad';
-import { addGradient } from '../../../lib/grad/blockMath';
+import { addGradient, blockSqNorms } from '../../../lib/grad/blockMath';
 import type { FactorBlock, ProjectorSpec } from '../../../lib/grad/types';
 import {
   accumulateFeatureProduct,
@@ -120,4 +120,26 @@ test('stored factors stand for the exact (projected) gradient; products and norm
       assert.ok(Math.abs(norms[i] - fromVectors[i * rows + i]) <= 1e-5 * fromVectors[i * rows + i]);
     }
   }
+});
+
+test("unprojected factors' copy gives each one-position example's exact squared norm, blockSqNorms' bits", () => {
+  const dense: FactorBlock = {
+    ...wideBlock(7),
+    positions: 1,
+    a: wideBlock(7).a?.subarray(0, 7 * 20),
+    delta: wideBlock(7).delta.subarray(0, 7 * 16),
+  };
+  const blocks = [dense, wideBlock(7)];
+  const g = projectBlocks(blocks, { kind: 'none' });
+  const want = blockSqNorms(dense);
+  assert.equal(g.sqNorms[0]?.length, 7);
+  for (let i = 0; i < 7; i++) assert.ok(Object.is(g.sqNorms[0]?.[i], want[i]), `row ${i}`);
+  // Several positions: the norms are not a product of two sums; blockSqNorms gives them.
+  assert.equal(g.sqNorms[1], undefined);
+  // Under a Kronecker projector the stored factors are projected: no exact norms from them.
+  assert.ok(
+    projectBlocks(blocks, { kind: 'kronecker', k1: 8, k2: 8, seed: 5 }).sqNorms.every(
+      (n) => n === undefined,
+    ),
+  );
 });
