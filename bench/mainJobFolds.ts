@@ -82,7 +82,9 @@ for (let f = 0; f < oof.folds; f++) {
   );
   states.forEach((s, e) => {
     writeWeights(model, s.weights);
-    const p = tf.tidy(() => tf.softmax(forwardLogits(planChain(model), hx))).dataSync();
+    const probs = tf.tidy(() => tf.softmax(forwardLogits(planChain(model), hx)));
+    const p = probs.dataSync();
+    probs.dispose();
     heldRows.forEach((r, j) => {
       perEpoch[e][r] = 1 - p[j * k + held.labels[j]];
     });

@@ -73,8 +73,10 @@ function checkBlock(b: FactorBlock, r0 = 0, r1 = b.rows): Float32Array {
   return b.a;
 }
 
+/** Adds a product into `acc`, then frees it (the product is the caller's last use of it). */
 function addInto(acc: Float64Array, t: tf.Tensor): void {
   const v = t.dataSync();
+  t.dispose();
   for (let i = 0; i < v.length; i++) acc[i] += v[i];
 }
 

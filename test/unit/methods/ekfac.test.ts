@@ -96,12 +96,12 @@ function check(model: tfl.LayersModel, inShape: number[], classes: number) {
   });
   const all = computeFactors(plan, xs, ys).blocks;
   const query = computeFactors(plan, qx, qy).blocks;
+  const tensors = tf.memory().numTensors;
   const ekfac = fitEkfac(() => batches, { relativeDamping: 0.1 });
   const ref = reference(all, query, 0.1);
-  const tensors = tf.memory().numTensors;
   const self = ekfacSelfScores(ekfac, all);
   const scores = ekfacInfluence(ekfac, query, all);
-  // Every product's tensors freed (a worker scores shard after shard).
+  // Every product's tensors freed, the fit's too (a worker scores shard after shard).
   assert.equal(tf.memory().numTensors, tensors, 'tensors left behind');
   assert.ok(maxRelErr(self, ref.self) < 2e-3, `self ${maxRelErr(self, ref.self)}`);
   assert.ok(
