@@ -1,9 +1,9 @@
 /**
  * Entry point of one worker process (what `tda worker --processes N` forks N of): a worker on a
  * task queue with compute concurrency 1 by default, since TensorFlow.js in one Node process runs
- * on one thread. A compute process first runs a small attribution in process (warmUp; skipped
- * with TDA_WARM_UP=0). Prints `ready <pid> <backend>` once polling; on SIGINT/SIGTERM it drains, then
- * writes its peak RSS to --report (if given) and exits.
+ * on one thread. A compute process first runs a small attribution in process (warmUp;
+ * TDA_WARM_UP=0 skips it). Prints `ready <pid> <backend>` once polling; on SIGINT/SIGTERM it
+ * drains, then writes its peak RSS to --report (if given) and exits.
  *
  *   node --import tsx workers/workerProcess.ts [--queue Q] [--concurrency N] [--chunk-rows R]
  *     [--report FILE] [--role all|workflows|activities]
@@ -38,6 +38,13 @@ function positiveInt(name: string, v: string | undefined): number | undefined {
   return n;
 }
 
+/** TDA_WARM_UP: unset, 1/true/yes runs the warm-up; 0/false/no skips it; else an error. */
+function warmUpWanted(v: string | undefined): boolean {
+  if (v === undefined || v === '' || /^(1|true|yes)$/i.test(v)) return true;
+  if (/^(0|false|no)$/i.test(v)) return false;
+  throw new Error(`TDA_WARM_UP must be 1 or 0 (true/false), got "${v}"`);
+}
+
 async function main(): Promise<void> {
   const t0 = performance.now();
   setHeapGrowth();
@@ -55,17 +62,24 @@ async function main(): Promise<void> {
     throw new Error(`--role must be all, workflows or activities, got "${role}"`);
   }
   const config = loadConfig();
+  const concurrency = positiveInt('concurrency', values.concurrency) ?? 1;
+  const chunkRows = positiveInt('chunk-rows', values['chunk-rows']);
+  const warm = role !== 'workflows' && warmUpWanted(process.env.TDA_WARM_UP);
   const backend = role === 'workflows' ? 'none' : await ensureBackend(config);
   // A compute process compiles its hot loops before it takes work (lib/pipeline/warmUp.ts).
   let warmUpSeconds = 0;
-  if (role !== 'workflows' && process.env.TDA_WARM_UP !== '0') {
-    const w = await warmUp();
-    warmUpSeconds = w.seconds;
-    if (w.tensorsLeft !== 0)
-      console.error(`worker ${process.pid}: the warm-up left ${w.tensorsLeft} tensors`);
+  if (warm) {
+    // Only a speed-up: a worker that cannot run it (no writable temp folder, say) still serves.
+    try {
+      const w = await warmUp();
+      warmUpSeconds = w.seconds;
+      if (w.tensorsLeft !== 0) {
+        console.error(`worker ${process.pid}: the warm-up left ${w.tensorsLeft} tensors`);
+      }
+    } catch (e) {
+      console.error(`worker ${process.pid}: warm-up failed, serving without it: ${e}`);
+    }
   }
-  const concurrency = positiveInt('concurrency', values.concurrency) ?? 1;
-  const chunkRows = positiveInt('chunk-rows', values['chunk-rows']);
   const trace = startMemoryTrace({
     file: process.env.TDA_MEMORY_TRACE || undefined,
     tensors: role !== 'workflows',

@@ -103,10 +103,10 @@ export async function warmUp(): Promise<{ seconds: number; tensorsLeft: number }
   const t0 = performance.now();
   const dir = await mkdtemp(join(tmpdir(), 'tda-warm-up-'));
   const tensors = tf.memory().numTensors;
+  const store = new FsStore(dir);
+  const ctx = new RunContext(store);
   try {
-    const store = new FsStore(dir);
     const spec = await writeRun(store);
-    const ctx = new RunContext(store);
     const plan = await buildPlan(store, spec, (key) => ctx.model(key));
     const planKey = await storePlan(store, plan);
     const checkpoints = plan.checkpoints.map((_, c) => c);
@@ -124,8 +124,8 @@ export async function warmUp(): Promise<{ seconds: number; tensorsLeft: number }
       if (!r.scored) throw new Error(`warm-up: shard ${s} was not scored from memory`);
     }
     await reduceInProcess(ctx, planKey);
-    await ctx.dispose();
   } finally {
+    await ctx.dispose();
     await rm(dir, { recursive: true, force: true });
   }
   return {
