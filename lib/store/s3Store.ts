@@ -24,7 +24,7 @@ import {
   S3_MIN_PART_BYTES,
   type UploadedPart,
 } from './objectStore';
-import { transportProtectsBody, useUnsignedPayload } from './unsignedPayload';
+import { useUnsignedPayload } from './unsignedPayload';
 
 /** Objects above this go up as a multipart upload (S3's minimum part is 5 MiB). */
 const MULTIPART_THRESHOLD = 16 * 1024 * 1024;
@@ -53,7 +53,7 @@ export function s3ClientConfig(s3: Config['s3'], maxAttempts = 5): S3ClientConfi
 /** A client for `s3`: its config, and unsigned bodies where the transport protects them. */
 export function s3Client(s3: Config['s3']): S3Client {
   const client = new S3Client(s3ClientConfig(s3));
-  if (transportProtectsBody(s3.endpoint)) useUnsignedPayload(client);
+  useUnsignedPayload(client);
   return client;
 }
 
