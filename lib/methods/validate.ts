@@ -1,5 +1,4 @@
 /** Input checks shared by the methods: clear errors instead of silent NaN scores. */
-
 import { allFinite } from '../allFinite';
 import type { CheckpointInfo, ExampleFeatures, GradientMatrix } from '../features';
 import { checkSameLayout } from './factoredFeatures';

@@ -143,3 +143,45 @@ test("unprojected factors' copy gives each one-position example's exact squared 
     ),
   );
 });
+
+test('no -0 in any column when factored and gradient-stored blocks sit side by side', () => {
+  const withNegZeros = (n: number, seed: number) => {
+    const r = rng(seed);
+    return Float32Array.from({ length: n }, (_, i) => (i % 3 === 0 ? -0 : r() * 2 - 1));
+  };
+  const rows = 4;
+  const block = (name: string, inDim: number, outDim: number, seed: number): FactorBlock => ({
+    name,
+    layer: name,
+    layerType: 'Dense',
+    rows,
+    positions: 1,
+    inDim,
+    outDim,
+    a: withNegZeros(rows * inDim, seed),
+    delta: withNegZeros(rows * outDim, seed + 1),
+    params: [{ name: 'k', shape: [inDim, outDim] }],
+  });
+  // 9 + 7 factors beat 63 gradient values; 2 + 2 do not beat 4.
+  const blocks = [block('wide', 9, 7, 1), block('small', 2, 2, 3)];
+  const g = projectBlocks(blocks, { kind: 'none' });
+  assert.deepEqual(
+    g.layers.map((l) => [l.name, l.size, Boolean(l.factors)]),
+    [
+      ['wide', 16, true],
+      ['small', 4, false],
+    ],
+  );
+  assert.ok(
+    blocks[0].a?.some((v) => Object.is(v, -0)),
+    'the factors hold -0',
+  );
+  for (let k = 0; k < g.data.length; k++) assert.ok(!Object.is(g.data[k], -0), `value ${k}`);
+  // The factored block's columns are its factors, -0 as +0.
+  for (let i = 0; i < rows; i++) {
+    for (let p = 0; p < 9; p++)
+      assert.equal(g.data[i * g.dim + p], (blocks[0].a as Float32Array)[i * 9 + p] + 0);
+    for (let q = 0; q < 7; q++)
+      assert.equal(g.data[i * g.dim + 9 + q], blocks[0].delta[i * 7 + q] + 0);
+  }
+});
