@@ -34,6 +34,8 @@ export const configSchema = z.object({
   taskQueues: z.object({ cpu: z.string().min(1), gpu: z.string().min(1) }),
   /** Activity slots per worker; defaults to the host's cores. */
   workerConcurrency: z.number().int().min(1).optional(),
+  /** A compute worker process runs a small attribution before it polls (lib/pipeline/warmUp.ts). */
+  warmUp: z.boolean(),
 });
 export type Config = z.infer<typeof configSchema>;
 
@@ -45,11 +47,13 @@ export const LOCAL_DEFAULTS = {
   secretAccessKey: 'tda-local-secret',
 };
 
-function flag(v: string | undefined, fallback: boolean): boolean {
+/** A boolean environment variable: unset or empty gives the fallback; names the variable if bad. */
+function flag(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const v = env[name];
   if (v === undefined || v === '') return fallback;
   if (/^(1|true|yes)$/i.test(v)) return true;
   if (/^(0|false|no)$/i.test(v)) return false;
-  throw new Error(`expected a boolean (true/false), got "${v}"`);
+  throw new Error(`invalid configuration: ${name} must be 1/0, true/false or yes/no, got "${v}"`);
 }
 
 /** Reads the configuration from the environment, validated; throws naming every bad field. */
@@ -77,7 +81,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       accessKeyId: env.TDA_S3_ACCESS_KEY_ID ?? env.AWS_ACCESS_KEY_ID ?? LOCAL_DEFAULTS.accessKeyId,
       secretAccessKey:
         env.TDA_S3_SECRET_ACCESS_KEY ?? env.AWS_SECRET_ACCESS_KEY ?? LOCAL_DEFAULTS.secretAccessKey,
-      forcePathStyle: flag(env.TDA_S3_FORCE_PATH_STYLE, endpoint !== undefined),
+      forcePathStyle: flag(env, 'TDA_S3_FORCE_PATH_STYLE', endpoint !== undefined),
     },
     backend: env.TDA_BACKEND ?? 'auto',
     taskQueues: {
@@ -85,6 +89,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       gpu: env.TDA_TASK_QUEUE_GPU ?? 'tda-gpu',
     },
     workerConcurrency: env.TDA_WORKER_CONCURRENCY ? Number(env.TDA_WORKER_CONCURRENCY) : undefined,
+    warmUp: flag(env, 'TDA_WARM_UP', true),
   };
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {

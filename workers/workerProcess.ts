@@ -38,13 +38,6 @@ function positiveInt(name: string, v: string | undefined): number | undefined {
   return n;
 }
 
-/** TDA_WARM_UP: unset, 1/true/yes runs the warm-up; 0/false/no skips it; else an error. */
-function warmUpWanted(v: string | undefined): boolean {
-  if (v === undefined || v === '' || /^(1|true|yes)$/i.test(v)) return true;
-  if (/^(0|false|no)$/i.test(v)) return false;
-  throw new Error(`TDA_WARM_UP must be 1 or 0 (true/false), got "${v}"`);
-}
-
 async function main(): Promise<void> {
   const t0 = performance.now();
   setHeapGrowth();
@@ -64,7 +57,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const concurrency = positiveInt('concurrency', values.concurrency) ?? 1;
   const chunkRows = positiveInt('chunk-rows', values['chunk-rows']);
-  const warm = role !== 'workflows' && warmUpWanted(process.env.TDA_WARM_UP);
+  const warm = role !== 'workflows' && config.warmUp;
   const backend = role === 'workflows' ? 'none' : await ensureBackend(config);
   // A compute process compiles its hot loops before it takes work (lib/pipeline/warmUp.ts).
   let warmUpSeconds = 0;

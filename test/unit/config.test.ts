@@ -23,3 +23,13 @@ test('bad values are named', () => {
   assert.throws(() => loadConfig({ TDA_S3_BUCKET: 'x' }), /s3\.bucket/);
   assert.throws(() => loadConfig({ TDA_S3_PORT: 'abc' }), /expected number/);
 });
+
+test('boolean variables: 1/0, true/false, yes/no; anything else names the variable', () => {
+  assert.equal(loadConfig({}).warmUp, true);
+  assert.equal(loadConfig({ TDA_WARM_UP: '' }).warmUp, true);
+  for (const v of ['0', 'false', 'NO']) assert.equal(loadConfig({ TDA_WARM_UP: v }).warmUp, false);
+  for (const v of ['1', 'True', 'yes']) assert.equal(loadConfig({ TDA_WARM_UP: v }).warmUp, true);
+  assert.throws(() => loadConfig({ TDA_WARM_UP: 'off' }), /TDA_WARM_UP must be .*got "off"/);
+  assert.equal(loadConfig({ TDA_S3_FORCE_PATH_STYLE: 'no' }).s3.forcePathStyle, false);
+  assert.throws(() => loadConfig({ TDA_S3_FORCE_PATH_STYLE: '2' }), /TDA_S3_FORCE_PATH_STYLE/);
+});
