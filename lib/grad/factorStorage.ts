@@ -29,8 +29,8 @@ export function factorLayout(b: FactorBlock, spec: ProjectorSpec): FactorLayout 
 
 /**
  * Writes each example's factors (a_1..a_T then δ_1..δ_T, projected by P_in / P_out under a
- * Kronecker projector) into out[i·stride + col0 ...]. Unprojected factors are copied as x + 0
- * (-0 becomes +0, as projectBlocks makes every value), and for one position the copy also gives
+ * Kronecker projector) into out[i·stride + col0 ...], each as x + 0 (-0 becomes +0, as
+ * projectBlocks makes every value). For unprojected factors of one position the copy also gives
  * each example's exact ‖G_i‖² = ‖a‖²‖δ‖², summed in float64 in blockSqNorms' order: returned
  * then (one pass over the values instead of a copy, a pass for the sign and one for the norms).
  */
@@ -79,10 +79,12 @@ export function writeFactors(
     const ud = u.dataSync();
     const vd = v.dataSync();
     tf.dispose([u, v]);
+    const nu = T * k1;
+    const nv = T * k2;
     for (let i = 0; i < rows; i++) {
       const o = i * stride + col0;
-      out.set(ud.subarray(i * T * k1, (i + 1) * T * k1), o);
-      out.set(vd.subarray(i * T * k2, (i + 1) * T * k2), o + T * k1);
+      for (let p = 0; p < nu; p++) out[o + p] = ud[i * nu + p] + 0;
+      for (let q = 0; q < nv; q++) out[o + nu + q] = vd[i * nv + q] + 0;
     }
     return undefined;
   }
@@ -94,8 +96,9 @@ export function writeFactors(
       const pos = i * T + t;
       projectVector(a, pos * inDim, inDim, Pin, k1, u);
       projectVector(b.delta, pos * outDim, outDim, Pout, k2, v);
-      for (let j = 0; j < k1; j++) out[o + t * k1 + j] = u[j];
-      for (let j = 0; j < k2; j++) out[o + T * k1 + t * k2 + j] = v[j];
+      // Rounded first: a tiny negative u rounds to -0, which the + 0 then makes +0.
+      for (let j = 0; j < k1; j++) out[o + t * k1 + j] = Math.fround(u[j]) + 0;
+      for (let j = 0; j < k2; j++) out[o + T * k1 + t * k2 + j] = Math.fround(v[j]) + 0;
     }
   }
   return undefined;

@@ -238,11 +238,6 @@ export function projectBlocks(
   const data = out ? out.subarray(0, rows * dim) : new Float32Array(rows * dim);
   // Per block, the exact squared norms when its copy gave them (writeFactors).
   const sqNorms: (Float64Array | undefined)[] = blocks.map(() => undefined);
-  // Whether a block's values still need -0 made +0: all but unprojected factors, which
-  // writeFactors copies as x + 0 (its branch for every projector but kronecker).
-  const needsPositiveZero = blocks.map(
-    (_, idx) => !(layers[idx].factors && spec.kind !== 'kronecker'),
-  );
   blocks.forEach((b, idx) => {
     const col0 = layers[idx].offset;
     const factors = layers[idx].factors;
@@ -263,22 +258,18 @@ export function projectBlocks(
       });
     } else dense(b, spec, data, dim, col0);
   });
-  // -0 becomes +0 (x + 0 is x for every other value). A ReLU's zero slope times a negative
-  // number gives -0 in δ: 13-14% of bench:main's stored numbers. No product or sum changes but
-  // for the sign of an all-zero result, and a zero-suppressed file (lib/pipeline/zeroSuppressed)
-  // drops +0 by its bits alone: bench:main's files became about a quarter smaller.
-  if (needsPositiveZero.every(Boolean)) {
-    for (let k = 0; k < data.length; k++) data[k] += 0;
-  } else {
-    blocks.forEach((_, idx) => {
-      if (!needsPositiveZero[idx]) return;
-      const { offset, size } = layers[idx];
-      for (let i = 0; i < rows; i++) {
-        const o = i * dim + offset;
-        for (let k = o; k < o + size; k++) data[k] += 0;
-      }
-    });
-  }
+  // -0 becomes +0 (x + 0 is x for every other value); writeFactors wrote factors that way. A
+  // ReLU's zero slope times a negative number gives -0 in δ: 13-14% of bench:main's stored
+  // numbers. No product or sum changes but for the sign of an all-zero result, and a
+  // zero-suppressed file (lib/pipeline/zeroSuppressed) drops +0 by its bits alone: bench:main's
+  // files became about a quarter smaller.
+  layers.forEach(({ factors, offset, size }) => {
+    if (factors) return;
+    for (let i = 0; i < rows; i++) {
+      const o = i * dim + offset;
+      for (let k = o; k < o + size; k++) data[k] += 0;
+    }
+  });
   if (spec.dtype === 'float16') roundToFloat16(data);
   return { rows, dim, data, layers, sqNorms };
 }

@@ -185,3 +185,28 @@ test('no -0 in any column when factored and gradient-stored blocks sit side by s
       assert.equal(g.data[i * g.dim + 9 + q], blocks[0].delta[i * 7 + q] + 0);
   }
 });
+
+test('projected factors hold no -0, not even where a tiny negative value rounds to zero', () => {
+  // a's one nonzero is float32's smallest negative subnormal: its projections (a few tenths of
+  // it) round to ±0 in float32, and all-zero rows project to exact zeros.
+  const rows = 3;
+  const b: FactorBlock = {
+    name: 'w',
+    layer: 'w',
+    layerType: 'Dense',
+    rows,
+    positions: 2,
+    inDim: 20,
+    outDim: 16,
+    a: Float32Array.from({ length: rows * 2 * 20 }, (_, i) => (i % 7 === 0 ? -1.4e-45 : -0)),
+    delta: Float32Array.from({ length: rows * 2 * 16 }, (_, i) => (i % 5 === 0 ? -1.4e-45 : -0)),
+    params: [{ name: 'k', shape: [20, 16] }],
+  };
+  for (const engine of ['js', 'tf'] as const) {
+    const g = projectBlocks([b], { kind: 'kronecker', k1: 8, k2: 8, seed: 5, engine });
+    assert.ok(g.layers[0].factors, `${engine}: stored as factors`);
+    for (let k = 0; k < g.data.length; k++) {
+      assert.ok(!Object.is(g.data[k], -0), `${engine}: value ${k} is -0`);
+    }
+  }
+});
