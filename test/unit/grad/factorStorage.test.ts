@@ -191,16 +191,9 @@ test('projected factors hold no -0, not even where a tiny negative value rounds 
   // it) round to ±0 in float32, and all-zero rows project to exact zeros.
   const rows = 3;
   const b: FactorBlock = {
-    name: 'w',
-    layer: 'w',
-    layerType: 'Dense',
-    rows,
-    positions: 2,
-    inDim: 20,
-    outDim: 16,
+    ...wideBlock(rows),
     a: Float32Array.from({ length: rows * 2 * 20 }, (_, i) => (i % 7 === 0 ? -1.4e-45 : -0)),
     delta: Float32Array.from({ length: rows * 2 * 16 }, (_, i) => (i % 5 === 0 ? -1.4e-45 : -0)),
-    params: [{ name: 'k', shape: [20, 16] }],
   };
   for (const engine of ['js', 'tf'] as const) {
     const g = projectBlocks([b], { kind: 'kronecker', k1: 8, k2: 8, seed: 5, engine });
