@@ -38,7 +38,7 @@ export interface DataInfDampingPartial {
 
 export function dataInfDampingPartial(trainIn: ExampleFeatures): DataInfDampingPartial {
   const train = vectorFeatures(trainIn);
-  checkFeatures(train, 'dataInf train', true);
+  checkFeatures(train, 'dataInf train', { allowEmpty: true });
   const layers = layersOf(train.grads);
   return {
     count: train.grads.rows,
@@ -92,7 +92,7 @@ export function dataInfPassOne(
 ): DataInfPassOne {
   const train = vectorFeatures(trainIn);
   const query = vectorFeatures(queryIn);
-  checkFeatures(train, 'dataInf train', true);
+  checkFeatures(train, 'dataInf train', { allowEmpty: true });
   checkFeatures(query, 'dataInf query');
   checkSameDim(train.grads, query.grads, 'dataInf');
   const layers = layersOf(train.grads);

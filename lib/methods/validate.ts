@@ -3,7 +3,20 @@ import { allFinite } from '../allFinite';
 import type { CheckpointInfo, ExampleFeatures, GradientMatrix } from '../features';
 import { checkSameLayout } from './factoredFeatures';
 
-export function checkMatrix(m: GradientMatrix, what: string, allowEmpty = false): void {
+/**
+ * What a check covers: shapes and layouts always; every value's finiteness unless `values` is
+ * false (for a caller that reads none of them: exact self-influence reads only the norms).
+ */
+export interface CheckOptions {
+  allowEmpty?: boolean;
+  values?: boolean;
+}
+
+export function checkMatrix(
+  m: GradientMatrix,
+  what: string,
+  { allowEmpty = false, values = true }: CheckOptions = {},
+): void {
   if (!m?.data) throw new Error(`${what}: missing gradient matrix`);
   if (!Number.isInteger(m.rows) || !Number.isInteger(m.dim) || m.rows < 0 || m.dim <= 0) {
     throw new Error(`${what}: bad shape rows=${m.rows} dim=${m.dim}`);
@@ -15,7 +28,7 @@ export function checkMatrix(m: GradientMatrix, what: string, allowEmpty = false)
   }
   if (!allowEmpty && m.rows === 0) throw new Error(`${what}: empty set (0 rows)`);
   const d = m.data;
-  if (!allFinite(d)) {
+  if (values && !allFinite(d)) {
     // Found: now name the first one.
     for (let k = 0; k < d.length; k++) {
       if (!Number.isFinite(d[k])) {
@@ -42,9 +55,9 @@ function checkSlices(m: GradientMatrix, what: string): void {
   }
 }
 
-export function checkFeatures(f: ExampleFeatures, what: string, allowEmpty = false): void {
+export function checkFeatures(f: ExampleFeatures, what: string, options: CheckOptions = {}): void {
   if (!f?.grads) throw new Error(`${what}: missing features`);
-  checkMatrix(f.grads, what, allowEmpty);
+  checkMatrix(f.grads, what, options);
   if (f.sqNorm && f.sqNorm.length !== f.grads.rows) {
     throw new Error(`${what}: sqNorm has length ${f.sqNorm.length}, expected ${f.grads.rows}`);
   }
@@ -63,6 +76,7 @@ export function checkCheckpoints(
   query: ExampleFeatures[] | null,
   checkpoints: CheckpointInfo[],
   what: string,
+  options: Pick<CheckOptions, 'values'> = {},
 ): void {
   if (checkpoints.length === 0) throw new Error(`${what}: no checkpoints`);
   if (train.length !== checkpoints.length) {
@@ -81,12 +95,12 @@ export function checkCheckpoints(
     }
   }
   train.forEach((f, c) => {
-    checkFeatures(f, `${what} train[checkpoint ${c}]`);
+    checkFeatures(f, `${what} train[checkpoint ${c}]`, options);
     if (f.grads.rows !== train[0].grads.rows) {
       throw new Error(`${what}: train row count differs between checkpoints`);
     }
     if (query) {
-      checkFeatures(query[c], `${what} query[checkpoint ${c}]`);
+      checkFeatures(query[c], `${what} query[checkpoint ${c}]`, options);
       checkSameDim(f.grads, query[c].grads, what);
       if (query[c].grads.rows !== query[0].grads.rows) {
         throw new Error(`${what}: query row count differs between checkpoints`);

@@ -65,7 +65,7 @@ function checkFiniteProducts(values: Float32Array, what: string, start: number, 
 export async function tensorGramPartial(grads: GradientMatrix): Promise<GramPartial> {
   const what = 'projectedCurvature shard';
   // The stored values (factors or vectors) are checked; their products below.
-  checkMatrix(grads, what, true);
+  checkMatrix(grads, what, { allowEmpty: true });
   const k = vectorDim(grads);
   const gram = new Float64Array(k * k);
   for (let start = 0; start < grads.rows; start += ROWS_PER_CHUNK) {
@@ -106,7 +106,7 @@ export async function tensorInfluenceSelf(
   curvature: ProjectedCurvature,
 ): Promise<Float64Array> {
   const what = 'influenceSelf train';
-  checkFeatures(trainIn, what, true);
+  checkFeatures(trainIn, what, { allowEmpty: true });
   const k = curvature.dim;
   const dim = vectorDim(trainIn.grads);
   if (dim !== k) {

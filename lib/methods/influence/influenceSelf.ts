@@ -36,7 +36,7 @@ const ROWS_PER_CHUNK = 1024;
 /** The rows an influence self-score is taken of, as vectors, checked against the curvature. */
 export function selfScoreRows(trainIn: ExampleFeatures, curvature: ProjectedCurvature) {
   const train = vectorFeatures(trainIn);
-  checkFeatures(train, 'influenceSelf train', true);
+  checkFeatures(train, 'influenceSelf train', { allowEmpty: true });
   if (train.grads.dim !== curvature.dim) {
     throw new Error(
       `influenceSelf: train dim ${train.grads.dim} does not match curvature dim ${curvature.dim}`,

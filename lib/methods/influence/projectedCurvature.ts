@@ -23,7 +23,7 @@ const ROWS_PER_BLOCK = 256;
 /** Gram partial of one shard (transposed in blocks so the shared product helper does the work). */
 export function gramPartial(gradsIn: GradientMatrix): GramPartial {
   const grads = gradientVectors(gradsIn);
-  checkMatrix(grads, 'projectedCurvature shard', true);
+  checkMatrix(grads, 'projectedCurvature shard', { allowEmpty: true });
   const k = grads.dim;
   const gram = new Float64Array(k * k);
   for (let start = 0; start < grads.rows; start += ROWS_PER_BLOCK) {

@@ -184,3 +184,37 @@ test('plain (projected) features the same at every checkpoint: one product, reus
   }
   assert.deepEqual(all.data, sum);
 });
+
+test('a non-finite feature value at any checkpoint, train or query, is named; exact self-influence reads only the norms', async () => {
+  const cks = [
+    { step: 1, learningRate: 0.5 },
+    { step: 2, learningRate: 0.1 },
+    { step: 3, learningRate: 0.2 },
+  ];
+  const fresh = () => ({
+    train: cks.map((_, c) => features(30, 8, 40 + c)),
+    query: cks.map((_, c) => features(4, 8, 50 + c)),
+  });
+  for (const method of ['tracin', 'gradDot', 'gradCos'] as const) {
+    for (const set of ['train', 'query'] as const) {
+      for (let c = 0; c < cks.length; c++) {
+        const f = fresh();
+        f[set][c].grads.data[13] = Number.NaN;
+        await assert.rejects(
+          tensorScores(method, f.train, f.query, cks),
+          new RegExp(
+            `${set}\\[checkpoint ${c}\\]: non-finite gradient value NaN at row 1, column 5`,
+          ),
+          `${method} ${set} ${c}`,
+        );
+      }
+    }
+  }
+  const { train } = fresh();
+  const want = selfInfluence(train, cks, 'exact');
+  train[2].grads.data[13] = Number.NaN;
+  assert.deepEqual(selfInfluence(train, cks, 'exact'), want);
+  assert.throws(() => selfInfluence(train, cks, 'projected'), /train\[checkpoint 2\]: non-finite/);
+  train[1].sqNorm[3] = Number.POSITIVE_INFINITY;
+  assert.throws(() => selfInfluence(train, cks, 'exact'), /non-finite sqNorm at row 3/);
+});
