@@ -44,9 +44,9 @@ export async function scoreShardFeatures(args: {
     args.train,
     args.query,
     args.checkpoints,
-    (q0, block) => {
-      topk.addScores(block, args.offset, undefined, q0);
-      addToAggregate(aggregate, block, args.offset, q0);
+    (q0, r0, block) => {
+      topk.addScores(block, args.offset + r0, undefined, q0);
+      addToAggregate(aggregate.subarray(r0, r0 + block.train), block, args.offset + r0, q0);
     },
   );
   return {

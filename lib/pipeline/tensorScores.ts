@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { CheckpointInfo, ExampleFeatures, GradientMatrix } from '../features';
+import type { CheckpointInfo, ExampleFeatures } from '../features';
 import { emptyScores, type ScoreMatrix } from '../methods/blockProduct';
 import { cosineNorms } from '../methods/gradCos';
 import { checkCheckpoints } from '../methods/validate';
 import type { PipelineMethod } from './runSpec';
+import { type ColumnGroup, columnGroups, sharedSlices, sliceKey } from './scoreColumns';
 
 /**
  * Queries per product. 64, not 256: a 10,000-row shard's products are then 2.5 MB each, not 10
@@ -12,6 +13,17 @@ import type { PipelineMethod } from './runSpec';
  * 1.33–1.87 s at 256, peak RSS 694 against 868 MiB).
  */
 export const QUERY_BLOCK = 64;
+
+/**
+ * Training rows per product. A shard's features go to the backend a block of rows at a time (every
+ * checkpoint's, with their column slices), so its TensorFlow memory is a block's, not the whole
+ * shard's: bench:main's 10,000-row shards of 3 checkpoints took about 190 MB there, first touched
+ * (46,000-49,000 page faults) in each worker's first shard. A product's last bits may depend on
+ * how many rows it has (tensorflow multiplies 35 rows of a few columns unlike 70; 777 to 4,096
+ * rows of 10 to 1,024 columns gave the same bits): blocks are of equal size, set by the shard's
+ * rows, so the pipeline and the in-process runner, which score the same shards, agree bit for bit.
+ */
+export const ROW_BLOCK = 2048;
 
 /**
  * The pipeline's first-order scores (TracIn-CP, Grad-Dot, Grad-Cos) with the products on the
@@ -28,6 +40,7 @@ export async function tensorScores(
   checkpoints: CheckpointInfo[],
   /** Query rows per product, to bound memory (queries × train floats). */
   queryBlock = QUERY_BLOCK,
+  rowBlock = ROW_BLOCK,
 ): Promise<ScoreMatrix> {
   const nt = train[0]?.grads.rows ?? 0;
   const out = emptyScores(query[0]?.grads.rows ?? 0, nt);
@@ -36,26 +49,34 @@ export async function tensorScores(
     train,
     query,
     checkpoints,
-    (q0, block) => out.data.set(block.data, q0 * nt),
+    (q0, r0, block) => {
+      for (let j = 0; j < block.queries; j++) {
+        const row = block.data.subarray(j * block.train, (j + 1) * block.train);
+        out.data.set(row, (q0 + j) * nt + r0);
+      }
+    },
     queryBlock,
+    rowBlock,
   );
   return out;
 }
 
 /**
- * The same scores a block of `queryBlock` queries at a time, in query order: `onBlock` gets each
- * block's rows (query-major, final: summed over checkpoints, normalised for Grad-Cos) and may
- * keep nothing of it, so a consumer that folds them (top-k, sums) holds queryBlock × train
- * scores, not queries × train (a 10,000-row shard against 1,000 queries: 5 MiB, not 80). Each
- * value is the one tensorScores gives: the same products, summed over checkpoints in order.
+ * The same scores a block at a time: `queryBlock` queries × `rowBlock` training rows, row blocks
+ * in order and each one's query blocks in order. `onBlock` gets each block (query-major, final:
+ * summed over checkpoints, normalised for Grad-Cos; its column j is training row firstRow + j)
+ * and may keep nothing of it, so a consumer that folds them (top-k, sums) holds one block, not
+ * queries × train (a 10,000-row shard against 1,000 queries: 1 MiB, not 80). Each value is the
+ * one tensorScores gives: the same products, summed over checkpoints in order.
  */
 export async function tensorScoreBlocks(
   method: PipelineMethod,
   train: ExampleFeatures[],
   query: ExampleFeatures[],
   checkpoints: CheckpointInfo[],
-  onBlock: (firstQuery: number, block: ScoreMatrix) => void,
+  onBlock: (firstQuery: number, firstRow: number, block: ScoreMatrix) => void,
   queryBlock = QUERY_BLOCK,
+  rowBlock = ROW_BLOCK,
 ): Promise<void> {
   // Every checkpoint's features, train and query: shapes, layouts and values (one pass each).
   checkCheckpoints(train, query, checkpoints, method);
@@ -67,36 +88,66 @@ export async function tensorScoreBlocks(
     const c = checkpoints.length - 1;
     norms = { train: cosineNorms(train[c], 'vector'), query: cosineNorms(query[c], 'vector') };
   }
-  // The training rows are the product's left operand and the queries its right: wasm's matMul
-  // packs the right operand, and packing 1,000 queries instead of 10,000 training rows makes
-  // the product 1.9 times faster (bench:scale). The result is train-major; it is added to the
-  // query-major scores in tiles so both sides stay in cache. Every checkpoint's training columns
-  // stay on the backend for the whole loop (a shard's features: a few MiB each), but for slices
-  // whose products the first checkpoint's serve (sharedSlices).
   const shared = sharedSlices(
     cs.map((c) => train[c].grads),
     cs.map((c) => query[c].grads),
   );
+  const run = { method, train, query, checkpoints, cs, shared, queryBlock, onBlock, norms, nq };
+  // Blocks of equal size (to a row): no last block of a few rows, which a backend may multiply
+  // another way (tensorflow's product of one row is not its GEMM's row).
+  const size = Math.ceil(nt / Math.max(1, Math.ceil(nt / rowBlock)));
+  for (let r0 = 0; r0 < nt; r0 += size) {
+    const rows = Math.min(size, nt - r0);
+    await scoreRowBlock(run, r0, rows);
+  }
+}
+
+/** What every row block of one tensorScoreBlocks call shares. */
+interface ScoreRun {
+  method: PipelineMethod;
+  train: ExampleFeatures[];
+  query: ExampleFeatures[];
+  checkpoints: CheckpointInfo[];
+  /** The checkpoints whose products are summed. */
+  cs: number[];
+  shared: Set<string>;
+  queryBlock: number;
+  onBlock: (firstQuery: number, firstRow: number, block: ScoreMatrix) => void;
+  norms?: { train: Float64Array; query: Float64Array };
+  nq: number;
+}
+
+/** The scores of training rows [r0, r0 + rows) against every query, a query block at a time. */
+async function scoreRowBlock(run: ScoreRun, r0: number, rows: number): Promise<void> {
+  const { method, train, query, checkpoints, cs, shared, queryBlock, nq } = run;
+  // The training rows are the product's left operand and the queries its right: wasm's matMul
+  // packs the right operand, and packing 1,000 queries instead of 10,000 training rows makes
+  // the product 1.9 times faster (bench:scale). The result is train-major; it is added to the
+  // query-major scores in tiles so both sides stay in cache. Every checkpoint's columns of the
+  // block stay on the backend for its query blocks, but for slices whose products the first
+  // checkpoint's serve (sharedSlices).
   const perCheckpoint = cs.map((c, ci) => {
-    const t = train[c];
-    const groups = columnGroups(t.grads);
+    const g = train[c].grads;
+    const groups = columnGroups(g);
     // A shared slice is not needed past the first checkpoint where it only meets itself (one
     // position: slice i times query slice i): those products are reused.
     const needed = (k: number, i: number) =>
       !(ci > 0 && groups[k].positions <= 1 && shared.has(sliceKey(k, i)));
     const made = tf.tidy(() => {
-      const tt = tf.tensor2d(t.grads.data, [nt, t.grads.dim]);
-      return groups.flatMap((g, k) =>
-        g.slices.filter((_, i) => needed(k, i)).map(([c0, w]) => columnsOf(tt, c0, w)),
+      const tt = tf.tensor2d(g.data.subarray(r0 * g.dim, (r0 + rows) * g.dim), [rows, g.dim]);
+      return groups.flatMap((gr, k) =>
+        gr.slices.filter((_, i) => needed(k, i)).map(([c0, w]) => columnsOf(tt, c0, w)),
       );
     });
     let next = 0;
-    const cols = groups.map((g, k) => g.slices.map((_, i) => (needed(k, i) ? made[next++] : null)));
+    const cols = groups.map((gr, k) =>
+      gr.slices.map((_, i) => (needed(k, i) ? made[next++] : null)),
+    );
     return { c, groups, cols };
   });
   try {
     for (let q0 = 0; q0 < nq; q0 += queryBlock) {
-      const rows = Math.min(queryBlock, nq - q0);
+      const nqb = Math.min(queryBlock, nq - q0);
       // Each checkpoint's float32 product, then one pass adds them all (float64, in order).
       const products: Float32Array[] = [];
       const etas: number[] = [];
@@ -108,7 +159,7 @@ export async function tensorScoreBlocks(
           const q = query[c];
           const d = q.grads.dim;
           const block = tf.tidy(() => {
-            const qb = tf.tensor2d(q.grads.data.subarray(q0 * d, (q0 + rows) * d), [rows, d]);
+            const qb = tf.tensor2d(q.grads.data.subarray(q0 * d, (q0 + nqb) * d), [nqb, d]);
             let sum: tf.Tensor | null = null;
             groups.forEach((g, k) => {
               const product = (i: number, j: number): tf.Tensor => {
@@ -142,99 +193,22 @@ export async function tensorScoreBlocks(
       } finally {
         tf.dispose([...reused.values()]);
       }
-      const out = emptyScores(rows, nt);
-      sumTransposed(out.data, nt, products, etas, rows);
-      if (norms) {
-        for (let j = 0; j < rows; j++) {
-          const qn = norms.query[q0 + j];
-          for (let i = 0; i < nt; i++) {
-            const den = qn * norms.train[i];
-            out.data[j * nt + i] = den > 0 ? out.data[j * nt + i] / den : 0;
+      const out = emptyScores(nqb, rows);
+      sumTransposed(out.data, rows, products, etas, nqb);
+      if (run.norms) {
+        for (let j = 0; j < nqb; j++) {
+          const qn = run.norms.query[q0 + j];
+          for (let i = 0; i < rows; i++) {
+            const den = qn * run.norms.train[r0 + i];
+            out.data[j * rows + i] = den > 0 ? out.data[j * rows + i] / den : 0;
           }
         }
       }
-      onBlock(q0, out);
+      run.onBlock(q0, r0, out);
     }
   } finally {
     tf.dispose(perCheckpoint.flatMap((p) => p.cols.flat().filter((t) => t !== null)));
   }
-}
-
-const sliceKey = (group: number, slice: number) => `${group}:${slice}`;
-
-/**
- * The column slices (`group:slice`, as columnGroups numbers them) whose training and query
- * values are the same bits at every checkpoint, so that their products are too: a first Dense
- * layer's inputs [x, 1] under exact factors (half of an MNIST MLP's stored numbers), which
- * TracIn-CP would otherwise multiply once per checkpoint. Compared, never assumed: any layout or
- * value that differs leaves the slice to each checkpoint.
- */
-function sharedSlices(train: GradientMatrix[], query: GradientMatrix[]): Set<string> {
-  const out = new Set<string>();
-  if (train.length < 2) return out;
-  const groups = train.map((m) => columnGroups(m));
-  const layout = JSON.stringify(groups[0]);
-  if (
-    groups.some((g) => JSON.stringify(g) !== layout) ||
-    query.some((m) => m.dim !== train[0].dim)
-  ) {
-    return out;
-  }
-  groups[0].forEach((g, k) => {
-    g.slices.forEach(([c0, w], i) => {
-      const same = (ms: GradientMatrix[]) =>
-        ms.every(
-          (m) => m.dim === ms[0].dim && m.rows === ms[0].rows && sameColumns(ms[0], m, c0, w),
-        );
-      if (same(train) && same(query)) out.add(sliceKey(k, i));
-    });
-  });
-  return out;
-}
-
-/** Whether columns [c0, c0 + w) of two matrices' rows are the same bits. */
-function sameColumns(a: GradientMatrix, b: GradientMatrix, c0: number, w: number): boolean {
-  if (a === b || a.data === b.data) return true;
-  const x = new Uint32Array(a.data.buffer, a.data.byteOffset, a.data.length);
-  const y = new Uint32Array(b.data.buffer, b.data.byteOffset, b.data.length);
-  for (let r = 0; r < a.rows; r++) {
-    const o = r * a.dim + c0;
-    for (let j = o; j < o + w; j++) if (x[j] !== y[j]) return false;
-  }
-  return true;
-}
-
-/**
- * The products a feature vector splits into: runs of plain columns (one matMul each), and
- * factored layers, whose T input and T output column blocks give ⟨g, g'⟩ = Σ_{t,s} (A_t A'_sᵀ) ⊙
- * (D_t D'_sᵀ) (lib/methods/factoredFeatures.ts). `slices` are [first column, width].
- */
-interface ColumnGroup {
-  positions: number;
-  /** Plain: one slice. Factored: T input slices, then T output slices. */
-  slices: [number, number][];
-}
-
-function columnGroups(m: GradientMatrix): ColumnGroup[] {
-  const layers =
-    m.layers && m.layers.length > 0 ? m.layers : [{ name: '', offset: 0, size: m.dim }];
-  const groups: ColumnGroup[] = [];
-  for (const l of layers) {
-    const f = l.factors;
-    if (!f) {
-      const prev = groups[groups.length - 1];
-      const last = prev?.slices[0];
-      if (prev && prev.positions === 0 && last[0] + last[1] === l.offset) last[1] += l.size;
-      else groups.push({ positions: 0, slices: [[l.offset, l.size]] });
-      continue;
-    }
-    const slices: [number, number][] = [];
-    for (let t = 0; t < f.positions; t++) slices.push([l.offset + t * f.inDim, f.inDim]);
-    const d0 = l.offset + f.positions * f.inDim;
-    for (let t = 0; t < f.positions; t++) slices.push([d0 + t * f.outDim, f.outDim]);
-    groups.push({ positions: f.positions, slices });
-  }
-  return groups;
 }
 
 function columnsOf(m: tf.Tensor2D, c0: number, w: number): tf.Tensor2D {

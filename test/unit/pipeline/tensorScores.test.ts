@@ -79,8 +79,9 @@ test('a shard folded a block of queries at a time equals its whole score matrix 
     { step: 1, learningRate: 0.5 },
     { step: 2, learningRate: 0.1 },
   ];
-  const train = [features(301, 24, 11), features(301, 24, 12)];
-  // 600 queries: blocks of QUERY_BLOCK (64), the last one partial.
+  // 2,100 rows and 600 queries: blocks of ROW_BLOCK (2,048) rows and QUERY_BLOCK (64) queries,
+  // the last of each partial.
+  const train = [features(2100, 24, 11), features(2100, 24, 12)];
   const query = [features(600, 24, 13), features(600, 24, 14)];
   for (const method of ['tracin', 'gradCos'] as const) {
     const got = await scoreShardFeatures({
@@ -91,14 +92,14 @@ test('a shard folded a block of queries at a time equals its whole score matrix 
       topK: 7,
       offset: 40,
     });
-    const whole = await tensorScores(method, train, query, cks, 600);
+    const whole = await tensorScores(method, train, query, cks, 600, 2100);
     const topk = new TopKAccumulator(600, 7);
     topk.addScores(whole, 40);
     assert.deepEqual(got.topk, topk.toJSON(), method);
     assert.deepEqual(got.aggregate, Float64Array.from(aggregateInfluence(whole, 40).sum), method);
     assert.deepEqual(got.selfInfluence, selfInfluence(train, cks, 'exact'));
     assert.equal(got.offset, 40);
-    assert.equal(got.rows, 301);
+    assert.equal(got.rows, 2100);
     // The partial's files give it back exactly.
     const files = writeShardScores(got);
     const read = readShardScores(files.ranked, files.examples);
@@ -167,6 +168,28 @@ for (const backend of COMPARED_BACKENDS) {
     // Per query block: d1's input product (and seq's one shared pair) once, not three times.
     assert.equal(alone - shared, 3 * (2 + 2));
     assert.ok(maxRelErr(all, tracIn(train, query, cks).data) < 1e-5);
+  });
+}
+
+for (const backend of COMPARED_BACKENDS) {
+  test(`blocks of training rows: the whole shard's scores to float32 rounding, the same bits each time (${backend})`, async () => {
+    await initBackend(backend, () => {});
+    const cks = [0.5, 0.1, 0.02].map((learningRate, step) => ({ step, learningRate }));
+    const train = factoredCheckpoints(70, 7, 3);
+    const query = factoredCheckpoints(9, 8, 3);
+    const reference = tracIn(train, query, cks).data;
+    for (const method of ['tracin', 'gradDot', 'gradCos'] as const) {
+      const whole = (await tensorScores(method, train, query, cks, 4, 70)).data;
+      // 5 blocks of 14 rows, 3 of 24, 2 of 35: equal sizes, never a block of one row.
+      for (const rowBlock of [16, 33, 69]) {
+        const blocked = (await tensorScores(method, train, query, cks, 4, rowBlock)).data;
+        const what = `${method}, ${rowBlock} rows a block`;
+        assert.ok(maxRelErr(blocked, whole) < 1e-6, what);
+        if (method === 'tracin') assert.ok(maxRelErr(blocked, reference) < 1e-5, what);
+        const again = await tensorScores(method, train, query, cks, 4, rowBlock);
+        assert.deepEqual(again.data, blocked, what);
+      }
+    }
   });
 }
 
