@@ -15,15 +15,17 @@ import { type ColumnGroup, columnGroups, sharedSlices, sliceKey } from './scoreC
 export const QUERY_BLOCK = 64;
 
 /**
- * Training rows per product. A shard's features go to the backend a block of rows at a time (every
- * checkpoint's, with their column slices), so its TensorFlow memory is a block's, not the whole
- * shard's: bench:main's 10,000-row shards of 3 checkpoints took about 190 MB there, first touched
- * (46,000-49,000 page faults) in each worker's first shard. A product's last bits may depend on
- * how many rows it has (tensorflow multiplies 35 rows of a few columns unlike 70; 777 to 4,096
- * rows of 10 to 1,024 columns gave the same bits): blocks are of equal size, set by the shard's
+ * Training rows per product (at most; a shard's blocks are of equal size). A shard's features go
+ * to the backend a block of rows at a time (every checkpoint's, with their column slices), so its
+ * TensorFlow memory is a block's, not the whole shard's: bench:main's 10,000-row shards of 3
+ * checkpoints took about 190 MB there, first touched (46,000-49,000 page faults) in each worker's
+ * first shard. 4,096, not less: blocks of 2,048 rows made bench:main's products 15-20% slower
+ * (more kernel calls), 4,096 as fast as the whole shard (a scratch timing). A product's last bits
+ * may depend on how many rows it has (tensorflow multiplies 35 rows of a few columns unlike 70;
+ * 777 to 4,096 rows of 10 to 1,024 columns gave the same bits): a shard's blocks are set by its
  * rows, so the pipeline and the in-process runner, which score the same shards, agree bit for bit.
  */
-export const ROW_BLOCK = 2048;
+export const ROW_BLOCK = 4096;
 
 /**
  * The pipeline's first-order scores (TracIn-CP, Grad-Dot, Grad-Cos) with the products on the
@@ -187,8 +189,6 @@ async function scoreRowBlock(run: ScoreRun, r0: number, rows: number): Promise<v
           products.push(block.dataSync() as Float32Array);
           block.dispose();
           etas.push(method === 'tracin' ? checkpoints[c].learningRate : 1);
-          // Let the worker's event loop run (heartbeats, workflow tasks) between products.
-          await new Promise((resolve) => setImmediate(resolve));
         }
       } finally {
         tf.dispose([...reused.values()]);
@@ -205,6 +205,10 @@ async function scoreRowBlock(run: ScoreRun, r0: number, rows: number): Promise<v
         }
       }
       run.onBlock(q0, r0, out);
+      // Let the worker's event loop run (heartbeats, workflow tasks) between blocks: once a block
+      // of every checkpoint's products, not after each, as another slot's featurize runs then
+      // (bench:scale's two-slot worker took longer with a yield a product and a row block).
+      await new Promise((resolve) => setImmediate(resolve));
     }
   } finally {
     tf.dispose(perCheckpoint.flatMap((p) => p.cols.flat().filter((t) => t !== null)));

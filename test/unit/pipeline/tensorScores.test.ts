@@ -79,9 +79,9 @@ test('a shard folded a block of queries at a time equals its whole score matrix 
     { step: 1, learningRate: 0.5 },
     { step: 2, learningRate: 0.1 },
   ];
-  // 2,100 rows and 600 queries: blocks of ROW_BLOCK (2,048) rows and QUERY_BLOCK (64) queries,
-  // the last of each partial.
-  const train = [features(2100, 24, 11), features(2100, 24, 12)];
+  // 4,200 rows and 600 queries: 2 blocks of 2,100 rows (ROW_BLOCK is 4,096) and blocks of
+  // QUERY_BLOCK (64) queries, the last one partial.
+  const train = [features(4200, 24, 11), features(4200, 24, 12)];
   const query = [features(600, 24, 13), features(600, 24, 14)];
   for (const method of ['tracin', 'gradCos'] as const) {
     const got = await scoreShardFeatures({
@@ -92,14 +92,14 @@ test('a shard folded a block of queries at a time equals its whole score matrix 
       topK: 7,
       offset: 40,
     });
-    const whole = await tensorScores(method, train, query, cks, 600, 2100);
+    const whole = await tensorScores(method, train, query, cks, 600, 4200);
     const topk = new TopKAccumulator(600, 7);
     topk.addScores(whole, 40);
     assert.deepEqual(got.topk, topk.toJSON(), method);
     assert.deepEqual(got.aggregate, Float64Array.from(aggregateInfluence(whole, 40).sum), method);
     assert.deepEqual(got.selfInfluence, selfInfluence(train, cks, 'exact'));
     assert.equal(got.offset, 40);
-    assert.equal(got.rows, 2100);
+    assert.equal(got.rows, 4200);
     // The partial's files give it back exactly.
     const files = writeShardScores(got);
     const read = readShardScores(files.ranked, files.examples);
