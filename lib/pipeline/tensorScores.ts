@@ -68,7 +68,7 @@ export async function tensorScores(
  * in order and each one's query blocks in order. `onBlock` gets each block (query-major, final:
  * summed over checkpoints, normalised for Grad-Cos; its column j is training row firstRow + j)
  * and may keep nothing of it, so a consumer that folds them (top-k, sums) holds one block, not
- * queries × train (a 10,000-row shard against 1,000 queries: 1 MiB, not 80). Each value is the
+ * queries × train (a 10,000-row shard against 1,000 queries: 1.7 MiB, not 80). Each value is the
  * one tensorScores gives: the same products, summed over checkpoints in order.
  */
 export async function tensorScoreBlocks(
