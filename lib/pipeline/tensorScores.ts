@@ -42,6 +42,7 @@ export async function tensorScores(
   checkpoints: CheckpointInfo[],
   /** Query rows per product, to bound memory (queries × train floats). */
   queryBlock = QUERY_BLOCK,
+  /** Training rows per product, at most (ROW_BLOCK). */
   rowBlock = ROW_BLOCK,
 ): Promise<ScoreMatrix> {
   const nt = train[0]?.grads.rows ?? 0;
@@ -206,8 +207,8 @@ async function scoreRowBlock(run: ScoreRun, r0: number, rows: number): Promise<v
       }
       run.onBlock(q0, r0, out);
       // Let the worker's event loop run (heartbeats, workflow tasks) between blocks: once a block
-      // of every checkpoint's products, not after each, as another slot's featurize runs then
-      // (bench:scale's two-slot worker took longer with a yield a product and a row block).
+      // of every checkpoint's products, not after each. With a yield after each product and row
+      // block, bench:scale's two-slot worker ran the other slot's featurize inside this step.
       await new Promise((resolve) => setImmediate(resolve));
     }
   } finally {
