@@ -89,6 +89,18 @@ function sliceValues(v: ColumnValues, start: number, end: number, width: number)
   return Array.isArray(v) ? v.slice(start, end) : v.subarray(start * width, end * width);
 }
 
+/**
+ * Feature arrays validateDataset found finite. A data set's rows never change once read (the
+ * engine reads its input tensors back from them too, lib/grad/layers/handler.ts hostTensor), so
+ * the engine need not check a batch of them again at every checkpoint.
+ */
+const finiteRows = new WeakSet<Float32Array>();
+
+/** Whether every feature value of `ds` is known finite (its x passed validateDataset). */
+export function hasFiniteRows(ds: Dataset): boolean {
+  return ds.x !== undefined && finiteRows.has(ds.x);
+}
+
 /** Throws an Error naming the first problem with a dataset held in memory. */
 export function validateDataset(ds: Dataset, what = `dataset "${ds.name}"`): Dataset {
   const { rows } = ds;
@@ -158,6 +170,7 @@ export function validateDataset(ds: Dataset, what = `dataset "${ds.name}"`): Dat
         );
       }
     }
+    finiteRows.add(ds.x);
   }
   const k = ds.classes.length;
   const checkLabels = (name: string, a: Int32Array): void => {

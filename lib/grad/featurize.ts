@@ -80,6 +80,8 @@ function toTargets(ys: ArrayLike<number> | null, n: number): Float64Array | null
 export interface BatchInput {
   xs: tf.Tensor;
   targets: ArrayLike<number> | null;
+  /** The caller has checked every input value is finite (a validated data set's rows). */
+  finite?: boolean;
 }
 
 /**
@@ -99,11 +101,11 @@ function* factorBatches(
   const fn = testFunction ?? { kind: 'loss' };
   for (let start = 0; start < n; start += batchSize) {
     const end = Math.min(n, start + batchSize);
-    const { xs, targets } = input(start, end);
+    const { xs, targets, finite } = input(start, end);
     try {
       if (targets) checkTargets(plan.head, targets, end - start);
       if (fn.kind === 'loss' && !targets) throw new Error("test function 'loss' needs labels");
-      yield { factors: computeFactors(plan, xs, targets, fn, scratch), start, end };
+      yield { factors: computeFactors(plan, xs, targets, fn, scratch, finite), start, end };
     } finally {
       xs.dispose();
     }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { Dataset } from '../data/dataset';
+import { type Dataset, hasFiniteRows } from '../data/dataset';
 import type { ExampleFeatures } from '../features';
 import { planModel } from '../grad/factors';
 import {
@@ -33,14 +33,16 @@ export function inputTensor(
 
 /**
  * The batches of a data set's rows from `start` on: each batch's input tensor built from the host
- * rows (on wasm, slicing a large tensor copies all of it per call), and its labels, or none for a
- * batch with an unlabeled (negative) one.
+ * rows (on wasm, slicing a large tensor copies all of it per call), its labels, or none for a
+ * batch with an unlabeled (negative) one, and whether validateDataset found its rows finite.
  */
 function datasetBatches(model: tfl.LayersModel, ds: Dataset, start: number) {
+  const finite = hasFiniteRows(ds);
   return (s: number, e: number): BatchInput => {
     const labels = ds.labels.subarray(start + s, start + e);
     const unlabeled = labels.some((l) => l < 0);
-    return { xs: inputTensor(model, ds, start + s, start + e), targets: unlabeled ? null : labels };
+    const xs = inputTensor(model, ds, start + s, start + e);
+    return { xs, targets: unlabeled ? null : labels, finite };
   };
 }
 

@@ -32,17 +32,22 @@ export function inputColumnsOf(grads: GradientMatrix, input: InputRows): number 
   return matches(grads, input, d + 1) ? d + 1 : 0;
 }
 
-/** Every row's first `cols` columns are its input row, then 1: compared as bits (-0, NaN). */
+/**
+ * Every row's first `cols` columns are its input row, then 1: compared as bits (-0, NaN), each
+ * row's inputs by memcmp (Buffer.compare). A loop over 32-bit words was 4% of a worker's CPU in
+ * bench:main's shard step (`perf record`), as it runs on every chunk of every checkpoint.
+ */
 function matches(grads: GradientMatrix, input: InputRows, cols: number): boolean {
   const d = cols - 1;
   const x = input.ds.x as Float32Array;
-  const g = new Uint32Array(grads.data.buffer, grads.data.byteOffset, grads.data.length);
-  const xb = new Uint32Array(x.buffer, x.byteOffset + input.start * d * 4, grads.rows * d);
-  const one = new Uint32Array(Float32Array.of(1).buffer)[0];
+  const g = Buffer.from(grads.data.buffer, grads.data.byteOffset, grads.data.byteLength);
+  const xb = Buffer.from(x.buffer, x.byteOffset + input.start * d * 4, grads.rows * d * 4);
+  const one = Buffer.from(Float32Array.of(1).buffer);
+  const rowBytes = grads.dim * 4;
   for (let i = 0; i < grads.rows; i++) {
-    const o = i * grads.dim;
-    if (g[o + d] !== one) return false;
-    for (let j = 0; j < d; j++) if (g[o + j] !== xb[i * d + j]) return false;
+    const o = i * rowBytes;
+    if (g.compare(xb, i * d * 4, (i + 1) * d * 4, o, o + d * 4) !== 0) return false;
+    if (g.compare(one, 0, 4, o + d * 4, o + d * 4 + 4) !== 0) return false;
   }
   return true;
 }
