@@ -233,6 +233,21 @@ test('a non-finite feature value at any checkpoint, train or query, is named; ex
       }
     }
   }
+  // Past the first row block and query block: the products of every block are checked.
+  const late = fresh();
+  late.train[1].grads.data[25 * 8 + 2] = Number.NEGATIVE_INFINITY;
+  await assert.rejects(
+    tensorScores('tracin', late.train, late.query, cks, 2, 8),
+    /train\[checkpoint 1\]: non-finite gradient value -Infinity at row 25, column 2/,
+  );
+  // Finite values whose products overflow float32: named by their training row and query.
+  const big = fresh();
+  big.train[2].grads.data.fill(3e19, 17 * 8, 18 * 8);
+  big.query[2].grads.data.fill(3e19, 3 * 8, 4 * 8);
+  await assert.rejects(
+    tensorScores('tracin', big.train, big.query, cks, 2, 8),
+    /tracin: the product of training row 17 and query 3 at checkpoint 2 is Infinity \(finite values whose products overflow float32\)/,
+  );
   const { train } = fresh();
   const want = selfInfluence(train, cks, 'exact');
   train[2].grads.data[13] = Number.NaN;
