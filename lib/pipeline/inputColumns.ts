@@ -41,13 +41,13 @@ function matches(grads: GradientMatrix, input: InputRows, cols: number): boolean
   const d = cols - 1;
   const x = input.ds.x as Float32Array;
   const g = Buffer.from(grads.data.buffer, grads.data.byteOffset, grads.data.byteLength);
+  const g32 = new Uint32Array(grads.data.buffer, grads.data.byteOffset, grads.data.length);
   const xb = Buffer.from(x.buffer, x.byteOffset + input.start * d * 4, grads.rows * d * 4);
-  const one = Buffer.from(Float32Array.of(1).buffer);
-  const rowBytes = grads.dim * 4;
+  const one = new Uint32Array(Float32Array.of(1).buffer)[0];
   for (let i = 0; i < grads.rows; i++) {
-    const o = i * rowBytes;
-    if (g.compare(xb, i * d * 4, (i + 1) * d * 4, o, o + d * 4) !== 0) return false;
-    if (g.compare(one, 0, 4, o + d * 4, o + d * 4 + 4) !== 0) return false;
+    const o = i * grads.dim;
+    if (g32[o + d] !== one) return false;
+    if (g.compare(xb, i * d * 4, (i + 1) * d * 4, o * 4, (o + d) * 4) !== 0) return false;
   }
   return true;
 }

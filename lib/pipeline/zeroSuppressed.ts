@@ -42,7 +42,7 @@ export const SPARSE_FROM = 0.25;
  * grown as needed. A fresh one per call (a file chunk's whole width) was, with the copy, most of
  * a featurize's short-lived ArrayBuffers, and V8 starts a full collection per 64 MiB of them.
  */
-let scratch = new Uint32Array(0);
+let scratch = new Int32Array(0);
 /** A larger scratch is let go after its call rather than held for the process's life. */
 const SCRATCH_KEPT = 64 * 2 ** 20;
 
@@ -59,33 +59,59 @@ export function suppressZeros(
   if (!(from >= 0 && from <= width)) throw new Error(`column ${from} is outside ${width} columns`);
   const stored = width - from;
   const words = maskWords(stored);
-  const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  const bits = new Int32Array(data.buffer, data.byteOffset, data.length);
   const mask = new Int32Array(rows * words);
   const offsets = new Int32Array(rows + 1);
   // Branch-free: every value is written and the cursor moves past the kept ones (a ReLU's zeros
-  // are as unpredictable as coin flips); one spare slot takes the last row's last write.
-  if (scratch.length < rows * stored + 1) scratch = new Uint32Array(rows * stored + 1);
+  // are as unpredictable as coin flips); one spare slot takes the last row's last write. Four
+  // values an iteration in whole words of 32: 1.4 times faster than one (a scratch timing; this
+  // was 9% of a worker's CPU in bench:main's shard step, `perf record`).
+  if (scratch.length < rows * stored + 1) scratch = new Int32Array(rows * stored + 1);
   const out = scratch;
+  const full = stored >> 5;
+  const tail = stored & 31;
   let o = 0;
   for (let i = 0; i < rows; i++) {
-    const r = i * width + from;
-    for (let w = 0; w < words; w++) {
-      const j0 = w * 32;
-      const j1 = Math.min(stored, j0 + 32);
+    let r = i * width + from;
+    let mw = i * words;
+    for (let w = 0; w < full; w++, r += 32) {
       let m = 0;
-      for (let j = j0; j < j1; j++) {
+      for (let j = 0; j < 32; j += 4) {
+        const b0 = bits[r + j];
+        const b1 = bits[r + j + 1];
+        const b2 = bits[r + j + 2];
+        const b3 = bits[r + j + 3];
+        const k0 = +(b0 !== 0);
+        const k1 = +(b1 !== 0);
+        const k2 = +(b2 !== 0);
+        const k3 = +(b3 !== 0);
+        out[o] = b0;
+        o += k0;
+        out[o] = b1;
+        o += k1;
+        out[o] = b2;
+        o += k2;
+        out[o] = b3;
+        o += k3;
+        m |= (k0 | (k1 << 1) | (k2 << 2) | (k3 << 3)) << j;
+      }
+      mask[mw++] = m;
+    }
+    if (tail > 0) {
+      let m = 0;
+      for (let j = 0; j < tail; j++) {
         const b = bits[r + j];
         const keep = +(b !== 0);
         out[o] = b;
         o += keep;
-        m |= keep << (j - j0);
+        m |= keep << j;
       }
-      mask[i * words + w] = m;
+      mask[mw] = m;
     }
     offsets[i + 1] = o;
   }
   const values = new Float32Array(out.buffer, 0, o).slice();
-  if (scratch.byteLength > SCRATCH_KEPT) scratch = new Uint32Array(0);
+  if (scratch.byteLength > SCRATCH_KEPT) scratch = new Int32Array(0);
   return { mask, words, values, offsets };
 }
 
