@@ -17,7 +17,12 @@ import { featurizeDatasetYielding } from './featurizeDataset';
 import { checkInputColumns, inputColumnsOf } from './inputColumns';
 import type { Shard } from './plan';
 import type { RunContext } from './runContext';
-import { canScoreFromMemory, type KeptFeatures, scoreKept } from './scoreFromMemory';
+import {
+  canScoreFromMemory,
+  type KeptFeatures,
+  queriesCommitted,
+  scoreKept,
+} from './scoreFromMemory';
 import type { FeaturizeResult, Plan, ShardTask } from './types';
 import { SPARSE_FROM, zeroFraction } from './zeroSuppressed';
 
@@ -106,6 +111,7 @@ export async function featurizeShard(
     ? new Map<number, KeptFeatures>()
     : undefined;
   let resumedChunks = 0;
+  let scored = false;
   // The features' arrays, from this process's pool (featureArrays.ts) and back to it at the end;
   // a checkpoint not kept whole writes one chunk of arrays again and again (each chunk is
   // encoded before the next one computes).
@@ -130,7 +136,9 @@ export async function featurizeShard(
       await committing?.catch(() => {});
       throw e;
     }
-    if (kept) await scoreKept(ctx, plan, task.shard, kept, part, times);
+    // Not scored here when the queries are still being featurized: the score step reads the files.
+    scored = kept !== undefined && (await queriesCommitted(ctx, plan));
+    if (scored && kept) await scoreKept(ctx, plan, task.shard, kept, part, times);
   } finally {
     kept?.clear();
     arrays.release();
@@ -141,7 +149,7 @@ export async function featurizeShard(
     files,
     seconds: (performance.now() - t0) / 1000,
     resumedChunks,
-    ...(kept ? { scored: true } : {}),
+    ...(scored ? { scored: true } : {}),
     ...times.toJSON(),
   };
 }

@@ -27,10 +27,12 @@ export interface KeptFeatures {
 }
 
 /**
- * Whether this attempt scores its shard from memory (ShardTask.score): it computes every
- * checkpoint from the first row (nothing resumed or found committed), its files store float32
- * (what the engine gave, so what they read back bit for bit; a float16 file is rounded), every
- * query's features are committed, and the shard's scores are not.
+ * Whether this attempt keeps its shard's features to score it from memory (ShardTask.score): it
+ * computes every checkpoint from the first row (nothing resumed or found committed), its files
+ * store float32 (what the engine gave, so what they read back bit for bit; a float16 file is
+ * rounded), and the shard's scores are not committed. Whether the queries' features are is asked
+ * once the shard is computed (queriesCommitted): the attribute workflow featurizes the queries
+ * beside the first shards.
  */
 export async function canScoreFromMemory(
   ctx: RunContext,
@@ -43,17 +45,20 @@ export async function canScoreFromMemory(
   if (computing !== plan.checkpoints.length || plan.spec.projector.dtype === 'float16') {
     return false;
   }
+  return !(await readManifest(ctx.store, partialPrefix(plan.runPrefix, task.shard)));
+}
+
+/** Whether every query shard's features are committed at every checkpoint. */
+export async function queriesCommitted(ctx: RunContext, plan: Plan): Promise<boolean> {
   // The checks at once: each is a request.
-  const queries = plan.checkpoints.flatMap((_, c) =>
-    plan.query.shards.map((_, s) =>
-      readManifest(ctx.store, ctx.featurePrefix(plan, 'query', s, c)),
+  const manifests = await Promise.all(
+    plan.checkpoints.flatMap((_, c) =>
+      plan.query.shards.map((_, s) =>
+        readManifest(ctx.store, ctx.featurePrefix(plan, 'query', s, c)),
+      ),
     ),
   );
-  const [scored, ...committed] = await Promise.all([
-    readManifest(ctx.store, partialPrefix(plan.runPrefix, task.shard)),
-    ...queries,
-  ]);
-  return !scored && committed.every((m) => m !== undefined);
+  return manifests.every((m) => m !== undefined);
 }
 
 /** A checkpoint's kept features as readFeatureFile would give them from its committed file. */

@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { featurizeShard } from '../../../lib/pipeline/featurizeShard';
 import { partialPrefix } from '../../../lib/pipeline/reducePrefixes';
+import { RunContext } from '../../../lib/pipeline/runContext';
 import type { RunSpecInput } from '../../../lib/pipeline/runSpec';
 import { scoreShard } from '../../../lib/pipeline/scoreShard';
 import { readManifest } from '../../../lib/store/commit';
+import { NotFoundError, type ObjectStore } from '../../../lib/store/objectStore';
 import { committedFiles, plannedTinyRun } from '../../support/plannedTinyRun';
 
 const SELF = { kind: 'influence', layers: 'last', curvature: 'kfac' } as const;
@@ -73,4 +75,44 @@ test('a featurize scores from memory only when it computes every checkpoint whol
   r = await featurizeShard(ctx, { planKey, set: 'train', shard: 1, checkpoints, score: true });
   assert.equal(r.scored, undefined);
   assert.equal(await readManifest(ctx.store, partialPrefix(plan.runPrefix, 1)), undefined);
+});
+
+test('whether the queries are committed is asked once the shard is computed: queries committed meanwhile are scored against', async () => {
+  const { store, plan, planKey, checkpoints } = await setup({ projector: { kind: 'none' } });
+  const queryManifests = new Set(
+    checkpoints.flatMap((c) =>
+      plan.query.shards.map(
+        (_, s) => `${new RunContext(store).featurePrefix(plan, 'query', s, c)}/MANIFEST.json`,
+      ),
+    ),
+  );
+  // The queries' manifests are not there until the shard's last chunk is computed (as when the
+  // workflow featurizes the queries beside the first shards).
+  let committed = false;
+  const gated: ObjectStore = new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === 'get') {
+        return async (key: string) => {
+          if (!committed && queryManifests.has(key)) throw new NotFoundError(target.uri, key);
+          return target.get(key);
+        };
+      }
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  const ctx = new RunContext(gated);
+  const task = { planKey, set: 'train' as const, shard: 0, checkpoints, score: true };
+  let chunks = 0;
+  const r = await featurizeShard(ctx, task, {
+    chunkRows: 32,
+    onChunk: (state) => {
+      chunks++;
+      if (state.checkpoint === checkpoints.length - 1) committed = true;
+    },
+  });
+  assert.ok(chunks >= checkpoints.length * 3, `${chunks} chunks`);
+  assert.equal(committed, true);
+  assert.equal(r.scored, true);
+  assert.ok(await readManifest(store, partialPrefix(plan.runPrefix, 0)));
 });
