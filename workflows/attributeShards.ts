@@ -1,13 +1,20 @@
 import type { Duration } from '@temporalio/common';
 import {
+  condition,
   continueAsNew,
   getExternalWorkflowHandle,
   proxyActivities,
+  setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { boundedForEach } from './boundedForEach';
-import { DEFAULT_HEARTBEAT_TIMEOUT, shardActivity, shardDoneSignal } from './definitions';
+import {
+  DEFAULT_HEARTBEAT_TIMEOUT,
+  queriesCommittedSignal,
+  shardActivity,
+  shardDoneSignal,
+} from './definitions';
 
 export interface AttributeShardsInput {
   planKey: string;
@@ -18,6 +25,11 @@ export interface AttributeShardsInput {
   checkpoints: number;
   /** Activity heartbeat timeout (the parent's); default DEFAULT_HEARTBEAT_TIMEOUT. */
   heartbeatTimeout?: Duration;
+  /**
+   * Started while the parent featurized the queries: no shard is scored by its score step before
+   * queriesCommittedSignal comes (a shard's featurize scores from memory once they are committed).
+   */
+  queriesPending?: boolean;
 }
 
 /**
@@ -32,6 +44,10 @@ export async function attributeShards(input: AttributeShardsInput): Promise<void
   ).featurizeShard;
   const { checkpoints } = input;
   const parent = workflowInfo().parent;
+  let queriesCommitted = !input.queriesPending;
+  setHandler(queriesCommittedSignal, () => {
+    queriesCommitted = true;
+  });
 
   const runShard = async (shard: number): Promise<void> => {
     // One activity for every checkpoint: the shard's rows are read once, each checkpoint's
@@ -41,6 +57,7 @@ export async function attributeShards(input: AttributeShardsInput): Promise<void
     // scoreFromMemory.ts); where it did not, the score step reads the files.
     const task = { planKey: input.planKey, set: 'train' as const, shard, checkpoints: all };
     const f = await featurize({ ...task, score: true });
+    if (!f.scored) await condition(() => queriesCommitted);
     const scored = f.scored ? f : await scoreShard({ planKey: input.planKey, shard });
     if (parent)
       await getExternalWorkflowHandle(parent.workflowId).signal(shardDoneSignal, scored.rows);
@@ -53,5 +70,11 @@ export async function attributeShards(input: AttributeShardsInput): Promise<void
     runShard,
     () => workflowInfo().continueAsNewSuggested,
   );
-  if (next < input.end) await continueAsNew<typeof attributeShards>({ ...input, start: next });
+  if (next < input.end) {
+    await continueAsNew<typeof attributeShards>({
+      ...input,
+      start: next,
+      queriesPending: !queriesCommitted,
+    });
+  }
 }

@@ -17,6 +17,13 @@ export type { Progress };
 export const progressQuery = defineQuery<Progress>('progress');
 /** Sent by attributeShards children as each shard finishes: its row count. */
 export const shardDoneSignal = defineSignal<[number]>('shardDone');
+/**
+ * Sent by the attribute workflow to the attributeShards children it started while the queries
+ * were being featurized, once their features are committed.
+ */
+export const queriesCommittedSignal = defineSignal('queriesCommitted');
+/** The patch under which attribute featurizes the queries beside the first shards. */
+export const QUERIES_BESIDE_SHARDS = 'queries-beside-shards';
 
 export interface AuditProgress {
   /** 'parts': the parts' content-addressed self-score steps; 'curvature', 'self-score': influence. */
