@@ -83,7 +83,7 @@ export async function tensorScoreBlocks(
   rowBlock = ROW_BLOCK,
 ): Promise<void> {
   // Every checkpoint's features, train and query: shapes and layouts here; the values of the
-  // checkpoints whose products are formed through those products (checkedProduct), the others'
+  // checkpoints whose products are formed through their sum (checkFinite), the others'
   // here (one pass each).
   checkCheckpoints(train, query, checkpoints, method, { values: false });
   const cs = method === 'tracin' ? checkpoints.map((_, c) => c) : [checkpoints.length - 1];
@@ -195,7 +195,8 @@ async function scoreRowBlock(run: ScoreRun, r0: number, rows: number): Promise<v
             });
             return sum as unknown as tf.Tensor;
           });
-          products.push(checkedProduct(run, c, block, r0, q0));
+          products.push(block.dataSync() as Float32Array);
+          block.dispose();
           etas.push(method === 'tracin' ? checkpoints[c].learningRate : 1);
         }
       } finally {
@@ -203,6 +204,7 @@ async function scoreRowBlock(run: ScoreRun, r0: number, rows: number): Promise<v
       }
       const out = emptyScores(nqb, rows);
       sumTransposed(out.data, rows, products, etas, nqb);
+      checkFinite(run, out.data, products, r0, q0, nqb);
       if (run.norms) {
         for (let j = 0; j < nqb; j++) {
           const qn = run.norms.query[q0 + j];
@@ -224,28 +226,31 @@ async function scoreRowBlock(run: ScoreRun, r0: number, rows: number): Promise<v
 }
 
 /**
- * A product block's values (train-major: `rows` training rows × the query block), refused unless
- * all are finite. A non-finite feature value makes its whole row or column of products
- * non-finite (x·0 is NaN for x = ±∞ or NaN), so this one scan over queries × rows stands for
- * one over the features' rows × columns: 100 against 1,565 values a training row in bench:main,
- * whose checkMatrix scan was 4% of a worker's CPU (`perf record`). Found: the features are
- * scanned to name the value, as checkMatrix does; if they are all finite, the products overflowed.
+ * Refuses a block of summed scores (query-major: nqb queries × the row block) unless all are
+ * finite. A non-finite feature value makes its whole row or column of products non-finite (x·0
+ * is NaN for x = ±∞ or NaN), and a non-finite product its sum (η·x too, for η = 0), so this one
+ * scan over queries × rows stands for one over every checkpoint's features, rows × columns: 100
+ * against 3 × 1,565 values a training row in bench:main, whose checkMatrix scans were 4% of a
+ * worker's CPU (`perf record`). Found: the features are scanned to name the value, as checkMatrix
+ * does; if they are all finite, the products overflowed, named by row, query and checkpoint.
  */
-function checkedProduct(
+function checkFinite(
   run: ScoreRun,
-  c: number,
-  block: tf.Tensor,
+  sums: Float64Array,
+  products: Float32Array[],
   r0: number,
   q0: number,
-): Float32Array {
-  const nqb = block.shape[1] as number;
-  const values = block.dataSync() as Float32Array;
-  block.dispose();
-  if (allFinite(values)) return values;
+  nqb: number,
+): void {
+  if (allFinite(sums)) return;
   checkCheckpoints(run.train, run.query, run.checkpoints, run.method);
-  const k = values.findIndex((v) => !Number.isFinite(v));
+  const k = sums.findIndex((v) => !Number.isFinite(v));
+  const rows = sums.length / nqb;
+  const [j, i] = [Math.floor(k / rows), k % rows];
+  const ci = products.findIndex((p) => !Number.isFinite(p[i * nqb + j]));
+  const c = run.cs[Math.max(0, ci)];
   throw new Error(
-    `${run.method}: the product of training row ${r0 + Math.floor(k / nqb)} and query ${q0 + (k % nqb)} at checkpoint ${c} is ${values[k]} (finite values whose products overflow float32)`,
+    `${run.method}: the product of training row ${r0 + i} and query ${q0 + j} at checkpoint ${c} is ${products[Math.max(0, ci)][i * nqb + j]} (finite values whose products overflow float32)`,
   );
 }
 
