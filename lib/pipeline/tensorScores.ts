@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { allFinite } from '../allFinite';
 import type { CheckpointInfo, ExampleFeatures } from '../features';
 import { emptyScores, type ScoreMatrix } from '../methods/blockProduct';
 import { cosineNorms } from '../methods/gradCos';
@@ -83,7 +82,7 @@ export async function tensorScoreBlocks(
   rowBlock = ROW_BLOCK,
 ): Promise<void> {
   // Every checkpoint's features, train and query: shapes and layouts here; the values of the
-  // checkpoints whose products are formed through their sum (checkFinite), the others'
+  // checkpoints whose products are formed through their sums (sumTransposed), the others'
   // here (one pass each).
   checkCheckpoints(train, query, checkpoints, method, { values: false });
   const cs = method === 'tracin' ? checkpoints.map((_, c) => c) : [checkpoints.length - 1];
@@ -203,8 +202,8 @@ async function scoreRowBlock(run: ScoreRun, r0: number, rows: number): Promise<v
         tf.dispose([...reused.values()]);
       }
       const out = emptyScores(nqb, rows);
-      sumTransposed(out.data, rows, products, etas, nqb);
-      checkFinite(run, out.data, products, r0, q0, nqb);
+      const finite = sumTransposed(out.data, rows, products, etas, nqb);
+      if (!finite) nonFinite(run, out.data, products, r0, q0, nqb);
       if (run.norms) {
         for (let j = 0; j < nqb; j++) {
           const qn = run.norms.query[q0 + j];
@@ -226,31 +225,32 @@ async function scoreRowBlock(run: ScoreRun, r0: number, rows: number): Promise<v
 }
 
 /**
- * Refuses a block of summed scores (query-major: nqb queries × the row block) unless all are
- * finite. A non-finite feature value makes its whole row or column of products non-finite (x·0
- * is NaN for x = ±∞ or NaN), and a non-finite product its sum (η·x too, for η = 0), so this one
- * scan over queries × rows stands for one over every checkpoint's features, rows × columns: 100
- * against 3 × 1,565 values a training row in bench:main, whose checkMatrix scans were 4% of a
- * worker's CPU (`perf record`). Found: the features are scanned to name the value, as checkMatrix
- * does; if they are all finite, the products overflowed, named by row, query and checkpoint.
+ * A block of summed scores (query-major: nqb queries × the row block) that is not all finite,
+ * named. A non-finite feature value makes its whole row or column of products non-finite (x·0 is
+ * NaN for x = ±∞ or NaN), and a non-finite product its sum (η·x too, for η = 0): sumTransposed's
+ * check of the sums stands for a scan of every checkpoint's features, rows × columns, which was 4%
+ * of a worker's CPU in bench:main (`perf record`). The features are scanned now to name the
+ * value, as checkMatrix does; if they are all finite, the products overflowed, named by training
+ * row, query and checkpoint.
  */
-function checkFinite(
+function nonFinite(
   run: ScoreRun,
   sums: Float64Array,
   products: Float32Array[],
   r0: number,
   q0: number,
   nqb: number,
-): void {
-  if (allFinite(sums)) return;
+): never {
   checkCheckpoints(run.train, run.query, run.checkpoints, run.method);
   const k = sums.findIndex((v) => !Number.isFinite(v));
   const rows = sums.length / nqb;
   const [j, i] = [Math.floor(k / rows), k % rows];
-  const ci = products.findIndex((p) => !Number.isFinite(p[i * nqb + j]));
-  const c = run.cs[Math.max(0, ci)];
+  const ci = Math.max(
+    0,
+    products.findIndex((p) => !Number.isFinite(p[i * nqb + j])),
+  );
   throw new Error(
-    `${run.method}: the product of training row ${r0 + i} and query ${q0 + j} at checkpoint ${c} is ${products[Math.max(0, ci)][i * nqb + j]} (finite values whose products overflow float32)`,
+    `${run.method}: the product of training row ${r0 + i} and query ${q0 + j} at checkpoint ${run.cs[ci]} is ${products[ci][i * nqb + j]} (finite values whose products overflow float32)`,
   );
 }
 
@@ -280,7 +280,10 @@ function groupProduct(g: ColumnGroup, product: (i: number, j: number) => tf.Tens
  * out[j * nt + i] = Σ_c etas[c] · products[c][i * rows + j], added in order c = 0, 1, … into
  * zero (float64): train-major blocks into query-major scores, in tiles so both sides stay in
  * cache, up to three checkpoints' products per pass (each output read and written once for
- * TracIn's usual three: half the time of a pass per checkpoint).
+ * TracIn's usual three: half the time of a pass per checkpoint). Returns whether every sum is
+ * finite: v·0 is ±0 for a finite v and NaN otherwise, so `z` stays 0 exactly when all are (a
+ * non-finite term leaves its sum non-finite), at one add a value where a scan of its own was a
+ * pass over the block.
  */
 function sumTransposed(
   out: Float64Array,
@@ -288,8 +291,9 @@ function sumTransposed(
   products: Float32Array[],
   etas: number[],
   rows: number,
-): void {
+): boolean {
   const TILE = 64;
+  let z = 0;
   for (let c0 = 0; c0 < products.length; c0 += 3) {
     const n = Math.min(3, products.length - c0);
     // Unused operands repeat a used one; their terms are never added.
@@ -307,8 +311,10 @@ function sumTransposed(
           if (n > 1) v += e1 * s1[k];
           if (n > 2) v += e2 * s2[k];
           out[base + i] = v;
+          z += v * 0;
         }
       }
     }
   }
+  return z === 0;
 }
