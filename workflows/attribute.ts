@@ -40,8 +40,9 @@ export interface AttributeInput {
 }
 
 /**
- * The attribution run: plan shards, featurize the queries per checkpoint, fan the training
- * shards out to child workflows (each featurizes and scores its range with a sliding window),
+ * The attribution run: plan shards, featurize the queries per checkpoint and, beside them, fan
+ * the training shards out to child workflows (each featurizes and scores its range with a sliding
+ * window),
  * reduce the partial results as trees of small steps on every worker (with the influence
  * self-score: sum the shards' curvature partials, factor once, score each shard in children
  * again), commit the run's manifest last.
