@@ -42,8 +42,7 @@ export interface AttributeInput {
 /**
  * The attribution run: plan shards, featurize the queries per checkpoint and, beside them, fan
  * the training shards out to child workflows (each featurizes and scores its range with a sliding
- * window),
- * reduce the partial results as trees of small steps on every worker (with the influence
+ * window), reduce the partial results as trees of small steps on every worker (with the influence
  * self-score: sum the shards' curvature partials, factor once, score each shard in children
  * again), commit the run's manifest last.
  */
@@ -88,9 +87,10 @@ export async function attribute(input: AttributeInput): Promise<RunSummary> {
   for (let s = 0; s < plan.queryShards; s++) {
     queryTasks.push(featurize({ planKey: plan.planKey, set: 'query', shard: s, checkpoints }));
   }
-  // The shards start beside the queries' featurize: no worker waits for it (bench:main: 0.4-0.5 s
-  // with one of two workers idle). A shard computed before the queries are committed is scored
-  // by its score step, once its child is told they are (queriesCommittedSignal).
+  // The shards start beside the queries' featurize, so no worker waits for it (it took 0.4-0.5 s
+  // of bench:main with one of two workers idle; all but one of many workers gain that). A shard
+  // computed before the queries are committed is scored by its score step, once its child is
+  // told they are (queriesCommittedSignal).
   const beside = patched(QUERIES_BESIDE_SHARDS);
   let queriesDone = false;
   const queries = Promise.all(queryTasks).then(() => {
