@@ -7,6 +7,7 @@ import { before, test } from 'node:test';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { planKeyOf } from '../../lib/pipeline/keys';
+import { RunContext } from '../../lib/pipeline/runContext';
 import { runInProcess } from '../../lib/pipeline/runInProcess';
 import type { Plan, ShardTask } from '../../lib/pipeline/types';
 import { FsStore } from '../../lib/store/fsStore';
@@ -38,17 +39,29 @@ function activities(events: { activityTaskScheduledEventAttributes?: unknown }[]
 
 test('shards computed before the queries are committed wait for them, then score from the files: the in-process runner exactly', async () => {
   const prefix = `it/${randomUUID()}`;
+  // Rows no other test uses: features and scores are content-addressed, and another run's
+  // committed queries would let every shard score from memory.
+  const rows = 111;
   const spec = {
-    ...(await makeTinyRun(s3, prefix, { trainRows: 120 })),
+    ...(await makeTinyRun(s3, prefix, { trainRows: rows })),
     projector: { kind: 'none' as const },
   };
   const local = new FsStore(await mkdtemp(join(tmpdir(), 'tda-beside-')));
-  await makeTinyRun(local, prefix, { trainRows: 120 });
+  await makeTinyRun(local, prefix, { trainRows: rows });
   const reference = await runInProcess(local, spec);
 
   const plan = await getJson<Plan>(local, planKeyOf(reference.runPrefix));
   const trainShards = plan.train.shards.length;
   assert.ok(trainShards >= 2, `${trainShards} shards`);
+  // And nothing of an earlier run of this test on the same stack.
+  const ctx = new RunContext(s3);
+  const prefixes = [`${plan.runPrefix}/`];
+  for (const set of ['train', 'query'] as const) {
+    plan[set].shards.forEach((_, sh) => {
+      plan.checkpoints.forEach((_, c) => prefixes.push(`${ctx.featurePrefix(plan, set, sh, c)}/`));
+    });
+  }
+  for (const p of prefixes) for (const key of await s3.list(p)) await s3.delete(key);
 
   // Featurize on a queue of its own, whose queries are featurized once every training shard is.
   const featurizeQueue = `${taskQueue}-featurize`;
@@ -68,7 +81,8 @@ test('shards computed before the queries are committed wait for them, then score
         return r;
       },
     },
-    maxConcurrentActivityTaskExecutions: 2,
+    // A slot for each held-back query shard and one for the training shards.
+    maxConcurrentActivityTaskExecutions: plan.query.shards.length + 1,
   });
   const client = await connectClient(config);
   try {
