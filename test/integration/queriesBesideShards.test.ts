@@ -57,9 +57,11 @@ test('shards computed before the queries are committed wait for them, then score
   const ctx = new RunContext(s3);
   const prefixes = [`${plan.runPrefix}/`];
   for (const set of ['train', 'query'] as const) {
-    plan[set].shards.forEach((_, sh) => {
-      plan.checkpoints.forEach((_, c) => prefixes.push(`${ctx.featurePrefix(plan, set, sh, c)}/`));
-    });
+    for (let sh = 0; sh < plan[set].shards.length; sh++) {
+      for (let c = 0; c < plan.checkpoints.length; c++) {
+        prefixes.push(`${ctx.featurePrefix(plan, set, sh, c)}/`);
+      }
+    }
   }
   for (const p of prefixes) for (const key of await s3.list(p)) await s3.delete(key);
 
