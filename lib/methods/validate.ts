@@ -70,13 +70,16 @@ export function checkSameDim(a: GradientMatrix, b: GradientMatrix, what: string)
   checkSameLayout(a, b, what);
 }
 
-/** Checks a per-checkpoint list of features against the checkpoints. */
+/**
+ * Checks a per-checkpoint list of features against the checkpoints. `values` may name the
+ * checkpoints whose values are scanned (a caller that checks the others another way).
+ */
 export function checkCheckpoints(
   train: ExampleFeatures[],
   query: ExampleFeatures[] | null,
   checkpoints: CheckpointInfo[],
   what: string,
-  options: Pick<CheckOptions, 'values'> = {},
+  { values = true }: { values?: boolean | ((checkpoint: number) => boolean) } = {},
 ): void {
   if (checkpoints.length === 0) throw new Error(`${what}: no checkpoints`);
   if (train.length !== checkpoints.length) {
@@ -95,6 +98,7 @@ export function checkCheckpoints(
     }
   }
   train.forEach((f, c) => {
+    const options = { values: typeof values === 'function' ? values(c) : values };
     checkFeatures(f, `${what} train[checkpoint ${c}]`, options);
     if (f.grads.rows !== train[0].grads.rows) {
       throw new Error(`${what}: train row count differs between checkpoints`);

@@ -137,8 +137,10 @@ export async function featurizeShard(
       throw e;
     }
     // Not scored here when the queries are still being featurized: the score step reads the files.
-    scored = kept !== undefined && (await queriesCommitted(ctx, plan));
-    if (scored && kept) await scoreKept(ctx, plan, task.shard, kept, part, times);
+    if (kept && (await queriesCommitted(ctx, plan))) {
+      await scoreKept(ctx, plan, task.shard, kept, part, times);
+      scored = true;
+    }
   } finally {
     kept?.clear();
     arrays.release();

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { CheckpointInfo, ExampleFeatures } from '../features';
 import { emptyScores, type ScoreMatrix } from '../methods/blockProduct';
 import { cosineNorms } from '../methods/gradCos';
-import { checkCheckpoints, checkFeatures } from '../methods/validate';
+import { checkCheckpoints } from '../methods/validate';
 import type { PipelineMethod } from './runSpec';
 import { type ColumnGroup, columnGroups, sharedSlices, sliceKey } from './scoreColumns';
 
@@ -81,16 +81,11 @@ export async function tensorScoreBlocks(
   queryBlock = QUERY_BLOCK,
   rowBlock = ROW_BLOCK,
 ): Promise<void> {
+  const cs = method === 'tracin' ? checkpoints.map((_, c) => c) : [checkpoints.length - 1];
   // Every checkpoint's features, train and query: shapes and layouts here; the values of the
   // checkpoints whose products are formed through their sums (sumTransposed), the others'
   // here (one pass each).
-  checkCheckpoints(train, query, checkpoints, method, { values: false });
-  const cs = method === 'tracin' ? checkpoints.map((_, c) => c) : [checkpoints.length - 1];
-  checkpoints.forEach((_, c) => {
-    if (cs.includes(c)) return;
-    checkFeatures(train[c], `${method} train[checkpoint ${c}]`);
-    checkFeatures(query[c], `${method} query[checkpoint ${c}]`);
-  });
+  checkCheckpoints(train, query, checkpoints, method, { values: (c) => !cs.includes(c) });
   const nq = query[0].grads.rows;
   const nt = train[0].grads.rows;
   let norms: { train: Float64Array; query: Float64Array } | undefined;
