@@ -33,7 +33,7 @@ import { buildReport } from '../lib/report/buildReport';
 import { S3Store } from '../lib/store/s3Store';
 import { initBackend } from '../lib/tf/backend';
 import { computeLayout, layoutEnv } from '../lib/tf/computeLayout';
-import { usesNativeBackend } from '../lib/tf/native';
+import { nativeCompute } from '../lib/tf/native';
 import { ensureStack } from '../test/support/stack';
 import { connectClient } from '../workers/connection';
 import { engineRate } from './engineRate';
@@ -58,7 +58,7 @@ const WORKERS = Number(values.workers);
  * afresh, and bench:main took 0.8 s longer with them, in alternation.
  */
 const LAYOUT = computeLayout(
-  usesNativeBackend(loadConfig().backend),
+  nativeCompute(loadConfig().backend),
   availableParallelism(),
   WORKERS,
   1,

@@ -2,7 +2,7 @@
  * bench:scale — the attribution pipeline at scale through the real stack: synthetic
  * 784-dimensional examples, an MLP 784-256-128-10 with 3 checkpoints, Kronecker projection
  * k1 = k2 = 32 per layer (1024 + 1024 + 32 × 10 dims: the 10 logits are kept exact) in float16, 1,000 queries, top-100, scored by worker
- * PROCESSES (one per core with one activity slot on wasm; one with two slots on native TensorFlow,
+ * PROCESSES (one per core with one activity slot, on wasm and on native TensorFlow's CPU build;
  * lib/tf/computeLayout.ts) via the attribute workflow.
  *
  *   npm run bench:scale -- --examples 10000 [--queries 1000] [--workers N] [--slots S] [--shard-size 10000]
@@ -23,7 +23,7 @@ import type { RunSpecInput } from '../lib/pipeline/runSpec';
 import { S3Store } from '../lib/store/s3Store';
 import { initBackend } from '../lib/tf/backend';
 import { computeLayout, layoutEnv } from '../lib/tf/computeLayout';
-import { usesNativeBackend } from '../lib/tf/native';
+import { nativeCompute } from '../lib/tf/native';
 import { ensureStack } from '../test/support/stack';
 import { connectClient } from '../workers/connection';
 import { engineRate } from './engineRate';
@@ -61,7 +61,7 @@ if (values['self-score'] !== 'tracin' && values['self-score'] !== 'influence') {
 const N = Number(values.examples);
 const Q = Number(values.queries);
 const LAYOUT = computeLayout(
-  usesNativeBackend(process.env.TDA_BACKEND ?? 'auto'),
+  nativeCompute(process.env.TDA_BACKEND ?? 'auto'),
   availableParallelism(),
   values.workers === undefined ? undefined : Number(values.workers),
   values.slots === undefined ? undefined : Number(values.slots),

@@ -14,7 +14,7 @@ import { renderReport } from '../lib/report/renderReport';
 import type { ObjectStore } from '../lib/store/objectStore';
 import { S3Store } from '../lib/store/s3Store';
 import { computeLayout, layoutEnv } from '../lib/tf/computeLayout';
-import { usesNativeBackend } from '../lib/tf/native';
+import { nativeCompute } from '../lib/tf/native';
 import { connectClient } from '../workers/connection';
 import { startWorkerProcesses } from '../workers/spawnWorkers';
 import { ensureBackend } from '../workers/worker';
@@ -60,7 +60,7 @@ export async function runDemo(
   await prepareMainJob(store, (m) => console.log(`${m} (${elapsed()})`));
   console.log(`model trained with 3 checkpoints (${elapsed()})`);
 
-  const layout = computeLayout(usesNativeBackend(config.backend), availableParallelism());
+  const layout = computeLayout(nativeCompute(config.backend), availableParallelism());
   const pool = await startWorkerProcesses(opts.workers ?? layout.processes, {
     queue: config.taskQueues.cpu,
     concurrency: layout.slots,

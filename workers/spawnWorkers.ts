@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../lib/config';
 import { computeLayout, layoutEnv } from '../lib/tf/computeLayout';
-import { usesNativeBackend } from '../lib/tf/native';
+import { nativeCompute } from '../lib/tf/native';
 
 export const WORKER_PROCESS_PATH = fileURLToPath(new URL('./workerProcess.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -154,10 +154,11 @@ export async function startWorkerProcesses(
 
 /**
  * Options for n compute worker processes on this host's cores (lib/tf/computeLayout): one
- * activity slot each on wasm/cpu; on native TensorFlow two slots and the cores split between them.
+ * activity slot each on wasm/cpu and native TensorFlow on the CPU (one TensorFlow thread each); on a
+ * GPU two slots and the cores split between them.
  */
 export function workerLayoutOptions(config: Config, n: number): WorkerProcessOptions {
-  const layout = computeLayout(usesNativeBackend(config.backend), availableParallelism(), n);
+  const layout = computeLayout(nativeCompute(config.backend), availableParallelism(), n);
   return {
     queue: config.taskQueues.cpu,
     concurrency: layout.slots,

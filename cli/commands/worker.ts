@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { loadConfig } from '../../lib/config';
 import { computeLayout, layoutEnv } from '../../lib/tf/computeLayout';
-import { usesNativeBackend } from '../../lib/tf/native';
+import { nativeCompute } from '../../lib/tf/native';
 import { runWorkerProcesses } from '../../workers/spawnWorkers';
 import { createWorker } from '../../workers/worker';
 import { type Command, numberOption, type OptionTable, optionsHelp } from '../command';
@@ -11,28 +11,29 @@ const options = {
   processes: {
     type: 'string',
     arg: 'N',
-    help: 'worker processes (default: one per core; native TensorFlow: one per 16)',
+    help: 'worker processes (default: one per core; native TensorFlow on a GPU: one per 16)',
   },
 } satisfies OptionTable;
 
 const usage = `Usage: tda worker [--queue Q] [--processes N]
 
-Runs workers (every workflow and activity) until interrupted. On wasm/cpu TensorFlow.js computes
-on one thread per process, so a host's cores are used by N worker processes (default: the host's
-cores), each running one activity at a time; native TensorFlow (tfjs-node) uses every core from
-one process, so the default there is one process (per 16 cores) with two activity slots.
+Runs workers (every workflow and activity) until interrupted. A host's cores are used by N worker
+processes (default: the host's cores), each running one activity at a time: TensorFlow.js on
+wasm/cpu computes on one thread per process, and so does native TensorFlow (tfjs-node) on the CPU,
+with one TensorFlow thread per process (each process's JavaScript runs on one thread). On a GPU
+the default is one process (per 16 cores) with two activity slots.
 Options:
 ${optionsHelp(options)}`;
 
 export const worker: Command = {
   name: 'worker',
-  summary: 'run worker processes (one per core, or one for native TensorFlow) until interrupted',
+  summary: 'run worker processes (one per core, or one per GPU host) until interrupted',
   usage,
   options,
   async run({ values }) {
     const config = loadConfig();
     const queue = (values.queue as string | undefined) ?? config.taskQueues.cpu;
-    const native = usesNativeBackend(config.backend);
+    const native = nativeCompute(config.backend);
     const count = numberOption(
       values,
       'processes',

@@ -1,11 +1,15 @@
 /**
  * How a host's cores are split into compute worker processes, activity slots per process and
  * TensorFlow threads per process. wasm and cpu compute on one thread per process, so one process
- * per core, one activity each. Native TensorFlow runs every op on a pool of all cores itself, so
- * more processes would only oversubscribe them: one process (per 16 cores: past that one Node
- * thread feeding ops becomes the limit), its cores as TensorFlow's intra-op threads, and two
- * activity slots so one activity's S3 reads and writes overlap another's compute; and glibc malloc
- * settings that keep its resident memory from growing with the run (NATIVE_MALLOC).
+ * per core, one activity each. So does native TensorFlow on the CPU, with one intra-op thread per
+ * process: a process's JavaScript (reading and encoding features, the score step's sums and
+ * top-k) runs on its one Node thread, and with one process of two threads on two cores that
+ * thread was the limit: bench:scale at 100k took 33.3-34.0 s against 21.3-21.8 with a process
+ * per core, alternated in one session (BENCHMARKS.md). On a GPU (the CUDA build with a device
+ * visible) the ops run on the device: one process (per 16 cores: past that one Node thread
+ * feeding ops becomes the limit) with two activity slots, so one activity's S3 reads and writes
+ * overlap another's compute. Native processes also get glibc malloc settings that keep their
+ * resident memory from growing with the run (NATIVE_MALLOC).
  */
 export interface ComputeLayout {
   processes: number;
@@ -16,14 +20,16 @@ export interface ComputeLayout {
   why: string;
 }
 
-export const CORES_PER_NATIVE_PROCESS = 16;
+export const CORES_PER_GPU_PROCESS = 16;
 
 /**
- * The layout for a host; `processes` overrides the process count (the cores are split anyway),
- * `slots` the activity slots per process (benchmarks compare layouts with these).
+ * The layout for a host; `native` is false (wasm/cpu), true (native TensorFlow on the CPU) or
+ * 'gpu' (native TensorFlow on a GPU: lib/tf/native.ts nativeCompute). `processes` overrides the
+ * process count (the cores are split anyway), `slots` the activity slots per process (benchmarks
+ * compare layouts with these).
  */
 export function computeLayout(
-  native: boolean,
+  native: boolean | 'gpu',
   cores: number,
   processes?: number,
   slots?: number,
@@ -38,14 +44,15 @@ export function computeLayout(
       why: `${p} single-threaded (wasm/cpu) processes${s > 1 ? `, ${s} activity slots each` : ''}`,
     };
   }
-  processes ??= Math.ceil(n / CORES_PER_NATIVE_PROCESS);
-  slots ??= 2;
+  const gpu = native === 'gpu';
+  processes ??= gpu ? Math.ceil(n / CORES_PER_GPU_PROCESS) : n;
+  slots ??= gpu ? 2 : 1;
   const threads = Math.max(1, Math.floor(n / processes));
   return {
     processes,
     slots,
     threads,
-    why: `native TensorFlow: ${processes} process${processes > 1 ? 'es' : ''} of ${threads} threads, ${slots} activity slot${slots > 1 ? 's' : ''} each`,
+    why: `native TensorFlow${gpu ? ' on a GPU' : ''}: ${processes} process${processes > 1 ? 'es' : ''} of ${threads} thread${threads > 1 ? 's' : ''}, ${slots} activity slot${slots > 1 ? 's' : ''} each`,
   };
 }
 

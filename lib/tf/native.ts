@@ -37,3 +37,13 @@ export function usesNativeBackend(backend: string): boolean {
     (nativeAddonBuilt('@tensorflow/tfjs-node') || nativeAddonBuilt('@tensorflow/tfjs-node-gpu'))
   );
 }
+
+/**
+ * How a configured backend computes, for the worker layout (lib/tf/computeLayout.ts): false off
+ * native TensorFlow, 'gpu' where its CUDA build will run on a visible GPU (as lib/tf/backend.ts
+ * picks it), else true (native TensorFlow on the CPU).
+ */
+export function nativeCompute(backend: string): boolean | 'gpu' {
+  if (!usesNativeBackend(backend)) return false;
+  return nativeAddonBuilt('@tensorflow/tfjs-node-gpu') && nvidiaGpuVisible() ? 'gpu' : true;
+}

@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { computeLayout, layoutEnv, NATIVE_MALLOC } from '../../../lib/tf/computeLayout';
-import { nativeAddonBuilt, usesNativeBackend } from '../../../lib/tf/native';
+import {
+  nativeAddonBuilt,
+  nativeCompute,
+  nvidiaGpuVisible,
+  usesNativeBackend,
+} from '../../../lib/tf/native';
 
 test('wasm/cpu: one single-slot process per core', () => {
   assert.deepEqual(computeLayout(false, 8), {
@@ -16,18 +21,15 @@ test('wasm/cpu: one single-slot process per core', () => {
   assert.equal(computeLayout(false, 8, 2, 3).slots, 3);
 });
 
-test('native TensorFlow: one process per 16 cores, the cores split as its threads', () => {
-  for (const [cores, processes, threads] of [
-    [2, 1, 2],
-    [16, 1, 16],
-    [17, 2, 8],
-    [64, 4, 16],
-  ]) {
+test('native TensorFlow on the CPU: one single-slot process per core, one TensorFlow thread each', () => {
+  for (const cores of [1, 2, 16, 64]) {
     const l = computeLayout(true, cores);
-    assert.equal(l.processes, processes, `${cores} cores`);
-    assert.equal(l.threads, threads, `${cores} cores`);
-    assert.equal(l.slots, 2);
+    assert.deepEqual([l.processes, l.threads, l.slots], [cores, 1, 1], `${cores} cores: ${l.why}`);
   }
+  assert.equal(
+    computeLayout(true, 2).why,
+    'native TensorFlow: 2 processes of 1 thread, 1 activity slot each',
+  );
   const forced = computeLayout(true, 8, 4);
   assert.equal(forced.threads, 2);
   assert.equal(layoutEnv(forced, {}).TF_NUM_INTRAOP_THREADS, '2');
@@ -39,9 +41,25 @@ test('native TensorFlow: one process per 16 cores, the cores split as its thread
   assert.equal(noMalloc.TF_NUM_INTRAOP_THREADS, '2');
   assert.equal(noMalloc.MALLOC_ARENA_MAX, undefined);
   assert.equal(noMalloc.MALLOC_MMAP_THRESHOLD_, undefined);
-  const one = computeLayout(true, 2, undefined, 1);
-  assert.equal(one.slots, 1);
-  assert.match(one.why, /1 activity slot each/);
+  const two = computeLayout(true, 2, undefined, 2);
+  assert.equal(two.slots, 2);
+  assert.match(two.why, /2 activity slots each/);
+});
+
+test('native TensorFlow on a GPU: one process per 16 cores, two slots, the cores split as its threads', () => {
+  for (const [cores, processes, threads] of [
+    [2, 1, 2],
+    [16, 1, 16],
+    [17, 2, 8],
+    [64, 4, 16],
+  ]) {
+    const l = computeLayout('gpu', cores);
+    assert.equal(l.processes, processes, `${cores} cores`);
+    assert.equal(l.threads, threads, `${cores} cores`);
+    assert.equal(l.slots, 2);
+    assert.match(l.why, /^native TensorFlow on a GPU: /);
+  }
+  assert.equal(computeLayout('gpu', 2, undefined, 1).slots, 1);
 });
 
 test('native processes get the malloc settings that keep their RSS flat, unless the user set them', () => {
@@ -64,4 +82,8 @@ test('native backend is used only when asked for (auto/tensorflow) and built', (
   assert.equal(usesNativeBackend('tensorflow'), built);
   assert.equal(usesNativeBackend('wasm'), false);
   assert.equal(usesNativeBackend('cpu'), false);
+  // The layout's kind: the GPU only where its build and a device are both there.
+  const gpu = nativeAddonBuilt('@tensorflow/tfjs-node-gpu') && nvidiaGpuVisible();
+  assert.equal(nativeCompute('auto'), built ? (gpu ? 'gpu' : true) : false);
+  assert.equal(nativeCompute('wasm'), false);
 });
