@@ -44,6 +44,12 @@ let reason = '';
 /** Whether the loaded tensorflow backend is the CUDA build on a visible GPU. */
 let tensorflowOnGpu = false;
 
+/** TensorFlow's intra-op threads as this process was given them (a worker's layout sets one). */
+function cpuThreads(): string {
+  const n = Number(process.env.TF_NUM_INTRAOP_THREADS);
+  return Number.isInteger(n) && n > 0 ? `${n} thread${n > 1 ? 's' : ''}` : 'all cores';
+}
+
 async function useTensorflow(): Promise<boolean> {
   tensorflowOnGpu = false;
   const gpuBuilt = nativeAddonBuilt('@tensorflow/tfjs-node-gpu');
@@ -75,7 +81,7 @@ async function useTensorflow(): Promise<boolean> {
   tensorflowOnGpu = gpu;
   reason = gpu
     ? 'TensorFlow (CUDA build), NVIDIA GPU visible'
-    : `TensorFlow on the CPU, all cores${gpuBuilt ? ' (tfjs-node-gpu built, but no GPU visible)' : ''}`;
+    : `TensorFlow on the CPU, ${cpuThreads()}${gpuBuilt ? ' (tfjs-node-gpu built, but no GPU visible)' : ''}`;
   return true;
 }
 
