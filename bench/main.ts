@@ -37,6 +37,7 @@ import { nativeCompute } from '../lib/tf/native';
 import { ensureStack } from '../test/support/stack';
 import { connectClient } from '../workers/connection';
 import { engineRate } from './engineRate';
+import { deletePrefixes, runPrefixes } from './runPrefixes';
 import { attributeOnFleet, phaseSeconds, scoreInFeaturizeSeconds } from './runStats';
 
 const { values } = parseArgs({
@@ -67,13 +68,6 @@ const WORKER_ENV = layoutEnv(LAYOUT, process.env, { malloc: false });
 const Q = Number(values.queries);
 const log = (m: string) => console.log(`[main] ${m}`);
 const VENV_PYTHON = join(import.meta.dirname, 'captum', '.venv', 'bin', 'python');
-
-/** Deletes every key under a prefix (this run's cached features or results). */
-async function deletePrefix(s3: S3Store, prefix: string): Promise<number> {
-  const keys = await s3.list(prefix);
-  for (const k of keys) await s3.delete(k);
-  return keys.length;
-}
 
 /** Writes the data, labels and checkpoint weights Captum's script reads (raw little-endian). */
 async function exportForCaptum(
@@ -135,14 +129,8 @@ async function main(): Promise<void> {
   // The plan names this run's feature and result keys: delete them so the run does the work.
   const ctx = new RunContext(s3);
   const plan = await buildPlan(s3, spec, (k) => ctx.model(k));
-  let deleted = await deletePrefix(s3, `${plan.runPrefix}/`);
-  for (const set of ['train', 'query'] as const) {
-    for (let s = 0; s < plan[set].shards.length; s++) {
-      for (let c = 0; c < plan.checkpoints.length; c++) {
-        deleted += await deletePrefix(s3, `${ctx.featurePrefix(plan, set, s, c)}/`);
-      }
-    }
-  }
+  const prefixes = runPrefixes(plan);
+  const deleted = await deletePrefixes(s3, [prefixes.run, ...prefixes.features]);
   log(`backend ${backend}, ${WORKERS} workers; deleted ${deleted} cached objects of this run`);
 
   const id = randomUUID().slice(0, 8);

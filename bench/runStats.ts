@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { Config } from '../lib/config';
-import { featureKey, planKeyOf } from '../lib/pipeline/keys';
+import { planKeyOf } from '../lib/pipeline/keys';
 import type { RunSpecInput } from '../lib/pipeline/runSpec';
 import type { Plan, RunSummary } from '../lib/pipeline/types';
 import { getJson } from '../lib/store/objectStore';
@@ -28,6 +28,7 @@ import {
   shardRanges,
   shardsChildId,
 } from '../workflows/definitions';
+import { runPrefixes } from './runPrefixes';
 import { stageSeconds } from './stageSeconds';
 
 export async function sizeUnder(s3: S3Store, bucket: string, prefix: string): Promise<number> {
@@ -203,19 +204,10 @@ export async function runStats(
   log: (m: string) => void,
 ): Promise<RunStats> {
   const plan = await getJson<Plan>(s3, planKeyOf(summary.runPrefix));
-  let bytes = await sizeUnder(s3, bucket, `${summary.runPrefix}/`);
+  const prefixes = runPrefixes(plan);
+  let bytes = await sizeUnder(s3, bucket, prefixes.run);
   let featureBytes = 0;
-  for (const set of ['train', 'query'] as const) {
-    for (const sh of plan[set].shards) {
-      for (const ck of plan.checkpoints) {
-        featureBytes += await sizeUnder(
-          s3,
-          bucket,
-          `${featureKey(ck.hash, plan.featureSpecHash, sh.hash)}/`,
-        );
-      }
-    }
-  }
+  for (const p of prefixes.features) featureBytes += await sizeUnder(s3, bucket, p);
   bytes += featureBytes;
   const histories: { id: string; runs: HistoryStats[] }[] = [
     { id: workflowId, runs: await historyOf(client, workflowId) },
