@@ -17,6 +17,7 @@ import type { Plan, RunSummary } from '../lib/pipeline/types';
 import { getJson } from '../lib/store/objectStore';
 import type { S3Store } from '../lib/store/s3Store';
 import { resultAcrossRestarts } from '../test/support/resultAcrossRestarts';
+import { runPrefixes } from '../test/support/runPrefixes';
 import { connectClient } from '../workers/connection';
 import { chooseFeaturizeQueue } from '../workers/featurizeQueue';
 import { spawnWorkerProcess } from '../workers/spawnWorkers';
@@ -28,7 +29,6 @@ import {
   shardRanges,
   shardsChildId,
 } from '../workflows/definitions';
-import { runPrefixes } from './runPrefixes';
 import { stageSeconds } from './stageSeconds';
 
 export async function sizeUnder(s3: S3Store, bucket: string, prefix: string): Promise<number> {

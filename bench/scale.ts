@@ -25,10 +25,10 @@ import { S3Store } from '../lib/store/s3Store';
 import { initBackend } from '../lib/tf/backend';
 import { computeLayout, layoutEnv } from '../lib/tf/computeLayout';
 import { nativeCompute } from '../lib/tf/native';
+import { deletePrefixes, runPrefixes } from '../test/support/runPrefixes';
 import { ensureStack } from '../test/support/stack';
 import { connectClient } from '../workers/connection';
 import { engineRate } from './engineRate';
-import { deletePrefixes, runPrefixes } from './runPrefixes';
 import { attributeOnFleet, phaseSeconds, scoreInFeaturizeSeconds } from './runStats';
 import { prototypes, trainSyntheticModel, writeSynthetic } from './syntheticData';
 

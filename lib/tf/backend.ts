@@ -18,7 +18,7 @@ import {
   softwareVulkanDriver,
   softwareWebgpuAsked,
 } from './dawn';
-import { nativeAddonBuilt, nvidiaGpuVisible } from './native';
+import { cudaBuildUsable, nativeAddonBuilt } from './native';
 import {
   registerTensorflowKernels,
   registerWasmKernels,
@@ -53,7 +53,7 @@ function cpuThreads(): string {
 async function useTensorflow(): Promise<boolean> {
   tensorflowOnGpu = false;
   const gpuBuilt = nativeAddonBuilt('@tensorflow/tfjs-node-gpu');
-  const gpu = gpuBuilt && nvidiaGpuVisible();
+  const gpu = cudaBuildUsable();
   const pkg = gpu ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
   if (!gpu && !nativeAddonBuilt(pkg)) {
     reason = 'tfjs-node is not built (infra/setup.sh builds it on Linux x86-64)';

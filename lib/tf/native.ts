@@ -38,12 +38,17 @@ export function usesNativeBackend(backend: string): boolean {
   );
 }
 
+/** Whether the tensorflow backend will be the CUDA build: built, and a GPU visible. */
+export function cudaBuildUsable(): boolean {
+  return nativeAddonBuilt('@tensorflow/tfjs-node-gpu') && nvidiaGpuVisible();
+}
+
 /**
  * How a configured backend computes, for the worker layout (lib/tf/computeLayout.ts): false off
- * native TensorFlow, 'gpu' where its CUDA build will run on a visible GPU (as lib/tf/backend.ts
- * picks it), else true (native TensorFlow on the CPU).
+ * native TensorFlow, 'gpu' where its CUDA build will run on a visible GPU (cudaBuildUsable, as
+ * lib/tf/backend.ts picks it), else true (native TensorFlow on the CPU).
  */
 export function nativeCompute(backend: string): boolean | 'gpu' {
   if (!usesNativeBackend(backend)) return false;
-  return nativeAddonBuilt('@tensorflow/tfjs-node-gpu') && nvidiaGpuVisible() ? 'gpu' : true;
+  return cudaBuildUsable() ? 'gpu' : true;
 }

@@ -7,7 +7,6 @@ import { before, test } from 'node:test';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { planKeyOf } from '../../lib/pipeline/keys';
-import { RunContext } from '../../lib/pipeline/runContext';
 import { runInProcess } from '../../lib/pipeline/runInProcess';
 import type { Plan, ShardTask } from '../../lib/pipeline/types';
 import { FsStore } from '../../lib/store/fsStore';
@@ -16,6 +15,7 @@ import { S3Store } from '../../lib/store/s3Store';
 import { connectClient, connectWorker } from '../../workers/connection';
 import { ensureBackend } from '../../workers/worker';
 import { attribute } from '../../workflows';
+import { deletePrefixes, runPrefixes } from '../support/runPrefixes';
 import { readRunResults } from '../support/runResults';
 import { ensureStack } from '../support/stack';
 import { useTestWorker } from '../support/testWorker';
@@ -54,16 +54,8 @@ test('shards computed before the queries are committed wait for them, then score
   const trainShards = plan.train.shards.length;
   assert.ok(trainShards >= 2, `${trainShards} shards`);
   // And nothing of an earlier run of this test on the same stack.
-  const ctx = new RunContext(s3);
-  const prefixes = [`${plan.runPrefix}/`];
-  for (const set of ['train', 'query'] as const) {
-    for (let sh = 0; sh < plan[set].shards.length; sh++) {
-      for (let c = 0; c < plan.checkpoints.length; c++) {
-        prefixes.push(`${ctx.featurePrefix(plan, set, sh, c)}/`);
-      }
-    }
-  }
-  for (const p of prefixes) for (const key of await s3.list(p)) await s3.delete(key);
+  const written = runPrefixes(plan);
+  await deletePrefixes(s3, [written.run, ...written.features]);
 
   // Featurize on a queue of its own, whose queries are featurized once every training shard is.
   const featurizeQueue = `${taskQueue}-featurize`;

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { computeLayout, layoutEnv, NATIVE_MALLOC } from '../../../lib/tf/computeLayout';
 import {
+  cudaBuildUsable,
   nativeAddonBuilt,
   nativeCompute,
   nvidiaGpuVisible,
@@ -84,6 +85,7 @@ test('native backend is used only when asked for (auto/tensorflow) and built', (
   assert.equal(usesNativeBackend('cpu'), false);
   // The layout's kind: the GPU only where its build and a device are both there.
   const gpu = nativeAddonBuilt('@tensorflow/tfjs-node-gpu') && nvidiaGpuVisible();
+  assert.equal(cudaBuildUsable(), gpu);
   assert.equal(nativeCompute('auto'), built ? (gpu ? 'gpu' : true) : false);
   assert.equal(nativeCompute('wasm'), false);
 });

@@ -2,12 +2,13 @@
  * The S3 prefixes one attribute run writes under: its run prefix (plan, partials, results) and
  * one per feature file (every train and query shard at every checkpoint, keyed by content as the
  * pipeline keys them). Benchmarks size them (runStats), delete them before a run so it does the
- * work (bench:main), and delete them after one so repeated runs do not fill the disk
- * (bench:scale: a 1M run writes 3 GB of data and 2.3 GB of features and results).
+ * work (bench:main, and tests that must not find an earlier run's files), and delete them after
+ * one so repeated runs do not fill the disk (bench:scale: a 1M run writes 3 GB of data and 2.3 GB
+ * of features and results).
  */
-import { featureKey } from '../lib/pipeline/keys';
-import type { Plan } from '../lib/pipeline/types';
-import type { S3Store } from '../lib/store/s3Store';
+import { featureKey } from '../../lib/pipeline/keys';
+import type { Plan } from '../../lib/pipeline/types';
+import type { ObjectStore } from '../../lib/store/objectStore';
 
 export interface RunPrefixes {
   run: string;
@@ -28,7 +29,7 @@ export function runPrefixes(plan: Plan): RunPrefixes {
 }
 
 /** Deletes every key under the prefixes, 16 requests at a time; the number deleted. */
-export async function deletePrefixes(s3: S3Store, prefixes: string[]): Promise<number> {
+export async function deletePrefixes(s3: ObjectStore, prefixes: string[]): Promise<number> {
   let deleted = 0;
   for (const prefix of prefixes) {
     const keys = await s3.list(prefix);
