@@ -7,7 +7,7 @@
  * and S3 with worker processes. This run's cached features and results are deleted first, so
  * every run does the work.
  *
- *   npm run bench:main [-- --workers 2 --queries 100 --batch B --captum]
+ *   npm run bench:main [-- --workers 2 --queries 100 --batch B --runs 1 --captum]
  *
  * Prints stage times, bytes written, scoring GFLOP/s, featurize ex/s per worker beside the
  * gradient engine's own rate on the same model measured in this process after the run (what
@@ -38,6 +38,7 @@ import { deletePrefixes, runPrefixes } from '../test/support/runPrefixes';
 import { ensureStack } from '../test/support/stack';
 import { connectClient } from '../workers/connection';
 import { engineRate } from './engineRate';
+import { hostLoopMs } from './hostLoop';
 import { attributeOnFleet, phaseSeconds, scoreInFeaturizeSeconds } from './runStats';
 
 const { values } = parseArgs({
@@ -48,6 +49,12 @@ const { values } = parseArgs({
     batch: { type: 'string' },
     /** Run Captum's TracInCP on the same data (needs bash bench/captum/setup.sh first). */
     captum: { type: 'boolean', default: false },
+    /**
+     * Attributions on the same worker processes, the run's cached files deleted before each: the
+     * last is measured (as on long-lived workers; the first also pays V8's compilation of the
+     * code the warm-up did not reach). Every run's time is printed.
+     */
+    runs: { type: 'string', default: '1' },
   },
 });
 const WORKERS = Number(values.workers);
@@ -130,18 +137,30 @@ async function main(): Promise<void> {
   const ctx = new RunContext(s3);
   const plan = await buildPlan(s3, spec, (k) => ctx.model(k));
   const prefixes = runPrefixes(plan);
-  const deleted = await deletePrefixes(s3, [prefixes.run, ...prefixes.features]);
+  const reset = () => deletePrefixes(s3, [prefixes.run, ...prefixes.features]);
+  const deleted = await reset();
   log(`backend ${backend}, ${WORKERS} workers; deleted ${deleted} cached objects of this run`);
 
+  const loopBefore = hostLoopMs();
   const id = randomUUID().slice(0, 8);
-  const { watched, reports, stats, stackCpu } = await attributeOnFleet(
+  const { watched, reports, stats, stackCpu, walls } = await attributeOnFleet(
     config,
     s3,
     spec,
-    { name: `main-${id}`, workers: WORKERS, concurrency: 1, env: WORKER_ENV },
+    {
+      name: `main-${id}`,
+      workers: WORKERS,
+      concurrency: 1,
+      env: WORKER_ENV,
+      runs: Number(values.runs),
+      reset: async () => {
+        await reset();
+      },
+    },
     log,
   );
   log(`attribution done in ${watched.wall.toFixed(1)} s`);
+  const hostLoop = [loopBefore, hostLoopMs()];
 
   // Scoring work: per checkpoint and factored layer, two products n × q × (in + out).
   const meta = (await ctx.features(plan, 'train', 0, 0)).meta;
@@ -238,6 +257,10 @@ async function main(): Promise<void> {
     projector: 'none (exact factors)',
     self_score: 'influence, last layer, K-FAC',
     attribution_s: Number(watched.wall.toFixed(2)),
+    // With --runs N, every run on the same workers in order (attribution_s is the last).
+    attribution_runs_s: walls,
+    // A fixed loop's milliseconds before and after the runs: the host's speed then (hostLoop.ts).
+    host_loop_ms: hostLoop,
     // Each compute process's warm-up before it polled (lib/pipeline/warmUp.ts; not in the run).
     worker_warm_up_s: reports.map((r) => Number((r.warmUpSeconds ?? 0).toFixed(2))),
     stage_wall_s: stats.stages,

@@ -252,13 +252,23 @@ export async function runStats(
  * The attribute workflow for `spec` on a fleet of the benchmark's own, on the fresh queue `name`
  * (also the workflow id): `workers` activity processes, each writing its WorkerReport, and a
  * workflow-only process, as `tda worker` runs them. Waits for the run (watchRun), stops the
- * fleet and returns the run, every worker's report and the run's stats.
+ * fleet and returns the run, every worker's report and the run's stats. With `runs` > 1 the
+ * same fleet attributes that many times, `reset` (e.g. deleting the run's cached files) before
+ * each run after the first: the last run is the one returned, as on a fleet of long-lived
+ * workers; every run's wall time is in `walls`.
  */
 export async function attributeOnFleet(
   config: Config,
   s3: S3Store,
   spec: RunSpecInput,
-  fleet: { name: string; workers: number; concurrency: number; env?: NodeJS.ProcessEnv },
+  fleet: {
+    name: string;
+    workers: number;
+    concurrency: number;
+    env?: NodeJS.ProcessEnv;
+    runs?: number;
+    reset?: () => Promise<void>;
+  },
   log: (m: string) => void,
 ): Promise<{
   watched: Awaited<ReturnType<typeof watchRun>>;
@@ -266,8 +276,12 @@ export async function attributeOnFleet(
   stats: RunStats;
   /** CPU seconds the stack's servers used during the run (stackCpuSeconds), where known. */
   stackCpu: Record<string, number>;
+  /** Each run's wall seconds, in order (the last is `watched.wall`). */
+  walls: number[];
 }> {
   const queue = fleet.name;
+  const runs = fleet.runs ?? 1;
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`runs must be ≥ 1, got ${runs}`);
   const reportDir = mkdtempSync(join(tmpdir(), `tda-${fleet.name}-`));
   const workers = Array.from({ length: fleet.workers }, (_, i) =>
     spawnWorkerProcess({
@@ -284,25 +298,36 @@ export async function attributeOnFleet(
   const client = await connectClient(config);
   try {
     const featurizeQueue = await chooseFeaturizeQueue(client, config);
-    const cpu0 = stackCpuSeconds();
-    const handle = await client.workflow.start(attributeWorkflow, {
-      taskQueue: queue,
-      workflowId: fleet.name,
-      args: [{ spec, featurizeQueue }],
-    });
-    const watched = await watchRun(handle, log);
-    const cpu1 = stackCpuSeconds();
-    const stackCpu = Object.fromEntries(
-      Object.keys(cpu1)
-        .filter((k) => k in cpu0)
-        .map((k) => [k, Number((cpu1[k] - cpu0[k]).toFixed(2))]),
-    );
+    const walls: number[] = [];
+    let watched: Awaited<ReturnType<typeof watchRun>> | undefined;
+    let stackCpu: Record<string, number> = {};
+    for (let r = 0; r < runs; r++) {
+      if (r > 0) await fleet.reset?.();
+      // The last run takes the fleet's name, under which runStats reads its histories.
+      const workflowId = r === runs - 1 ? fleet.name : `${fleet.name}-run${r}`;
+      const cpu0 = stackCpuSeconds();
+      const handle = await client.workflow.start(attributeWorkflow, {
+        taskQueue: queue,
+        workflowId,
+        args: [{ spec, featurizeQueue }],
+      });
+      watched = await watchRun(handle, log);
+      const cpu1 = stackCpuSeconds();
+      stackCpu = Object.fromEntries(
+        Object.keys(cpu1)
+          .filter((k) => k in cpu0)
+          .map((k) => [k, Number((cpu1[k] - cpu0[k]).toFixed(2))]),
+      );
+      walls.push(Number(watched.wall.toFixed(2)));
+      if (runs > 1) log(`run ${r + 1} of ${runs}: ${watched.wall.toFixed(2)} s`);
+    }
     await Promise.all([...workers, workflowWorker].map((w) => w.stop()));
     const reports: WorkerReport[] = workers.map((_, i) =>
       JSON.parse(readFileSync(join(reportDir, `worker-${i}.json`), 'utf8')),
     );
-    const stats = await runStats(client, s3, config.s3.bucket, fleet.name, watched.summary, log);
-    return { watched, reports, stats, stackCpu };
+    const last = watched as Awaited<ReturnType<typeof watchRun>>;
+    const stats = await runStats(client, s3, config.s3.bucket, fleet.name, last.summary, log);
+    return { watched: last, reports, stats, stackCpu, walls };
   } finally {
     await client.connection.close();
   }
