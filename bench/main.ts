@@ -153,9 +153,7 @@ async function main(): Promise<void> {
       concurrency: 1,
       env: WORKER_ENV,
       runs: Number(values.runs),
-      reset: async () => {
-        await reset();
-      },
+      reset,
     },
     log,
   );

@@ -267,7 +267,7 @@ export async function attributeOnFleet(
     concurrency: number;
     env?: NodeJS.ProcessEnv;
     runs?: number;
-    reset?: () => Promise<void>;
+    reset?: () => Promise<unknown>;
   },
   log: (m: string) => void,
 ): Promise<{
