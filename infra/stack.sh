@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The local stack: a Temporal dev server (state in SQLite under .stack/state, so workflows survive
-# a restart) and a SeaweedFS S3 server (data on disk), both on loopback.
+# a restart) and an S3 server (Versity's S3 gateway, objects as files on disk), both on loopback.
 # Usage: infra/stack.sh up|down|status|restart [temporal|s3]
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -44,9 +44,19 @@ temporal_healthy() {
   "$TDA_BIN/temporal" operator cluster health --address "127.0.0.1:$TDA_TEMPORAL_PORT" 2>/dev/null | grep -q SERVING
 }
 
-s3_healthy() { # a signed HEAD on the bucket: proves auth, the gateway and the filer behind it
-  curl -sf -o /dev/null --max-time 3 --aws-sigv4 "aws:amz:us-east-1:s3" \
-    --user "$TDA_S3_ACCESS_KEY_ID:$TDA_S3_SECRET_ACCESS_KEY" -I "http://127.0.0.1:$TDA_S3_PORT/$TDA_S3_BUCKET"
+s3_request() { # curl, signed as the tests' clients sign (the gateway requires a payload hash header)
+  curl -sf -o /dev/null --max-time 3 --aws-sigv4 "aws:amz:$TDA_S3_REGION:s3" \
+    --user "$TDA_S3_ACCESS_KEY_ID:$TDA_S3_SECRET_ACCESS_KEY" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$@"
+}
+
+s3_healthy() { # a signed HEAD on the bucket: proves the server, the credentials and the bucket
+  s3_request -I "http://127.0.0.1:$TDA_S3_PORT/$TDA_S3_BUCKET"
+}
+
+s3_ready() { # healthy, creating the bucket once the server answers
+  s3_healthy && return 0
+  s3_request -X PUT "http://127.0.0.1:$TDA_S3_PORT/$TDA_S3_BUCKET" || true
+  s3_healthy
 }
 
 start_detached() { # name command...
@@ -68,17 +78,26 @@ up_temporal() {
 }
 
 up_s3() {
-  [ -x "$TDA_BIN/weed" ] || die "SeaweedFS missing at $TDA_BIN/weed; run: bash infra/setup.sh"
+  [ -x "$TDA_BIN/versitygw" ] || die "the S3 server is missing at $TDA_BIN/versitygw; run: bash infra/setup.sh"
   if pid_alive s3; then s3_healthy && { log "s3 already up"; return; }; fi
-  check_ports_free s3 "$TDA_S3_PORT" "$TDA_WEED_MASTER_PORT" "$TDA_WEED_VOLUME_PORT" "$TDA_WEED_FILER_PORT"
-  mkdir -p "$TDA_STATE/s3"
-  log "starting SeaweedFS S3 on 127.0.0.1:$TDA_S3_PORT (bucket $TDA_S3_BUCKET, data in $TDA_STATE/s3)"
-  # weed mini creates the credentials from these variables and the bucket at start.
-  AWS_ACCESS_KEY_ID="$TDA_S3_ACCESS_KEY_ID" AWS_SECRET_ACCESS_KEY="$TDA_S3_SECRET_ACCESS_KEY" \
-    start_detached s3 "$TDA_BIN/weed" mini -dir="$TDA_STATE/s3" -ip=127.0.0.1 -ip.bind=127.0.0.1 \
-    -s3.port="$TDA_S3_PORT" -master.port="$TDA_WEED_MASTER_PORT" -volume.port="$TDA_WEED_VOLUME_PORT" \
-    -filer.port="$TDA_WEED_FILER_PORT" -bucket="$TDA_S3_BUCKET" -admin.ui=false -webdav=false
-  wait_healthy s3 s3_healthy
+  check_ports_free s3 "$TDA_S3_PORT"
+  mkdir -p "$TDA_STATE/objects"
+  # The gateway keeps each object's metadata in extended attributes: say so now, not at the first
+  # upload.
+  python3 -c 'import os, sys; p = sys.argv[1] + "/.xattr-check"; open(p, "w").close()
+try: os.setxattr(p, "user.tda", b"1")
+finally: os.remove(p)' "$TDA_STATE/objects" 2>/dev/null ||
+    die "$TDA_STATE/objects is on a file system without extended attributes (the S3 server keeps object metadata in them); set TDA_STACK_DIR to a folder on ext4, xfs or btrfs"
+  if [ -d "$TDA_STATE/s3" ]; then
+    log "note: $TDA_STATE/s3 is an earlier SeaweedFS store, no longer read; delete it to free its space"
+  fi
+  log "starting the S3 server (versitygw) on 127.0.0.1:$TDA_S3_PORT (bucket $TDA_S3_BUCKET, objects under $TDA_STATE/objects)"
+  # Every sub-folder of the root is a bucket, every file under it an object; metadata in extended
+  # attributes. The root credentials come from the environment, not the command line (ps shows it).
+  ROOT_ACCESS_KEY_ID="$TDA_S3_ACCESS_KEY_ID" ROOT_SECRET_ACCESS_KEY="$TDA_S3_SECRET_ACCESS_KEY" \
+    start_detached s3 "$TDA_BIN/versitygw" --port "127.0.0.1:$TDA_S3_PORT" --region "$TDA_S3_REGION" \
+    --keep-alive --quiet posix "$TDA_STATE/objects"
+  wait_healthy s3 s3_ready
 }
 
 down_one() {

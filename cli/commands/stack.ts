@@ -6,7 +6,7 @@ const STACK = fileURLToPath(new URL('../../infra/stack.sh', import.meta.url));
 const usage = `Usage: tda stack up|down|status|restart [all|temporal|s3]
 
 Starts, stops or checks the local Temporal dev server (127.0.0.1:7233, web UI :8233) and the
-SeaweedFS S3 server (127.0.0.1:8333). Ports: TDA_TEMPORAL_PORT, TDA_TEMPORAL_UI_PORT, TDA_S3_PORT.`;
+S3 server (versitygw, 127.0.0.1:8333). Ports: TDA_TEMPORAL_PORT, TDA_TEMPORAL_UI_PORT, TDA_S3_PORT.`;
 
 export const stack: Command = {
   name: 'stack',

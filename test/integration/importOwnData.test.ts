@@ -24,7 +24,7 @@ import { tdaAttribute, tdaOk } from '../support/tdaCli';
 /**
  * A user's own data and model end to end on the real stack, from the CLI: a Parquet training
  * table and a CSV query table (header row, a categorical column, string customer ids) put on
- * SeaweedFS and imported from s3:// by `tda import`; a functional Keras 3 model (BatchNormalization,
+ * the local S3 server and imported from s3:// by `tda import`; a functional Keras 3 model (BatchNormalization,
  * a residual Add, Dropout; two checkpoints Keras trained on customers encoded the same way, made
  * by test/fixtures/keras/make_fixtures.py) registered from s3:// by `tda model add`; attributed
  * through Temporal by `tda attribute` with a worker process; `tda report` naming examples by the

@@ -28,7 +28,7 @@ import { blobs } from '../support/tinyRun';
 
 /**
  * A user's own Keras model, end to end against the real stack: two Keras 3 checkpoints (made by
- * Keras, test/fixtures/keras) lie on SeaweedFS, `tda model add` registers them from s3://, and
+ * Keras, test/fixtures/keras) lie on the local S3 server, `tda model add` registers them from s3://, and
  * the attribute workflow runs over them through Temporal, equal to the in-process runner.
  */
 

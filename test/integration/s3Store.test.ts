@@ -3,6 +3,6 @@ import { ensureStack } from '../support/stack';
 import { storeContract } from '../support/storeContract';
 
 const config = ensureStack();
-storeContract('S3Store on SeaweedFS', async () => new S3Store(config.s3, 'test-runs'), {
+storeContract('S3Store on versitygw', async () => new S3Store(config.s3, 'test-runs'), {
   big: true,
 });

@@ -24,7 +24,6 @@ export function startPrivateStack(): PrivateStack {
   // The binaries are the worktree's; only state, logs and pids are private.
   symlinkSync(join(ROOT, '.stack', 'bin'), join(dir, 'bin'));
   let lastError: unknown;
-  // SeaweedFS also listens on each HTTP port + 10000 (gRPC): bases stay below 30000.
   for (let attempt = 0; attempt < 4; attempt++) {
     const base = 20_000 + 100 * Math.floor(Math.random() * 90);
     const env: NodeJS.ProcessEnv = {
@@ -33,9 +32,6 @@ export function startPrivateStack(): PrivateStack {
       TDA_TEMPORAL_PORT: String(base + 33),
       TDA_TEMPORAL_UI_PORT: String(base + 34),
       TDA_S3_PORT: String(base + 35),
-      TDA_WEED_MASTER_PORT: String(base + 36),
-      TDA_WEED_VOLUME_PORT: String(base + 37),
-      TDA_WEED_FILER_PORT: String(base + 38),
     };
     const run = (cmd: string, which = 'all') =>
       execFileSync('bash', [`${ROOT}/infra/stack.sh`, cmd, which], { stdio: 'inherit', env });
