@@ -27,14 +27,20 @@ const { values } = parseArgs({
   },
 });
 const OBJECTS = Number(values.objects);
-const BYTES = Number(values.mib) * 2 ** 20;
+const MIB = Number(values.mib);
+const BYTES = MIB * 2 ** 20;
 const ROUNDS = Number(values.rounds);
 for (const [name, v] of [
   ['objects', OBJECTS],
-  ['mib', BYTES],
+  ['mib', MIB],
   ['rounds', ROUNDS],
 ] as const) {
   if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer`);
+}
+if (values.pid !== undefined && !process.env.TDA_S3_PORT && !process.env.TDA_S3_ENDPOINT) {
+  throw new Error(
+    '--pid names a server started by hand: point TDA_S3_PORT (or TDA_S3_ENDPOINT) at it',
+  );
 }
 
 /** The server's CPU seconds so far (user + system, every thread). */
@@ -88,16 +94,22 @@ async function main(): Promise<void> {
   const loops = [hostLoopMs()];
   const rounds: { write: Cost; read: Cost }[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    const write = await measure(async () => {
-      for (const k of keys) await s3.put(k, body);
-    });
-    const read = await measure(async () => {
-      for (const k of keys) {
-        const got = await s3.get(k);
-        if (got.length !== body.length) throw new Error(`${k}: read ${got.length} bytes`);
-      }
-    });
-    await Promise.all(keys.map((k) => s3.delete(k)));
+    let write: Cost;
+    let read: Cost;
+    try {
+      write = await measure(async () => {
+        for (const k of keys) await s3.put(k, body);
+      });
+      read = await measure(async () => {
+        for (const k of keys) {
+          const got = await s3.get(k);
+          if (got.length !== body.length) throw new Error(`${k}: read ${got.length} bytes`);
+        }
+      });
+    } finally {
+      // Nothing left behind, whatever failed.
+      await Promise.allSettled(keys.map((k) => s3.delete(k)));
+    }
     rounds.push({ write, read });
     console.log(
       `[store] round ${r + 1}: write server ${write.server.toFixed(2)} CPU-s, client ${write.client.toFixed(2)}, wall ${write.wall.toFixed(2)} s; read server ${read.server.toFixed(2)}, client ${read.client.toFixed(2)}, wall ${read.wall.toFixed(2)} s`,

@@ -63,14 +63,18 @@ fi
 "$TDA_BIN/temporal" --version >/dev/null || die "the temporal CLI at $TDA_BIN/temporal does not run"
 
 # The local S3 server: Versity's S3 gateway (Apache-2.0) over a folder of plain files. It is
-# published as source only, so it is built from the Go module proxy (a few minutes the first
-# time; Go's module and build caches make later builds quick), into a folder named for its
-# version. Chosen over SeaweedFS for the CPU it leaves the workers: on the 2-core development
+# published as source only, so it is built from the Go module proxy (about 2 minutes the first
+# time; Go's module and build caches make later builds take seconds), into a folder named for
+# its version. Chosen over SeaweedFS for the CPU it leaves the workers: on the 2-core development
 # host it took 4 ns of CPU per byte written and 0.1 per byte read, SeaweedFS 12 and 1.2 (it
 # hashes every byte three times on the way to its volume server; BENCHMARKS.md).
 vgw_dir="$TDA_STACK_DIR/go/versitygw-$VERSITYGW_VERSION"
 if [ ! -x "$vgw_dir/versitygw" ]; then
-  command -v go >/dev/null || die "go not found: the local S3 server (versitygw) is built with go install"
+  command -v go >/dev/null || die "go not found: the local S3 server (versitygw) is built with go install (Go 1.21 or later)"
+  # versitygw's go.mod asks for Go 1.25; from 1.21 on, go fetches that toolchain from the module
+  # proxy by itself (GOTOOLCHAIN=auto), an older go fails with a version error instead.
+  go_minor="$(go env GOVERSION | sed -n 's/^go1\.\([0-9]*\).*/\1/p')"
+  [ "${go_minor:-0}" -ge 21 ] || die "$(go env GOVERSION) is too old to build versitygw: install Go 1.21 or later"
   log "building versitygw $VERSITYGW_VERSION with go install"
   GOBIN="$vgw_dir" go install "github.com/versity/versitygw/cmd/versitygw@v$VERSITYGW_VERSION"
 fi

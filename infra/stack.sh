@@ -44,7 +44,8 @@ temporal_healthy() {
   "$TDA_BIN/temporal" operator cluster health --address "127.0.0.1:$TDA_TEMPORAL_PORT" 2>/dev/null | grep -q SERVING
 }
 
-s3_request() { # curl, signed as the tests' clients sign (the gateway requires a payload hash header)
+s3_request() { # curl, signed as the clients sign (the gateway requires a payload hash header; curl
+  # signs with the one given from 7.87, Debian 12 has 7.88)
   curl -sf -o /dev/null --max-time 3 --aws-sigv4 "aws:amz:$TDA_S3_REGION:s3" \
     --user "$TDA_S3_ACCESS_KEY_ID:$TDA_S3_SECRET_ACCESS_KEY" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$@"
 }
@@ -79,17 +80,32 @@ up_temporal() {
 
 up_s3() {
   [ -x "$TDA_BIN/versitygw" ] || die "the S3 server is missing at $TDA_BIN/versitygw; run: bash infra/setup.sh"
-  if pid_alive s3; then s3_healthy && { log "s3 already up"; return; }; fi
+  if pid_alive s3; then
+    if [ "$(ps -o comm= -p "$(cat "$TDA_RUN/s3.pid")")" != versitygw ]; then
+      # An earlier version's SeaweedFS: its objects stay in its own store (not migrated).
+      log "stopping the earlier S3 server (SeaweedFS); its objects in $TDA_STATE/s3 are not carried over"
+      down_one s3
+    elif s3_healthy; then
+      log "s3 already up"; return
+    else
+      die "the S3 server (pid $(cat "$TDA_RUN/s3.pid")) runs but refuses a request signed as configured now (bucket $TDA_S3_BUCKET, region $TDA_S3_REGION, the access key): it checks them as it was started; restart it: bash infra/stack.sh restart s3 (log: $TDA_LOGS/s3.log)"
+    fi
+  fi
   check_ports_free s3 "$TDA_S3_PORT"
   mkdir -p "$TDA_STATE/objects"
   # The gateway keeps each object's metadata in extended attributes: say so now, not at the first
   # upload.
-  python3 -c 'import os, sys; p = sys.argv[1] + "/.xattr-check"; open(p, "w").close()
-try: os.setxattr(p, "user.tda", b"1")
-finally: os.remove(p)' "$TDA_STATE/objects" 2>/dev/null ||
-    die "$TDA_STATE/objects is on a file system without extended attributes (the S3 server keeps object metadata in them); set TDA_STACK_DIR to a folder on ext4, xfs or btrfs"
+  local why
+  why="$(python3 -c 'import os, sys, tempfile
+try:
+    fd, p = tempfile.mkstemp(dir=sys.argv[1], prefix=".xattr-check")
+    os.close(fd)
+    try: os.setxattr(p, "user.tda", b"1")
+    finally: os.remove(p)
+except OSError as e: sys.exit(str(e))' "$TDA_STATE/objects" 2>&1)" ||
+    die "$TDA_STATE/objects: cannot set an extended attribute ($why); the S3 server keeps object metadata in them: set TDA_STACK_DIR to a folder on ext4, xfs or btrfs"
   if [ -d "$TDA_STATE/s3" ]; then
-    log "note: $TDA_STATE/s3 is an earlier SeaweedFS store, no longer read; delete it to free its space"
+    log "note: $TDA_STATE/s3 is an earlier SeaweedFS store, no longer read (its objects are not carried over: import again); delete it to free its space"
   fi
   log "starting the S3 server (versitygw) on 127.0.0.1:$TDA_S3_PORT (bucket $TDA_S3_BUCKET, objects under $TDA_STATE/objects)"
   # Every sub-folder of the root is a bucket, every file under it an object; metadata in extended

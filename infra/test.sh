@@ -18,8 +18,8 @@ bash infra/stack.sh status >/dev/null 2>&1 && was_up=1
 # (90 MB) in /tmp. The servers start before it is set: they need nothing of it.
 run_tmp="$(mktemp -d "${TMPDIR:-/tmp}/tda-test.XXXXXX")"
 cleanup() {
-  [ "$was_up" = 1 ] || bash infra/stack.sh down
   rm -rf "$run_tmp"
+  [ "$was_up" = 1 ] || bash infra/stack.sh down || true
 }
 trap cleanup EXIT
 bash infra/stack.sh up
