@@ -11,9 +11,9 @@
  *
  * Prints stage times, bytes written, scoring GFLOP/s, featurize ex/s per worker beside the
  * gradient engine's own rate on the same model measured in this process before and after the
- * run (what bench:grads measures; the ratio is to the faster), the mislabel audit, and with --captum Captum's TracInCP on the same
- * data and checkpoints (bench/captum/setup.sh installs it from PyPI) with the agreement of its
- * scores with ours. Last line: one JSON object.
+ * run (what bench:grads measures; the ratio is to the faster), the mislabel audit, and with
+ * --captum Captum's TracInCP on the same data and checkpoints (bench/captum/setup.sh installs it
+ * from PyPI) with the agreement of its scores with ours. Last line: one JSON object.
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';

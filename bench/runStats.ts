@@ -82,6 +82,14 @@ export function phaseSeconds(
   );
 }
 
+/** CPU seconds (user + system, every thread) process `pid` has used so far, from /proc. */
+export function processCpuSeconds(pid: string | number): number {
+  // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
 /**
  * CPU seconds (user + system) the local stack's servers have used so far, from their pid files
  * (infra/stack.sh) and /proc; absent where the stack was started elsewhere or there is no /proc.
@@ -91,11 +99,7 @@ export function stackCpuSeconds(): Record<string, number> {
   const out: Record<string, number> = {};
   for (const name of ['temporal', 's3']) {
     try {
-      const pid = readFileSync(join(run, `${name}.pid`), 'utf8').trim();
-      // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out[name] = (Number(f[11]) + Number(f[12])) / 100;
+      out[name] = processCpuSeconds(readFileSync(join(run, `${name}.pid`), 'utf8').trim());
     } catch {
       // not ours, or not Linux
     }

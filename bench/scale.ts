@@ -12,8 +12,9 @@
  * Reports wall time per stage (from the progress query), activity seconds per kind and their
  * phases (from the histories), examples/s featurized beside the gradient engine's own rate on the
  * same model and settings before and after the run (bench/engineRate.ts; the ratio is to the
- * faster), bytes written, peak RSS per worker and the longest workflow history. Last line: one JSON object. The run's data, model, features and results are deleted
- * from the store at the end (each run writes its own: 5.3 GB at 1M) unless `--keep`.
+ * faster), bytes written, peak RSS per worker and the longest workflow history. Last line: one
+ * JSON object. The run's data, model, features and results are deleted from the store at the end
+ * (each run writes its own: 5.3 GB at 1M) unless `--keep`.
  */
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';

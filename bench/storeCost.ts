@@ -11,12 +11,11 @@
  * pointing at it (another server started by hand, for a side-by-side run). Writes under
  * `bench-store/` and deletes what it wrote. Last line: one JSON object.
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../lib/config';
 import { S3Store } from '../lib/store/s3Store';
 import { hostLoopMs } from './hostLoop';
-import { stackCpuSeconds } from './runStats';
+import { processCpuSeconds, stackCpuSeconds } from './runStats';
 
 const { values } = parseArgs({
   options: {
@@ -51,9 +50,7 @@ function serverCpu(): number {
       throw new Error('no local S3 server pid (infra/stack.sh up), or pass --pid');
     return s;
   }
-  const stat = readFileSync(`/proc/${values.pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
+  return processCpuSeconds(values.pid);
 }
 
 function clientCpu(): number {
