@@ -1,13 +1,14 @@
 /**
- * bench:main — the main job's attribution (lib/jobs/mainJob.ts, `npm start`) with exact scores:
- * Fashion-MNIST (10% of training labels flipped), the MLP 784-256-128-10 with 3 checkpoints,
- * TracIn-CP over all layers for 60,000 training examples × 100 queries, projector none (every
- * Dense layer stores its factors a, δ: scores are (aᵢ·a_q)(δᵢ·δ_q), exact), and the influence
- * self-score over the last layer with K-FAC curvature from the stored factors; through Temporal
- * and S3 with worker processes. This run's cached features and results are deleted first, so
- * every run does the work.
+ * bench:main — the main job's attribution (lib/jobs/mainJob.ts, `npm start`'s spec, under its own
+ * name): Fashion-MNIST (10% of training labels flipped), the MLP 784-256-128-10 with 3
+ * checkpoints, TracIn-CP over all layers for 60,000 training examples × 100 queries, projector
+ * none (every Dense layer stores its factors a, δ: scores are (aᵢ·a_q)(δᵢ·δ_q), exact), and the
+ * influence self-score over the last layer with the Gram of a Kronecker sketch of its stored
+ * factors; through Temporal and S3 with worker processes. This run's cached features (the same
+ * files as `npm start`'s: features are addressed by what they hold, not by the run's name) and
+ * results are deleted first, so every run does the work.
  *
- *   npm run bench:main [-- --workers 2 --queries 100 --batch B --runs 1 --captum]
+ *   npm run bench:main [-- --workers 2 --queries 100 --batch B --runs 1 --captum --curvature kfac]
  *
  * Prints stage times, bytes written, scoring GFLOP/s, featurize ex/s per worker beside the
  * gradient engine's own rate on the same model measured in this process before and after the
@@ -28,7 +29,7 @@ import { MAIN_JOB, mainJobSpec, prepareMainJob } from '../lib/jobs/mainJob';
 import { checkpointPrefix, readCheckpointManifest } from '../lib/model/checkpoints';
 import { buildPlan } from '../lib/pipeline/buildPlan';
 import { RunContext } from '../lib/pipeline/runContext';
-import type { RunSpecInput } from '../lib/pipeline/runSpec';
+import { type RunSpecInput, selfScoreName } from '../lib/pipeline/runSpec';
 import { buildReport } from '../lib/report/buildReport';
 import { S3Store } from '../lib/store/s3Store';
 import { initBackend } from '../lib/tf/backend';
@@ -55,8 +56,17 @@ const { values } = parseArgs({
      * code the warm-up did not reach). Every run's time is printed.
      */
     runs: { type: 'string', default: '1' },
+    /**
+     * The self-score's curvature: the main job's (default: the Gram of a Kronecker sketch), or
+     * `kfac`: K-FAC from the unsketched factors, what this benchmark measured before the main job
+     * had its sketch (to compare the two in one session).
+     */
+    curvature: { type: 'string' },
   },
 });
+if (values.curvature !== undefined && values.curvature !== 'kfac') {
+  throw new Error(`--curvature: only kfac can be asked for, got "${values.curvature}"`);
+}
 const WORKERS = Number(values.workers);
 /**
  * TensorFlow's threads per compute process as the layout splits the cores between them (one
@@ -129,8 +139,9 @@ async function main(): Promise<void> {
   const spec: RunSpecInput = {
     ...mainJobSpec(Q),
     name: 'bench-main',
-    projector: { kind: 'none', dtype: 'float32' },
-    selfScore: { kind: 'influence', layers: 'last', curvature: 'kfac' },
+    ...(values.curvature === 'kfac'
+      ? { selfScore: { kind: 'influence', layers: 'last', curvature: 'kfac' } }
+      : {}),
     ...(values.batch ? { batchSize: Number(values.batch) } : {}),
   };
   // The plan names this run's feature and result keys: delete them so the run does the work.
@@ -251,8 +262,8 @@ async function main(): Promise<void> {
     tf_threads_per_worker: WORKER_ENV.TF_NUM_INTRAOP_THREADS ?? null,
     backend,
     batch_size: plan.spec.batchSize,
-    projector: 'none (exact factors)',
-    self_score: 'influence, last layer, K-FAC',
+    projector: plan.spec.projector.kind === 'none' ? 'none (exact factors)' : plan.spec.projector,
+    self_score: selfScoreName(plan.spec.selfScore),
     attribution_s: Number(watched.wall.toFixed(2)),
     // With --runs N, every run on the same workers in order (attribution_s is the last).
     attribution_runs_s: walls,

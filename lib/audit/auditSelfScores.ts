@@ -213,7 +213,7 @@ export async function auditPartStep(
         put: async (tx) => void (await tx.put(PART_SCORES_FILE, writePartScores(files, scores))),
       };
     }
-    const kind = curvatureKind(self.curvature);
+    const kind = curvatureKind(self);
     const partials: unknown[] = [];
     for (const f of feats) partials.push(await kind.partial(selectLayers(f, self.layers)));
     return {
@@ -234,7 +234,7 @@ function influenceOf(plan: AuditPlan): InfluenceSelf {
 export function auditCurvatureTree(ctx: RunContext, plan: AuditPlan): CurvatureTree {
   const self = influenceOf(plan);
   return {
-    kind: curvatureKind(self.curvature),
+    kind: curvatureKind(self),
     checkpoints: plan.checkpoints.length,
     relativeDamping: self.relativeDamping,
     levels: auditReduceLevels(plan),

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { InfluenceSelfSettings } from '../methods/influence/influenceSelf';
+import type { SelfScoreSpec } from '../pipeline/runSpec';
 
 /**
  * An audit's out-of-fold option: train `folds` models, each on the rows outside its fold (a
@@ -11,7 +13,8 @@ import { z } from 'zod';
  * - selfConfidenceCheckpoints: the same averaged over the fold model's checkpoints, less swayed
  *   by a fold model that has begun to fit its own rows' flipped labels;
  * - selfInfluence: the fold model's influence self-score of the row summed over the fold's
- *   checkpoints, last layer, Σ_c η_c g_cᵀ(F_c+λI)⁻¹g_c, F_c from the fold's held-out rows;
+ *   checkpoints, last layer, Σ_c η_c g_cᵀ(F_c+λI)⁻¹g_c, F_c from the fold's held-out rows (the
+ *   audit's influence self-score's curvature and sketch: foldSelfInfluence);
  * - rankAverage: the mean of those two normalised rankings (lib/methods/rankAverage);
  * - rankAverageWithSelfScore: the mean of selfConfidenceCheckpoints' ranking and the audit's
  *   in-sample self-score's (the audited model's `selfScore`). The default: with the influence
@@ -82,3 +85,18 @@ export const outOfFoldSchema = z
   .strict();
 
 export type OutOfFoldSpec = z.output<typeof outOfFoldSchema>;
+
+/**
+ * How a fold model's self-influence is computed: with the audit's influence self-score's
+ * curvature and sketch (the Gram of the stored features when the audit's self-score is TracIn's),
+ * at the out-of-fold option's damping. Part of the folds' address (planAudit.ts).
+ */
+export function foldSelfInfluence(
+  selfScore: SelfScoreSpec,
+  outOfFold: OutOfFoldSpec,
+): InfluenceSelfSettings {
+  const relativeDamping = outOfFold.relativeDamping;
+  return selfScore.kind === 'influence'
+    ? { curvature: selfScore.curvature, sketch: selfScore.sketch, relativeDamping }
+    : { curvature: 'gram', relativeDamping };
+}

@@ -27,6 +27,7 @@ import {
   parseAuditInput,
 } from './auditSpec';
 import { listBatches } from './batches';
+import { foldSelfInfluence } from './outOfFoldSpec';
 import type { AuditSummary } from './reportAudit';
 
 /**
@@ -74,7 +75,7 @@ export interface AuditPlanRef {
 }
 
 /** Bump when the fold training or scoring code changes what a fold commits. */
-export const OUT_OF_FOLD_CODE_VERSION = 'oof-1';
+export const OUT_OF_FOLD_CODE_VERSION = 'oof-2';
 
 export async function planAudit(
   store: ObjectStore,
@@ -112,7 +113,7 @@ export async function planAudit(
     );
   }
 
-  const layerProblem = layerSelectionProblem(model, spec.layers, spec.selfScore);
+  const layerProblem = layerSelectionProblem(model, spec.layers, spec.selfScore, spec.projector);
   if (layerProblem) throw new AuditInputError(layerProblem);
 
   const plan: AuditPlan = {
@@ -197,6 +198,7 @@ export async function planAudit(
       featureCode: FEATURE_CODE_VERSION,
       outOfFold: spec.outOfFold,
       projector: spec.projector,
+      selfInfluence: foldSelfInfluence(spec.selfScore, spec.outOfFold),
       classes,
       data: batches.map((b) => ({ shape: b.info.shape, parts: b.info.parts.map((p) => p.sha256) })),
     };

@@ -16,7 +16,7 @@ import { type Dataset, takeRows } from '../data/dataset';
 import { concatDatasets, readAllParts } from '../data/partitionedDataset';
 import { kFolds } from '../data/split';
 import type { ExampleFeatures } from '../features';
-import { influenceSelfOverCheckpoints } from '../methods/influence/influenceSelf';
+import { type InfluenceSelfSettings, influenceSelfWith } from '../methods/influence/influenceSelf';
 import { buildModel } from '../model/architectures';
 import { featurizeDataset, inputTensor } from '../pipeline/featurizeDataset';
 import { readCommitted, readManifest, Transaction } from '../store/commit';
@@ -30,6 +30,7 @@ import {
   type TrainConfig,
   type TrainState,
 } from '../train/trainState';
+import { foldSelfInfluence } from './outOfFoldSpec';
 import type { AuditPlan } from './planAudit';
 
 /** What a committed fold records (its manifest's meta). */
@@ -68,6 +69,8 @@ const stateKey = (prefix: string, step: number) =>
 export interface FoldHooks {
   /** After every training step (to heartbeat). */
   onStep?: (step: number, totalSteps: number) => void;
+  /** After each checkpoint the held-out rows are featurized at, and after their scores. */
+  onScoring?: (done: number, checkpoints: number) => void;
 }
 
 async function auditRows(store: ObjectStore, plan: AuditPlan): Promise<Dataset> {
@@ -142,8 +145,9 @@ export async function trainFold(
     states.sort();
     const scores = await scoreFold(store, model, held, states, oof.learningRate, {
       projector: plan.spec.projector,
-      relativeDamping: oof.relativeDamping,
+      selfInfluence: foldSelfInfluence(plan.spec.selfScore, oof),
       batchSize: plan.spec.batchSize,
+      onScoring: hooks.onScoring,
     });
     scores.row = Int32Array.from(heldRows);
     const k = ds.classes.length;
@@ -187,10 +191,16 @@ async function scoreFold(
   held: Dataset,
   states: string[],
   learningRate: number,
-  opts: { projector: AuditPlan['spec']['projector']; relativeDamping: number; batchSize: number },
+  opts: {
+    projector: AuditPlan['spec']['projector'];
+    selfInfluence: InfluenceSelfSettings;
+    batchSize: number;
+    onScoring?: FoldHooks['onScoring'];
+  },
 ): Promise<FoldScores> {
   const feats: ExampleFeatures[] = [];
   for (const key of states) {
+    opts.onScoring?.(feats.length, states.length);
     writeWeights(model, deserializeTrainState(await store.get(key)).weights);
     feats.push(
       featurizeDataset(model, held, 0, held.rows, {
@@ -200,11 +210,13 @@ async function scoreFold(
       }),
     );
   }
-  const selfInfluence = influenceSelfOverCheckpoints(
+  opts.onScoring?.(feats.length, states.length);
+  const selfInfluence = influenceSelfWith(
     feats,
     feats.map((_, c) => ({ step: c, learningRate })),
-    { relativeDamping: opts.relativeDamping },
+    opts.selfInfluence,
   );
+  opts.onScoring?.(feats.length, states.length);
   const last = feats[feats.length - 1];
   // 1 − e^{−loss} = 1 − p(given label), without rounding small losses to 0.
   const selfConfidence = Float64Array.from(last.loss, (l) => -Math.expm1(-l));

@@ -3,7 +3,7 @@ import { type PartitionedInfo, readPartitionedInfo } from '../data/partitionedDa
 import { isTransient } from '../failures';
 import { modelHead, planModel } from '../grad/factors';
 import type { Head } from '../grad/head';
-import type { LayerSelection } from '../grad/types';
+import type { LayerSelection, ProjectorSpec } from '../grad/types';
 import { checkpointPrefix, readCheckpointManifest } from '../model/checkpoints';
 import { learningWarnings } from '../model/learned';
 import { NotFoundError, type ObjectStore } from '../store/objectStore';
@@ -78,7 +78,7 @@ export async function buildPlan(
       `checkpoints: the model's ${head.kind} head has ${head.classes} classes but the data has ${train.classes.length}`,
     );
   }
-  const layerProblem = layerSelectionProblem(model, spec.layers, spec.selfScore);
+  const layerProblem = layerSelectionProblem(model, spec.layers, spec.selfScore, spec.projector);
   if (layerProblem) throw new SpecError(layerProblem);
   const fsh = featureSpecHash(spec);
   const inputs = { checkpoints, train, query, featureSpecHash: fsh };
@@ -123,6 +123,7 @@ export function layerSelectionProblem(
   model: tfl.LayersModel,
   layers: LayerSelection,
   self: SelfScoreSpec,
+  projector: ProjectorSpec,
 ): string | null {
   let plan: ReturnType<typeof planModel>;
   try {
@@ -130,7 +131,13 @@ export function layerSelectionProblem(
   } catch (e) {
     return `layers: ${(e as Error).message}`;
   }
-  if (self.kind !== 'influence' || typeof self.layers === 'string') return null;
+  if (self.kind !== 'influence') return null;
+  // A sketch and K-FAC read the layers' stored factors; dense random projections store none.
+  const onFactors = self.sketch ? 'sketch' : self.curvature === 'kfac' ? 'curvature' : null;
+  if (onFactors && projector.kind !== 'none' && projector.kind !== 'kronecker') {
+    return `selfScore.${onFactors}: reads the layers' stored factors, which projector ${projector.kind} does not store (use projector none or kronecker)`;
+  }
+  if (typeof self.layers === 'string') return null;
   const featured = plan.steps.filter((s) => s.selected).map((s) => s.layer.name);
   const missing = self.layers.names.filter((n) => !featured.includes(n));
   return missing.length === 0

@@ -7,6 +7,7 @@ import {
   mergeKfacPartials,
   storedFactorBlocks,
 } from '../methods/influence/kfac';
+import { type KroneckerSketch, sketchFeatures } from '../methods/influence/kroneckerSketch';
 import {
   type CurvatureOptions,
   factorCurvature,
@@ -100,8 +101,22 @@ export type CurvatureKindName = keyof typeof CURVATURE_KINDS;
 // biome-ignore lint/suspicious/noExplicitAny: the registry's kinds differ in P and C; callers keep them apart by name
 export type AnyCurvatureKind = CurvatureKind<any, any>;
 
-export function curvatureKind(name: CurvatureKindName | undefined): AnyCurvatureKind {
-  return CURVATURE_KINDS[name ?? 'gram'];
+/** A kind that reads every part's features through a Kronecker sketch of their factors. */
+function sketched<P, C>(kind: CurvatureKind<P, C>, sketch: KroneckerSketch): CurvatureKind<P, C> {
+  return {
+    ...kind,
+    partial: (f) => kind.partial(sketchFeatures(f, sketch)),
+    scores: (f, c) => kind.scores(sketchFeatures(f, sketch), c),
+  };
+}
+
+/** The curvature kind of an influence self-score spec (a run's, an audit's). */
+export function curvatureKind(self: {
+  curvature?: CurvatureKindName;
+  sketch?: KroneckerSketch;
+}): AnyCurvatureKind {
+  const kind: AnyCurvatureKind = CURVATURE_KINDS[self.curvature ?? 'gram'];
+  return self.sketch ? sketched(kind, self.sketch) : kind;
 }
 
 /** One value per checkpoint (a shard's partials, a sum of them, or the factored curvatures). */

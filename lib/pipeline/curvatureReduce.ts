@@ -46,7 +46,7 @@ export function influenceSelfOf(plan: Plan): InfluenceSelf | undefined {
 function kindOf(plan: Plan): { self: InfluenceSelf; kind: AnyCurvatureKind } {
   const self = influenceSelfOf(plan);
   if (!self) throw new Error(`run ${plan.runPrefix} has no influence self-score`);
-  return { self, kind: curvatureKind(self.curvature) };
+  return { self, kind: curvatureKind(self) };
 }
 
 /** The self-score's layers of a shard's features at checkpoint c, beside its scores. */

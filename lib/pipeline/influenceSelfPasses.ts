@@ -1,6 +1,7 @@
 import type { CheckpointInfo, ExampleFeatures } from '../features';
+import type { KroneckerSketch } from '../methods/influence/kroneckerSketch';
 import type { CurvatureOptions } from '../methods/influence/projectedCurvature';
-import { CURVATURE_KINDS, type CurvatureKind, selfScoresOverCheckpoints } from './curvatureKinds';
+import { type CurvatureKind, curvatureKind, selfScoresOverCheckpoints } from './curvatureKinds';
 
 export interface InfluenceSelfPassesInput {
   /** How many parts the training set is stored in (shards, or shards of several batches). */
@@ -11,6 +12,8 @@ export interface InfluenceSelfPassesInput {
   curvature?: CurvatureOptions;
   /** 'gram' (default): the stored vectors' Gram; 'kfac': Kronecker factors from stored factors. */
   curvatureKind?: 'gram' | 'kfac';
+  /** Sketch the stored factors first (runSpec's selfScore.sketch). */
+  sketch?: KroneckerSketch;
   onPart?: (pass: 'curvature' | 'score', part: number) => void;
 }
 
@@ -22,9 +25,7 @@ export interface InfluenceSelfPassesInput {
  * part.
  */
 export function influenceSelfPasses(input: InfluenceSelfPassesInput): Promise<Float64Array[]> {
-  return input.curvatureKind === 'kfac'
-    ? passes(input, CURVATURE_KINDS.kfac)
-    : passes(input, CURVATURE_KINDS.gram);
+  return passes(input, curvatureKind({ curvature: input.curvatureKind, sketch: input.sketch }));
 }
 
 async function passes<P, Cv>(

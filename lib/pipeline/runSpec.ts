@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { projectorSchema } from '../grad/projectorSpec';
 import type { MethodName } from '../methods';
+import { kroneckerSketchSchema } from '../methods/influence/kroneckerSketch';
 import { zodIssues } from '../zodIssues';
 
 export { projectorSchema };
@@ -36,6 +37,12 @@ export const selfScoreSchema = z.discriminatedUnion('kind', [
        * features, where the Gram of a 129 → 10 layer is 1290² and costs 200 GFLOP at 60,000.
        */
       curvature: z.enum(['gram', 'kfac']).default('gram'),
+      /**
+       * Sketch the stored factors of the self-score's layers (P_in a, P_out δ, seeded as the
+       * Kronecker projector's) before the curvature and the vectors it scores: with exact
+       * features, the Gram of a sketch instead of the (in·out)² one (kroneckerSketch.ts).
+       */
+      sketch: kroneckerSketchSchema.optional(),
     })
     .strict(),
 ]);
@@ -51,7 +58,8 @@ export function selfScoreName(self: SelfScoreSpec): string {
     typeof self.layers === 'string'
       ? `${self.layers} layer${self.layers === 'all' ? 's' : ''}`
       : self.layers.names.join(', ');
-  const curvature = self.curvature === 'kfac' ? ', K-FAC curvature' : '';
+  const sketch = self.sketch ? `, Kronecker sketch ${self.sketch.k1}×${self.sketch.k2}` : '';
+  const curvature = `${self.curvature === 'kfac' ? ', K-FAC curvature' : ''}${sketch}`;
   return `influence self-influence over checkpoints (${layers}${curvature}, damping ${self.relativeDamping} × mean eigenvalue)`;
 }
 

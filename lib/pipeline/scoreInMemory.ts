@@ -11,10 +11,7 @@ import { type MethodName, methods, scoreMethod } from '../methods/index';
 import { conjugateGradient } from '../methods/influence/conjugateGradient';
 import { ekfacInfluence } from '../methods/influence/ekfac';
 import { meanLossHvp } from '../methods/influence/hvp';
-import {
-  influenceSelfOverCheckpoints,
-  kfacSelfOverCheckpoints,
-} from '../methods/influence/influenceSelf';
+import { influenceSelfWith } from '../methods/influence/influenceSelf';
 import { lissa } from '../methods/influence/lissa';
 import { selectLayers } from '../methods/selectLayers';
 import { selfInfluence } from '../methods/selfInfluence';
@@ -109,16 +106,12 @@ export async function scoreInMemory(store: ObjectStore, job: InMemoryJob): Promi
   const trainF: ExampleFeatures[] = feats.map((f) => f.train);
   const queryF: ExampleFeatures[] = feats.map((f) => f.query);
   const cks = all ? checkpoints : [{ ...checkpoints[checkpoints.length - 1], learningRate: 1 }];
-  const influenceSelf =
-    selfScore.kind === 'influence' && selfScore.curvature === 'kfac'
-      ? kfacSelfOverCheckpoints
-      : influenceSelfOverCheckpoints;
   const self =
     selfScore.kind === 'influence'
-      ? influenceSelf(
+      ? influenceSelfWith(
           trainF.map((f) => selectLayers(f, selfScore.layers)),
           cks,
-          { relativeDamping: selfScore.relativeDamping },
+          selfScore,
         )
       : selfInfluence(trainF, cks, 'exact');
   const result = (

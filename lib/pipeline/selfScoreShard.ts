@@ -34,7 +34,7 @@ export async function selfScoreShard(
     return { shard: shardIndex, rows, cached: true, seconds: 0 };
   }
   times.mark('plan');
-  const kind = curvatureKind(self.curvature);
+  const kind = curvatureKind(self);
   const curvatures = await times.wait('curvature', readFactoredCurvature(ctx, plan));
   const checkpoints = checkpointInfos(plan);
   const feats = await times.wait('read', selfFeatures(ctx, plan, shardIndex, onProgress));

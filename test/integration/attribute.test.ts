@@ -139,13 +139,19 @@ test('the influence self-score over 7 shards with reduce trees of 2 through Temp
   const spec = { ...(await makeTinyRun(s3, prefix)), reduceGroup: 2 };
   const local = new FsStore(await mkdtemp(join(tmpdir(), 'tda-inproc-tree-')));
   await makeTinyRun(local, prefix);
-  // The Gram of the projected last layer, and K-FAC over every layer's exact factors.
+  // The Gram of the projected last layer, K-FAC over every layer's exact factors, and the Gram
+  // of a sketch of the last layer's exact factors (the main job's self-score).
   const runs: RunSpecInput[] = [
     { ...spec, selfScore: { kind: 'influence', layers: 'last' } },
     {
       ...spec,
       projector: { kind: 'none' },
       selfScore: { kind: 'influence', layers: 'all', curvature: 'kfac' },
+    },
+    {
+      ...spec,
+      projector: { kind: 'none' },
+      selfScore: { kind: 'influence', layers: 'last', sketch: { k1: 4, k2: 3, seed: 7 } },
     },
   ];
   for (const run of runs) {

@@ -35,7 +35,6 @@ test("npm start's audit stage ranks by out-of-fold self-confidence over the fold
     name: `demo-${run.slice(0, 8)}`,
     data: `${prefix}/batches`,
     checkpoints: spec.checkpoints,
-    projector: { kind: 'gaussian' as const, k: 8, seed: 1 },
     shardSize: 300,
     batchSize: 64,
     topK: 60,

@@ -10,6 +10,7 @@ import { vectorFeatures } from '../factoredFeatures';
 import { checkCheckpoints, checkFeatures } from '../validate';
 import { type Ekfac, ekfacSelfScores } from './ekfac';
 import { factorKfac, kfacPartial, storedFactorBlocks } from './kfac';
+import { type KroneckerSketch, sketchFeatures } from './kroneckerSketch';
 import {
   type CurvatureOptions,
   type ProjectedCurvature,
@@ -132,4 +133,30 @@ export function kfacSelfOverCheckpoints(
     for (let i = 0; i < s.length; i++) out[i] += cp.learningRate * s[i];
   });
   return out;
+}
+
+/** How a spec's influence self-score is computed (runSpec's `selfScore`, less its layers). */
+export interface InfluenceSelfSettings {
+  curvature?: 'gram' | 'kfac';
+  sketch?: KroneckerSketch;
+  relativeDamping?: number;
+}
+
+/**
+ * The influence self-score over in-memory features (their layers already chosen) as a spec's
+ * settings ask: the features sketched first when they say so (kroneckerSketch.ts), then the Gram
+ * (influenceSelfOverCheckpoints) or K-FAC (kfacSelfOverCheckpoints) curvature from all the rows.
+ * What the in-memory runner and an audit's fold models compute; the pipeline's streaming passes
+ * are tested against it.
+ */
+export function influenceSelfWith(
+  train: ExampleFeatures[],
+  checkpoints: CheckpointInfo[],
+  settings: InfluenceSelfSettings,
+): Float64Array {
+  const { sketch, relativeDamping } = settings;
+  const feats = sketch ? train.map((f) => sketchFeatures(f, sketch)) : train;
+  return settings.curvature === 'kfac'
+    ? kfacSelfOverCheckpoints(feats, checkpoints, { relativeDamping })
+    : influenceSelfOverCheckpoints(feats, checkpoints, { relativeDamping });
 }

@@ -136,8 +136,8 @@ export function storedFactorBlocks(f: ExampleFeatures, what: string): FactorBloc
     if (!l.factors) {
       throw new Error(
         `${what}: layer "${l.name}" is stored as a (projected) gradient, not as factors; ` +
-          'K-FAC curvature needs factored features (projector none, or a Kronecker projector ' +
-          'whose factors are smaller than its k1 × k2)',
+          'it needs factored features (projector none, or a Kronecker projector whose factors ' +
+          'are smaller than its k1 × k2)',
       );
     }
     const { positions: T, inDim, outDim } = l.factors;

@@ -158,3 +158,41 @@ test('out-of-fold: an architecture that does not fit the data is an input error 
     (e: Error) => e.name === 'InputError' && /outOfFold\.architecture: text/.test(e.message),
   );
 });
+
+test("a fold model's self-influence follows the audit's influence self-score (a sketch of exact factors scores as the Kronecker projector's features do; K-FAC), and is in the folds' address", async () => {
+  const { store, input } = await setUp();
+  const sketch = { k1: 4, k2: 2, seed: 3 };
+  const audits = {
+    sketched: {
+      projector: { kind: 'none' },
+      selfScore: { kind: 'influence', layers: 'last', sketch },
+    },
+    projected: {
+      projector: { kind: 'kronecker', ...sketch, dtype: 'float32', engine: 'tf' },
+      selfScore: { kind: 'influence', layers: 'last' },
+    },
+    kfac: {
+      projector: { kind: 'none' },
+      selfScore: { kind: 'influence', layers: 'last', curvature: 'kfac' },
+    },
+  };
+  const ctx = new RunContext(store);
+  const time = '2025-01-01T02:00:00.000Z';
+  const prefixes = new Set<string | undefined>();
+  const scored: Record<string, Float64Array> = {};
+  for (const [name, settings] of Object.entries(audits)) {
+    const audit = { ...input, ...settings, name: `oof-${name}` };
+    const { plan } = await planAudit(store, audit, time, (k) => ctx.model(k));
+    prefixes.add(plan.outOfFold?.prefix.split('/folds/')[1]);
+    const calls: number[] = [];
+    const summary = await trainFold(store, plan, 0, { onScoring: (done) => calls.push(done) });
+    // A heartbeat before each checkpoint's features, and before and after the scores.
+    const C = summary.checkpoints.length;
+    assert.deepEqual(calls, [...Array.from({ length: C }, (_, c) => c), C, C]);
+    scored[name] = (await readFoldScores(store, plan, 0)).scores.selfInfluence;
+  }
+  assert.equal(prefixes.size, 3, 'each self-influence setting has its own fold address');
+  assert.deepEqual(scored.sketched, scored.projected);
+  const differs = scored.kfac.some((v, i) => Math.abs(v - scored.sketched[i]) > 1e-3 * v);
+  assert.ok(differs, 'K-FAC scores are not the Gram of the sketch');
+});

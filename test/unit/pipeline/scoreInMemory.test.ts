@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { readColumn, readTable } from '../../../lib/arrow/columns';
 import { readAllParts } from '../../../lib/data/partitionedDataset';
+import type { ProjectorSpec } from '../../../lib/grad/types';
 import { runInProcess } from '../../../lib/pipeline/runInProcess';
 import type { RunSpecInput } from '../../../lib/pipeline/runSpec';
 import { scoreInMemory } from '../../../lib/pipeline/scoreInMemory';
@@ -177,22 +178,28 @@ test('the influence self-score (curvature-weighted, summed over checkpoints) ran
   );
 });
 
-// The Gram of stored vectors, and K-FAC from stored factors (projected, and exact).
-for (const [curvature, p] of [
-  ['gram', projector],
-  ['kfac', projector],
-  ['kfac', exact],
+/** The self-score's sketch of exact factors: the Kronecker projector's seeded matrices. */
+const sketch = { k1: 4, k2: 3, seed: 7 };
+
+// The Gram of stored vectors, K-FAC from stored factors (projected, and exact), and the Gram of
+// a sketch of exact factors.
+for (const [curvature, p, sk] of [
+  ['gram', projector, undefined],
+  ['kfac', projector, undefined],
+  ['kfac', exact, undefined],
+  ['gram', exact, sketch],
 ] as const) {
-  test(`the pipeline runner computes the influence self-score as the in-memory runner does (${curvature}, projector ${p.kind})`, async () => {
+  test(`the pipeline runner computes the influence self-score as the in-memory runner does (${curvature}, projector ${p.kind}${sk ? ', sketched' : ''})`, async () => {
     const selfScore = {
       kind: 'influence' as const,
       layers: 'last' as const,
       relativeDamping: 0.05,
       curvature,
+      sketch: sk,
     };
     const summary = await runInProcess(store, {
       ...spec,
-      name: `tiny-influence-self-${curvature}-${p.kind}`,
+      name: `tiny-influence-self-${curvature}-${p.kind}${sk ? '-sketch' : ''}`,
       projector: p,
       shardSize: 50,
       selfScore,
@@ -218,6 +225,23 @@ for (const [curvature, p] of [
   });
 }
 
+test('the Gram self-score of sketched exact factors equals the Gram self-score of features the Kronecker projector stored', async () => {
+  const selfScore = { kind: 'influence' as const, layers: 'last' as const, relativeDamping: 0.05 };
+  const run = (p: ProjectorSpec, s?: typeof sketch) =>
+    scoreInMemory(store, {
+      ...data(),
+      method: 'gradDot',
+      featurize: { projector: p, batchSize: 16 },
+      selfScore: { ...selfScore, sketch: s },
+    });
+  const sketched = await run(exact, sketch);
+  const stored = await run({ ...projector, engine: 'tf' });
+  assert.deepEqual(sketched.selfInfluence, stored.selfInfluence);
+  // Not the exact Gram's scores: the sketch changes what is ranked.
+  const unsketched = await run(exact);
+  assert.ok(maxRelErr(unsketched.selfInfluence, stored.selfInfluence) > 1e-3);
+});
+
 test('unknown layers in a run spec fail at plan time as a SpecError naming the field', async () => {
   await assert.rejects(
     runInProcess(store, {
@@ -235,4 +259,17 @@ test('unknown layers in a run spec fail at plan time as a SpecError naming the f
     (e: Error) =>
       e.name === 'SpecError' && /layers: model '.*' has no layer named 'zz'/.test(e.message),
   );
+  // A sketch and K-FAC read stored factors, which a dense random projection does not keep.
+  for (const [field, selfScore] of [
+    ['sketch', { kind: 'influence', sketch: { k1: 4, k2: 3 } }],
+    ['curvature', { kind: 'influence', curvature: 'kfac' }],
+  ] as const) {
+    await assert.rejects(
+      runInProcess(store, { ...spec, projector: { kind: 'rademacher', k: 8 }, selfScore }),
+      (e: Error) =>
+        e.name === 'SpecError' &&
+        e.message ===
+          `selfScore.${field}: reads the layers' stored factors, which projector rademacher does not store (use projector none or kronecker)`,
+    );
+  }
 });
