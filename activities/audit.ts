@@ -40,7 +40,7 @@ export function createAuditActivities(store: ObjectStore) {
       return classifyFailures(async () =>
         trainFold(store, await readAuditPlan(store, args.planKey), args.fold, {
           onStep: (step, totalSteps) => actx.heartbeat({ step, totalSteps }),
-          onScoring: (done, checkpoints) => actx.heartbeat({ scoring: done, checkpoints }),
+          onScoring: () => actx.heartbeat({ scoring: true }),
         }),
       );
     },

@@ -5,8 +5,9 @@
  * none (every Dense layer stores its factors a, δ: scores are (aᵢ·a_q)(δᵢ·δ_q), exact), and the
  * influence self-score over the last layer with the Gram of a Kronecker sketch of its stored
  * factors; through Temporal and S3 with worker processes. This run's cached features (the same
- * files as `npm start`'s: features are addressed by what they hold, not by the run's name) and
- * results are deleted first, so every run does the work.
+ * files as `npm start`'s: features are addressed by what they hold, not by the run's name, so
+ * the next `npm start` featurizes again) and results are deleted first, so every run does the
+ * work.
  *
  *   npm run bench:main [-- --workers 2 --queries 100 --batch B --runs 1 --captum --curvature kfac]
  *

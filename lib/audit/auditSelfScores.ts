@@ -109,7 +109,7 @@ export async function partPrefix(ctx: RunContext, plan: AuditPlan, part: number)
     features: plan.checkpoints.map((_, c) => ctx.featurePrefix(batchPlan, 'train', shard, c)),
     ...(self.kind === 'tracin'
       ? { step: 'self', selfScore: self, checkpoints: checkpointInfos(plan) }
-      : { step: 'curvature', layers: self.layers, curvature: self.curvature }),
+      : { step: 'curvature', layers: self.layers, curvature: self.curvature, sketch: self.sketch }),
     code: [SCORE_CODE_VERSION, AUDIT_PART_CODE_VERSION],
   };
   return `${auditRoot(plan.spec.name)}/parts/${sha256(canonical(body)).slice(0, 24)}`;

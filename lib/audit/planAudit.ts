@@ -52,7 +52,11 @@ export interface AuditPlan {
   address: unknown;
   batches: { name: string; prefix: string; rows: number; shards: number; planKey: string }[];
   /** With spec.outOfFold: where the fold models and their scores live (content-addressed). */
-  outOfFold?: { prefix: string; folds: number };
+  /**
+   * The fold models' folder (their saved training states) and, inside it, their scores' (each
+   * fold's committed scores under these scoring settings).
+   */
+  outOfFold?: { prefix: string; scores: string; folds: number };
 }
 
 /** What a workflow carries: the plan's key and the featurize work left, compactly. */
@@ -191,19 +195,28 @@ export async function planAudit(
         `outOfFold.architecture: ${arch.kind} does not fit examples of shape [${shape}]: ${(e as Error).message}`,
       );
     }
-    // Everything a fold's scores are computed from: the option, the featurize settings its
-    // self-influence uses, every part of every batch (in order) and the code's version.
-    const address = {
+    // Everything the fold models are trained from: the option less what only scores or ranks
+    // (listed, so a field added later is in the address by default), every part of every batch
+    // (in order) and the code's version. A change to how they are scored does not train them again.
+    const { rankBy: _rankBy, relativeDamping: _damping, ...training } = spec.outOfFold;
+    const models = {
       version: OUT_OF_FOLD_CODE_VERSION,
-      featureCode: FEATURE_CODE_VERSION,
-      outOfFold: spec.outOfFold,
-      projector: spec.projector,
-      selfInfluence: foldSelfInfluence(spec.selfScore, spec.outOfFold),
+      outOfFold: training,
       classes,
       data: batches.map((b) => ({ shape: b.info.shape, parts: b.info.parts.map((p) => p.sha256) })),
     };
-    const h = sha256(canonical(address)).slice(0, 24);
-    plan.outOfFold = { prefix: `${auditRoot(spec.name)}/folds/${h}`, folds: spec.outOfFold.folds };
+    const prefix = `${auditRoot(spec.name)}/folds/${sha256(canonical(models)).slice(0, 24)}`;
+    // And what their scores add: the featurize settings and the self-influence's.
+    const scores = {
+      featureCode: FEATURE_CODE_VERSION,
+      projector: spec.projector,
+      selfInfluence: foldSelfInfluence(spec.selfScore, spec.outOfFold),
+    };
+    plan.outOfFold = {
+      prefix,
+      scores: `${prefix}/scores-${sha256(canonical(scores)).slice(0, 24)}`,
+      folds: spec.outOfFold.folds,
+    };
   }
 
   const pending: [number, number, number][] = [];

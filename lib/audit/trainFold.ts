@@ -16,8 +16,9 @@ import { type Dataset, takeRows } from '../data/dataset';
 import { concatDatasets, readAllParts } from '../data/partitionedDataset';
 import { kFolds } from '../data/split';
 import type { ExampleFeatures } from '../features';
-import { type InfluenceSelfSettings, influenceSelfWith } from '../methods/influence/influenceSelf';
+import type { InfluenceSelfSettings } from '../methods/influence/influenceSelf';
 import { buildModel } from '../model/architectures';
+import { curvatureKind, selfScoresOverCheckpoints } from '../pipeline/curvatureKinds';
 import { featurizeDataset, inputTensor } from '../pipeline/featurizeDataset';
 import { readCommitted, readManifest, Transaction } from '../store/commit';
 import type { ObjectStore } from '../store/objectStore';
@@ -58,9 +59,20 @@ export interface FoldScores {
   predicted: Int32Array;
 }
 
+/** Where fold `fold`'s model saves its training states. */
 export const foldPrefix = (plan: AuditPlan, fold: number): string => {
   if (!plan.outOfFold) throw new Error(`audit ${plan.prefix} has no out-of-fold option`);
   return `${plan.outOfFold.prefix}/fold-${fold}`;
+};
+
+/** Where fold `fold`'s scores are committed (under the plan's scoring settings). */
+export const foldScoresPrefix = (plan: AuditPlan, fold: number): string => {
+  if (!plan.outOfFold) throw new Error(`audit ${plan.prefix} has no out-of-fold option`);
+  // Plans written before the scores had a folder of their own name none: plan such an audit again.
+  if (!plan.outOfFold.scores) {
+    throw new Error(`audit ${plan.prefix} was planned by an older version: run it again`);
+  }
+  return `${plan.outOfFold.scores}/fold-${fold}`;
 };
 
 const stateKey = (prefix: string, step: number) =>
@@ -69,8 +81,8 @@ const stateKey = (prefix: string, step: number) =>
 export interface FoldHooks {
   /** After every training step (to heartbeat). */
   onStep?: (step: number, totalSteps: number) => void;
-  /** After each checkpoint the held-out rows are featurized at, and after their scores. */
-  onScoring?: (done: number, checkpoints: number) => void;
+  /** While the held-out rows are scored: after each checkpoint's features, curvature, scores. */
+  onScoring?: () => void;
 }
 
 async function auditRows(store: ObjectStore, plan: AuditPlan): Promise<Dataset> {
@@ -97,7 +109,8 @@ export async function trainFold(
     throw new Error(`fold ${fold} outside [0, ${oof.folds})`);
   }
   const prefix = foldPrefix(plan, fold);
-  const done = await readManifest<FoldSummary>(store, prefix);
+  const scoresPrefix = foldScoresPrefix(plan, fold);
+  const done = await readManifest<FoldSummary>(store, scoresPrefix);
   if (done) return done.meta;
 
   const ds = await auditRows(store, plan);
@@ -166,7 +179,7 @@ export async function trainFold(
       checkpoints: states.map((s) => Number(s.slice(s.lastIndexOf('step-') + 5, -6))),
       resumedFrom: from?.step ?? 0,
     };
-    const tx = new Transaction(store, prefix);
+    const tx = new Transaction(store, scoresPrefix);
     await tx.put(
       'scores.arrow',
       writeColumns(held.rows, {
@@ -198,9 +211,9 @@ async function scoreFold(
     onScoring?: FoldHooks['onScoring'];
   },
 ): Promise<FoldScores> {
+  const beat = opts.onScoring ?? (() => {});
   const feats: ExampleFeatures[] = [];
   for (const key of states) {
-    opts.onScoring?.(feats.length, states.length);
     writeWeights(model, deserializeTrainState(await store.get(key)).weights);
     feats.push(
       featurizeDataset(model, held, 0, held.rows, {
@@ -209,14 +222,20 @@ async function scoreFold(
         batchSize: opts.batchSize,
       }),
     );
+    beat();
   }
-  opts.onScoring?.(feats.length, states.length);
-  const selfInfluence = influenceSelfWith(
-    feats,
-    feats.map((_, c) => ({ step: c, learningRate })),
-    opts.selfInfluence,
-  );
-  opts.onScoring?.(feats.length, states.length);
+  // Each checkpoint's curvature from the held-out rows, then their scores, by the backend in
+  // chunks that yield (curvatureKinds.ts): heartbeats go out however wide the Gram. (A float64
+  // Gram of exact 129 → 10 factors in one synchronous call outlasted the heartbeat timeout.)
+  const kind = curvatureKind(opts.selfInfluence);
+  const curvatures: unknown[] = [];
+  for (const f of feats) {
+    const partial = await kind.partial(f);
+    curvatures.push(kind.factor(partial, { relativeDamping: opts.selfInfluence.relativeDamping }));
+    beat();
+  }
+  const checkpoints = feats.map((_, c) => ({ step: c, learningRate }));
+  const selfInfluence = await selfScoresOverCheckpoints(kind, feats, curvatures, checkpoints, beat);
   const last = feats[feats.length - 1];
   // 1 − e^{−loss} = 1 − p(given label), without rounding small losses to 0.
   const selfConfidence = Float64Array.from(last.loss, (l) => -Math.expm1(-l));
@@ -245,7 +264,7 @@ export async function readFoldScores(
   plan: AuditPlan,
   fold: number,
 ): Promise<{ summary: FoldSummary; scores: FoldScores }> {
-  const prefix = foldPrefix(plan, fold);
+  const prefix = foldScoresPrefix(plan, fold);
   const m = await readManifest<FoldSummary>(store, prefix);
   if (!m) throw new Error(`fold ${fold} of audit ${plan.prefix} is not committed under ${prefix}`);
   const what = `${prefix}/scores.arrow`;

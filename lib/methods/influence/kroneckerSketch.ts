@@ -3,8 +3,10 @@
  * factored layer's inputs a and output gradients δ are projected by the Kronecker projector's
  * seeded P_in and P_out (lib/grad/kroneckerFactor.ts), so the sketched features are the features
  * the projector {kind: kronecker, k1, k2, seed, dtype: float32, engine: tf} would have stored
- * from the same factors. The backend's matMul, not the bit-identical js engine: five to thirteen
- * times faster here (10,000 rows of 129 → 32), and the Gram after it is the backend's anyway.
+ * from the same factors (features stored by a Kronecker projector are projected a second time).
+ * The backend's matMul, not the bit-identical js engine: 10–26 ms against 130–146 ms for 10,000
+ * rows of 129 → 32 (BENCHMARKS.md), and the Gram after it is the backend's products anyway, so
+ * a self-score's last digits depend on the backend as they did without a sketch.
  *
  * Why: with exact features (projector none) the Gram of the main job's last layer, 129 → 10, is
  * 1290 × 1290 (200 GFLOP at 60,000 rows per checkpoint), and it ranks flipped labels no better

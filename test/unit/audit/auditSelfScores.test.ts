@@ -190,6 +190,44 @@ async function influenceAudit(group: number) {
   return { raw, ctx, audit, ref, got, passes, ranking, take };
 }
 
+test('a sketched influence audit: self-scores are influenceSelfPasses’ with the same sketch; the next night’s other sketch computes its own curvature partials', async () => {
+  const { raw, input } = await setup('tda-audit-sketch-');
+  const ctx = new RunContext(raw);
+  const night = async (seed: number, time: string) => {
+    const selfScore = {
+      kind: 'influence' as const,
+      layers: 'last' as const,
+      relativeDamping: 0.05,
+      sketch: { k1: 4, k2: 2, seed },
+    };
+    const projector = { kind: 'none' as const };
+    const audit = await planAndFeaturize(raw, input({ projector, selfScore }), time);
+    const { pending } = await pendingParts(ctx, audit.ref.planKey);
+    for (const p of pending) await auditPartStep(ctx, audit.ref.planKey, p);
+    await auditSelfScoresInProcess(ctx, audit.ref.planKey, []);
+    const ref = await auditFeatures(raw, audit.ref.planKey);
+    const passes = await influenceSelfPasses({
+      parts: ref.feats.length,
+      checkpoints: ref.cks,
+      read: async (p, c) => selectLayers(ref.feats[p][c], 'last'),
+      curvature: { relativeDamping: 0.05 },
+      sketch: selfScore.sketch,
+    });
+    const got: Float64Array[] = [];
+    for (let p = 0; p < ref.feats.length; p++) {
+      got.push((await readPartScores(ctx, audit.plan, p)).scores);
+    }
+    return { pending, got, passes };
+  };
+  const first = await night(1, NIGHT_1);
+  assert.deepEqual(first.pending, [0, 1, 2, 3]);
+  assert.deepEqual(first.got, first.passes);
+  const second = await night(2, NIGHT_2);
+  assert.deepEqual(second.pending, [0, 1, 2, 3], 'the other sketch’s partials are not reused');
+  assert.deepEqual(second.got, second.passes);
+  assert.notDeepEqual(second.got, first.got);
+});
+
 test('influence audit, parts ≤ reduceGroup: self-scores are influenceSelfPasses’ bit for bit', async () => {
   const { audit, got, passes, ranking } = await influenceAudit(32);
   assert.deepEqual(auditReduceLevels(audit.plan), [7]);

@@ -210,6 +210,33 @@ test('an audit ranked by the influence self-score equals the in-memory runner on
     /selfScore.layers: "nope" not among the featurized layers \(hidden, logits\)/,
   );
   assert.equal(await readManifest(store, 'audits/nightly-bad/20250101T030000000Z'), undefined);
+  // A sketch reads stored factors, which a dense random projection does not keep; and it is
+  // for the Gram curvature.
+  for (const [selfScore, message] of [
+    [
+      { kind: 'influence', sketch: { k1: 4, k2: 2 } },
+      /^selfScore\.sketch: reads the layers' stored factors, which projector gaussian does not store/,
+    ],
+    [
+      { kind: 'influence', curvature: 'kfac', sketch: { k1: 4, k2: 2 } },
+      /^selfScore\.sketch: sketches the Gram curvature; K-FAC/,
+    ],
+  ] as const) {
+    await assert.rejects(
+      runAuditInProcess(
+        store,
+        {
+          name: 'nightly-bad',
+          data: 'incoming',
+          checkpoints: spec.checkpoints,
+          projector: { kind: 'gaussian', k: 8, seed: 1 },
+          selfScore,
+        },
+        '2025-01-01T03:00:00.000Z',
+      ),
+      (e: Error) => e.name === 'InputError' && message.test(e.message),
+    );
+  }
 });
 
 test('listBatches sees committed batches only, in name order, and checks they agree', async () => {

@@ -12,12 +12,16 @@ test("npm start's audit ranks by out-of-fold self-confidence over the fold check
   // self-score, which is what an audit without folds ranks by: lib/jobs/mainJob says why).
   assert.ok(audit.outOfFold, 'the main job audit trains out-of-fold models');
   assert.equal(audit.outOfFold.rankBy, 'selfConfidenceCheckpoints');
+  // The Gram of a 16 × 10 sketch of the last layer's exact factors (bench:main-self).
   assert.deepEqual(audit.selfScore, {
     kind: 'influence',
     layers: 'last',
     relativeDamping: 0.01,
     curvature: 'gram',
+    sketch: { k1: 16, k2: 16, seed: 0 },
   });
+  // Exact attribution: every Dense layer's factors, in float32.
+  assert.deepEqual(run.projector, { kind: 'none', dtype: 'float32' });
   assert.deepEqual(audit.selfScore, run.selfScore);
   // Cleanlab's recorded figure was measured on these folds.
   assert.equal(audit.outOfFold.folds, 5);
