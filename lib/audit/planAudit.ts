@@ -3,7 +3,7 @@ import { inputStep } from '../failures';
 import { buildModel } from '../model/architectures';
 import { checkpointPrefix, readCheckpointManifest } from '../model/checkpoints';
 import { learningWarnings } from '../model/learned';
-import { layerSelectionProblem } from '../pipeline/buildPlan';
+import { layersAndSelfScoreProblem } from '../pipeline/buildPlan';
 import {
   canonical,
   FEATURE_CODE_VERSION,
@@ -117,7 +117,12 @@ export async function planAudit(
     );
   }
 
-  const layerProblem = layerSelectionProblem(model, spec.layers, spec.selfScore, spec.projector);
+  const layerProblem = layersAndSelfScoreProblem(
+    model,
+    spec.layers,
+    spec.selfScore,
+    spec.projector,
+  );
   if (layerProblem) throw new AuditInputError(layerProblem);
 
   const plan: AuditPlan = {

@@ -4,6 +4,13 @@ import type { ProjectorSpec } from './types';
 
 const storageDtype = z.enum(['float32', 'float16']);
 
+/** A Kronecker projection's sides and seed (also the influence self-score's sketch's). */
+export const kroneckerSidesSchema = z.object({
+  k1: z.number().int().min(1).max(4096),
+  k2: z.number().int().min(1).max(4096),
+  seed: z.number().int().min(0).max(0xffffffff).default(0),
+});
+
 /**
  * A projector spec and its limits, the one place they are checked: run specs and audits parse
  * with it (lib/pipeline/runSpec.ts), and featurize checks what it is given against it.
@@ -12,9 +19,7 @@ export const projectorSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('none'), dtype: storageDtype.default('float32') }),
   z.object({
     kind: z.literal('kronecker'),
-    k1: z.number().int().min(1).max(4096),
-    k2: z.number().int().min(1).max(4096),
-    seed: z.number().int().min(0).max(0xffffffff).default(0),
+    ...kroneckerSidesSchema.shape,
     dtype: storageDtype.default('float16'),
     /** 'js': bit-identical on every backend; 'tf': the backend's matMul, about 3× faster. */
     engine: z.enum(['js', 'tf']).default('js'),

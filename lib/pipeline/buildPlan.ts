@@ -78,7 +78,12 @@ export async function buildPlan(
       `checkpoints: the model's ${head.kind} head has ${head.classes} classes but the data has ${train.classes.length}`,
     );
   }
-  const layerProblem = layerSelectionProblem(model, spec.layers, spec.selfScore, spec.projector);
+  const layerProblem = layersAndSelfScoreProblem(
+    model,
+    spec.layers,
+    spec.selfScore,
+    spec.projector,
+  );
   if (layerProblem) throw new SpecError(layerProblem);
   const fsh = featureSpecHash(spec);
   const inputs = { checkpoints, train, query, featureSpecHash: fsh };
@@ -115,11 +120,12 @@ function limitRows(info: PartitionedInfo, limit: number): PartitionedInfo {
 }
 
 /**
- * What is wrong with the featurized layers or the influence self-score's layers for this model,
- * if anything: found at plan time, so a bad name fails the run at once instead of every featurize
- * or the reduce stage being retried. Returns the message with its field.
+ * What is wrong with the featurized layers or the influence self-score for this model and
+ * projector (its layers; a sketch or K-FAC, which read stored factors), if anything: found at plan
+ * time, so a bad spec fails the run at once instead of every featurize or the reduce stage being
+ * retried. Returns the message with its field.
  */
-export function layerSelectionProblem(
+export function layersAndSelfScoreProblem(
   model: tfl.LayersModel,
   layers: LayerSelection,
   self: SelfScoreSpec,

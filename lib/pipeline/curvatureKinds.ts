@@ -1,5 +1,6 @@
 import type { CheckpointInfo, ExampleFeatures } from '../features';
 import { type Ekfac, ekfacSelfScores } from '../methods/influence/ekfac';
+import type { InfluenceSelfSettings } from '../methods/influence/influenceSelf';
 import {
   factorKfac,
   type KfacPartial,
@@ -111,10 +112,9 @@ function sketched<P, C>(kind: CurvatureKind<P, C>, sketch: KroneckerSketch): Cur
 }
 
 /** The curvature kind of an influence self-score spec (a run's, an audit's). */
-export function curvatureKind(self: {
-  curvature?: CurvatureKindName;
-  sketch?: KroneckerSketch;
-}): AnyCurvatureKind {
+export function curvatureKind(
+  self: Pick<InfluenceSelfSettings, 'curvature' | 'sketch'>,
+): AnyCurvatureKind {
   const kind: AnyCurvatureKind = CURVATURE_KINDS[self.curvature ?? 'gram'];
   return self.sketch ? sketched(kind, self.sketch) : kind;
 }

@@ -14,18 +14,13 @@
  * BENCHMARKS.md, "npm start's attribution, exact"). The attribution's scores stay exact; only the
  * self-score's curvature and the vectors it scores are sketched.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { ExampleFeatures } from '../../features';
+import { kroneckerSidesSchema } from '../../grad/projectorSpec';
 import { projectBlocks } from '../../grad/projectors';
 import { storedFactorBlocks } from './kfac';
 
-export const kroneckerSketchSchema = z
-  .object({
-    k1: z.number().int().min(1).max(4096),
-    k2: z.number().int().min(1).max(4096),
-    seed: z.number().int().min(0).max(0xffffffff).default(0),
-  })
-  .strict();
+export const kroneckerSketchSchema = kroneckerSidesSchema.strict();
 export type KroneckerSketch = z.output<typeof kroneckerSketchSchema>;
 
 /** The features with every (factored) layer sketched; a layer stored as a vector is refused. */
