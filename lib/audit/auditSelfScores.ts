@@ -215,7 +215,9 @@ export async function auditPartStep(
     }
     const kind = curvatureKind(self);
     const partials: unknown[] = [];
-    for (const f of feats) partials.push(await kind.partial(selectLayers(f, self.layers)));
+    for (const f of feats) {
+      partials.push(await kind.partial(selectLayers(f, self.layers), onProgress));
+    }
     return {
       rows: feats[0].grads.rows,
       put: async (tx) => void (await tx.put(CURVATURE_FILE, encodePartials(kind, partials))),

@@ -51,10 +51,9 @@ export interface AuditPlan {
   /** What the report is a function of (auditAddressBody): a stored audit must match it. */
   address: unknown;
   batches: { name: string; prefix: string; rows: number; shards: number; planKey: string }[];
-  /** With spec.outOfFold: where the fold models and their scores live (content-addressed). */
   /**
-   * The fold models' folder (their saved training states) and, inside it, their scores' (each
-   * fold's committed scores under these scoring settings).
+   * With spec.outOfFold, content-addressed: the fold models' folder (their saved training
+   * states) and, inside it, their scores' (each fold's committed scores under these settings).
    */
   outOfFold?: { prefix: string; scores: string; folds: number };
 }
@@ -78,8 +77,10 @@ export interface AuditPlanRef {
   completed?: AuditSummary;
 }
 
-/** Bump when the fold training or scoring code changes what a fold commits. */
+/** Bump when the fold training code changes the models it saves (every fold trains again). */
 export const OUT_OF_FOLD_CODE_VERSION = 'oof-2';
+/** Bump when the fold scoring code changes what a fold commits (the models are kept). */
+export const FOLD_SCORES_CODE_VERSION = 'fold-scores-1';
 
 export async function planAudit(
   store: ObjectStore,
@@ -213,7 +214,7 @@ export async function planAudit(
     const prefix = `${auditRoot(spec.name)}/folds/${sha256(canonical(models)).slice(0, 24)}`;
     // And what their scores add: the featurize settings and the self-influence's.
     const scores = {
-      featureCode: FEATURE_CODE_VERSION,
+      code: [FOLD_SCORES_CODE_VERSION, FEATURE_CODE_VERSION, SCORE_CODE_VERSION],
       projector: spec.projector,
       selfInfluence: foldSelfInfluence(spec.selfScore, spec.outOfFold),
     };

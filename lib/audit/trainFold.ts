@@ -81,7 +81,10 @@ const stateKey = (prefix: string, step: number) =>
 export interface FoldHooks {
   /** After every training step (to heartbeat). */
   onStep?: (step: number, totalSteps: number) => void;
-  /** While the held-out rows are scored: after each checkpoint's features, curvature, scores. */
+  /**
+   * While the held-out rows are scored: after each checkpoint's features, each chunk of rows of
+   * its curvature and scores, and each checkpoint's curvature and scores.
+   */
   onScoring?: () => void;
 }
 
@@ -224,13 +227,13 @@ async function scoreFold(
     );
     beat();
   }
-  // Each checkpoint's curvature from the held-out rows, then their scores, by the backend in
-  // chunks that yield (curvatureKinds.ts): heartbeats go out however wide the Gram. (A float64
-  // Gram of exact 129 → 10 factors in one synchronous call outlasted the heartbeat timeout.)
+  // Each checkpoint's curvature from the held-out rows, then their scores, by the backend a
+  // chunk of rows at a time with a heartbeat after each (curvatureKinds.ts). (A float64 Gram of
+  // exact 129 → 10 factors in one synchronous call outlasted the heartbeat timeout.)
   const kind = curvatureKind(opts.selfInfluence);
   const curvatures: unknown[] = [];
   for (const f of feats) {
-    const partial = await kind.partial(f);
+    const partial = await kind.partial(f, beat);
     curvatures.push(kind.factor(partial, { relativeDamping: opts.selfInfluence.relativeDamping }));
     beat();
   }

@@ -140,7 +140,7 @@ export function layersAndSelfScoreProblem(
   if (self.kind !== 'influence') return null;
   // K-FAC is already in² + out² numbers per layer: a sketch is for the Gram's (in·out)².
   if (self.sketch && self.curvature === 'kfac') {
-    return 'selfScore.sketch: sketches the Gram curvature; K-FAC (curvature: kfac) reads the layers’ own factors';
+    return "selfScore.sketch: sketches the Gram curvature; K-FAC (curvature: kfac) reads the layers' own factors";
   }
   // A sketch and K-FAC read the layers' stored factors; dense random projections store none.
   const onFactors = self.sketch ? 'sketch' : self.curvature === 'kfac' ? 'curvature' : null;

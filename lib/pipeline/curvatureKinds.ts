@@ -26,10 +26,11 @@ import { tensorGramPartial, tensorInfluenceSelf } from './tensorCurvature';
  * shipped between reduce steps (as packed float64 arrays: every value exactly as computed).
  */
 export interface CurvatureKind<P, C> {
-  partial: (f: ExampleFeatures) => Promise<P>;
+  /** `onChunk`: called between a long computation's pieces (to heartbeat). */
+  partial: (f: ExampleFeatures, onChunk?: () => void) => Promise<P>;
   merge: (a: P, b: P) => P;
   factor: (p: P, options?: CurvatureOptions) => C;
-  scores: (f: ExampleFeatures, c: C) => Promise<Float64Array>;
+  scores: (f: ExampleFeatures, c: C, onChunk?: () => void) => Promise<Float64Array>;
   packPartial: (p: P) => Packed<unknown>;
   unpackPartial: (x: Packed<unknown>) => P;
   packFactored: (c: C) => Packed<unknown>;
@@ -37,7 +38,7 @@ export interface CurvatureKind<P, C> {
 }
 
 const gram: CurvatureKind<GramPartial, ProjectedCurvature> = {
-  partial: (f) => tensorGramPartial(f.grads),
+  partial: (f, onChunk) => tensorGramPartial(f.grads, onChunk),
   merge: mergeGramPartials,
   factor: factorCurvature,
   scores: tensorInfluenceSelf,
@@ -106,8 +107,8 @@ export type AnyCurvatureKind = CurvatureKind<any, any>;
 function sketched<P, C>(kind: CurvatureKind<P, C>, sketch: KroneckerSketch): CurvatureKind<P, C> {
   return {
     ...kind,
-    partial: (f) => kind.partial(sketchFeatures(f, sketch)),
-    scores: (f, c) => kind.scores(sketchFeatures(f, sketch), c),
+    partial: (f, onChunk) => kind.partial(sketchFeatures(f, sketch), onChunk),
+    scores: (f, c, onChunk) => kind.scores(sketchFeatures(f, sketch), c, onChunk),
   };
 }
 
@@ -153,21 +154,22 @@ export const decodeFactored = <P, C>(kind: CurvatureKind<P, C>, b: Uint8Array, w
 /**
  * One part's influence self-scores Σ_c η_c g_iᵀ(F_c + λ_c I)⁻¹g_i from its features and factored
  * curvature at each checkpoint, added in checkpoint order into zeros (the same float sums for
- * the in-memory passes, a run's shard step and an audit's part step).
+ * the in-memory passes, a run's shard step and an audit's part step). `onProgress`: between
+ * the products' pieces and after each checkpoint (to heartbeat).
  */
 export async function selfScoresOverCheckpoints<P, C>(
   kind: CurvatureKind<P, C>,
   feats: ExampleFeatures[],
   curvatures: C[],
   checkpoints: CheckpointInfo[],
-  onCheckpoint: () => void = () => {},
+  onProgress: () => void = () => {},
 ): Promise<Float64Array> {
   checkCheckpoints(feats, null, checkpoints, 'influenceSelf');
   const scores = new Float64Array(feats[0].grads.rows);
   for (let c = 0; c < checkpoints.length; c++) {
-    const s = await kind.scores(feats[c], curvatures[c]);
+    const s = await kind.scores(feats[c], curvatures[c], onProgress);
     for (let i = 0; i < s.length; i++) scores[i] += checkpoints[c].learningRate * s[i];
-    onCheckpoint();
+    onProgress();
   }
   return scores;
 }

@@ -62,7 +62,10 @@ function checkFiniteProducts(values: Float32Array, what: string, start: number, 
 }
 
 /** Σ g_i g_iᵀ over the rows (a shard): the same partial as gramPartial. */
-export async function tensorGramPartial(grads: GradientMatrix): Promise<GramPartial> {
+export async function tensorGramPartial(
+  grads: GradientMatrix,
+  onChunk: () => void = () => {},
+): Promise<GramPartial> {
   const what = 'projectedCurvature shard';
   // The stored values (factors or vectors) are checked; their products below.
   checkMatrix(grads, what, { allowEmpty: true });
@@ -79,7 +82,8 @@ export async function tensorGramPartial(grads: GradientMatrix): Promise<GramPart
     // A non-finite vector entry makes its diagonal entry non-finite.
     checkFiniteProducts(s, what, start, m);
     for (let i = 0; i < s.length; i++) gram[i] += s[i];
-    // Let a worker's event loop run (heartbeats) between products.
+    // Heartbeat, and let a worker's event loop send it, between products.
+    onChunk();
     await new Promise((resolve) => setImmediate(resolve));
   }
   return { dim: k, count: grads.rows, gram };
@@ -104,6 +108,7 @@ function inverseOf(curvature: ProjectedCurvature): Float32Array {
 export async function tensorInfluenceSelf(
   trainIn: ExampleFeatures,
   curvature: ProjectedCurvature,
+  onChunk: () => void = () => {},
 ): Promise<Float64Array> {
   const what = 'influenceSelf train';
   checkFeatures(trainIn, what, { allowEmpty: true });
@@ -127,6 +132,7 @@ export async function tensorInfluenceSelf(
         for (let c = 0; c < k; c++) s += y[i * k + c] * y[i * k + c];
         out[start + i] = s;
       }
+      onChunk();
       await new Promise((resolve) => setImmediate(resolve));
     }
   } finally {

@@ -192,8 +192,8 @@ test("a fold model's self-influence follows the audit's influence self-score (a 
     const summary = await trainFold(store, plan, 0, { onScoring: () => beats++ });
     resumedFrom.push(summary.resumedFrom);
     steps = batchesPerEpoch(summary.trainRows, OOF.batchSize) * OOF.epochs;
-    // A heartbeat after each checkpoint's features, curvature and scores.
-    assert.equal(beats, 3 * summary.checkpoints.length);
+    // A heartbeat after each checkpoint's features, curvature and scores (and their chunks).
+    assert.ok(beats >= 3 * summary.checkpoints.length, `${beats} heartbeats`);
     scored[name] = (await readFoldScores(store, plan, 0)).scores.selfInfluence;
   }
   assert.equal(models.size, 1, 'the fold model does not depend on how it is scored');
