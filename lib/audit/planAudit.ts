@@ -123,6 +123,7 @@ export async function planAudit(
     spec.layers,
     spec.selfScore,
     spec.projector,
+    shape,
   );
   if (layerProblem) throw new AuditInputError(layerProblem);
 

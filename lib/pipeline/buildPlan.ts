@@ -1,9 +1,15 @@
+import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { type PartitionedInfo, readPartitionedInfo } from '../data/partitionedDataset';
 import { isTransient } from '../failures';
+import type { ExampleFeatures } from '../features';
 import { modelHead, planModel } from '../grad/factors';
+import { featurize } from '../grad/featurize';
 import type { Head } from '../grad/head';
 import type { LayerSelection, ProjectorSpec } from '../grad/types';
+import { storedFactorBlocks } from '../methods/influence/kfac';
+import { sketchFeatures } from '../methods/influence/kroneckerSketch';
+import { selectLayers } from '../methods/selectLayers';
 import { checkpointPrefix, readCheckpointManifest } from '../model/checkpoints';
 import { learningWarnings } from '../model/learned';
 import { NotFoundError, type ObjectStore } from '../store/objectStore';
@@ -83,6 +89,7 @@ export async function buildPlan(
     spec.layers,
     spec.selfScore,
     spec.projector,
+    train.shape,
   );
   if (layerProblem) throw new SpecError(layerProblem);
   const fsh = featureSpecHash(spec);
@@ -130,6 +137,8 @@ export function layersAndSelfScoreProblem(
   layers: LayerSelection,
   self: SelfScoreSpec,
   projector: ProjectorSpec,
+  /** One example's shape in the data set (the model's unknown dimensions are read from it). */
+  exampleShape: number[],
 ): string | null {
   let plan: ReturnType<typeof planModel>;
   try {
@@ -147,10 +156,43 @@ export function layersAndSelfScoreProblem(
   if (onFactors && projector.kind !== 'none' && projector.kind !== 'kronecker') {
     return `selfScore.${onFactors}: reads the layers' stored factors, which projector ${projector.kind} does not store (use projector none or kronecker)`;
   }
-  if (typeof self.layers === 'string') return null;
-  const featured = plan.steps.filter((s) => s.selected).map((s) => s.layer.name);
-  const missing = self.layers.names.filter((n) => !featured.includes(n));
-  return missing.length === 0
-    ? null
-    : `selfScore.layers: ${missing.map((n) => `"${n}"`).join(', ')} not among the featurized layers (${featured.join(', ')})`;
+  if (typeof self.layers !== 'string') {
+    const featured = plan.steps.filter((s) => s.selected).map((s) => s.layer.name);
+    const missing = self.layers.names.filter((n) => !featured.includes(n));
+    if (missing.length > 0) {
+      return `selfScore.layers: ${missing.map((n) => `"${n}"`).join(', ')} not among the featurized layers (${featured.join(', ')})`;
+    }
+  }
+  return onFactors ? storedAsVectorProblem(model, layers, self, projector, exampleShape) : null;
+}
+
+/**
+ * Whether a layer the sketch or K-FAC reads is stored as a vector (an Embedding's one-hot
+ * inputs, a Conv2D whose positions make its factors larger than its gradient, a Kronecker
+ * projection no smaller as factors): one zero example of the data's shape is featurized and the
+ * run's own check applied to it, so the message is the one a shard would have failed with.
+ */
+function storedAsVectorProblem(
+  model: tfl.LayersModel,
+  layers: LayerSelection,
+  self: Extract<SelfScoreSpec, { kind: 'influence' }>,
+  projector: ProjectorSpec,
+  exampleShape: number[],
+): string | null {
+  const input = model.inputs[0];
+  const dims = input.shape.slice(1).map((d, i) => d ?? exampleShape[i] ?? 1);
+  const x = tf.zeros([1, ...dims], input.dtype);
+  let f: ExampleFeatures;
+  try {
+    f = selectLayers(featurize(model, x, [0], { layers, projector, batchSize: 1 }), self.layers);
+  } finally {
+    x.dispose();
+  }
+  try {
+    if (self.sketch) sketchFeatures(f, self.sketch);
+    else storedFactorBlocks(f, 'selfScore.curvature');
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
 }

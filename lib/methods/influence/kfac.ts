@@ -136,8 +136,10 @@ export function storedFactorBlocks(f: ExampleFeatures, what: string): FactorBloc
     if (!l.factors) {
       throw new Error(
         `${what}: layer "${l.name}" is stored as a (projected) gradient, not as factors; ` +
-          'it needs factored features (projector none, or a Kronecker projector whose factors ' +
-          'are smaller than its k1 × k2)',
+          'it needs layers stored as factors: dense inputs (no Embedding) at positions few enough ' +
+          'that their factors are smaller than their gradient, under projector none or a ' +
+          'Kronecker projector whose factors are smaller than its k1 × k2 (selfScore.layers ' +
+          'chooses the layers)',
       );
     }
     const { positions: T, inDim, outDim } = l.factors;

@@ -271,5 +271,19 @@ test('unknown layers in a run spec fail at plan time as a SpecError naming the f
         e.message ===
           `selfScore.${field}: reads the layers' stored factors, which projector rademacher does not store (use projector none or kronecker)`,
     );
+    // A Kronecker projection whose factors would be no smaller than it stores a vector: found at
+    // plan time by featurizing one example, named as a shard would have named it.
+    await assert.rejects(
+      runInProcess(store, {
+        ...spec,
+        projector: { kind: 'kronecker', k1: 1, k2: 1 },
+        selfScore,
+      }),
+      (e: Error) =>
+        e.name === 'SpecError' &&
+        e.message.startsWith(
+          `selfScore.${field}: layer "logits" is stored as a (projected) gradient, not as factors`,
+        ),
+    );
   }
 });
