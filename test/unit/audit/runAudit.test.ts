@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { listAudits } from '../../../lib/audit/auditIndex';
+import type { AuditInput } from '../../../lib/audit/auditSpec';
 import { listBatches } from '../../../lib/audit/batches';
 import { readRanking } from '../../../lib/audit/reportAudit';
 import { runAuditInProcess } from '../../../lib/audit/runAuditInProcess';
@@ -195,7 +196,7 @@ test('an audit ranked by the influence self-score equals the in-memory runner on
     );
   }
   // An unknown layer is named at plan time, and no report is committed.
-  await assert.rejects(
+  const bad = (selfScore: AuditInput['selfScore']) =>
     runAuditInProcess(
       store,
       {
@@ -203,10 +204,12 @@ test('an audit ranked by the influence self-score equals the in-memory runner on
         data: 'incoming',
         checkpoints: spec.checkpoints,
         projector,
-        selfScore: { kind: 'influence', layers: { names: ['nope'] } },
+        selfScore,
       },
       '2025-01-01T03:00:00.000Z',
-    ),
+    );
+  await assert.rejects(
+    bad({ kind: 'influence', layers: { names: ['nope'] } }),
     /selfScore.layers: "nope" not among the featurized layers \(hidden, logits\)/,
   );
   assert.equal(await readManifest(store, 'audits/nightly-bad/20250101T030000000Z'), undefined);
@@ -223,17 +226,7 @@ test('an audit ranked by the influence self-score equals the in-memory runner on
     ],
   ] as const) {
     await assert.rejects(
-      runAuditInProcess(
-        store,
-        {
-          name: 'nightly-bad',
-          data: 'incoming',
-          checkpoints: spec.checkpoints,
-          projector: { kind: 'gaussian', k: 8, seed: 1 },
-          selfScore,
-        },
-        '2025-01-01T03:00:00.000Z',
-      ),
+      bad(selfScore),
       (e: Error) => e.name === 'InputError' && message.test(e.message),
     );
   }
