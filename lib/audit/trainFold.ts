@@ -18,8 +18,8 @@ import { kFolds } from '../data/split';
 import type { ExampleFeatures } from '../features';
 import type { InfluenceSelfSettings } from '../methods/influence/influenceSelf';
 import { buildModel } from '../model/architectures';
-import { curvatureKind, selfScoresOverCheckpoints } from '../pipeline/curvatureKinds';
 import { featurizeDataset, inputTensor } from '../pipeline/featurizeDataset';
+import { influenceSelfPasses } from '../pipeline/influenceSelfPasses';
 import { readCommitted, readManifest, Transaction } from '../store/commit';
 import type { ObjectStore } from '../store/objectStore';
 import { batchesPerEpoch } from '../train/batchOrder';
@@ -83,7 +83,7 @@ export interface FoldHooks {
   onStep?: (step: number, totalSteps: number) => void;
   /**
    * While the held-out rows are scored: after each checkpoint's features, each chunk of rows of
-   * its curvature and scores, and each checkpoint's curvature and scores.
+   * the curvature and the scores, and each pass.
    */
   onScoring?: () => void;
 }
@@ -227,18 +227,21 @@ async function scoreFold(
     );
     beat();
   }
-  // Each checkpoint's curvature from the held-out rows, then their scores, by the backend a
-  // chunk of rows at a time with a heartbeat after each (curvatureKinds.ts). (A float64 Gram of
-  // exact 129 → 10 factors in one synchronous call outlasted the heartbeat timeout.)
-  const kind = curvatureKind(opts.selfInfluence);
-  const curvatures: unknown[] = [];
-  for (const f of feats) {
-    const partial = await kind.partial(f, beat);
-    curvatures.push(kind.factor(partial, { relativeDamping: opts.selfInfluence.relativeDamping }));
-    beat();
-  }
-  const checkpoints = feats.map((_, c) => ({ step: c, learningRate }));
-  const selfInfluence = await selfScoresOverCheckpoints(kind, feats, curvatures, checkpoints, beat);
+  // The held-out rows as the one part of the pipeline's two passes: each checkpoint's curvature,
+  // then the scores, by the backend a chunk of rows at a time with a heartbeat after each. (A
+  // float64 Gram of exact 129 → 10 factors in one synchronous call outlasted the heartbeat
+  // timeout.)
+  const settings = opts.selfInfluence;
+  const [selfInfluence] = await influenceSelfPasses({
+    parts: 1,
+    checkpoints: feats.map((_, c) => ({ step: c, learningRate })),
+    read: async (_, c) => feats[c],
+    curvature: { relativeDamping: settings.relativeDamping },
+    curvatureKind: settings.curvature,
+    sketch: settings.sketch,
+    onPart: beat,
+    onProgress: beat,
+  });
   const last = feats[feats.length - 1];
   // 1 − e^{−loss} = 1 − p(given label), without rounding small losses to 0.
   const selfConfidence = Float64Array.from(last.loss, (l) => -Math.expm1(-l));

@@ -15,6 +15,11 @@ export interface InfluenceSelfPassesInput {
   /** Sketch the stored factors first (runSpec's selfScore.sketch). */
   sketch?: KroneckerSketch;
   onPart?: (pass: 'curvature' | 'score', part: number) => void;
+  /**
+   * Between the products' chunks of rows, and after each checkpoint's curvature partial and
+   * scores (to heartbeat).
+   */
+  onProgress?: () => void;
 }
 
 /**
@@ -48,9 +53,10 @@ async function passes<P, Cv>(
     const feats = await (next as Promise<ExampleFeatures[]>);
     next = p + 1 < parts ? readAll(p + 1) : readAll(0);
     for (let c = 0; c < C; c++) {
-      const g = await kind.partial(feats[c]);
+      const g = await kind.partial(feats[c], input.onProgress);
       const prev = partials[c];
       partials[c] = prev ? kind.merge(prev, g) : g;
+      input.onProgress?.();
     }
     input.onPart?.('curvature', p);
   }
@@ -62,7 +68,9 @@ async function passes<P, Cv>(
   for (let p = 0; p < parts; p++) {
     const feats = await (next as Promise<ExampleFeatures[]>);
     next = p + 1 < parts ? readAll(p + 1) : null;
-    out.push(await selfScoresOverCheckpoints(kind, feats, curvatures, checkpoints));
+    out.push(
+      await selfScoresOverCheckpoints(kind, feats, curvatures, checkpoints, input.onProgress),
+    );
     input.onPart?.('score', p);
   }
   return out;

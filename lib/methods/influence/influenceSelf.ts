@@ -146,8 +146,8 @@ export interface InfluenceSelfSettings {
  * The influence self-score over in-memory features (their layers already chosen) as a spec's
  * settings ask: the features sketched first when they say so (kroneckerSketch.ts), then the Gram
  * (influenceSelfOverCheckpoints) or K-FAC (kfacSelfOverCheckpoints) curvature from all the rows.
- * What the in-memory runner and an audit's fold models compute; the pipeline's streaming passes
- * are tested against it.
+ * What the in-memory runner computes, in float64; the pipeline's streaming passes are tested
+ * against it.
  */
 export function influenceSelfWith(
   train: ExampleFeatures[],
