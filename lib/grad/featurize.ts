@@ -23,6 +23,25 @@ export interface FeaturizeOptions {
    * value is written, so they need no clearing. Default: fresh arrays.
    */
   output?: (dim: number, layers: number) => FeatureRows;
+  /**
+   * Arrays the layer handlers write a batch's blocks into (factorScratch), for a caller that
+   * featurizes one range after another and never two at once (a shard's chunks): each call
+   * made its own, 10 MB per bench:main shard of short-lived ArrayBuffers. Default: the call's.
+   */
+  scratch?: FactorScratch;
+}
+
+/**
+ * Arrays by name, each grown to the longest asked for and then reused: a batch's blocks are
+ * written into the output before the next batch is computed, so one set serves every batch.
+ */
+export function factorScratch(): FactorScratch {
+  const arrays = new Map<string, Float32Array>();
+  return (name, length) => {
+    let a = arrays.get(name);
+    if (!a || a.length < length) arrays.set(name, (a = new Float32Array(length)));
+    return a.subarray(0, length);
+  };
 }
 
 /** The per-row arrays of n examples' features (n rows each). */
@@ -129,14 +148,7 @@ export function* featurizeBatches(
   let out: FeatureRows | null = null;
   let dim = 0;
   let layers: ExampleFeatures['grads']['layers'] = [];
-  // Each batch's blocks are written into the output before the next batch is computed, so the
-  // handlers may reuse their arrays from batch to batch.
-  const arrays = new Map<string, Float32Array>();
-  const scratch: FactorScratch = (name, length) => {
-    let a = arrays.get(name);
-    if (!a || a.length < length) arrays.set(name, (a = new Float32Array(length)));
-    return a.subarray(0, length);
-  };
+  const scratch = options.scratch ?? factorScratch();
   const steps = factorBatches(plan, n, input, spec.testFunction, spec.batchSize ?? 256, scratch);
   for (const { factors, start, end } of steps) {
     const { blocks, values } = factors;

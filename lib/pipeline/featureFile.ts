@@ -109,7 +109,8 @@ export function writeFeatureFile(
     sq_norm: { values: f.features.sqNorm },
   };
   if (meta.sparse) {
-    const z = suppressZeros(grads.data, rows, grads.dim, cols);
+    // Transient: encoded (copied into the file's bytes) below, before any other call.
+    const z = suppressZeros(grads.data, rows, grads.dim, cols, true);
     columns.grad_mask = { values: z.mask, width: z.words, list: true };
     columns.grad_values = { type: 'list', values: z.values, offsets: z.offsets };
   } else {

@@ -2,10 +2,16 @@
  * A shard's featurize as one activity does it (over ~300 lines: the resumable chunk loop, where
  * its rows are written and its commit share their state, and read best together).
  */
-import { STREAM_END, splitStream } from '../arrow/columns';
+import { STREAM_END, splitStream, streamChunk } from '../arrow/columns';
 import { concatBytes } from '../bytes';
 import type { Dataset } from '../data/dataset';
-import { type FeatureRows, featureRowsFit, featureRowsView } from '../grad/featurize';
+import {
+  type FeatureRows,
+  factorScratch,
+  featureRowsFit,
+  featureRowsView,
+} from '../grad/featurize';
+import type { FactorScratch } from '../grad/layers/handler';
 import type { FeaturizeSpec } from '../grad/types';
 import { PhaseTimes } from '../phaseTimes';
 import { ChunkedUpload, type ChunkedUploadState } from '../store/chunkedUpload';
@@ -116,7 +122,7 @@ export async function featurizeShard(
   // a checkpoint not kept whole writes one chunk of arrays again and again (each chunk is
   // encoded before the next one computes).
   const arrays = leaseFeatureArrays();
-  const reuse: { rows?: FeatureRows } = {};
+  const reuse: { rows?: FeatureRows; scratch: FactorScratch } = { scratch: factorScratch() };
   // The previous checkpoint's commit, in flight while the next one computes.
   let committing: Promise<void> | undefined;
   try {
@@ -167,9 +173,10 @@ interface CheckpointRun {
   after?: Promise<void>;
   /** Where the chunks' features go when the shard is scored from memory (ShardTask.score). */
   keep?: KeptFeatures;
-  /** Where the arrays come from, and the chunk arrays shared by the checkpoints not kept. */
+  /** Where the arrays come from. */
   arrays: FeatureArrayLease;
-  reuse: { rows?: FeatureRows };
+  /** The chunk arrays shared by the checkpoints not kept, and the handlers' block arrays. */
+  reuse: { rows?: FeatureRows; scratch: FactorScratch };
 }
 
 /**
@@ -277,7 +284,8 @@ async function featurizeCheckpoint(
       throw reason;
     }
   };
-  // The last chunk is not saved on its own: it goes up with the commit, right after.
+  // The last chunk (with the stream's end marker) is not saved on its own: it goes up with the
+  // commit, right after.
   let last: Uint8Array | undefined;
   const whole: { rows?: FeatureRows } = {};
   if (run.keep && upload.resumedChunks > 0) {
@@ -288,7 +296,10 @@ async function featurizeCheckpoint(
       const start = shard.start + k * chunkRows;
       const end = Math.min(shard.end, start + chunkRows);
       const output = chunkOutput(run, whole, k * chunkRows, end - start, chunkRows);
-      const features = await featurizeDatasetYielding(model, part, start, end, spec, { output });
+      const features = await featurizeDatasetYielding(model, part, start, end, spec, {
+        output,
+        scratch: run.reuse.scratch,
+      });
       const input = { ds: part, start, end };
       if (k === 0 && plan.spec.projector.dtype !== 'float16') {
         // Decided afresh on a first chunk, whatever a resumed attempt's state says.
@@ -303,10 +314,12 @@ async function featurizeCheckpoint(
       times.mark('compute');
       const ids = part.ids.subarray(start, end);
       const labels = part.labels.subarray(start, end);
-      const { schema, batches } = splitStream(
-        writeFeatureFile({ ids, labels, features }, { ...meta, inputColumns, sparse }, 'stream'),
+      const stream = writeFeatureFile(
+        { ids, labels, features },
+        { ...meta, inputColumns, sparse },
+        'stream',
       );
-      const body = k === 0 ? concatBytes([schema, batches]) : batches;
+      const body = streamChunk(stream, k === 0, k === nChunks - 1);
       if (run.keep && k === nChunks - 1 && whole.rows) {
         const r = whole.rows;
         const grads = { ...features.grads, rows, data: r.data };
@@ -314,8 +327,10 @@ async function featurizeCheckpoint(
       }
       if (run.keep) {
         // The metadata as a reader of the file parses it (from the schema alone).
-        if (k === 0)
+        if (k === 0) {
+          const { schema } = splitStream(stream);
           run.keep.meta = openFeatureFile(concatBytes([schema, STREAM_END]), prefix).meta;
+        }
       }
       times.mark('encode');
       await settle();
@@ -335,10 +350,7 @@ async function featurizeCheckpoint(
     throw e;
   }
   const commit = (async () => {
-    tx.adopt(
-      FEATURES_FILE,
-      await upload.finish(last ? concatBytes([last, STREAM_END]) : STREAM_END),
-    );
+    tx.adopt(FEATURES_FILE, await upload.finish(last ?? STREAM_END));
     await tx.commit({ rows, checkpointStep: plan.checkpoints[checkpoint].step, shard: shard.hash });
   })();
   // Awaited by the caller or the next checkpoint; until then not an unhandled rejection.

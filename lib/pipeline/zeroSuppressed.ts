@@ -46,12 +46,19 @@ let scratch = new Int32Array(0);
 /** A larger scratch is let go after its call rather than held for the process's life. */
 const SCRATCH_KEPT = 64 * 2 ** 20;
 
-/** Rows of `width` values without their zeros; columns [from, width) only (a file's stored ones). */
+/**
+ * Rows of `width` values without their zeros; columns [from, width) only (a file's stored ones).
+ * With `transient`, `values` may be a view of this module's scratch, which the next call
+ * overwrites: for a caller that encodes them before it calls again (writeFeatureFile, whose
+ * encoder copies them into the file; their own copy was a sixth of a bench:main shard's
+ * short-lived ArrayBuffers).
+ */
 export function suppressZeros(
   data: Float32Array,
   rows: number,
   width: number,
   from = 0,
+  transient = false,
 ): ZeroSuppressed {
   if (data.length !== rows * width) {
     throw new Error(`${data.length} values are not ${rows} rows of ${width}`);
@@ -110,7 +117,9 @@ export function suppressZeros(
     }
     offsets[i + 1] = o;
   }
-  const values = new Float32Array(out.buffer, 0, o).slice();
+  const kept = new Float32Array(out.buffer, 0, o);
+  const values = transient ? kept : kept.slice();
+  // A larger scratch is dropped here (a transient view keeps it alive only while it is used).
   if (scratch.byteLength > SCRATCH_KEPT) scratch = new Int32Array(0);
   return { mask, words, values, offsets };
 }

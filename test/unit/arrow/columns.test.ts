@@ -5,8 +5,10 @@ import {
   readColumn,
   readList,
   readTable,
+  streamChunk,
   writeColumns,
 } from '../../../lib/arrow/columns';
+import { concatBytes } from '../../../lib/bytes';
 
 test('columns round-trip through IPC, list columns read zero-copy', () => {
   const rows = 5;
@@ -81,4 +83,24 @@ test('List<Float32> columns round-trip through one and several record batches', 
     () => readList(readTable(bytes, 'x.arrow'), 'id', 'x.arrow'),
     /x\.arrow: column "id" has type Int32, expected List<Float32>/,
   );
+});
+
+test('a file written chunk by chunk from one stream per chunk is one stream, no bytes copied', () => {
+  const chunk = (from: number, n: number) =>
+    writeColumns(
+      n,
+      { v: { values: Float64Array.from({ length: n }, (_, i) => from + i) } },
+      {},
+      'stream',
+    );
+  const streams = [chunk(0, 3), chunk(3, 4), chunk(7, 2)];
+  const pieces = streams.map((s, k) => streamChunk(s, k === 0, k === streams.length - 1));
+  for (const [k, p] of pieces.entries()) assert.equal(p.buffer, streams[k].buffer);
+  const table = readTable(concatBytes(pieces));
+  assert.deepEqual(
+    Array.from(readColumn<Float64Array>(table, 'v', 'float64').values),
+    Array.from({ length: 9 }, (_, i) => i),
+  );
+  assert.deepEqual(streamChunk(streams[1], true, true), streams[1]);
+  assert.throws(() => streamChunk(new Uint8Array(20), true, true), /not an Arrow IPC stream/);
 });

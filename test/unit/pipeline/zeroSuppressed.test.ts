@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Rng } from '../../../lib/data/rng';
+import { readFeatureFile, writeFeatureFile } from '../../../lib/pipeline/featureFile';
 import { restoreZeros, suppressZeros, zeroFraction } from '../../../lib/pipeline/zeroSuppressed';
 
 /** Rows with zeros, -0, NaN, denormals and values in every mask word, the last one partial. */
@@ -74,4 +75,40 @@ test('a mask that disagrees with the stored values is named, never guessed', () 
   const extra = Int32Array.from(z.mask);
   extra[0] |= 1 << 5; // a column past the row's width
   assert.throws(() => restoreZeros({ ...z, mask: extra }, 2, 3, 'f.arrows'), /row 0's zero mask/);
+});
+
+test("transient values are the copy's bits, and a file encoded from them keeps its own", () => {
+  const [rows, width] = [6, 70];
+  const data = rowsWithZeros(rows, width, 5);
+  const copied = suppressZeros(data, rows, width);
+  assert.deepEqual(bits(suppressZeros(data, rows, width, 0, true).values), bits(copied.values));
+  // writeFeatureFile encodes transient values: the next file's suppression reuses their array.
+  const file = (d: Float32Array) =>
+    writeFeatureFile(
+      {
+        ids: Int32Array.from({ length: rows }, (_, i) => i),
+        labels: new Int32Array(rows),
+        features: {
+          grads: { rows, dim: width, data: d, layers: [{ name: 'l', offset: 0, size: width }] },
+          loss: new Float32Array(rows),
+          sqNorm: new Float64Array(rows),
+        },
+      },
+      {
+        modelHash: 'm',
+        checkpointStep: 1,
+        learningRate: 0.1,
+        projector: { kind: 'none' },
+        dtype: 'float32',
+        codeVersion: 'v',
+        backend: 'cpu',
+        offset: 0,
+        sparse: true,
+      },
+    );
+  const first = file(data);
+  const before = Uint8Array.from(first);
+  file(rowsWithZeros(rows, width, 6));
+  assert.deepEqual(first, before);
+  assert.deepEqual(bits(readFeatureFile(first).features.grads.data), bits(data));
 });
