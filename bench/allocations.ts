@@ -11,7 +11,9 @@
  *   npm run bench:alloc [-- --rows 10000 --min-kib 64]
  *
  * Counted: typed arrays and ArrayBuffers made by JavaScript (the global constructors are wrapped
- * for this process only) and every dataSync's array; not Node's own Buffers (a store's reads).
+ * for this process only) and every dataSync's array; not Node's own Buffers (a store's reads), nor
+ * a slice or map of an array made in native code (it takes the unwrapped constructor): a lower
+ * bound.
  * Last line: one JSON object.
  */
 import { mkdtempSync, rmSync } from 'node:fs';

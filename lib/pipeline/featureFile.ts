@@ -109,7 +109,9 @@ export function writeFeatureFile(
     sq_norm: { values: f.features.sqNorm },
   };
   if (meta.sparse) {
-    // Transient: encoded (copied into the file's bytes) below, before any other call.
+    // Transient: a view of the process's scratch, encoded (copied into the file's bytes) by the
+    // synchronous writeColumns below. No await may come between the two: another activity slot's
+    // suppression would overwrite the scratch.
     const z = suppressZeros(grads.data, rows, grads.dim, cols, true);
     columns.grad_mask = { values: z.mask, width: z.words, list: true };
     columns.grad_values = { type: 'list', values: z.values, offsets: z.offsets };

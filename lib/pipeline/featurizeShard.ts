@@ -175,7 +175,10 @@ interface CheckpointRun {
   keep?: KeptFeatures;
   /** Where the arrays come from. */
   arrays: FeatureArrayLease;
-  /** The chunk arrays shared by the checkpoints not kept, and the handlers' block arrays. */
+  /**
+   * The chunk arrays shared by the checkpoints not kept, and the handlers' block arrays, shared by
+   * every chunk of every checkpoint of this call (one at a time).
+   */
   reuse: { rows?: FeatureRows; scratch: FactorScratch };
 }
 

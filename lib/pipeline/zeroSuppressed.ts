@@ -38,9 +38,11 @@ export function zeroFraction(data: Float32Array, width: number, from = 0): numbe
 export const SPARSE_FROM = 0.25;
 
 /**
- * Where suppressZeros writes every value before the kept ones are copied out: one per process,
- * grown as needed. A fresh one per call (a file chunk's whole width) was, with the copy, most of
- * a featurize's short-lived ArrayBuffers, and V8 starts a full collection per 64 MiB of them.
+ * Where suppressZeros writes every value, the kept ones first: one per process (shared by every
+ * activity slot in it), grown as needed; the kept values are copied out of it, or handed out as a
+ * view of it (`transient`). A fresh one per call (a file chunk's whole width) was, with the copy,
+ * most of a featurize's short-lived ArrayBuffers, and V8 starts a full collection per 64 MiB of
+ * them.
  */
 let scratch = new Int32Array(0);
 /** A larger scratch is let go after its call rather than held for the process's life. */

@@ -52,8 +52,10 @@ export function activationName(layer: Layer): string {
 /**
  * Arrays a handler may write a batch's factors into instead of new ones, by a name it picks
  * (the layer's): the next batch writes them again, so only a caller that is done with each
- * batch's blocks before the next one is computed passes one (featurizeBatches). Each batch's
- * new arrays were, in a worker, most of the ArrayBuffers that start V8's full collections.
+ * batch's blocks before the next one is computed passes one (featurizeBatches), and one scratch
+ * never serves two featurizes at once (featurizeShard keeps one per call, for its chunks in turn).
+ * Each batch's new arrays were, in a worker, most of the ArrayBuffers that start V8's full
+ * collections.
  */
 export type FactorScratch = (name: string, length: number) => Float32Array;
 

@@ -5,6 +5,8 @@ import {
   readColumn,
   readList,
   readTable,
+  STREAM_END,
+  splitStream,
   streamChunk,
   writeColumns,
 } from '../../../lib/arrow/columns';
@@ -96,6 +98,13 @@ test('a file written chunk by chunk from one stream per chunk is one stream, no 
   const streams = [chunk(0, 3), chunk(3, 4), chunk(7, 2)];
   const pieces = streams.map((s, k) => streamChunk(s, k === 0, k === streams.length - 1));
   for (const [k, p] of pieces.entries()) assert.equal(p.buffer, streams[k].buffer);
+  // Exactly the first schema, every chunk's batches, one end marker (a reader would also take a
+  // repeated schema or a missing end marker, so the bytes are compared, not only what reads back).
+  const split = streams.map(splitStream);
+  assert.deepEqual(
+    concatBytes(pieces),
+    concatBytes([split[0].schema, ...split.map((s) => s.batches), STREAM_END]),
+  );
   const table = readTable(concatBytes(pieces));
   assert.deepEqual(
     Array.from(readColumn<Float64Array>(table, 'v', 'float64').values),

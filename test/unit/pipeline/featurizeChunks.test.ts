@@ -4,8 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { buildPlan } from '../../../lib/pipeline/buildPlan';
-import { type ChunkState, featurizeShard } from '../../../lib/pipeline/featurizeShard';
+import {
+  type ChunkState,
+  FEATURES_FILE,
+  featurizeShard,
+} from '../../../lib/pipeline/featurizeShard';
 import { RunContext } from '../../../lib/pipeline/runContext';
+import { readCommitted } from '../../../lib/store/commit';
 import { FsStore } from '../../../lib/store/fsStore';
 import { NoSuchUploadError, putJson } from '../../../lib/store/objectStore';
 import { activeBackend } from '../../../lib/tf/backend';
@@ -67,6 +72,13 @@ for (const minPartBytes of [0, 3000, 1 << 30]) {
     const resumed = await b.ctx.features(b.plan, 'train', 0, 1);
     assert.deepEqual(resumed.features, whole.features);
     assert.deepEqual(Array.from(resumed.ids), Array.from(whole.ids));
+    // The file's bytes are an uninterrupted featurize's with the same chunks: each chunk's body
+    // (the first with the schema, the last with the end marker) sent once, in order.
+    const c = await setup(minPartBytes);
+    await featurizeShard(c.ctx, c.task, { chunkRows: 16 });
+    const bytes = (x: typeof b) =>
+      readCommitted(x.ctx.store, x.ctx.featurePrefix(x.plan, 'train', 0, 1), FEATURES_FILE);
+    assert.deepEqual(await bytes(b), await bytes(c));
   });
 }
 

@@ -83,7 +83,7 @@ test("transient values are the copy's bits, and a file encoded from them keeps i
   const copied = suppressZeros(data, rows, width);
   assert.deepEqual(bits(suppressZeros(data, rows, width, 0, true).values), bits(copied.values));
   // writeFeatureFile encodes transient values: the next file's suppression reuses their array.
-  const file = (d: Float32Array) =>
+  const file = (d: Float32Array, format: 'file' | 'stream') =>
     writeFeatureFile(
       {
         ids: Int32Array.from({ length: rows }, (_, i) => i),
@@ -105,10 +105,16 @@ test("transient values are the copy's bits, and a file encoded from them keeps i
         offset: 0,
         sparse: true,
       },
+      format,
     );
-  const first = file(data);
-  const before = Uint8Array.from(first);
-  file(rowsWithZeros(rows, width, 6));
-  assert.deepEqual(first, before);
-  assert.deepEqual(bits(readFeatureFile(first).features.grads.data), bits(data));
+  for (const format of ['file', 'stream'] as const) {
+    const first = file(data, format);
+    const before = Uint8Array.from(first);
+    const scratch = suppressZeros(data, rows, width, 0, true).values.buffer;
+    assert.notEqual(first.buffer, scratch);
+    file(rowsWithZeros(rows, width, 6), format);
+    assert.deepEqual(first, before);
+    const read = readFeatureFile(first).features.grads.data;
+    assert.deepEqual(bits(read), bits(data));
+  }
 });
