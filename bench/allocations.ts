@@ -4,9 +4,9 @@
  * a full collection per 64 MiB of ArrayBuffer memory allocated, and in bench:main's workers those
  * collections' marking was 1.8–2.6 CPU-s of a run's 15–20 (BENCHMARKS.md, nineteenth session):
  * this counts what drives them. A shard of bench:main's shape (MLP 784-256-128-10, 3 checkpoints,
- * exact factors, 10,000 rows, 100 queries, the main job's self-score), on synthetic inputs and a
- * local store in a temporary folder; the second shard is counted, after a first one warmed the
- * process's pools.
+ * exact factors, 10,000 rows, 100 queries, the main job's self-score), on bench:scale's synthetic
+ * rows and model (bench/syntheticData.ts) and a local store in a temporary folder; the second
+ * shard is counted, after a first one warmed the process's pools.
  *
  *   npm run bench:alloc [-- --rows 10000 --min-kib 64]
  *
@@ -97,17 +97,14 @@ for (const name of ['Float32Array', 'Float64Array', 'Int32Array', 'Uint32Array',
 
 // Imported after the constructors are wrapped, so their modules see the wrapped ones.
 const tf = await import('@tensorflow/tfjs-core');
-const tfl = await import('@tensorflow/tfjs-layers');
 const { initBackend } = await import('../lib/tf/backend');
 const { FsStore } = await import('../lib/store/fsStore');
 const { RunContext } = await import('../lib/pipeline/runContext');
-const { writePartitioned } = await import('../lib/data/partitionedDataset');
-const { saveCheckpoint } = await import('../lib/model/checkpoints');
 const { buildPlan } = await import('../lib/pipeline/buildPlan');
 const { storePlan } = await import('../lib/pipeline/storePlan');
 const { featurizeShard } = await import('../lib/pipeline/featurizeShard');
-const { Rng } = await import('../lib/data/rng');
 const { mainJobSpec } = await import('../lib/jobs/mainJob');
+const { prototypes, trainSyntheticModel, writeSynthetic } = await import('./syntheticData');
 
 const backend = await initBackend('auto', () => {});
 const proto = tf.Tensor.prototype as unknown as { dataSync: () => ArrayBufferView };
@@ -118,57 +115,15 @@ proto.dataSync = function (this: unknown) {
   return v;
 };
 
-/** Inputs like Fashion-MNIST's in shape: 784 values in [0, 1), half of them zero. */
-function synthetic(name: string, rows: number, seed: number) {
-  const rng = new Rng(seed);
-  const x = new Float32Array(rows * 784);
-  for (let k = 0; k < x.length; k++) x[k] = rng.next() < 0.5 ? 0 : rng.next();
-  return {
-    name,
-    kind: 'tabular' as const,
-    shape: [784],
-    classes: Array.from({ length: 10 }, (_, c) => `c${c}`),
-    rows,
-    ids: Int32Array.from({ length: rows }, (_, i) => i),
-    labels: Int32Array.from({ length: rows }, (_, i) => i % 10),
-    x,
-  };
-}
-
 const dir = mkdtempSync(join(tmpdir(), 'tda-bench-alloc-'));
 try {
   const store = new FsStore(dir);
   const ctx = new RunContext(store);
-  await writePartitioned(store, 'train', synthetic('train', 2 * ROWS, 1), ROWS);
-  await writePartitioned(store, 'query', synthetic('query', 100, 2), ROWS);
-  const init = (seed: number) => tfl.initializers.glorotUniform({ seed });
-  const model = tfl.sequential({
-    layers: [
-      tfl.layers.dense({
-        name: 'dense1',
-        inputShape: [784],
-        units: 256,
-        activation: 'relu',
-        kernelInitializer: init(1),
-      }),
-      tfl.layers.dense({
-        name: 'dense2',
-        units: 128,
-        activation: 'relu',
-        kernelInitializer: init(2),
-      }),
-      tfl.layers.dense({ name: 'logits', units: 10, kernelInitializer: init(3) }),
-    ],
-  });
-  for (const step of [1, 2, 3]) {
-    if (step > 1) {
-      const scaled = tf.tidy(() => model.getWeights().map((w) => tf.mul(w, 1.1)));
-      model.setWeights(scaled);
-      tf.dispose(scaled);
-    }
-    await saveCheckpoint(model, store, 'model.json', { model: 'm', step, learningRate: 0.1 });
-  }
-  model.dispose();
+  // bench:scale's synthetic rows and MLP 784-256-128-10 (3 checkpoints), one part per shard.
+  const protos = prototypes(1);
+  const train = await writeSynthetic(store, 'train', 2 * ROWS, 2, protos, ROWS);
+  await writeSynthetic(store, 'query', 100, 3, protos, ROWS);
+  await trainSyntheticModel(store, 'model.json', train.first, 3);
   // The main job's featurize and self-score settings on these rows.
   const spec = {
     ...mainJobSpec(100),
