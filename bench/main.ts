@@ -11,9 +11,10 @@
  *
  *   npm run bench:main [-- --workers 2 --queries 100 --batch B --runs 1 --captum --curvature kfac]
  *
- * Prints stage times, bytes written, scoring GFLOP/s, featurize ex/s per worker beside the
- * gradient engine's own rate on the same model measured in this process before and after the
- * run (what bench:grads measures; the ratio is to the faster), the mislabel audit, and with
+ * Prints stage times, each worker's training-shard activities in order (its first is the cold
+ * one), bytes written, scoring GFLOP/s, featurize ex/s per worker beside the gradient engine's
+ * own rate on the same model measured in this process before and after the run (what
+ * bench:grads measures; the ratio is to the faster), the mislabel audit, and with
  * --captum Captum's TracInCP on the same data and checkpoints (bench/captum/setup.sh installs it
  * from PyPI) with the agreement of its scores with ours. Last line: one JSON object.
  */
@@ -273,6 +274,7 @@ async function main(): Promise<void> {
     // Each compute process's warm-up before it polled (lib/pipeline/warmUp.ts; not in the run).
     worker_warm_up_s: reports.map((r) => Number((r.warmUpSeconds ?? 0).toFixed(2))),
     stage_wall_s: stats.stages,
+    shard_activity_s: stats.shardSeconds,
     activity_seconds: Object.fromEntries(
       Object.entries(stats.activity).map(([k, v]) => [k, Number(v.seconds.toFixed(2))]),
     ),

@@ -29,6 +29,7 @@ import {
   shardRanges,
   shardsChildId,
 } from '../workflows/definitions';
+import { type ActivityRun, activityRuns, secondsByWorker } from './activityRuns';
 import { stageSeconds } from './stageSeconds';
 
 export async function sizeUnder(s3: S3Store, bucket: string, prefix: string): Promise<number> {
@@ -110,6 +111,7 @@ export function stackCpuSeconds(): Record<string, number> {
 export interface HistoryStats {
   events: number;
   activities: Record<string, ActivityStats>;
+  runs: ActivityRun[];
 }
 
 function addActivity(into: Record<string, ActivityStats>, type: string, a: ActivityStats): void {
@@ -146,7 +148,7 @@ export async function historyOf(client: Client, workflowId: string): Promise<His
         });
       }
     }
-    out.push({ events: events.length, activities });
+    out.push({ events: events.length, activities, runs: activityRuns(events) });
     const prev = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;
     if (!prev) return out;
     runId = prev;
@@ -193,6 +195,12 @@ export interface RunStats {
   activity: Record<string, ActivityStats>;
   maxEvents: number;
   featureBytes: number;
+  /**
+   * Each worker's training-shard featurize activities in the order it ran them (secondsByWorker):
+   * a worker's first is its cold one (compiling, first-touched memory), the rest show the steady
+   * state beside it in the same run.
+   */
+  shardSeconds: number[][];
   /** Features plus everything under the run's prefix. */
   bytes: number;
   plan: Plan;
@@ -235,6 +243,11 @@ export async function runStats(
       `history ${h.id}: ${h.runs.length} run(s), events ${h.runs.map((r) => r.events).join(' + ')}`,
     );
   }
+  // The training shards' featurize: the children's (the queries' is the parent's).
+  const shardSeconds = secondsByWorker(
+    histories.filter((h) => h.id !== workflowId).flatMap((h) => h.runs.flatMap((r) => r.runs)),
+    'featurizeShard',
+  );
   const stages = stageSeconds(
     (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [],
   );
@@ -249,7 +262,7 @@ export async function runStats(
       `activity ${k}: ${v.count} × avg ${(v.seconds / Math.max(1, v.count)).toFixed(2)} s = ${v.seconds.toFixed(1)} s${phases ? ` (wall/CPU s: ${phases})` : ''}`,
     );
   }
-  return { stages, activity, maxEvents, featureBytes, bytes, plan };
+  return { stages, activity, maxEvents, featureBytes, shardSeconds, bytes, plan };
 }
 
 /**

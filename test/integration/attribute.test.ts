@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure } from '@temporalio/common';
+import { activityRuns } from '../../bench/activityRuns';
 import { eventSeconds, stageSeconds } from '../../bench/stageSeconds';
 import { readAllParts, writePartitioned } from '../../lib/data/partitionedDataset';
 import { runInProcess } from '../../lib/pipeline/runInProcess';
@@ -124,6 +125,21 @@ test('tracin then the influence self-score through Temporal: two runs, the secon
     assert.ok(stages[s] > 0, `${s}: ${JSON.stringify(stages)}`);
   }
   assert.ok(Math.abs(sum(stages) - workflowSeconds(history)) < 0.005);
+  // bench:main's shard times per worker read the histories this way: every completed activity,
+  // named by the worker that ran it.
+  const runs = activityRuns(history);
+  const completed = history.filter((e) => e.activityTaskCompletedEventAttributes);
+  assert.equal(runs.length, completed.length);
+  for (const type of ['planRun', 'featurizeShard', 'factorCurvature', 'reduceRun']) {
+    assert.ok(
+      runs.some((r) => r.type === type),
+      type,
+    );
+  }
+  assert.ok(
+    runs.every((r) => /^\d+@/.test(r.worker) && r.start <= r.end),
+    JSON.stringify(runs),
+  );
   assert.notEqual(summary.runPrefix, tracin.summary.runPrefix);
   assert.notDeepEqual(
     (await results(s3, summary)).self,

@@ -1,0 +1,56 @@
+/**
+ * Which worker ran each activity of a workflow history, and when (the server's clock): what
+ * bench:main reads to show each worker's cold first shard beside its later ones in the same run.
+ */
+import type { WorkflowHandle } from '@temporalio/client';
+import { eventSeconds } from './stageSeconds';
+
+type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
+type HistoryEvent = NonNullable<History['events']>[number];
+
+/** One completed activity: its type, the worker that ran it, and when it started and ended. */
+export interface ActivityRun {
+  type: string;
+  worker: string;
+  start: number;
+  end: number;
+}
+
+/** The completed activities of one history, in the order they completed. */
+export function activityRuns(events: HistoryEvent[]): ActivityRun[] {
+  const scheduled = new Map<string, string>();
+  const started = new Map<string, { worker: string; start: number }>();
+  const runs: ActivityRun[] = [];
+  for (const ev of events) {
+    const s = ev.activityTaskScheduledEventAttributes;
+    if (s) scheduled.set(String(ev.eventId), s.activityType?.name ?? '?');
+    const st = ev.activityTaskStartedEventAttributes;
+    if (st) {
+      started.set(String(st.scheduledEventId), {
+        worker: st.identity ?? '?',
+        start: eventSeconds(ev),
+      });
+    }
+    const c = ev.activityTaskCompletedEventAttributes;
+    const run = c && started.get(String(c.scheduledEventId));
+    if (c && run) {
+      runs.push({
+        type: scheduled.get(String(c.scheduledEventId)) ?? '?',
+        ...run,
+        end: eventSeconds(ev),
+      });
+    }
+  }
+  return runs;
+}
+
+/**
+ * Seconds of each worker's activities of `type`, each worker's in the order it started them (to
+ * 10 ms); workers in the order of their first such activity.
+ */
+export function secondsByWorker(runs: ActivityRun[], type: string): number[][] {
+  const byWorker = new Map<string, ActivityRun[]>();
+  const ofType = runs.filter((r) => r.type === type).sort((a, b) => a.start - b.start);
+  for (const r of ofType) byWorker.set(r.worker, [...(byWorker.get(r.worker) ?? []), r]);
+  return [...byWorker.values()].map((rs) => rs.map((r) => Number((r.end - r.start).toFixed(2))));
+}
