@@ -57,15 +57,27 @@ export async function runDemo(
   const store = new S3Store(config.s3);
   await ensureBackend(config);
 
-  await prepareMainJob(store, (m) => console.log(`${m} (${elapsed()})`));
-  console.log(`model trained with 3 checkpoints (${elapsed()})`);
-
   const layout = computeLayout(nativeCompute(config.backend), availableParallelism());
-  const pool = await startWorkerProcesses(opts.workers ?? layout.processes, {
+  // Started first, so that each worker's warm-up (lib/pipeline/warmUp.ts) runs while the data
+  // and model are prepared, not after.
+  const starting = startWorkerProcesses(opts.workers ?? layout.processes, {
     queue: config.taskQueues.cpu,
     concurrency: layout.slots,
     env: layoutEnv(layout, process.env),
   });
+  // Awaited below; until then a failure to start must not be an unhandled rejection.
+  starting.catch(() => {});
+  try {
+    await prepareMainJob(store, (m) => console.log(`${m} (${elapsed()})`));
+  } catch (e) {
+    await starting.then(
+      (p) => p.stop(),
+      () => {},
+    );
+    throw e;
+  }
+  console.log(`model trained with 3 checkpoints (${elapsed()})`);
+  const pool = await starting;
   console.log(
     `${pool.pids.length - 1} compute worker processes (${layout.why}) and a workflow worker on task queue ${config.taskQueues.cpu}`,
   );

@@ -1,12 +1,20 @@
 /**
  * A compute process's warm-up: one small attribution run through the stages a worker serves
- * (query and training featurize, the shard scored from memory, the curvature, the influence
+ * (query and training featurize, the shards scored from memory, the curvature, the influence
  * self-score, the reduce), in process, on a temporary local store, before the process takes
  * work. V8 compiles a function well only once it has been called a few times: a loop over a
  * whole shard's features in a function's first two calls runs in on-stack-replaced code,
  * 2.5-4 ns a value against 0.7 once the function is entered optimized (allFinite over 15.6M
  * float32s on the development machine), and a worker of bench:main scores only three shards. The
  * run's data and model are synthetic and nothing of it is kept but the compiled code.
+ *
+ * It takes the main job's path where V8 would otherwise compile in the first real shard: the
+ * influence self-score's sketched Gram (lib/jobs/mainJob.ts), files written in several chunks
+ * (the chunked upload), and enough batches (4 shards) that TensorFlow.js's per-op engine functions
+ * get optimized. A worker of bench:main then compiled a third as much in its first shard (V8's
+ * --trace-opt: 258-282 ms of compile time against 624, the later shards ~100), and its first
+ * shard took 0.2-0.5 s less; the warm-up takes about 1 s longer (BENCHMARKS.md, twentieth
+ * session).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -29,6 +37,9 @@ const D = 64;
 const CLASSES = 10;
 /** Rows per part and per shard: each shard a whole part (its inputs stored by reference). */
 const PART_ROWS = 1024;
+const TRAIN_PARTS = 4;
+/** Rows per chunk of a feature file: four chunks per file, as a real shard's several. */
+const CHUNK_ROWS = 256;
 
 function synthetic(name: string, rows: number, seed: number): Dataset {
   const rng = new Rng(seed);
@@ -48,7 +59,12 @@ function synthetic(name: string, rows: number, seed: number): Dataset {
 
 /** Writes the run's data and a ReLU MLP's 3 checkpoints (each scaled from the last). */
 async function writeRun(store: FsStore): Promise<RunSpecInput> {
-  await writePartitioned(store, 'train', synthetic('warm-up-train', 2 * PART_ROWS, 1), PART_ROWS);
+  await writePartitioned(
+    store,
+    'train',
+    synthetic('warm-up-train', TRAIN_PARTS * PART_ROWS, 1),
+    PART_ROWS,
+  );
   await writePartitioned(store, 'query', synthetic('warm-up-query', 64, 2), PART_ROWS);
   const init = (seed: number) => tfl.initializers.glorotUniform({ seed });
   const model = tfl.sequential({
@@ -89,7 +105,8 @@ async function writeRun(store: FsStore): Promise<RunSpecInput> {
     query: 'query',
     method: 'tracin',
     projector: { kind: 'none', dtype: 'float32' },
-    selfScore: { kind: 'influence', layers: 'last', curvature: 'kfac' },
+    // The main job's self-score (a sketched Gram of the last layer's factors).
+    selfScore: { kind: 'influence', layers: 'last', sketch: { k1: 16, k2: 16, seed: 0 } },
     topK: 5,
     shardSize: PART_ROWS,
   };
@@ -114,13 +131,11 @@ export async function warmUp(): Promise<{ seconds: number; tensorsLeft: number }
       await featurizeShard(ctx, { planKey, set: 'query', shard: s, checkpoints });
     }
     for (let s = 0; s < plan.train.shards.length; s++) {
-      const r = await featurizeShard(ctx, {
-        planKey,
-        set: 'train',
-        shard: s,
-        checkpoints,
-        score: true,
-      });
+      const r = await featurizeShard(
+        ctx,
+        { planKey, set: 'train', shard: s, checkpoints, score: true },
+        { chunkRows: CHUNK_ROWS },
+      );
       if (!r.scored) throw new Error(`warm-up: shard ${s} was not scored from memory`);
     }
     await reduceInProcess(ctx, planKey);
