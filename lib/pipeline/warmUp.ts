@@ -11,9 +11,10 @@
  * It takes the main job's path where V8 would otherwise compile in the first real shard: the
  * influence self-score's sketched Gram (lib/jobs/mainJob.ts), files written in several chunks
  * (the chunked upload), and enough batches (4 shards) that TensorFlow.js's per-op engine functions
- * get optimized. A worker of bench:main then compiled a third as much in its first shard (V8's
- * --trace-opt: 258-282 ms of compile time against 624, the later shards ~100), and its first
- * shard took 0.2-0.5 s less; the warm-up takes about 1 s longer (BENCHMARKS.md, twentieth
+ * get optimized. V8 then compiles about half as much in a worker's first real shard (--trace-opt:
+ * 282-350 ms of compile time against 410-628, later shards ~100), the first shard's extra time
+ * over the later ones fell by about 0.2 s on average, and bench:main's median from 9.64 to
+ * 8.45 s over six alternated pairs; the warm-up takes about 1 s longer (BENCHMARKS.md, twentieth
  * session).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
