@@ -2,11 +2,7 @@
  * Which worker ran each activity of a workflow history, and when (the server's clock): what
  * bench:main reads to show each worker's cold first shard beside its later ones in the same run.
  */
-import type { WorkflowHandle } from '@temporalio/client';
-import { eventSeconds } from './stageSeconds';
-
-type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
-type HistoryEvent = NonNullable<History['events']>[number];
+import { eventSeconds, type HistoryEvent } from './stageSeconds';
 
 /** One completed activity: its type, the worker that ran it, and when it started and ended. */
 export interface ActivityRun {

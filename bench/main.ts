@@ -11,12 +11,13 @@
  *
  *   npm run bench:main [-- --workers 2 --queries 100 --batch B --runs 1 --captum --curvature kfac]
  *
- * Prints stage times, each worker's training-shard activities in order (its first is the cold
- * one), bytes written, scoring GFLOP/s, featurize ex/s per worker beside the gradient engine's
- * own rate on the same model measured in this process before and after the run (what
- * bench:grads measures; the ratio is to the faster), the mislabel audit, and with
- * --captum Captum's TracInCP on the same data and checkpoints (bench/captum/setup.sh installs it
- * from PyPI) with the agreement of its scores with ours. Last line: one JSON object.
+ * Prints stage times, each worker's training-shard activities in order (of the last run: with
+ * --runs 1 each worker's first is its cold one), bytes written, scoring GFLOP/s, featurize ex/s
+ * per worker beside the gradient engine's own rate on the same model measured in this process
+ * before and after the run (what bench:grads measures; the ratio is to the faster), the
+ * mislabel audit, and with --captum Captum's TracInCP on the same data and checkpoints
+ * (bench/captum/setup.sh installs it from PyPI) with the agreement of its scores with ours. Last
+ * line: one JSON object.
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';

@@ -111,7 +111,8 @@ export function stackCpuSeconds(): Record<string, number> {
 export interface HistoryStats {
   events: number;
   activities: Record<string, ActivityStats>;
-  runs: ActivityRun[];
+  /** Each completed activity: which worker ran it, and when. */
+  activityRuns: ActivityRun[];
 }
 
 function addActivity(into: Record<string, ActivityStats>, type: string, a: ActivityStats): void {
@@ -148,7 +149,7 @@ export async function historyOf(client: Client, workflowId: string): Promise<His
         });
       }
     }
-    out.push({ events: events.length, activities, runs: activityRuns(events) });
+    out.push({ events: events.length, activities, activityRuns: activityRuns(events) });
     const prev = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;
     if (!prev) return out;
     runId = prev;
@@ -196,9 +197,10 @@ export interface RunStats {
   maxEvents: number;
   featureBytes: number;
   /**
-   * Each worker's training-shard featurize activities in the order it ran them (secondsByWorker):
-   * a worker's first is its cold one (compiling, first-touched memory), the rest show the steady
-   * state beside it in the same run.
+   * Each worker's training-shard featurize activities in the order it ran them (secondsByWorker).
+   * On fresh workers (the first of `runs`) a worker's first is its cold one (compiling,
+   * first-touched memory; the worker that featurized the queries ran that before it), the rest
+   * show the steady state beside it in the same run. With two slots a worker's first two overlap.
    */
   shardSeconds: number[][];
   /** Features plus everything under the run's prefix. */
@@ -245,7 +247,9 @@ export async function runStats(
   }
   // The training shards' featurize: the children's (the queries' is the parent's).
   const shardSeconds = secondsByWorker(
-    histories.filter((h) => h.id !== workflowId).flatMap((h) => h.runs.flatMap((r) => r.runs)),
+    histories
+      .filter((h) => h.id !== workflowId)
+      .flatMap((h) => h.runs.flatMap((r) => r.activityRuns)),
     'featurizeShard',
   );
   const stages = stageSeconds(

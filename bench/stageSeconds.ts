@@ -8,7 +8,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { Progress } from '../lib/pipeline/types';
 
 type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
-type HistoryEvent = NonNullable<History['events']>[number];
+export type HistoryEvent = NonNullable<History['events']>[number];
 
 /** The stages, in order, as the attribute workflow's progress query names them. */
 export const STAGES = [

@@ -72,7 +72,7 @@ export async function runDemo(
   } catch (e) {
     await starting.then(
       (p) => p.stop(),
-      () => {},
+      (w) => console.error(`the worker processes did not start either: ${w}`),
     );
     throw e;
   }
@@ -81,8 +81,9 @@ export async function runDemo(
   console.log(
     `${pool.pids.length - 1} compute worker processes (${layout.why}) and a workflow worker on task queue ${config.taskQueues.cpu}`,
   );
-  const client = await connectClient(config);
+  let client: Client | undefined;
   try {
+    client = await connectClient(config);
     const spec = mainJobSpec(opts.queries);
     const { summary, seconds } = await runAttribution(config, client, spec);
     console.log(`attribution done in ${seconds.toFixed(1)} s: ${summary.runPrefix} (${elapsed()})`);
@@ -121,7 +122,7 @@ export async function runDemo(
     await writeFile(join(opts.out, 'summary.json'), `${json}\n`);
     console.log(json);
   } finally {
-    await client.connection.close();
+    await client?.connection.close();
     await pool.stop();
   }
 }

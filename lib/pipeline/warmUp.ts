@@ -9,13 +9,14 @@
  * run's data and model are synthetic and nothing of it is kept but the compiled code.
  *
  * It takes the main job's path where V8 would otherwise compile in the first real shard: the
- * influence self-score's sketched Gram (lib/jobs/mainJob.ts), files written in several chunks
- * (the chunked upload), and enough batches (4 shards) that TensorFlow.js's per-op engine functions
- * get optimized. V8 then compiles about half as much in a worker's first real shard (--trace-opt:
- * 282-350 ms of compile time against 410-628, later shards ~100), the first shard's extra time
- * over the later ones fell by about 0.2 s on average, and bench:main's median from 9.64 to
- * 8.45 s over six alternated pairs; the warm-up takes about 1 s longer (BENCHMARKS.md, twentieth
- * session).
+ * influence self-score's sketched Gram (lib/jobs/mainJob.ts; a K-FAC run now compiles that in its
+ * first shard), files written in several chunks as a real shard's are (the chunked upload; no
+ * gain of its own showed through the noise), and enough batches (4 shards) that TensorFlow.js's
+ * per-op engine functions get optimized. V8 then compiles about 40% less in a worker's first
+ * real shard (--trace-opt: 282-350 ms of compile time against 410-628, later shards ~100), the
+ * first shard's extra time over the later ones fell by about 0.2 s on average, and bench:main's
+ * median from 9.64 to 9.05 s over eleven alternated pairs; the warm-up takes about 1 s longer
+ * (BENCHMARKS.md, twentieth session).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

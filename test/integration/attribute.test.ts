@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure } from '@temporalio/common';
-import { activityRuns } from '../../bench/activityRuns';
+import { activityRuns, secondsByWorker } from '../../bench/activityRuns';
+import { historyOf } from '../../bench/runStats';
 import { eventSeconds, stageSeconds } from '../../bench/stageSeconds';
 import { readAllParts, writePartitioned } from '../../lib/data/partitionedDataset';
 import { runInProcess } from '../../lib/pipeline/runInProcess';
@@ -19,6 +20,7 @@ import { S3Store } from '../../lib/store/s3Store';
 import { connectClient } from '../../workers/connection';
 import { ensureBackend } from '../../workers/worker';
 import { attribute, progressQuery } from '../../workflows';
+import { shardsChildId } from '../../workflows/definitions';
 import { readRunResults } from '../support/runResults';
 import { ensureStack } from '../support/stack';
 import { useTestWorker } from '../support/testWorker';
@@ -118,7 +120,8 @@ test('tracin then the influence self-score through Temporal: two runs, the secon
   const local = new FsStore(await mkdtemp(join(tmpdir(), 'tda-inproc-if-')));
   await makeTinyRun(local, prefix, { trainRows: 120 });
   const reference = await runInProcess(local, spec);
-  const { summary, history } = await execute(spec);
+  const id = randomUUID();
+  const { summary, progress, history } = await execute(spec, id);
   assert.equal(summary.selfScore, 'influence');
   const stages = stageSeconds(history);
   for (const s of ['plan', 'featurize-queries', 'shards', 'curvature', 'self-score'] as const) {
@@ -140,6 +143,22 @@ test('tracin then the influence self-score through Temporal: two runs, the secon
     runs.every((r) => /^\d+@/.test(r.worker) && r.start <= r.end),
     JSON.stringify(runs),
   );
+  // And the shard children's (bench:main's shard_activity_s): every training shard's featurize.
+  const client = await connectClient(config);
+  try {
+    const child = await historyOf(client, shardsChildId(`attribute-${id}`, 0));
+    const shards = secondsByWorker(
+      child.flatMap((h) => h.activityRuns),
+      'featurizeShard',
+    ).flat();
+    assert.equal(shards.length, progress.shardsTotal);
+    assert.ok(
+      shards.every((s) => s >= 0),
+      JSON.stringify(shards),
+    );
+  } finally {
+    await client.connection.close();
+  }
   assert.notEqual(summary.runPrefix, tracin.summary.runPrefix);
   assert.notDeepEqual(
     (await results(s3, summary)).self,
