@@ -112,11 +112,19 @@ function sketched<P, C>(kind: CurvatureKind<P, C>, sketch: KroneckerSketch): Cur
   };
 }
 
+/**
+ * The curvature kind of an influence self-score spec without its sketch: what reads features
+ * already sketched (a run's stored self-score features, curvatureReduce.ts).
+ */
+export function unsketchedKind(self: Pick<InfluenceSelfSettings, 'curvature'>): AnyCurvatureKind {
+  return CURVATURE_KINDS[self.curvature ?? 'gram'];
+}
+
 /** The curvature kind of an influence self-score spec (a run's, an audit's). */
 export function curvatureKind(
   self: Pick<InfluenceSelfSettings, 'curvature' | 'sketch'>,
 ): AnyCurvatureKind {
-  const kind: AnyCurvatureKind = CURVATURE_KINDS[self.curvature ?? 'gram'];
+  const kind = unsketchedKind(self);
   return self.sketch ? sketched(kind, self.sketch) : kind;
 }
 

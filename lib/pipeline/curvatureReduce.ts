@@ -1,4 +1,5 @@
 import type { ExampleFeatures } from '../features';
+import { type KroneckerSketch, sketchFeatures } from '../methods/influence/kroneckerSketch';
 import { selectLayers } from '../methods/selectLayers';
 import type { Transaction as Tx } from '../store/commit';
 import { readCommitted, readCommittedFile, readManifest, Transaction } from '../store/commit';
@@ -10,8 +11,14 @@ import {
   decodePartials,
   encodeFactored,
   encodePartials,
+  unsketchedKind,
 } from './curvatureKinds';
-import { type FeatureFile, readFeatureFile, writeFeatureFile } from './featureFile';
+import {
+  type FeatureFile,
+  type FeatureFileMeta,
+  readFeatureFile,
+  writeFeatureFile,
+} from './featureFile';
 import {
   curvatureNodePrefix,
   factoredPrefix,
@@ -49,39 +56,67 @@ function kindOf(plan: Plan): { self: InfluenceSelf; kind: AnyCurvatureKind } {
   return { self, kind: curvatureKind(self) };
 }
 
-/** The self-score's layers of a shard's features at checkpoint c, beside its scores. */
+/** The self-score's features of a shard at checkpoint c, beside its scores. */
 export const selfFeaturesFile = (c: number) => `self-features-${c}.arrow`;
 
 /**
+ * What the self-score reads of a part's features: its layers, sketched where its spec sketches
+ * (the features its curvature kind's sketch would make of them, kroneckerSketch.ts).
+ */
+function selfScoreFeatures(self: InfluenceSelf, f: ExampleFeatures): ExampleFeatures {
+  const selected = selectLayers(f, self.layers);
+  return self.sketch ? sketchFeatures(selected, self.sketch) : selected;
+}
+
+/**
  * What a shard's score step adds for the influence self-score, into its transaction: the
- * curvature partials per checkpoint and, when the self-score reads fewer layers than are stored,
- * those layers' features (same values, same dtype), so the second pass reads them and not the
- * whole feature files.
+ * curvature partials per checkpoint and, when the self-score reads fewer layers than are stored
+ * or sketches them, what it reads (selfScoreFeatures; float32 where sketched, else the stored
+ * dtype), so the second pass reads that, not the whole feature files, and sketches nothing again
+ * (bench:main: 1.3 MB per checkpoint of a shard where its last layer took 3.2, and a self-score
+ * stage of 0.46-0.82 s where it took 0.74-1.14; BENCHMARKS.md, twentieth session).
  */
 export async function putShardCurvature(
   plan: Plan,
   train: FeatureFile[],
   tx: Pick<Tx, 'put'>,
 ): Promise<void> {
-  const { self, kind } = kindOf(plan);
+  const { self } = kindOf(plan);
+  const kind = unsketchedKind(self);
   const partials = [];
   // Each file goes up while the next checkpoint's partial is computed.
   const puts: Promise<unknown>[] = [];
   for (const [c, f] of train.entries()) {
-    const selected = selectLayers(f.features, self.layers);
-    if (selected.grads.dim < f.features.grads.dim) {
+    const read = selfScoreFeatures(self, f.features);
+    if (self.sketch || read.grads.dim < f.features.grads.dim) {
       // Written whole: the kept layers need not start with the one whose inputs the part holds.
       const { layers: _, inputColumns: __, ...meta } = f.meta;
-      const file = writeFeatureFile({ ids: f.ids, labels: f.labels, features: selected }, meta);
+      const file = writeFeatureFile(
+        { ids: f.ids, labels: f.labels, features: read },
+        self.sketch ? sketchedMeta(meta, self.sketch) : meta,
+      );
       puts.push(tx.put(selfFeaturesFile(c), file));
     }
-    partials.push(await kind.partial(selected));
+    partials.push(await kind.partial(read));
   }
   puts.push(tx.put(CURVATURE_FILE, encodePartials(kind, partials)));
   await Promise.all(puts);
 }
 
-/** The self-score's layers of shard `shard`'s features at every checkpoint, for its second pass. */
+/** A sketched file's metadata: dense float32, projected by the sketch's Kronecker projector. */
+function sketchedMeta(
+  meta: Omit<FeatureFileMeta, 'layers' | 'inputColumns'>,
+  sketch: KroneckerSketch,
+): Omit<FeatureFileMeta, 'layers'> {
+  const { sparse: _, ...rest } = meta;
+  const projector = { kind: 'kronecker', ...sketch, dtype: 'float32', engine: 'tf' };
+  return { ...rest, projector, dtype: 'float32' };
+}
+
+/**
+ * What the self-score reads of shard `shard` at every checkpoint (selfScoreFeatures: sketched
+ * where the spec sketches), for its second pass: the unsketched kind (unsketchedKind) scores it.
+ */
 export async function selfFeatures(
   ctx: RunContext,
   plan: Plan,
@@ -99,7 +134,7 @@ export async function selfFeatures(
       const file = manifest.files[name];
       const f = file
         ? readFeatureFile(await readCommittedFile(ctx.store, file), `${prefix}/${name}`).features
-        : selectLayers((await ctx.features(plan, 'train', shard, c)).features, self.layers);
+        : selfScoreFeatures(self, (await ctx.features(plan, 'train', shard, c)).features);
       onProgress();
       return f;
     }),

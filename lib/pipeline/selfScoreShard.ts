@@ -1,7 +1,7 @@
 import { readColumn, readTable, writeColumns } from '../arrow/columns';
 import { PhaseTimes } from '../phaseTimes';
 import { readCommitted, readManifest, Transaction } from '../store/commit';
-import { curvatureKind, selfScoresOverCheckpoints } from './curvatureKinds';
+import { selfScoresOverCheckpoints, unsketchedKind } from './curvatureKinds';
 import { influenceSelfOf, readFactoredCurvature, selfFeatures } from './curvatureReduce';
 import { selfPrefix } from './reducePrefixes';
 import { checkpointInfos, type RunContext } from './runContext';
@@ -34,7 +34,8 @@ export async function selfScoreShard(
     return { shard: shardIndex, rows, cached: true, seconds: 0 };
   }
   times.mark('plan');
-  const kind = curvatureKind(self);
+  // The stored self-score features are sketched already (curvatureReduce.ts selfFeatures).
+  const kind = unsketchedKind(self);
   const curvatures = await times.wait('curvature', readFactoredCurvature(ctx, plan));
   const checkpoints = checkpointInfos(plan);
   const feats = await times.wait('read', selfFeatures(ctx, plan, shardIndex, onProgress));

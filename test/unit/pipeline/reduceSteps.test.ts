@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import type { KfacPartial } from '../../../lib/methods/influence/kfac';
+import { sketchFeatures } from '../../../lib/methods/influence/kroneckerSketch';
 import { selectLayers } from '../../../lib/methods/selectLayers';
 import { buildPlan } from '../../../lib/pipeline/buildPlan';
 import {
@@ -227,6 +228,43 @@ test('with every shard in one group the self-scores are the old single reduce’
     read: async (s, c) => selectLayers((await ctx.features(plan, 'train', s, c)).features, 'last'),
     curvature: { relativeDamping: 0.01 },
     curvatureKind: 'kfac',
+  });
+  assert.deepEqual(
+    (await readRunResults(store, summary)).self,
+    passes.flatMap((p) => Array.from(p)),
+  );
+});
+
+test('exact factors, the Gram of a sketch: the kept features are the sketch of the stored last layer bit for bit (smaller than the layer), and the self-scores those of passes that sketch as they read', async () => {
+  const store = new FsStore(await mkdtemp(join(tmpdir(), 'tda-reduce-sketch-')));
+  const sketch = { k1: 4, k2: 3, seed: 7 };
+  const spec: RunSpecInput = {
+    ...(await makeTinyRun(store, 'p')),
+    projector: { kind: 'none' },
+    selfScore: { kind: 'influence', layers: 'last', sketch },
+  };
+  const summary = await runInProcess(store, spec);
+  const ctx = new RunContext(store);
+  const plan = await ctx.plan(summary.files.plan);
+  const S = plan.train.shards.length;
+  const last = async (s: number, c: number) =>
+    selectLayers((await ctx.features(plan, 'train', s, c)).features, 'last');
+  for (let s = 0; s < S; s++) {
+    const kept = await selfFeatures(ctx, plan, s, () => {});
+    for (let c = 0; c < plan.checkpoints.length; c++) {
+      const layer = await last(s, c);
+      const sketched = sketchFeatures(layer, sketch);
+      assert.deepEqual(kept[c].grads, sketched.grads);
+      assert.deepEqual(kept[c].sqNorm, layer.sqNorm);
+      assert.ok(kept[c].grads.dim < layer.grads.dim, `${kept[c].grads.dim} of ${layer.grads.dim}`);
+    }
+  }
+  const passes = await influenceSelfPasses({
+    parts: S,
+    checkpoints: checkpointInfos(plan),
+    read: last,
+    sketch,
+    curvature: { relativeDamping: 0.01 },
   });
   assert.deepEqual(
     (await readRunResults(store, summary)).self,
