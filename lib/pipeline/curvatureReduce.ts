@@ -6,7 +6,6 @@ import { readCommitted, readCommittedFile, readManifest, Transaction } from '../
 import type { ObjectStore } from '../store/objectStore';
 import {
   type AnyCurvatureKind,
-  curvatureKind,
   decodeFactored,
   decodePartials,
   encodeFactored,
@@ -50,14 +49,23 @@ export function influenceSelfOf(plan: Plan): InfluenceSelf | undefined {
   return self.kind === 'influence' ? self : undefined;
 }
 
+/**
+ * A run's self-score spec and its curvature kind, unsketched: a run's partials are summed, and its
+ * shards scored, from features its score steps sketched once already (selfScoreFeatures).
+ */
 function kindOf(plan: Plan): { self: InfluenceSelf; kind: AnyCurvatureKind } {
   const self = influenceSelfOf(plan);
   if (!self) throw new Error(`run ${plan.runPrefix} has no influence self-score`);
-  return { self, kind: curvatureKind(self) };
+  return { self, kind: unsketchedKind(self) };
 }
 
-/** The self-score's features of a shard at checkpoint c, beside its scores. */
-export const selfFeaturesFile = (c: number) => `self-features-${c}.arrow`;
+/**
+ * What the self-score reads of a shard at checkpoint c, beside its scores: its layers, or their
+ * sketch under a name of its own, so that a run committed before sketches were stored (its files
+ * hold the layers) is never read as sketched.
+ */
+export const selfFeaturesFile = (c: number, sketched = false) =>
+  `self-${sketched ? 'sketched' : 'features'}-${c}.arrow`;
 
 /**
  * What the self-score reads of a part's features: its layers, sketched where its spec sketches
@@ -73,16 +81,15 @@ function selfScoreFeatures(self: InfluenceSelf, f: ExampleFeatures): ExampleFeat
  * curvature partials per checkpoint and, when the self-score reads fewer layers than are stored
  * or sketches them, what it reads (selfScoreFeatures; float32 where sketched, else the stored
  * dtype), so the second pass reads that, not the whole feature files, and sketches nothing again
- * (bench:main: 1.3 MB per checkpoint of a shard where its last layer took 3.2, and a self-score
- * stage of 0.46-0.82 s where it took 0.74-1.14; BENCHMARKS.md, twentieth session).
+ * (bench:main: 1.3 MB per checkpoint of a shard where its last layer took 3.2; BENCHMARKS.md,
+ * twentieth session).
  */
 export async function putShardCurvature(
   plan: Plan,
   train: FeatureFile[],
   tx: Pick<Tx, 'put'>,
 ): Promise<void> {
-  const { self } = kindOf(plan);
-  const kind = unsketchedKind(self);
+  const { self, kind } = kindOf(plan);
   const partials = [];
   // Each file goes up while the next checkpoint's partial is computed.
   const puts: Promise<unknown>[] = [];
@@ -95,7 +102,7 @@ export async function putShardCurvature(
         { ids: f.ids, labels: f.labels, features: read },
         self.sketch ? sketchedMeta(meta, self.sketch) : meta,
       );
-      puts.push(tx.put(selfFeaturesFile(c), file));
+      puts.push(tx.put(selfFeaturesFile(c, self.sketch !== undefined), file));
     }
     partials.push(await kind.partial(read));
   }
@@ -103,13 +110,22 @@ export async function putShardCurvature(
   await Promise.all(puts);
 }
 
-/** A sketched file's metadata: dense float32, projected by the sketch's Kronecker projector. */
+/**
+ * A sketched file's metadata: dense float32, the sketch's Kronecker projector applied to what the
+ * run's projector stored (`of`).
+ */
 function sketchedMeta(
   meta: Omit<FeatureFileMeta, 'layers' | 'inputColumns'>,
   sketch: KroneckerSketch,
 ): Omit<FeatureFileMeta, 'layers'> {
   const { sparse: _, ...rest } = meta;
-  const projector = { kind: 'kronecker', ...sketch, dtype: 'float32', engine: 'tf' };
+  const projector = {
+    kind: 'kronecker',
+    ...sketch,
+    dtype: 'float32',
+    engine: 'tf',
+    of: meta.projector,
+  };
   return { ...rest, projector, dtype: 'float32' };
 }
 
@@ -130,7 +146,7 @@ export async function selfFeatures(
   // Every checkpoint's file fetched at once, from the manifest just read.
   return Promise.all(
     plan.checkpoints.map(async (_, c) => {
-      const name = selfFeaturesFile(c);
+      const name = selfFeaturesFile(c, self.sketch !== undefined);
       const file = manifest.files[name];
       const f = file
         ? readFeatureFile(await readCommittedFile(ctx.store, file), `${prefix}/${name}`).features

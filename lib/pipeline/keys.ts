@@ -27,12 +27,9 @@ export const FEATURE_CODE_VERSION = 'grad-9';
  * Likewise for what the score and reduce stages compute from features. score-3: the influence
  * self-score's curvature is summed as a tree of `reduceGroup` partials (lib/reduce/reduceTree.ts),
  * not one left fold over every shard. score-4: a shard's products are formed in blocks of training
- * rows (lib/pipeline/tensorScores.ts ROW_BLOCK), which may change a score's last bits. score-5:
- * a shard's self-score features are stored sketched where the self-score sketches
- * (curvatureReduce.ts putShardCurvature), and its second pass reads them without sketching
- * again: it would take an older run's unsketched files for sketched ones.
+ * rows (lib/pipeline/tensorScores.ts ROW_BLOCK), which may change a score's last bits.
  */
-export const SCORE_CODE_VERSION = 'score-5';
+export const SCORE_CODE_VERSION = 'score-4';
 
 export function featureSpecHash(spec: Pick<RunSpec, 'projector' | 'layers' | 'testFunction'>) {
   return sha256(

@@ -34,7 +34,7 @@ export async function selfScoreShard(
     return { shard: shardIndex, rows, cached: true, seconds: 0 };
   }
   times.mark('plan');
-  // The stored self-score features are sketched already (curvatureReduce.ts selfFeatures).
+  // selfFeatures returns them sketched already (curvatureReduce.ts).
   const kind = unsketchedKind(self);
   const curvatures = await times.wait('curvature', readFactoredCurvature(ctx, plan));
   const checkpoints = checkpointInfos(plan);

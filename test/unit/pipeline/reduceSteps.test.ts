@@ -17,8 +17,10 @@ import {
   FACTORED_FILE,
   factorRunCurvature,
   selfFeatures,
+  selfFeaturesFile,
   sumCurvatureNode,
 } from '../../../lib/pipeline/curvatureReduce';
+import { readFeatureFile } from '../../../lib/pipeline/featureFile';
 import { featurizeShard } from '../../../lib/pipeline/featurizeShard';
 import { influenceSelfPasses } from '../../../lib/pipeline/influenceSelfPasses';
 import { mergeResultsNode } from '../../../lib/pipeline/mergeResults';
@@ -36,7 +38,7 @@ import { scoreShard } from '../../../lib/pipeline/scoreShard';
 import { selfScoreShard } from '../../../lib/pipeline/selfScoreShard';
 import { storePlan } from '../../../lib/pipeline/storePlan';
 import { childRange, reduceInTree } from '../../../lib/reduce/reduceTree';
-import { readCommitted } from '../../../lib/store/commit';
+import { readCommitted, readCommittedFile, readManifest } from '../../../lib/store/commit';
 import { FsStore } from '../../../lib/store/fsStore';
 import { useTestBackend } from '../../support/backend';
 import { recording } from '../../support/recordingStore';
@@ -235,42 +237,60 @@ test('with every shard in one group the self-scores are the old single reduce’
   );
 });
 
-test('exact factors, the Gram of a sketch: the kept features are the sketch of the stored last layer bit for bit (smaller than the layer), and the self-scores those of passes that sketch as they read', async () => {
-  const store = new FsStore(await mkdtemp(join(tmpdir(), 'tda-reduce-sketch-')));
-  const sketch = { k1: 4, k2: 3, seed: 7 };
-  const spec: RunSpecInput = {
-    ...(await makeTinyRun(store, 'p')),
-    projector: { kind: 'none' },
-    selfScore: { kind: 'influence', layers: 'last', sketch },
-  };
-  const summary = await runInProcess(store, spec);
-  const ctx = new RunContext(store);
-  const plan = await ctx.plan(summary.files.plan);
-  const S = plan.train.shards.length;
-  const last = async (s: number, c: number) =>
-    selectLayers((await ctx.features(plan, 'train', s, c)).features, 'last');
-  for (let s = 0; s < S; s++) {
-    const kept = await selfFeatures(ctx, plan, s, () => {});
-    for (let c = 0; c < plan.checkpoints.length; c++) {
-      const layer = await last(s, c);
-      const sketched = sketchFeatures(layer, sketch);
-      assert.deepEqual(kept[c].grads, sketched.grads);
-      assert.deepEqual(kept[c].sqNorm, layer.sqNorm);
-      assert.ok(kept[c].grads.dim < layer.grads.dim, `${kept[c].grads.dim} of ${layer.grads.dim}`);
+// A sketch stored as factors (4 + 3 numbers, δ's 3 kept exact), and one stored as a vector
+// (2 × 2, both sides sketched: sketching it again would be refused).
+for (const sketch of [
+  { k1: 4, k2: 3, seed: 7 },
+  { k1: 2, k2: 2, seed: 7 },
+]) {
+  test(`exact factors, the Gram of a ${sketch.k1} × ${sketch.k2} sketch: each shard stores the sketch of its last layer bit for bit (float32, smaller than the layer), and the self-scores are those of passes that sketch as they read`, async () => {
+    const store = new FsStore(await mkdtemp(join(tmpdir(), 'tda-reduce-sketch-')));
+    const spec: RunSpecInput = {
+      ...(await makeTinyRun(store, 'p')),
+      projector: { kind: 'none' },
+      selfScore: { kind: 'influence', layers: 'last', sketch },
+    };
+    const summary = await runInProcess(store, spec);
+    const ctx = new RunContext(store);
+    const plan = await ctx.plan(summary.files.plan);
+    const S = plan.train.shards.length;
+    const last = async (s: number, c: number) =>
+      selectLayers((await ctx.features(plan, 'train', s, c)).features, 'last');
+    for (let s = 0; s < S; s++) {
+      const prefix = partialPrefix(plan.runPrefix, s);
+      const manifest = await readManifest(store, prefix);
+      const kept = await selfFeatures(ctx, plan, s, () => {});
+      for (let c = 0; c < plan.checkpoints.length; c++) {
+        // Written by the score step (selfFeatures would otherwise sketch the feature files).
+        const entry = manifest?.files[selfFeaturesFile(c, true)];
+        assert.ok(entry, `shard ${s} checkpoint ${c}: no sketched file`);
+        const file = readFeatureFile(await readCommittedFile(store, entry), 'sketched');
+        assert.equal(file.meta.dtype, 'float32');
+        assert.equal(file.meta.sparse, undefined);
+        const layer = await last(s, c);
+        const sketched = sketchFeatures(layer, sketch);
+        assert.deepEqual(file.features.grads, sketched.grads);
+        assert.deepEqual(kept[c].grads, sketched.grads);
+        assert.deepEqual(kept[c].sqNorm, layer.sqNorm);
+        assert.ok(
+          kept[c].grads.dim < layer.grads.dim,
+          `${kept[c].grads.dim} of ${layer.grads.dim}`,
+        );
+      }
     }
-  }
-  const passes = await influenceSelfPasses({
-    parts: S,
-    checkpoints: checkpointInfos(plan),
-    read: last,
-    sketch,
-    curvature: { relativeDamping: 0.01 },
+    const passes = await influenceSelfPasses({
+      parts: S,
+      checkpoints: checkpointInfos(plan),
+      read: last,
+      sketch,
+      curvature: { relativeDamping: 0.01 },
+    });
+    assert.deepEqual(
+      (await readRunResults(store, summary)).self,
+      passes.flatMap((p) => Array.from(p)),
+    );
   });
-  assert.deepEqual(
-    (await readRunResults(store, summary)).self,
-    passes.flatMap((p) => Array.from(p)),
-  );
-});
+}
 
 test('float16 Kronecker features, Gram curvature: the kept last-layer features are the stored ones bit for bit, and so are the self-scores the old single reduce’s', async () => {
   const store = new FsStore(await mkdtemp(join(tmpdir(), 'tda-reduce-f16-')));
