@@ -4,12 +4,16 @@
  */
 import { eventSeconds, type HistoryEvent } from './stageSeconds';
 
-/** One completed activity: its type, the worker that ran it, and when it started and ended. */
+/**
+ * One completed activity: its type, the worker that ran it, when it started and ended, and its
+ * JSON result ({} when it returned none).
+ */
 export interface ActivityRun {
   type: string;
   worker: string;
   start: number;
   end: number;
+  result: Record<string, unknown>;
 }
 
 /** The completed activities of one history, in the order they completed. */
@@ -30,10 +34,12 @@ export function activityRuns(events: HistoryEvent[]): ActivityRun[] {
     const c = ev.activityTaskCompletedEventAttributes;
     const run = c && started.get(String(c.scheduledEventId));
     if (c && run) {
+      const data = c.result?.payloads?.[0]?.data;
       runs.push({
         type: scheduled.get(String(c.scheduledEventId)) ?? '?',
         ...run,
         end: eventSeconds(ev),
+        result: data ? JSON.parse(Buffer.from(data).toString('utf8')) : {},
       });
     }
   }
@@ -45,8 +51,12 @@ export function activityRuns(events: HistoryEvent[]): ActivityRun[] {
  * 10 ms); workers in the order of their first such activity.
  */
 export function secondsByWorker(runs: ActivityRun[], type: string): number[][] {
-  const byWorker = new Map<string, ActivityRun[]>();
+  const byWorker = new Map<string, number[]>();
   const ofType = runs.filter((r) => r.type === type).sort((a, b) => a.start - b.start);
-  for (const r of ofType) byWorker.set(r.worker, [...(byWorker.get(r.worker) ?? []), r]);
-  return [...byWorker.values()].map((rs) => rs.map((r) => Number((r.end - r.start).toFixed(2))));
+  for (const r of ofType) {
+    const seconds = byWorker.get(r.worker) ?? [];
+    seconds.push(Number((r.end - r.start).toFixed(2)));
+    byWorker.set(r.worker, seconds);
+  }
+  return [...byWorker.values()];
 }

@@ -124,6 +124,9 @@ function addActivity(into: Record<string, ActivityStats>, type: string, a: Activ
   for (const [k, v] of Object.entries(a.phasesCpu)) t.phasesCpu[k] = (t.phasesCpu[k] ?? 0) + v;
 }
 
+/** An activity result's phase seconds (lib/phaseTimes.ts), or none. */
+const phasesOf = (x: unknown) => (x && typeof x === 'object' ? (x as Record<string, number>) : {});
+
 /** Every run of a workflow id (following continue-as-new back), its events and activity times. */
 export async function historyOf(client: Client, workflowId: string): Promise<HistoryStats[]> {
   const out: HistoryStats[] = [];
@@ -131,25 +134,17 @@ export async function historyOf(client: Client, workflowId: string): Promise<His
   for (;;) {
     const h = await client.workflow.getHandle(workflowId, runId).fetchHistory();
     const events = h.events ?? [];
-    const scheduled = new Map<string, string>();
+    const runs = activityRuns(events);
     const activities: HistoryStats['activities'] = {};
-    for (const ev of events) {
-      const s = ev.activityTaskScheduledEventAttributes;
-      if (s) scheduled.set(String(ev.eventId), s.activityType?.name ?? '?');
-      const c = ev.activityTaskCompletedEventAttributes;
-      if (c) {
-        const type = scheduled.get(String(c.scheduledEventId)) ?? '?';
-        const data = c.result?.payloads?.[0]?.data;
-        const r = data ? JSON.parse(Buffer.from(data).toString('utf8')) : {};
-        addActivity(activities, type, {
-          count: 1,
-          seconds: typeof r.seconds === 'number' ? r.seconds : 0,
-          phases: r.phases && typeof r.phases === 'object' ? r.phases : {},
-          phasesCpu: r.phasesCpu && typeof r.phasesCpu === 'object' ? r.phasesCpu : {},
-        });
-      }
+    for (const { type, result: r } of runs) {
+      addActivity(activities, type, {
+        count: 1,
+        seconds: typeof r.seconds === 'number' ? r.seconds : 0,
+        phases: phasesOf(r.phases),
+        phasesCpu: phasesOf(r.phasesCpu),
+      });
     }
-    out.push({ events: events.length, activities, activityRuns: activityRuns(events) });
+    out.push({ events: events.length, activities, activityRuns: runs });
     const prev = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId;
     if (!prev) return out;
     runId = prev;
